@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* arena.c - bump allocation in chained blocks, with mark and rewind. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK 65536
+#define ARENA_ALIGN 16
+
+struct block {
+	struct block *prev;
+	size_t size;    /* usable bytes in data */
+	size_t used;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+struct arena {
+	struct block *top;
+};
+
+arena *arena_new(void)
+{
+	return calloc(1, sizeof(arena));
+}
+
+void arena_free(arena *a)
+{
+	if (!a)
+		return;
+	while (a->top) {
+		struct block *b = a->top;
+		a->top = b->prev;
+		free(b);
+	}
+	free(a);
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (size == 0)
+		size = ARENA_ALIGN;
+	struct block *b = a->top;
+	if (!b || b->size - b->used < size) {
+		size_t cap = size > ARENA_BLOCK / 2 ? size : ARENA_BLOCK;
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->prev = a->top;
+		b->size = cap;
+		b->used = 0;
+		a->top = b;
+	}
+	void *p = b->data + b->used;
+	b->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+char *arena_strndup(arena *a, const char *s, size_t len)
+{
+	char *p = arena_alloc(a, len + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+arena_mark arena_mark_get(const arena *a)
+{
+	arena_mark m = { a->top, a->top ? a->top->used : 0 };
+	return m;
+}
+
+void arena_rewind(arena *a, arena_mark m)
+{
+	while (a->top && a->top != m.block) {
+		struct block *b = a->top;
+		a->top = b->prev;
+		free(b);
+	}
+	if (a->top)
+		a->top->used = m.used;
+}

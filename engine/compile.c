@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compile.c - a YAML document (yamldoc.c) to compiled rules (IR) and background facts.
+ *
+ * The document is a mapping of sections. `rules:` and `facts:` are compiled here; the
+ * sections the application declared with eng_section_skip are left to it; any other key
+ * is an error. Every error goes to the diagnostics with the node's position, the text of
+ * its line and the rule it belongs to, and compiling goes on to find the others. Only a
+ * document without errors changes the engine: its rules go to eng_rules_add in one call,
+ * then its facts to eng_deffact_add. The IR of a document with errors is given back to
+ * the rules arena.
+ */
+#include "compile.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP_MSG_MAX 512
+#define COMP_CONTEXT_MAX 192
+/* Longer source lines are left out of diagnostics rather than copied into each. */
+#define COMP_SOURCE_MAX 4096
+/* How much of a scalar a message quotes. */
+#define COMP_QUOTE_MAX 40
+
+/* A rule id seen in this document, for duplicate checks. */
+typedef struct {
+	const char *id;
+	uint32_t line;
+} comp_seen;
+
+/* What one document adds: its rules and background facts, and the ids seen. */
+typedef struct {
+	ir_rule **rules;
+	size_t nrules, caprules;
+	eng_triple *facts;
+	size_t nfacts, capfacts;
+	comp_seen *seen;
+	size_t nseen, capseen;
+	const char *file;       /* the document's name, in the rules arena */
+	bool handed;            /* eng_rules_add was called: the IR may be in use */
+} comp_out;
+
+/* ---- diagnostics ---- */
+
+uint32_t comp_chars(const char *s, size_t len)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+void comp_nomem(compiler *c)
+{
+	c->st = ENG_ERR_NOMEM;
+}
+
+static void comp_report(compiler *c, eng_severity sev, uint32_t line, uint32_t col,
+                        uint32_t span, const char *fmt, va_list ap)
+{
+	char msg[COMP_MSG_MAX], context[COMP_CONTEXT_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (sev == ENG_SEV_ERROR)
+		c->errors++;
+	if (!c->d)
+		return;
+	size_t llen = 0;
+	const char *source = eng_doc_line(c->doc, line, &llen);
+	if (llen > COMP_SOURCE_MAX)
+		source = NULL;
+	const char *ctx = NULL;
+	if (c->rule_line && c->rule_id)
+		ctx = context, snprintf(context, sizeof(context), "in rule `%s` (line %u)",
+		                        c->rule_id, c->rule_line);
+	else if (c->rule_line)
+		ctx = context, snprintf(context, sizeof(context), "in the rule at line %u",
+		                        c->rule_line);
+	if (eng_diags_add(c->d, sev, eng_doc_name(c->doc), line, col, span, source, ctx, "%s",
+	                  msg) != ENG_OK)
+		comp_nomem(c);
+}
+
+/* The columns to underline for node N: a scalar's width on its line (with its quotes),
+ * else 1. */
+static uint32_t comp_span(const compiler *c, const eng_node *n)
+{
+	size_t len, llen;
+	const char *t = eng_node_text(n, &len);
+	const char *src = eng_doc_line(c->doc, eng_node_line(n), &llen);
+	if (!t || !src)
+		return 1;
+	const char *nl = memchr(t, '\n', len);
+	uint32_t span = comp_chars(t, nl ? (size_t)(nl - t) : len);
+	uint32_t col = eng_node_col(n), avail = comp_chars(src, llen);
+	if (eng_node_quoted(n) && !nl && col <= avail) {
+		size_t b = 0;
+		for (uint32_t ch = 1; ch < col; ch++)
+			while (++b < llen && ((unsigned char)src[b] & 0xC0) == 0x80)
+				;
+		if (src[b] == '"' || src[b] == '\'')
+			span += 2;
+	}
+	if (col <= avail && span > avail - col + 1)
+		span = avail - col + 1;
+	return span ? span : 1;
+}
+
+void comp_error(compiler *c, const eng_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	comp_report(c, ENG_SEV_ERROR, eng_node_line(n), eng_node_col(n), comp_span(c, n), fmt,
+	            ap);
+	va_end(ap);
+}
+
+void comp_error_at(compiler *c, uint32_t line, uint32_t col, uint32_t span,
+                   const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	comp_report(c, ENG_SEV_ERROR, line, col, span, fmt, ap);
+	va_end(ap);
+}
+
+void comp_warning(compiler *c, const eng_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	comp_report(c, ENG_SEV_WARNING, eng_node_line(n), eng_node_col(n), comp_span(c, n), fmt,
+	            ap);
+	va_end(ap);
+}
+
+/* Optimal string alignment distance (edits, with adjacent transpositions), or a value
+ * above 2 as soon as it cannot be 2 or less. */
+static size_t comp_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	enum { MAXW = 32 };
+	if (la > MAXW || lb > MAXW || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	size_t d[MAXW + 1][MAXW + 1];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < best)
+				best = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The index of the candidate closest to WORD within distance 2 (and closer than its own
+ * length, so that short words do not match everything), or -1. */
+static long comp_suggest(const char *word, size_t len, const char *const *cands, size_t n)
+{
+	long best = -1;
+	size_t bestd = 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(cands[i]);
+		size_t dist = comp_distance(word, len, cands[i], cl);
+		if (dist < bestd && dist < cl) {
+			best = (long)i;
+			bestd = dist;
+		}
+	}
+	return best;
+}
+
+const char *comp_hint(char *buf, size_t size, const char *word, size_t len,
+                      const char *const *cands, size_t n)
+{
+	long best = comp_suggest(word, len, cands, n);
+	if (best >= 0)
+		snprintf(buf, size, " (did you mean `%s`?)", cands[best]);
+	else if (size)
+		buf[0] = '\0';
+	return buf;
+}
+
+const char *comp_found(const eng_node *n, char *buf, size_t size)
+{
+	size_t len;
+	const char *t = eng_node_text(n, &len);
+	if (!t) {
+		snprintf(buf, size, "%s %s", eng_node_size(n) ? "a" : "an empty",
+		         eng_node_kind_of(n) == ENG_NODE_SEQ ? "list" : "mapping");
+		return buf;
+	}
+	if (len == 0 && !eng_node_quoted(n)) {
+		snprintf(buf, size, "nothing");
+		return buf;
+	}
+	size_t cut = len;
+	const char *nl = memchr(t, '\n', len);
+	if (nl)
+		cut = (size_t)(nl - t);
+	if (cut > COMP_QUOTE_MAX) {
+		cut = COMP_QUOTE_MAX;
+		while (cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	const char *q = eng_node_quoted(n) ? "\"" : "";
+	snprintf(buf, size, "`%s%.*s%s%s`", q, (int)cut, t, cut < len ? "..." : "", q);
+	return buf;
+}
+
+bool comp_is(const eng_node *n, const char *word)
+{
+	const char *t = eng_node_text(n, NULL);
+	return t && !eng_node_quoted(n) && strcmp(t, word) == 0;
+}
+
+/* ---- growing arrays ---- */
+
+static bool comp_grow(compiler *c, void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 16;
+	void *q = realloc(*p, n * elem);
+	if (!q) {
+		comp_nomem(c);
+		return false;
+	}
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+static void comp_fact_add(compiler *c, comp_out *out, eng_sym s, eng_sym a, eng_value v)
+{
+	if (!comp_grow(c, (void **)&out->facts, &out->capfacts, out->nfacts + 1,
+	               sizeof(*out->facts)))
+		return;
+	eng_triple t = { s, a, v };
+	out->facts[out->nfacts++] = t;
+}
+
+/* ---- background facts ---- */
+
+/* The value of a fact: a constant, or a list of constants giving one fact each. */
+static void comp_fact_values(compiler *c, comp_out *out, eng_sym s, eng_sym a,
+                             const eng_node *n, bool in_list)
+{
+	char found[96];
+	eng_value k;
+	if (eng_node_kind_of(n) == ENG_NODE_SEQ && !in_list) {
+		for (size_t i = 0; i < eng_node_size(n); i++)
+			comp_fact_values(c, out, s, a, eng_node_item(n, i), true);
+		return;
+	}
+	cv_kind kind = eng_node_kind_of(n) == ENG_NODE_SCALAR ?
+	               comp_scalar(c, n, &k, NULL, NULL) : CV_EMPTY;
+	switch (kind) {
+	case CV_ERROR:
+		return;
+	case CV_CONST:
+		comp_fact_add(c, out, s, a, k);
+		return;
+	case CV_VAR:
+	case CV_ANY:
+		comp_error(c, n, "variables cannot appear in facts, found %s",
+		           comp_found(n, found, sizeof(found)));
+		return;
+	case CV_EMPTY:
+		comp_error(c, n, "a fact's value must be a constant%s, found %s",
+		           in_list ? "" : " or a list of constants",
+		           comp_found(n, found, sizeof(found)));
+		return;
+	}
+}
+
+static void comp_fact_item(compiler *c, comp_out *out, const eng_node *it)
+{
+	char found[96];
+	eng_sym s, a;
+	if (eng_node_kind_of(it) == ENG_NODE_SEQ) {
+		if (eng_node_size(it) != 3) {
+			comp_error(c, it, "a fact triple needs 3 items [SUBJECT, ATTRIBUTE, VALUE], "
+			           "found %zu", eng_node_size(it));
+			return;
+		}
+		if (comp_symbol(c, eng_node_item(it, 0), "subject", &s) &&
+		    comp_symbol(c, eng_node_item(it, 1), "attribute", &a))
+			comp_fact_values(c, out, s, a, eng_node_item(it, 2), false);
+		return;
+	}
+	if (eng_node_kind_of(it) != ENG_NODE_MAP) {
+		comp_error(c, it, "a fact must be a triple [SUBJECT, ATTRIBUTE, VALUE] or a mapping "
+		           "with `subject:`, found %s", comp_found(it, found, sizeof(found)));
+		return;
+	}
+	const eng_node *subject = eng_node_get(it, "subject");
+	if (!subject) {
+		comp_error(c, it, "a fact mapping needs a `subject:` key");
+		return;
+	}
+	if (eng_node_size(it) == 1) {
+		comp_error(c, it, "a fact mapping needs attributes beside `subject:`");
+		return;
+	}
+	if (!comp_symbol(c, subject, "subject", &s))
+		return;
+	for (size_t i = 0; i < eng_node_size(it); i++) {
+		const eng_node *k = eng_node_key(it, i);
+		if (comp_is(k, "subject"))
+			continue;
+		if (comp_symbol(c, k, "attribute", &a))
+			comp_fact_values(c, out, s, a, eng_node_value(it, i), false);
+	}
+}
+
+static void comp_facts(compiler *c, comp_out *out, const eng_node *n)
+{
+	char found[96];
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ) {
+		if (!comp_is(n, ""))
+			comp_error(c, n, "`facts` must be a list of facts, found %s",
+			           comp_found(n, found, sizeof(found)));
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n); i++)
+		comp_fact_item(c, out, eng_node_item(n, i));
+}
+
+/* ---- rules ---- */
+
+enum { K_ID, K_WHEN, K_THEN, K_BECAUSE, K_CITE, K_SALIENCE, K_WEIGHT, K_COUNT };
+static const char *const comp_rule_keys[K_COUNT] = {
+	"id", "when", "then", "because", "cite", "salience", "weight",
+};
+#define COMP_REQUIRED K_SALIENCE
+
+/* Checks the id for emptiness and duplicates (earlier in the document or loaded
+ * already); records it. Returns false after an error. */
+static bool comp_rule_id(compiler *c, comp_out *out, const eng_node *n)
+{
+	char found[96];
+	size_t len;
+	const char *id = eng_node_text(n, &len);
+	if (!id || len == 0 || memchr(id, '\0', len)) {
+		comp_error(c, n, "`id` must be a non-empty name, found %s",
+		           comp_found(n, found, sizeof(found)));
+		return false;
+	}
+	for (size_t i = 0; i < out->nseen; i++) {
+		if (strcmp(out->seen[i].id, id) == 0) {
+			comp_error(c, n, "duplicate rule id `%s` (first defined at line %u)", id,
+			           out->seen[i].line);
+			return false;
+		}
+	}
+	long prev = eng_rule_find(c->e, id);
+	if (prev >= 0) {
+		eng_rule_info info;
+		if (eng_rule_get(c->e, (size_t)prev, &info))
+			comp_error(c, n, "duplicate rule id `%s` (already loaded from %s:%u)", id,
+			           info.file, info.line);
+		return false;
+	}
+	if (!comp_grow(c, (void **)&out->seen, &out->capseen, out->nseen + 1,
+	               sizeof(*out->seen)))
+		return false;
+	out->seen[out->nseen].id = id;
+	out->seen[out->nseen++].line = eng_node_line(n);
+	return true;
+}
+
+/* `because`: a non-empty sentence. Warns about {?var} that names no variable of the
+ * rule. Returns the text trimmed of surrounding white space, in the arena, or NULL. */
+static const char *comp_because(compiler *c, const eng_node *n)
+{
+	char found[96];
+	size_t len;
+	const char *t = eng_node_text(n, &len);
+	while (t && len && isspace((unsigned char)*t))
+		t++, len--;
+	while (t && len && isspace((unsigned char)t[len - 1]))
+		len--;
+	if (!t || len == 0) {
+		comp_error(c, n, "`because` must be a non-empty sentence, found %s",
+		           comp_found(n, found, sizeof(found)));
+		return NULL;
+	}
+	for (const char *p = t; (p = memchr(p, '{', len - (size_t)(p - t))) != NULL; p++) {
+		const char *close = memchr(p, '}', len - (size_t)(p - t));
+		if (!close || p[1] != '?')
+			continue;
+		const char *name = p + 2;
+		size_t nlen = (size_t)(close - name);
+		bool known = false;
+		for (uint32_t i = 0; i < c->nvars && !known; i++)
+			known = c->vars[i].len == nlen && memcmp(c->vars[i].name, name, nlen) == 0;
+		if (!known)
+			comp_warning(c, n, "`because` mentions {?%.*s}, which is not a variable of "
+			             "this rule", (int)nlen, name);
+	}
+	const char *copy = arena_strndup(c->a, t, len);
+	if (!copy)
+		comp_nomem(c);
+	return copy;
+}
+
+/* `cite`: a non-empty list of note ids (symbols). */
+static void comp_cite(compiler *c, const eng_node *n, ir_rule *r)
+{
+	char found[96];
+	size_t size = eng_node_size(n);
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ || size == 0) {
+		comp_error(c, n, "`cite` must be a non-empty list of note ids such as [de-8], "
+		           "found %s", comp_found(n, found, sizeof(found)));
+		return;
+	}
+	r->cite = arena_alloc(c->a, size * sizeof(*r->cite));
+	if (!r->cite) {
+		comp_nomem(c);
+		return;
+	}
+	for (size_t i = 0; i < size; i++)
+		if (comp_symbol(c, eng_node_item(n, i), "note id", &r->cite[r->ncite]))
+			r->ncite++;
+}
+
+static void comp_salience(compiler *c, const eng_node *n, ir_rule *r)
+{
+	char found[96];
+	const char *t = eng_node_text(n, NULL);
+	const char *p = t;
+	if (p && !eng_node_quoted(n) && (*p == '-' || *p == '+'))
+		p++;
+	bool digits = p && *p && !eng_node_quoted(n) && strspn(p, "0123456789") == strlen(p);
+	double v = digits ? strtod(t, NULL) : 0;
+	if (!digits || v < INT32_MIN || v > INT32_MAX) {
+		comp_error(c, n, "`salience` must be an integer%s, found %s",
+		           digits ? " between -2147483648 and 2147483647" : "",
+		           comp_found(n, found, sizeof(found)));
+		return;
+	}
+	r->salience = (int32_t)v;
+}
+
+static void comp_weight(compiler *c, const eng_node *n, ir_rule *r)
+{
+	char found[96];
+	eng_value k;
+	cv_kind kind = eng_node_kind_of(n) == ENG_NODE_SCALAR ?
+	               comp_scalar(c, n, &k, NULL, NULL) : CV_EMPTY;
+	if (kind == CV_ERROR)
+		return;
+	if (kind != CV_CONST || k.type != ENG_NUMBER || !(k.u.num > 0)) {
+		comp_error(c, n, "`weight` must be a number greater than 0, found %s",
+		           comp_found(n, found, sizeof(found)));
+		return;
+	}
+	r->weight = k.u.num;
+}
+
+/* Copies the rule's conditions, actions and variable names into the arena. */
+static bool comp_rule_finish(compiler *c, ir_rule *r)
+{
+	r->nconds = c->nconds;
+	r->nacts = c->nacts;
+	r->nvars = c->nvars;
+	r->procedural = c->procedural;
+	r->conds = arena_alloc(c->a, c->nconds * sizeof(*r->conds));
+	r->acts = arena_alloc(c->a, c->nacts * sizeof(*r->acts));
+	r->var_names = arena_alloc(c->a, c->nvars * sizeof(*r->var_names));
+	if (!r->conds || !r->acts || !r->var_names)
+		return false;
+	memcpy(r->conds, c->conds, c->nconds * sizeof(*r->conds));
+	memcpy(r->acts, c->acts, c->nacts * sizeof(*r->acts));
+	for (uint32_t i = 0; i < c->nvars; i++)
+		if (!(r->var_names[i] = arena_strndup(c->a, c->vars[i].name, c->vars[i].len)))
+			return false;
+	return true;
+}
+
+static void comp_rule(compiler *c, comp_out *out, const eng_node *rn)
+{
+	char found[96], hint[96];
+	if (eng_node_kind_of(rn) != ENG_NODE_MAP) {
+		comp_error(c, rn, "a rule must be a mapping with `id`, `when`, `then`, `because` "
+		           "and `cite`, found %s", comp_found(rn, found, sizeof(found)));
+		return;
+	}
+	size_t errors = c->errors;
+	const eng_node *idn = eng_node_get(rn, "id");
+	c->rule_line = eng_node_line(rn);
+	c->rule_id = idn && eng_node_text(idn, NULL) && eng_node_text(idn, NULL)[0] ?
+	             eng_node_text(idn, NULL) : NULL;
+	c->nvars = c->nconds = c->nacts = 0;
+	c->procedural = false;
+
+	const eng_node *val[K_COUNT] = { NULL };
+	bool suggested[K_COUNT] = { false };
+	for (size_t i = 0; i < eng_node_size(rn); i++) {
+		const eng_node *k = eng_node_key(rn, i);
+		size_t klen;
+		const char *kt = eng_node_text(k, &klen);
+		size_t j = 0;
+		while (j < K_COUNT && strcmp(comp_rule_keys[j], kt) != 0)
+			j++;
+		if (j < K_COUNT) {
+			val[j] = eng_node_value(rn, i);
+			continue;
+		}
+		long sug = comp_suggest(kt, klen, comp_rule_keys, K_COUNT);
+		if (sug >= 0)
+			suggested[sug] = true;
+		comp_error(c, k, "unknown key `%s` in rule%s", kt,
+		           comp_hint(hint, sizeof(hint), kt, klen, comp_rule_keys, K_COUNT));
+	}
+	/* A key reported as misspelt is not reported missing as well. */
+	for (size_t j = 0; j < COMP_REQUIRED; j++)
+		if (!val[j] && !suggested[j])
+			comp_error(c, rn, "rule is missing `%s` (a rule needs `id`, `when`, `then`, "
+			           "`because` and `cite`)", comp_rule_keys[j]);
+
+	ir_rule *r = arena_alloc(c->a, sizeof(*r));
+	if (!r) {
+		comp_nomem(c);
+		return;
+	}
+	r->weight = 1;
+	r->file = out->file;
+	r->line = eng_node_line(rn);
+	r->col = eng_node_col(rn);
+	if (val[K_ID] && comp_rule_id(c, out, val[K_ID]))
+		r->id = arena_strndup(c->a, c->rule_id, strlen(c->rule_id));
+	if (val[K_WHEN])
+		comp_when(c, val[K_WHEN]);
+	if (val[K_THEN])
+		comp_then(c, val[K_THEN]);
+	if (val[K_BECAUSE])
+		r->because = comp_because(c, val[K_BECAUSE]);
+	if (val[K_CITE])
+		comp_cite(c, val[K_CITE], r);
+	if (val[K_SALIENCE])
+		comp_salience(c, val[K_SALIENCE], r);
+	if (val[K_WEIGHT])
+		comp_weight(c, val[K_WEIGHT], r);
+
+	if (c->errors == errors && c->st == ENG_OK) {
+		if (!r->id || !comp_rule_finish(c, r))
+			comp_nomem(c);
+		else if (comp_grow(c, (void **)&out->rules, &out->caprules, out->nrules + 1,
+		                   sizeof(*out->rules)))
+			out->rules[out->nrules++] = r;
+	}
+	c->rule_line = 0;
+	c->rule_id = NULL;
+}
+
+static void comp_rules(compiler *c, comp_out *out, const eng_node *n)
+{
+	char found[96];
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ) {
+		if (!comp_is(n, ""))
+			comp_error(c, n, "`rules` must be a list of rules, found %s",
+			           comp_found(n, found, sizeof(found)));
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n) && c->st == ENG_OK; i++)
+		comp_rule(c, out, eng_node_item(n, i));
+}
+
+/* ---- the document ---- */
+
+/* Section names the engine reads, and those mlarch's application reads (suggested only
+ * when the application declared them with eng_section_skip). */
+static const char *const comp_sections[] = { "rules", "facts", "catalog", "lexicon",
+                                             "sources" };
+#define COMP_NSECTIONS (sizeof(comp_sections) / sizeof(comp_sections[0]))
+
+static void comp_section(compiler *c, comp_out *out, const eng_node *key,
+                         const eng_node *val)
+{
+	size_t len;
+	const char *name = eng_node_text(key, &len);
+	if (strcmp(name, "rules") == 0) {
+		comp_rules(c, out, val);
+	} else if (strcmp(name, "facts") == 0) {
+		comp_facts(c, out, val);
+	} else if (!eng_section_skipped(c->e, name)) {
+		const char *cands[COMP_NSECTIONS];
+		size_t n = 0;
+		for (size_t i = 0; i < COMP_NSECTIONS; i++)
+			if (i < 2 || eng_section_skipped(c->e, comp_sections[i]))
+				cands[n++] = comp_sections[i];
+		char hint[96];
+		comp_error(c, key, "unknown section `%s`%s", name,
+		           comp_hint(hint, sizeof(hint), name, len, cands, n));
+	}
+}
+
+/* Hands a clean document's rules and facts to the engine. */
+static eng_status comp_commit(compiler *c, comp_out *out)
+{
+	if (out->nrules) {
+		if (eng_fact_count(c->e) > 0) {
+			c->rule_line = 0;
+			comp_error_at(c, 0, 0, 0, "rules must be loaded while working memory is empty "
+			              "(before the first assert, or after eng_clear)");
+			return ENG_ERR_INVALID;
+		}
+		out->handed = true;
+		eng_status st = eng_rules_add(c->e, out->rules, out->nrules);
+		if (st != ENG_OK) {
+			if (st == ENG_ERR_INVALID)
+				comp_error_at(c, 0, 0, 0, "the engine refused the rules of this file "
+				              "(is working memory empty?)");
+			return st;
+		}
+	}
+	for (size_t i = 0; i < out->nfacts; i++) {
+		eng_triple *t = &out->facts[i];
+		eng_status st = eng_deffact_add(c->e, t->subject, t->attribute, t->value);
+		if (st != ENG_OK)
+			return st;
+	}
+	return ENG_OK;
+}
+
+eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
+{
+	char found[96];
+	compiler c = { .e = e, .doc = doc, .d = d, .a = eng_rules_arena(e) };
+	comp_out out = { NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, false };
+	arena_mark mark = arena_mark_get(c.a);
+	const eng_node *root = eng_doc_root(doc);
+	if (!root || comp_is(root, "")) {
+		/* an empty document adds nothing */
+	} else if (eng_node_kind_of(root) != ENG_NODE_MAP) {
+		comp_error(&c, root, "a rule file must be a mapping of sections (`rules:`, "
+		           "`facts:`, ...), found %s", comp_found(root, found, sizeof(found)));
+	} else if (!(out.file = arena_strndup(c.a, eng_doc_name(doc),
+	                                      strlen(eng_doc_name(doc))))) {
+		comp_nomem(&c);
+	} else {
+		for (size_t i = 0; i < eng_node_size(root) && c.st == ENG_OK; i++)
+			comp_section(&c, &out, eng_node_key(root, i), eng_node_value(root, i));
+	}
+
+	eng_status st = c.st;
+	if (st == ENG_OK && c.errors)
+		st = ENG_ERR_LOAD;
+	if (st == ENG_OK)
+		st = comp_commit(&c, &out);
+	/* Once handed to eng_rules_add, the IR may be part of the network even on failure. */
+	if (st != ENG_OK && !out.handed)
+		arena_rewind(c.a, mark);
+	free(out.rules);
+	free(out.facts);
+	free(out.seen);
+	free(c.vars);
+	free(c.conds);
+	free(c.acts);
+	return st;
+}
+
+/* ---- loading ---- */
+
+eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d)
+{
+	if (!e || !doc)
+		return ENG_ERR_INVALID;
+	return compile_doc(e, doc, d);
+}
+
+eng_status eng_load_file(eng *e, const char *path, eng_diags *d)
+{
+	if (!e || !path)
+		return ENG_ERR_INVALID;
+	eng_status st;
+	eng_doc *doc = eng_doc_read_file(path, NULL, d, &st);
+	if (!doc)
+		return st;
+	st = compile_doc(e, doc, d);
+	eng_doc_free(doc);
+	return st;
+}
+
+eng_status eng_load_string(eng *e, const char *name, const char *text, size_t len,
+                           eng_diags *d)
+{
+	if (!e)
+		return ENG_ERR_INVALID;
+	eng_status st;
+	eng_doc *doc = eng_doc_read_string(name, text, len, NULL, d, &st);
+	if (!doc)
+		return st;
+	st = compile_doc(e, doc, d);
+	eng_doc_free(doc);
+	return st;
+}

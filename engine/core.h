@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - the engine's own state: symbols, working memory, the Rete network, the agenda
+ * and the records of rule firings. Shared by engine.c, rete.c, agenda.c and whynot.c only;
+ * the loader sees internal.h.
+ */
+#ifndef MLARCH_ENGINE_CORE_H
+#define MLARCH_ENGINE_CORE_H
+
+#include "internal.h"
+
+/* ---- pools: fixed-size objects with a free list, dropped wholesale on clear ---- */
+
+typedef struct pool {
+	size_t size;            /* object size, rounded up */
+	void *free;             /* free list through the first word */
+	void *chunks;           /* chunk list through the first word */
+	size_t left;            /* objects not yet carved from the newest chunk */
+	unsigned char *next;
+} pool;
+
+void pool_init(pool *p, size_t size);
+void *pool_get(pool *p);                /* zeroed object or NULL */
+void pool_put(pool *p, void *obj);
+void pool_drop(pool *p);                /* frees every object at once */
+
+/* ---- symbols ---- */
+
+typedef struct {
+	char **names;           /* names[sym], names[0] = "" */
+	uint32_t *lens;
+	uint32_t count, cap;
+	uint32_t *slots;        /* open addressing: symbol ids, 0 = empty */
+	uint32_t nslots;        /* power of two */
+	arena *text;
+} symtab;
+
+/* ---- working memory ---- */
+
+typedef struct fact fact;
+typedef struct token token;
+typedef struct amem amem;
+typedef struct amem_item amem_item;
+typedef struct negres negres;
+typedef struct firing firing;
+typedef struct rnode rnode;
+
+typedef struct support {
+	firing *f;
+	struct support *next;
+} support;
+
+struct fact {
+	eng_fact_id id;
+	eng_triple t;
+	uint64_t origin;
+	uint64_t hash;
+	fact *hnext;            /* dedup table chain */
+	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
+	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
+	negres *negs;           /* negative-join results on this fact */
+	support *supporters;    /* logical firings that asserted it */
+	bool input;             /* asserted from outside or by a procedural rule */
+	bool dying;             /* queued for retraction */
+	const eng_just *why;    /* first justification, NULL for input facts */
+};
+
+/* ---- alpha network ---- */
+
+/* A test a fact must pass to enter an alpha memory: on one field against a constant
+ * (or set), or between two fields of the same fact. */
+typedef struct {
+	uint8_t field;
+	uint8_t other;          /* for field-vs-field tests */
+	bool vs_field;
+	cmp_op op;
+	eng_value k;
+	eng_value *set;
+	uint32_t nset;
+} atest;
+
+struct amem_item {
+	fact *f;
+	amem *mem;
+	amem_item *next, *prev;         /* in the memory */
+	amem_item *hnext[3], *hprev[3]; /* in the memory's per-field index */
+	amem_item *fnext;               /* in the fact's list */
+};
+
+typedef struct {
+	amem_item **buckets;
+	uint32_t nbuckets;      /* power of two, 0 = no index */
+} aindex;
+
+struct amem {
+	uint8_t mask;           /* which fields are constants: bit 0 subject, 1 attr, 2 value */
+	eng_value k[3];
+	atest *tests;
+	uint32_t ntests;
+	amem_item *items;
+	uint32_t count;
+	aindex idx[3];
+	rnode **succ;           /* join and negative nodes fed by this memory */
+	uint32_t nsucc;
+	amem *next;             /* in the engine's list of memories with the same key */
+	amem *all;              /* in the engine's list of all memories */
+};
+
+/* ---- beta network ---- */
+
+typedef enum { RN_MEM, RN_JOIN, RN_NEG, RN_TEST, RN_PROD } rnode_kind;
+
+/* A join test: field FIELD of the new fact OP the value at (LEVEL, LFIELD) of the token. */
+typedef struct {
+	uint8_t field;
+	uint8_t lfield;
+	uint16_t level;
+	cmp_op op;
+} jtest;
+
+/* Where a rule variable gets its value: field FIELD of the fact at token level LEVEL. */
+typedef struct {
+	uint16_t level;         /* 0: unbound (local to a negation) */
+	uint8_t field;
+} varloc;
+
+typedef struct rule rule;
+
+struct rnode {
+	rnode_kind kind;
+	rnode *parent;
+	rnode *children;        /* first child */
+	rnode *sibling;         /* next child of the parent */
+	uint16_t level;         /* stores: the level of their tokens */
+
+	/* stores (MEM, NEG, TEST, PROD) */
+	token *tokens;
+	uint32_t ntokens;
+	uint8_t key_field;      /* hashed on the value at (key_level, key_field) */
+	uint16_t key_level;     /* 0: not hashed */
+	token **tbuckets;
+	uint32_t ntbuckets;
+
+	/* JOIN and NEG */
+	amem *am;
+	jtest *tests;
+	uint32_t ntests;
+	int hashed_test;        /* index of the equality test used for hashing, or -1 */
+
+	/* TEST */
+	const expr *test;
+	const varloc *vars;     /* the rule's variable locations */
+	uint32_t nvars;
+	rule *owner;            /* for error messages */
+	eng_value *scratch;     /* bindings while evaluating the test */
+
+	/* PROD */
+	rule *prod;
+	rnode *next_all;        /* engine's list of all stores */
+};
+
+struct rule {
+	const ir_rule *ir;
+	uint32_t index;
+	varloc *vars;
+	uint32_t npos;          /* positive conditions */
+	uint16_t *pos_level;    /* level of each positive condition's fact */
+	rnode *prod;
+	eng_sym *cite;
+};
+
+/* A partial match. Tokens form a tree: each extends its parent by one level. */
+struct token {
+	token *parent;
+	fact *wme;              /* NULL at levels of negations and tests */
+	rnode *node;
+	uint16_t level;
+	token *children, *next_sib, *prev_sib;
+	token *fnext, *fprev;   /* in wme->tokens */
+	token *mnext, *mprev;   /* in node->tokens */
+	token *hnext, *hprev;   /* in the node's hash bucket */
+	uint32_t hbucket;
+	negres *results;        /* NEG: facts that block it */
+	uint32_t nresults;
+	struct activation *act; /* PROD: pending activation */
+	firing *fired;          /* PROD: the logical firing it produced */
+};
+
+struct negres {
+	token *owner;
+	fact *f;
+	negres *onext, *oprev;  /* in owner->results */
+	negres *fnext, *fprev;  /* in f->negs */
+};
+
+typedef struct activation {
+	token *tok;
+	rule *r;
+	uint64_t seq;
+	uint32_t heap;          /* index in the agenda heap */
+} activation;
+
+typedef struct effect {
+	bool is_concl;
+	union {
+		fact *f;
+		uint32_t concl;
+	} u;
+	struct effect *next;
+} effect;
+
+struct firing {
+	eng_just just;
+	rule *r;
+	token *tok;             /* NULL once withdrawn or for procedural firings */
+	effect *effects;
+	bool withdrawn;
+	firing *next_all;
+};
+
+typedef struct {
+	eng_sym kind;
+	eng_value target;
+	eng_value role;
+	firing *why;
+	bool live;
+} concl;
+
+/* ---- the engine ---- */
+
+struct eng {
+	symtab syms;
+	arena *rules_arena;
+	eng_limits limits;
+	eng_sym default_subject;
+	eng_sym *concl_kinds;
+	uint32_t nconcl_kinds;
+	char **skip_sections;
+	uint32_t nskip;
+
+	/* rules */
+	rule **rules;
+	uint32_t nrules, caprules;
+	eng_triple *deffacts;
+	uint32_t ndeffacts, capdeffacts;
+
+	/* alpha network: memories by constant key */
+	amem **amem_table;
+	uint32_t amem_nbuckets;
+	uint8_t masks_used;     /* bit m set: some memory has constant mask m */
+	amem *amems;
+	uint32_t namems;
+
+	/* beta network */
+	rnode *top;             /* the dummy top memory */
+	rnode *stores;          /* all stores (for clearing) */
+
+	/* working memory */
+	fact **facts;           /* by id */
+	uint32_t nfacts, capfacts;
+	size_t live;
+	fact **ftable;          /* dedup table */
+	uint32_t nftable;
+	fact **dying;           /* retractions queued while the network is busy */
+	uint32_t ndying, capdying;
+	bool busy;
+
+	/* agenda */
+	activation **heap;
+	uint32_t nheap, capheap;
+	uint64_t seq;
+
+	/* firings and conclusions */
+	firing *firings;
+	concl *concls;          /* concls[0] unused */
+	uint32_t nconcls, capconcls;
+
+	pool token_pool, item_pool, neg_pool, act_pool, support_pool, effect_pool;
+	eng_status run_error;
+	eng_status match_error; /* a test failed to evaluate while matching */
+	char error[512];
+	rule *current;          /* the rule firing now, for error messages */
+};
+
+/* engine.c */
+fact *wm_get(const eng *e, eng_fact_id id);
+eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **out,
+                     bool *added);
+void wm_retract(eng *e, fact *f);
+eng_status grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem);
+
+/* rete.c */
+eng_status rete_build_rule(eng *e, rule *r);
+eng_status rete_top_init(eng *e);
+eng_status rete_add_fact(eng *e, fact *f);
+void rete_remove_fact(eng *e, fact *f);
+void rete_clear(eng *e);
+void rete_free(eng *e);
+void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out);
+void token_bindings(const token *t, const rule *r, eng_value *out);
+eng_value fact_field(const fact *f, uint8_t field);
+bool cmp_values(cmp_op op, eng_value a, eng_value b);
+
+/* agenda.c */
+eng_status agenda_add(eng *e, token *t, rule *r);
+void agenda_remove(eng *e, activation *a);
+activation *agenda_pop(eng *e);
+void agenda_clear(eng *e);
+
+/* engine.c: what the network calls when a production's token goes */
+void firing_withdraw(eng *e, firing *f);
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diag.c - diagnostics as data: a list of eng_diag, each owning copies of its strings.
+ * Errors are kept up to a cap (the list says when it dropped some); warnings and notes are
+ * always kept and do not count toward the cap.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIAG_DEFAULT_CAP 100
+
+/* One entry: the public view and the block that holds its strings. */
+typedef struct {
+	eng_diag d;
+	char *mem;
+} diag_item;
+
+struct eng_diags {
+	diag_item *items;
+	size_t n, alloc;
+	size_t max_errors;
+	size_t errors;          /* errors kept */
+	bool truncated;
+};
+
+eng_diags *eng_diags_new(size_t cap)
+{
+	eng_diags *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->max_errors = cap ? cap : DIAG_DEFAULT_CAP;
+	return d;
+}
+
+void eng_diags_free(eng_diags *d)
+{
+	if (!d)
+		return;
+	eng_diags_clear(d);
+	free(d->items);
+	free(d);
+}
+
+size_t eng_diags_count(const eng_diags *d)
+{
+	return d ? d->n : 0;
+}
+
+/* The number of errors in the list (not counting those dropped past the cap). */
+size_t eng_diags_errors(const eng_diags *d)
+{
+	return d ? d->errors : 0;
+}
+
+const eng_diag *eng_diags_get(const eng_diags *d, size_t i)
+{
+	return d && i < d->n ? &d->items[i].d : NULL;
+}
+
+bool eng_diags_truncated(const eng_diags *d)
+{
+	return d && d->truncated;
+}
+
+/* Frees every entry; the list keeps its cap and can be reused. */
+void eng_diags_clear(eng_diags *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->items[i].mem);
+	d->n = 0;
+	d->errors = 0;
+	d->truncated = false;
+}
+
+/* Copies S (NULL allowed) into *P, advancing it; returns the copy or NULL. */
+static const char *diag_put(char **p, const char *s, size_t len)
+{
+	if (!s)
+		return NULL;
+	char *out = *p;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	*p += len + 1;
+	return out;
+}
+
+/* The whole entry lives in one allocation: file, message, context and source, each
+ * NUL-terminated, so freeing the entry is one free(). */
+eng_status eng_diags_add(eng_diags *d, eng_severity sev, const char *file, uint32_t line,
+                         uint32_t col, uint32_t span, const char *source,
+                         const char *context, const char *fmt, ...)
+{
+	if (!d || !fmt)
+		return ENG_ERR_INVALID;
+	if (sev == ENG_SEV_ERROR && d->errors >= d->max_errors) {
+		d->truncated = true;
+		return ENG_OK;
+	}
+	if (d->n == d->alloc) {
+		size_t alloc = d->alloc ? d->alloc * 2 : 16;
+		diag_item *items = realloc(d->items, alloc * sizeof(*items));
+		if (!items)
+			return ENG_ERR_NOMEM;
+		d->items = items;
+		d->alloc = alloc;
+	}
+
+	va_list ap;
+	va_start(ap, fmt);
+	int mlen = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (mlen < 0)
+		return ENG_ERR_INVALID;
+	if (!file)
+		file = "";
+	size_t flen = strlen(file);
+	size_t clen = context ? strlen(context) : 0;
+	size_t slen = source ? strlen(source) : 0;
+	char *mem = malloc(flen + (size_t)mlen + clen + slen + 4);
+	if (!mem)
+		return ENG_ERR_NOMEM;
+
+	char *p = mem;
+	diag_item *it = &d->items[d->n];
+	it->mem = mem;
+	it->d.severity = sev;
+	it->d.line = line;
+	it->d.col = col;
+	it->d.span = line > 0 && span == 0 ? 1 : span;
+	it->d.file = diag_put(&p, file, flen);
+	it->d.message = p;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)mlen + 1, fmt, ap);
+	va_end(ap);
+	p += mlen + 1;
+	it->d.context = diag_put(&p, context, clen);
+	it->d.source = diag_put(&p, source, slen);
+
+	d->n++;
+	if (sev == ENG_SEV_ERROR)
+		d->errors++;
+	return ENG_OK;
+}

@@ -1,0 +1,1125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c - the engine's lifecycle, symbols and values, working memory, the run loop,
+ * actions, logical support and conclusions. The matcher is in rete.c, the agenda in
+ * agenda.c.
+ */
+#include "core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers ---- */
+
+eng_status grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem)
+{
+	if (need <= *cap)
+		return ENG_OK;
+	uint32_t n = *cap ? *cap : 8;
+	while (n < need) {
+		if (n > UINT32_MAX / 2)
+			return ENG_ERR_NOMEM;
+		n *= 2;
+	}
+	void *p = realloc(*ptr, (size_t)n * elem);
+	if (!p)
+		return ENG_ERR_NOMEM;
+	*ptr = p;
+	*cap = n;
+	return ENG_OK;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* ---- pools ---- */
+
+#define POOL_CHUNK 256
+
+void pool_init(pool *p, size_t size)
+{
+	memset(p, 0, sizeof(*p));
+	p->size = (size + 15) & ~(size_t)15;
+}
+
+void *pool_get(pool *p)
+{
+	void *obj;
+	if (p->free) {
+		obj = p->free;
+		p->free = *(void **)obj;
+	} else {
+		if (p->left == 0) {
+			unsigned char *c = malloc(16 + p->size * POOL_CHUNK);
+			if (!c)
+				return NULL;
+			*(void **)c = p->chunks;
+			p->chunks = c;
+			p->next = c + 16;
+			p->left = POOL_CHUNK;
+		}
+		obj = p->next;
+		p->next += p->size;
+		p->left--;
+	}
+	memset(obj, 0, p->size);
+	return obj;
+}
+
+void pool_put(pool *p, void *obj)
+{
+	*(void **)obj = p->free;
+	p->free = obj;
+}
+
+void pool_drop(pool *p)
+{
+	while (p->chunks) {
+		void *c = p->chunks;
+		p->chunks = *(void **)c;
+		free(c);
+	}
+	p->free = NULL;
+	p->left = 0;
+	p->next = NULL;
+}
+
+/* ---- status ---- */
+
+const char *eng_status_str(eng_status st)
+{
+	switch (st) {
+	case ENG_OK: return "ok";
+	case ENG_ERR_NOMEM: return "out of memory";
+	case ENG_ERR_IO: return "cannot read input";
+	case ENG_ERR_LOAD: return "errors in the knowledge base";
+	case ENG_ERR_INVALID: return "invalid argument";
+	case ENG_ERR_LIMIT_FIRINGS: return "firing limit reached";
+	case ENG_ERR_LIMIT_FACTS: return "fact limit reached";
+	case ENG_ERR_EVAL: return "expression error";
+	case ENG_ERR_NOT_FOUND: return "not found";
+	}
+	return "unknown status";
+}
+
+/* ---- symbols ---- */
+
+static eng_status sym_rehash(symtab *t, uint32_t nslots)
+{
+	uint32_t *slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return ENG_ERR_NOMEM;
+	for (uint32_t id = 1; id < t->count; id++) {
+		uint64_t h = hash_bytes(t->names[id], t->lens[id]);
+		uint32_t i = (uint32_t)h & (nslots - 1);
+		while (slots[i])
+			i = (i + 1) & (nslots - 1);
+		slots[i] = id;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return ENG_OK;
+}
+
+static uint32_t sym_find(const symtab *t, const char *s, size_t len, uint64_t h)
+{
+	if (!t->nslots)
+		return 0;
+	uint32_t i = (uint32_t)h & (t->nslots - 1);
+	while (t->slots[i]) {
+		uint32_t id = t->slots[i];
+		if (t->lens[id] == len && memcmp(t->names[id], s, len) == 0)
+			return id;
+		i = (i + 1) & (t->nslots - 1);
+	}
+	return 0;
+}
+
+eng_sym eng_intern(eng *e, const char *s, size_t len)
+{
+	symtab *t = &e->syms;
+	if (len > UINT32_MAX)
+		return 0;
+	uint64_t h = hash_bytes(s, len);
+	uint32_t id = sym_find(t, s, len, h);
+	if (id)
+		return id;
+	if ((uint64_t)(t->count + 1) * 2 > t->nslots &&
+	    sym_rehash(t, t->nslots ? t->nslots * 2 : 256) != ENG_OK)
+		return 0;
+	if (t->count + 1 > t->cap) {
+		uint32_t cap = t->cap;
+		if (grow((void **)&t->names, &cap, t->count + 1, sizeof(char *)) != ENG_OK)
+			return 0;
+		uint32_t cap2 = t->cap;
+		if (grow((void **)&t->lens, &cap2, t->count + 1, sizeof(uint32_t)) != ENG_OK)
+			return 0;
+		t->cap = cap < cap2 ? cap : cap2;
+	}
+	char *copy = arena_strndup(t->text, s, len);
+	if (!copy)
+		return 0;
+	id = t->count++;
+	t->names[id] = copy;
+	t->lens[id] = (uint32_t)len;
+	uint32_t i = (uint32_t)h & (t->nslots - 1);
+	while (t->slots[i])
+		i = (i + 1) & (t->nslots - 1);
+	t->slots[i] = id;
+	return id;
+}
+
+eng_sym eng_sym_lookup(const eng *e, const char *s)
+{
+	size_t len = strlen(s);
+	return sym_find(&e->syms, s, len, hash_bytes(s, len));
+}
+
+const char *eng_sym_name(const eng *e, eng_sym s)
+{
+	return s < e->syms.count ? e->syms.names[s] : "";
+}
+
+/* ---- values ---- */
+
+eng_value eng_symbol(eng *e, const char *s)
+{
+	eng_value v = { ENG_NONE, { 0 } };
+	eng_sym id = eng_intern(e, s, strlen(s));
+	if (id) {
+		v.type = ENG_SYMBOL;
+		v.u.sym = id;
+	}
+	return v;
+}
+
+eng_value eng_string(eng *e, const char *s)
+{
+	eng_value v = eng_symbol(e, s);
+	if (v.type == ENG_SYMBOL)
+		v.type = ENG_STRING;
+	return v;
+}
+
+eng_value eng_number(double n)
+{
+	eng_value v = { ENG_NUMBER, { 0 } };
+	v.u.num = n == 0 ? 0.0 : n;  /* one zero: -0 and 0 are the same value */
+	return v;
+}
+
+eng_value eng_bool(bool b)
+{
+	eng_value v = { ENG_BOOL, { 0 } };
+	v.u.b = b;
+	return v;
+}
+
+bool eng_value_eq(eng_value a, eng_value b)
+{
+	if (a.type != b.type)
+		return false;
+	switch (a.type) {
+	case ENG_NONE: return true;
+	case ENG_SYMBOL:
+	case ENG_STRING: return a.u.sym == b.u.sym;
+	case ENG_NUMBER: return a.u.num == b.u.num;
+	case ENG_BOOL: return a.u.b == b.u.b;
+	}
+	return false;
+}
+
+uint64_t eng_value_hash(eng_value v)
+{
+	uint64_t x;
+	switch (v.type) {
+	case ENG_SYMBOL:
+	case ENG_STRING: x = v.u.sym; break;
+	case ENG_NUMBER: {
+		double d = v.u.num == 0 ? 0.0 : v.u.num;
+		memcpy(&x, &d, sizeof(x));
+		break;
+	}
+	case ENG_BOOL: x = v.u.b; break;
+	default: x = 0; break;
+	}
+	return mix64(x * 8 + (uint64_t)v.type);
+}
+
+bool eng_value_num(eng_value v, double *out)
+{
+	if (v.type != ENG_NUMBER)
+		return false;
+	*out = v.u.num;
+	return true;
+}
+
+int eng_value_format(const eng *e, eng_value v, char *buf, size_t size)
+{
+	switch (v.type) {
+	case ENG_NONE: return snprintf(buf, size, "nil");
+	case ENG_SYMBOL: return snprintf(buf, size, "%s", eng_sym_name(e, v.u.sym));
+	case ENG_STRING: return snprintf(buf, size, "'%s'", eng_sym_name(e, v.u.sym));
+	case ENG_BOOL: return snprintf(buf, size, "%s", v.u.b ? "true" : "false");
+	case ENG_NUMBER: {
+		double d = v.u.num;
+		if (d == floor(d) && fabs(d) < 1e15)
+			return snprintf(buf, size, "%.0f", d);
+		for (int prec = 6; prec <= 17; prec++) {
+			char tmp[64];
+			snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+			if (strtod(tmp, NULL) == d)
+				return snprintf(buf, size, "%s", tmp);
+		}
+		return snprintf(buf, size, "%.17g", d);
+	}
+	}
+	return snprintf(buf, size, "?");
+}
+
+/* ---- lifecycle ---- */
+
+eng *eng_new(void)
+{
+	eng *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->limits.max_firings = 100000;
+	e->limits.max_facts = 1000000;
+	e->syms.text = arena_new();
+	e->rules_arena = arena_new();
+	pool_init(&e->token_pool, sizeof(token));
+	pool_init(&e->item_pool, sizeof(amem_item));
+	pool_init(&e->neg_pool, sizeof(negres));
+	pool_init(&e->act_pool, sizeof(activation));
+	pool_init(&e->support_pool, sizeof(support));
+	pool_init(&e->effect_pool, sizeof(effect));
+	if (!e->syms.text || !e->rules_arena || eng_intern(e, "", 0) != 0 ||
+	    rete_top_init(e) != ENG_OK) {
+		eng_free(e);
+		return NULL;
+	}
+	e->default_subject = eng_intern(e, "scenario", 8);
+	if (!e->default_subject) {
+		eng_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void firings_free(eng *e)
+{
+	while (e->firings) {
+		firing *f = e->firings;
+		e->firings = f->next_all;
+		free(f);
+	}
+}
+
+void eng_free(eng *e)
+{
+	if (!e)
+		return;
+	eng_clear(e);
+	rete_free(e);
+	free(e->facts);
+	free(e->ftable);
+	free(e->dying);
+	free(e->heap);
+	free(e->concls);
+	free(e->rules);
+	free(e->deffacts);
+	free(e->concl_kinds);
+	for (uint32_t i = 0; i < e->nskip; i++)
+		free(e->skip_sections[i]);
+	free(e->skip_sections);
+	free(e->syms.names);
+	free(e->syms.lens);
+	free(e->syms.slots);
+	arena_free(e->syms.text);
+	arena_free(e->rules_arena);
+	pool_drop(&e->token_pool);
+	pool_drop(&e->item_pool);
+	pool_drop(&e->neg_pool);
+	pool_drop(&e->act_pool);
+	pool_drop(&e->support_pool);
+	pool_drop(&e->effect_pool);
+	free(e);
+}
+
+void eng_limits_get(const eng *e, eng_limits *out)
+{
+	*out = e->limits;
+}
+
+void eng_limits_set(eng *e, const eng_limits *limits)
+{
+	e->limits = *limits;
+}
+
+eng_status eng_conclusion_kind_add(eng *e, const char *kind)
+{
+	eng_sym s = eng_intern(e, kind, strlen(kind));
+	if (!s)
+		return ENG_ERR_NOMEM;
+	if (eng_conclusion_kind_known(e, s))
+		return ENG_OK;
+	uint32_t cap = e->nconcl_kinds;
+	if (grow((void **)&e->concl_kinds, &cap, e->nconcl_kinds + 1, sizeof(eng_sym)))
+		return ENG_ERR_NOMEM;
+	e->concl_kinds[e->nconcl_kinds++] = s;
+	return ENG_OK;
+}
+
+bool eng_conclusion_kind_known(const eng *e, eng_sym kind)
+{
+	for (uint32_t i = 0; i < e->nconcl_kinds; i++)
+		if (e->concl_kinds[i] == kind)
+			return true;
+	return false;
+}
+
+eng_status eng_section_skip(eng *e, const char *section)
+{
+	if (eng_section_skipped(e, section))
+		return ENG_OK;
+	uint32_t cap = e->nskip;
+	if (grow((void **)&e->skip_sections, &cap, e->nskip + 1, sizeof(char *)))
+		return ENG_ERR_NOMEM;
+	char *copy = strdup(section);
+	if (!copy)
+		return ENG_ERR_NOMEM;
+	e->skip_sections[e->nskip++] = copy;
+	return ENG_OK;
+}
+
+bool eng_section_skipped(const eng *e, const char *name)
+{
+	for (uint32_t i = 0; i < e->nskip; i++)
+		if (strcmp(e->skip_sections[i], name) == 0)
+			return true;
+	return false;
+}
+
+eng_status eng_default_subject_set(eng *e, const char *subject)
+{
+	eng_sym s = eng_intern(e, subject, strlen(subject));
+	if (!s)
+		return ENG_ERR_NOMEM;
+	e->default_subject = s;
+	return ENG_OK;
+}
+
+eng_sym eng_default_subject(const eng *e)
+{
+	return e->default_subject;
+}
+
+arena *eng_rules_arena(eng *e)
+{
+	return e->rules_arena;
+}
+
+/* ---- rules ---- */
+
+eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
+{
+	if (e->live || e->nfacts)
+		return ENG_ERR_INVALID;
+	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)))
+		return ENG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rule *r = arena_alloc(e->rules_arena, sizeof(*r));
+		if (!r)
+			return ENG_ERR_NOMEM;
+		r->ir = irs[i];
+		r->index = e->nrules;
+		r->cite = irs[i]->cite;
+		eng_status st = rete_build_rule(e, r);
+		if (st)
+			return st;
+		e->rules[e->nrules++] = r;
+	}
+	return ENG_OK;
+}
+
+eng_status eng_deffact_add(eng *e, eng_sym subject, eng_sym attribute, eng_value value)
+{
+	if (!subject || !attribute)
+		return ENG_ERR_INVALID;
+	for (uint32_t i = 0; i < e->ndeffacts; i++) {
+		eng_triple *t = &e->deffacts[i];
+		if (t->subject == subject && t->attribute == attribute && eng_value_eq(t->value, value))
+			return ENG_OK;
+	}
+	if (grow((void **)&e->deffacts, &e->capdeffacts, e->ndeffacts + 1, sizeof(eng_triple)))
+		return ENG_ERR_NOMEM;
+	eng_triple t = { subject, attribute, value };
+	e->deffacts[e->ndeffacts++] = t;
+	return ENG_OK;
+}
+
+size_t eng_rule_count(const eng *e)
+{
+	return e->nrules;
+}
+
+bool eng_rule_get(const eng *e, size_t i, eng_rule_info *out)
+{
+	if (i >= e->nrules)
+		return false;
+	const ir_rule *ir = e->rules[i]->ir;
+	out->id = ir->id;
+	out->because = ir->because;
+	out->cite = ir->cite;
+	out->ncite = ir->ncite;
+	out->salience = ir->salience;
+	out->weight = ir->weight;
+	out->file = ir->file ? ir->file : "";
+	out->line = ir->line;
+	out->nconds = ir->nconds;
+	out->nvars = ir->nvars;
+	return true;
+}
+
+long eng_rule_find(const eng *e, const char *id)
+{
+	for (uint32_t i = 0; i < e->nrules; i++)
+		if (strcmp(e->rules[i]->ir->id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+const char *eng_rule_var_name(const eng *e, size_t i, uint32_t v)
+{
+	if (i >= e->nrules || v >= e->rules[i]->ir->nvars)
+		return NULL;
+	return e->rules[i]->ir->var_names[v];
+}
+
+int eng_rule_because_format(const eng *e, size_t i, const eng_value *bindings, char *buf,
+                            size_t size)
+{
+	if (i >= e->nrules)
+		return snprintf(buf, size, "%s", "");
+	const ir_rule *ir = e->rules[i]->ir;
+	const char *s = ir->because ? ir->because : "";
+	size_t n = 0;
+	while (*s) {
+		const char *close;
+		if (bindings && s[0] == '{' && s[1] == '?' && (close = strchr(s, '}'))) {
+			size_t len = (size_t)(close - s - 2);
+			uint32_t v;
+			for (v = 0; v < ir->nvars; v++)
+				if (strlen(ir->var_names[v]) == len &&
+				    memcmp(ir->var_names[v], s + 2, len) == 0)
+					break;
+			if (v < ir->nvars && bindings[v].type != ENG_NONE) {
+				char tmp[256];
+				eng_value val = bindings[v];
+				if (val.type == ENG_STRING)  /* show strings without quotes */
+					val.type = ENG_SYMBOL;
+				eng_value_format(e, val, tmp, sizeof(tmp));
+				for (const char *p = tmp; *p; p++, n++)
+					if (n + 1 < size)
+						buf[n] = *p;
+				s = close + 1;
+				continue;
+			}
+		}
+		if (n + 1 < size)
+			buf[n] = *s;
+		n++;
+		s++;
+	}
+	if (size)
+		buf[n < size ? n : size - 1] = '\0';
+	return (int)n;
+}
+
+/* ---- working memory ---- */
+
+fact *wm_get(const eng *e, eng_fact_id id)
+{
+	return id && id <= e->nfacts ? e->facts[id - 1] : NULL;
+}
+
+static uint64_t triple_hash(eng_triple t)
+{
+	return mix64(((uint64_t)t.subject << 32 | t.attribute) ^ eng_value_hash(t.value));
+}
+
+static fact *wm_find(const eng *e, eng_triple t, uint64_t h)
+{
+	if (!e->nftable)
+		return NULL;
+	for (fact *f = e->ftable[h & (e->nftable - 1)]; f; f = f->hnext)
+		if (f->hash == h && f->t.subject == t.subject && f->t.attribute == t.attribute &&
+		    eng_value_eq(f->t.value, t.value))
+			return f;
+	return NULL;
+}
+
+static eng_status ftable_grow(eng *e)
+{
+	uint32_t n = e->nftable ? e->nftable * 2 : 1024;
+	fact **tab = calloc(n, sizeof(*tab));
+	if (!tab)
+		return ENG_ERR_NOMEM;
+	for (uint32_t i = 0; i < e->nftable; i++) {
+		for (fact *f = e->ftable[i], *next; f; f = next) {
+			next = f->hnext;
+			f->hnext = tab[f->hash & (n - 1)];
+			tab[f->hash & (n - 1)] = f;
+		}
+	}
+	free(e->ftable);
+	e->ftable = tab;
+	e->nftable = n;
+	return ENG_OK;
+}
+
+static void ftable_unlink(eng *e, fact *f)
+{
+	fact **p = &e->ftable[f->hash & (e->nftable - 1)];
+	while (*p != f)
+		p = &(*p)->hnext;
+	*p = f->hnext;
+}
+
+static void limit_error(eng *e, eng_status st, const char *what, uint64_t limit)
+{
+	e->run_error = st;
+	if (e->current)
+		snprintf(e->error, sizeof(e->error),
+		         "%s limit of %llu reached while firing rule `%s` (%s:%u); raise it "
+		         "with eng_limits_set (mlarch: --%s)", what, (unsigned long long)limit,
+		         e->current->ir->id, e->current->ir->file ? e->current->ir->file : "",
+		         e->current->ir->line,
+		         st == ENG_ERR_LIMIT_FACTS ? "max-facts" : "max-firings");
+	else
+		snprintf(e->error, sizeof(e->error),
+		         "%s limit of %llu reached; raise it with eng_limits_set (mlarch: --%s)",
+		         what, (unsigned long long)limit,
+		         st == ENG_ERR_LIMIT_FACTS ? "max-facts" : "max-firings");
+}
+
+/* Drains the retraction queue: facts whose logical support went while the network was
+ * busy with another change. */
+static void wm_settle(eng *e)
+{
+	if (e->busy)
+		return;
+	e->busy = true;
+	while (e->ndying) {
+		fact *f = e->dying[--e->ndying];
+		wm_retract(e, f);
+	}
+	e->busy = false;
+}
+
+/* Adds a fact or finds it. INPUT marks facts that stand on their own (not logically
+ * supported). On ENG_ERR_LIMIT_FACTS the error text is set. */
+eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **out,
+                     bool *added)
+{
+	uint64_t h = triple_hash(t);
+	fact *f = wm_find(e, t, h);
+	if (f && !f->dying) {
+		if (input)
+			f->input = true;
+		*out = f;
+		if (added)
+			*added = false;
+		return ENG_OK;
+	}
+	if (f && f->dying) {
+		/* asserted again before its queued retraction ran: keep it */
+		f->dying = false;
+		for (uint32_t i = 0; i < e->ndying; i++)
+			if (e->dying[i] == f) {
+				e->dying[i] = e->dying[--e->ndying];
+				break;
+			}
+		f->input = f->input || input;
+		*out = f;
+		if (added)
+			*added = false;
+		return ENG_OK;
+	}
+	if (e->live >= e->limits.max_facts) {
+		limit_error(e, ENG_ERR_LIMIT_FACTS, "fact", e->limits.max_facts);
+		return ENG_ERR_LIMIT_FACTS;
+	}
+	if (e->nfacts == UINT32_MAX - 1)
+		return ENG_ERR_NOMEM;
+	if ((e->live + 1) * 2 > e->nftable && ftable_grow(e))
+		return ENG_ERR_NOMEM;
+	if (grow((void **)&e->facts, &e->capfacts, e->nfacts + 1, sizeof(fact *)))
+		return ENG_ERR_NOMEM;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return ENG_ERR_NOMEM;
+	f->id = e->nfacts + 1;
+	f->t = t;
+	f->origin = origin;
+	f->hash = h;
+	f->input = input;
+	f->hnext = e->ftable[h & (e->nftable - 1)];
+	e->ftable[h & (e->nftable - 1)] = f;
+	e->facts[e->nfacts++] = f;
+	e->live++;
+	bool was_busy = e->busy;
+	e->busy = true;
+	eng_status st = rete_add_fact(e, f);
+	e->busy = was_busy;
+	if (st) {
+		wm_retract(e, f);
+		return st;
+	}
+	wm_settle(e);
+	*out = f;
+	if (added)
+		*added = true;
+	return ENG_OK;
+}
+
+static void queue_retract(eng *e, fact *f)
+{
+	if (f->dying)
+		return;
+	if (grow((void **)&e->dying, &e->capdying, e->ndying + 1, sizeof(fact *)) != ENG_OK) {
+		/* no room to queue: retract now; the network tolerates it between changes */
+		wm_retract(e, f);
+		return;
+	}
+	f->dying = true;
+	e->dying[e->ndying++] = f;
+}
+
+/* Removes F from working memory and the network, and frees it. */
+void wm_retract(eng *e, fact *f)
+{
+	if (e->facts[f->id - 1] != f)
+		return;
+	bool was_busy = e->busy;
+	e->busy = true;
+	f->dying = true;
+	ftable_unlink(e, f);
+	rete_remove_fact(e, f);
+	while (f->supporters) {
+		support *s = f->supporters;
+		f->supporters = s->next;
+		for (effect **p = &s->f->effects; *p; p = &(*p)->next)
+			if (!(*p)->is_concl && (*p)->u.f == f) {
+				effect *ef = *p;
+				*p = ef->next;
+				pool_put(&e->effect_pool, ef);
+				break;
+			}
+		pool_put(&e->support_pool, s);
+	}
+	e->facts[f->id - 1] = NULL;
+	e->live--;
+	free(f);
+	e->busy = was_busy;
+	wm_settle(e);
+}
+
+eng_status eng_assert(eng *e, eng_sym subject, eng_sym attribute, eng_value value,
+                      uint64_t origin, eng_fact_id *id, bool *added)
+{
+	if (!subject || !attribute || value.type == ENG_NONE ||
+	    subject >= e->syms.count || attribute >= e->syms.count)
+		return ENG_ERR_INVALID;
+	eng_triple t = { subject, attribute, value };
+	fact *f;
+	e->current = NULL;
+	eng_status st = wm_assert(e, t, origin, true, &f, added);
+	if (st)
+		return st;
+	if (id)
+		*id = f->id;
+	return ENG_OK;
+}
+
+eng_status eng_retract(eng *e, eng_fact_id id)
+{
+	fact *f = wm_get(e, id);
+	if (!f)
+		return ENG_ERR_NOT_FOUND;
+	wm_retract(e, f);
+	return ENG_OK;
+}
+
+void eng_clear(eng *e)
+{
+	agenda_clear(e);
+	firings_free(e);
+	rete_clear(e);
+	for (uint32_t i = 0; i < e->nfacts; i++)
+		free(e->facts[i]);
+	e->nfacts = 0;
+	e->live = 0;
+	e->ndying = 0;
+	if (e->ftable)
+		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
+	e->nconcls = 0;
+	pool_drop(&e->support_pool);
+	pool_drop(&e->effect_pool);
+	e->run_error = ENG_OK;
+	e->error[0] = '\0';
+}
+
+eng_status eng_reset(eng *e)
+{
+	eng_clear(e);
+	for (uint32_t i = 0; i < e->ndeffacts; i++) {
+		fact *f;
+		eng_status st = wm_assert(e, e->deffacts[i], 0, true, &f, NULL);
+		if (st)
+			return st;
+	}
+	return ENG_OK;
+}
+
+bool eng_fact_get(const eng *e, eng_fact_id id, eng_triple *out, uint64_t *origin)
+{
+	fact *f = wm_get(e, id);
+	if (!f)
+		return false;
+	if (out)
+		*out = f->t;
+	if (origin)
+		*origin = f->origin;
+	return true;
+}
+
+eng_fact_id eng_fact_find(const eng *e, eng_sym subject, eng_sym attribute, eng_value value)
+{
+	eng_triple t = { subject, attribute, value };
+	fact *f = wm_find(e, t, triple_hash(t));
+	return f && !f->dying ? f->id : 0;
+}
+
+eng_fact_id eng_fact_next(const eng *e, eng_fact_id after)
+{
+	for (uint32_t i = after; i < e->nfacts; i++)
+		if (e->facts[i])
+			return i + 1;
+	return 0;
+}
+
+size_t eng_fact_count(const eng *e)
+{
+	return e->live;
+}
+
+const eng_just *eng_fact_why(const eng *e, eng_fact_id id)
+{
+	fact *f = wm_get(e, id);
+	if (!f)
+		return NULL;
+	return f->supporters ? &f->supporters->f->just : f->why;
+}
+
+/* ---- logical support ---- */
+
+static eng_status effect_add(eng *e, firing *fr, fact *f, uint32_t concl_id)
+{
+	effect *ef = pool_get(&e->effect_pool);
+	if (!ef)
+		return ENG_ERR_NOMEM;
+	ef->is_concl = f == NULL;
+	if (f)
+		ef->u.f = f;
+	else
+		ef->u.concl = concl_id;
+	ef->next = fr->effects;
+	fr->effects = ef;
+	return ENG_OK;
+}
+
+/* Called when the token behind a logical firing goes: its conclusions die and the facts
+ * it alone supported are retracted (queued, since the network is mid-change). */
+void firing_withdraw(eng *e, firing *fr)
+{
+	if (fr->withdrawn)
+		return;
+	fr->withdrawn = true;
+	fr->tok = NULL;
+	for (effect *ef = fr->effects; ef; ef = ef->next) {
+		if (ef->is_concl) {
+			e->concls[ef->u.concl].live = false;
+			continue;
+		}
+		fact *f = ef->u.f;
+		support **p = &f->supporters;
+		while (*p && (*p)->f != fr)
+			p = &(*p)->next;
+		if (*p) {
+			support *s = *p;
+			*p = s->next;
+			pool_put(&e->support_pool, s);
+		}
+		if (!f->supporters && !f->input)
+			queue_retract(e, f);
+	}
+}
+
+/* ---- actions ---- */
+
+static eng_status operand_value(eng *e, const ir_operand *o, const eng_value *vars,
+                                eng_value *out)
+{
+	switch (o->kind) {
+	case OPD_CONST:
+		*out = o->k;
+		return ENG_OK;
+	case OPD_VAR:
+		*out = vars[o->var];
+		return ENG_OK;
+	case OPD_CALC: {
+		char msg[256];
+		eng_status st = expr_eval(o->calc, e, vars, out, msg, sizeof(msg));
+		if (st) {
+			e->run_error = st;
+			snprintf(e->error, sizeof(e->error), "in rule `%s` (%s:%u): %s",
+			         e->current->ir->id, e->current->ir->file ? e->current->ir->file : "",
+			         e->current->ir->line, msg);
+		}
+		return st;
+	}
+	case OPD_ANY:
+		break;
+	}
+	out->type = ENG_NONE;
+	return ENG_OK;
+}
+
+static eng_status triple_from(eng *e, const ir_action *a, const eng_value *vars,
+                              eng_triple *t)
+{
+	eng_value s, at, v;
+	eng_status st;
+	if ((st = operand_value(e, &a->s, vars, &s)) || (st = operand_value(e, &a->a, vars, &at)) ||
+	    (st = operand_value(e, &a->v, vars, &v)))
+		return st;
+	if (s.type != ENG_SYMBOL || at.type != ENG_SYMBOL || v.type == ENG_NONE) {
+		e->run_error = ENG_ERR_EVAL;
+		snprintf(e->error, sizeof(e->error),
+		         "in rule `%s` (%s:%u): subject and attribute of a fact must be symbols",
+		         e->current->ir->id, e->current->ir->file ? e->current->ir->file : "",
+		         a->line);
+		return ENG_ERR_EVAL;
+	}
+	t->subject = s.u.sym;
+	t->attribute = at.u.sym;
+	t->value = v;
+	return ENG_OK;
+}
+
+static eng_status act_conclude(eng *e, firing *fr, const ir_action *a, const eng_value *vars)
+{
+	concl c = { a->concl, { ENG_NONE, { 0 } }, { ENG_NONE, { 0 } }, fr, true };
+	eng_status st = operand_value(e, &a->target, vars, &c.target);
+	if (!st && a->role.kind != OPD_ANY)
+		st = operand_value(e, &a->role, vars, &c.role);
+	if (st)
+		return st;
+	if (grow((void **)&e->concls, &e->capconcls, e->nconcls + 2, sizeof(concl)))
+		return ENG_ERR_NOMEM;
+	if (e->nconcls == 0)
+		e->nconcls = 1;   /* id 0 is "none" */
+	uint32_t id = e->nconcls++;
+	e->concls[id] = c;
+	if (fr->tok)
+		return effect_add(e, fr, NULL, id);
+	return ENG_OK;
+}
+
+static eng_status act_assert(eng *e, firing *fr, const ir_action *a, const eng_value *vars)
+{
+	eng_triple t;
+	eng_status st = triple_from(e, a, vars, &t);
+	if (st)
+		return st;
+	bool logical = fr->tok != NULL;
+	bool added;
+	fact *f;
+	if ((st = wm_assert(e, t, 0, !logical, &f, &added)))
+		return st;
+	if (!logical) {
+		if (added)
+			f->why = &fr->just;
+		return ENG_OK;
+	}
+	support *s = pool_get(&e->support_pool);
+	if (!s)
+		return ENG_ERR_NOMEM;
+	s->f = fr;
+	s->next = NULL;
+	support **tail = &f->supporters;   /* oldest first: eng_fact_why names the first */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = s;
+	return effect_add(e, fr, f, 0);
+}
+
+static eng_status act_retract(eng *e, const ir_action *a, const eng_value *vars, bool modify)
+{
+	eng_triple t;
+	eng_status st = triple_from(e, a, vars, &t);
+	if (st)
+		return st;
+	if (!modify) {
+		eng_fact_id id = eng_fact_find(e, t.subject, t.attribute, t.value);
+		if (id)
+			wm_retract(e, wm_get(e, id));
+		return ENG_OK;
+	}
+	/* modify: drop every (S, A, *) but the new value, then assert the new one */
+	for (uint32_t i = 0; i < e->nfacts; i++) {
+		fact *f = e->facts[i];
+		if (f && !f->dying && f->t.subject == t.subject && f->t.attribute == t.attribute &&
+		    !eng_value_eq(f->t.value, t.value))
+			wm_retract(e, f);
+	}
+	fact *f;
+	if ((st = wm_assert(e, t, 0, true, &f, NULL)))
+		return st;
+	return ENG_OK;
+}
+
+static eng_status fire(eng *e, activation *act)
+{
+	rule *r = act->r;
+	const ir_rule *ir = r->ir;
+	token *tok = act->tok;
+	tok->act = NULL;
+	size_t sz = sizeof(firing) + r->npos * sizeof(eng_fact_id) + ir->nvars * sizeof(eng_value);
+	firing *fr = calloc(1, sz);
+	if (!fr)
+		return ENG_ERR_NOMEM;
+	eng_value *vars = (eng_value *)(fr + 1);
+	eng_fact_id *ids = (eng_fact_id *)(vars + ir->nvars);
+	token_bindings(tok, r, vars);
+	for (uint32_t k = 0; k < r->npos; k++) {
+		const token *t = tok;
+		while (t && t->level != r->pos_level[k])
+			t = t->parent;
+		ids[k] = t && t->wme ? t->wme->id : 0;
+	}
+	fr->just.rule = r->index;
+	fr->just.facts = ids;
+	fr->just.nfacts = r->npos;
+	fr->just.bindings = vars;
+	fr->just.nbindings = ir->nvars;
+	fr->r = r;
+	fr->next_all = e->firings;
+	e->firings = fr;
+	if (!ir->procedural) {
+		fr->tok = tok;
+		tok->fired = fr;
+	}
+	e->current = r;
+	for (uint32_t i = 0; i < ir->nacts; i++) {
+		const ir_action *a = &ir->acts[i];
+		eng_status st;
+		switch (a->kind) {
+		case ACT_ASSERT: st = act_assert(e, fr, a, vars); break;
+		case ACT_RETRACT: st = act_retract(e, a, vars, false); break;
+		case ACT_MODIFY: st = act_retract(e, a, vars, true); break;
+		case ACT_CONCLUDE: st = act_conclude(e, fr, a, vars); break;
+		default: st = ENG_ERR_INVALID; break;
+		}
+		if (st)
+			return st;
+		if (fr->withdrawn)  /* an action undid the rule's own match */
+			break;
+	}
+	return ENG_OK;
+}
+
+eng_status eng_run(eng *e, uint64_t *fired)
+{
+	uint64_t n = 0;
+	eng_status st = ENG_OK;
+	e->run_error = ENG_OK;
+	e->error[0] = '\0';
+	while (e->nheap) {
+		if (n >= e->limits.max_firings) {
+			/* the activation stays: the caller may raise the limit and run again */
+			e->current = e->heap[0]->r;
+			limit_error(e, ENG_ERR_LIMIT_FIRINGS, "firing", e->limits.max_firings);
+			st = ENG_ERR_LIMIT_FIRINGS;
+			break;
+		}
+		activation *act = agenda_pop(e);
+		n++;
+		st = fire(e, act);
+		pool_put(&e->act_pool, act);
+		if (st) {
+			if (st == ENG_ERR_NOMEM && !e->error[0])
+				snprintf(e->error, sizeof(e->error), "out of memory in rule `%s`",
+				         e->current->ir->id);
+			break;
+		}
+	}
+	e->current = NULL;
+	if (fired)
+		*fired = n;
+	return st;
+}
+
+const char *eng_error(const eng *e)
+{
+	return e->error;
+}
+
+/* ---- conclusions ---- */
+
+eng_concl_id eng_concl_next(const eng *e, eng_concl_id after)
+{
+	for (uint32_t i = after + 1; i < e->nconcls; i++)
+		if (e->concls[i].live)
+			return i;
+	return 0;
+}
+
+bool eng_concl_get(const eng *e, eng_concl_id id, eng_conclusion *out)
+{
+	if (id == 0 || id >= e->nconcls || !e->concls[id].live)
+		return false;
+	const concl *c = &e->concls[id];
+	out->kind = c->kind;
+	out->target = c->target;
+	out->role = c->role;
+	out->why = &c->why->just;
+	return true;
+}
+
+eng_concl_id eng_concl_last(const eng *e)
+{
+	return e->nconcls ? e->nconcls - 1 : 0;
+}

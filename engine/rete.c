@@ -1,0 +1,1017 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rete.c - the matcher: an incremental Rete network after Doorenbos's Rete/UL.
+ *
+ * How a fact flows through the network. A fact (subject, attribute, value) is first
+ * offered to the alpha network: every alpha memory is keyed by which of the three fields
+ * its pattern fixes to constants and by those constants, so a new fact probes one hash
+ * table once for each constant mask in use (at most eight probes), then runs the few
+ * remaining constant tests (`in` sets, `<` against a constant, a variable used twice in
+ * one pattern). An alpha memory holds the facts that pass, optionally hashed on a field.
+ *
+ * The beta network is a tree below a dummy top memory that holds one empty token. Its
+ * nodes are of two sorts. Stores hold tokens (partial matches): MEM after a positive
+ * condition, NEG for a negated condition, TEST for a `test:` condition and PROD at the end
+ * of a rule. Joins hold nothing: a JOIN sits between a store (its parent) and an alpha
+ * memory, and whenever one side gains an item it looks for partners on the other side
+ * that pass its variable tests, handing each (token, fact) pair to its child stores.
+ * Each store with an equality join below it is hashed on the token value that join
+ * compares, and the alpha memory on the matching field, so both directions look at one
+ * bucket instead of the whole memory.
+ *
+ * A token extends its parent token by one level; level k holds the fact that matched the
+ * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
+ * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
+ * its children and every fact lists the tokens that hold it.
+ *
+ * A NEG store keeps, for each of its tokens, the facts that currently block it (negres);
+ * the token passes down only while that list is empty. A new blocking fact deletes the
+ * token's descendants; the last blocker's retraction passes the token down again.
+ *
+ * Retraction undoes matches by tree deletion: the fact leaves its alpha memories, every
+ * token holding it is deleted with all its descendants, and the NEG tokens it blocked are
+ * released. When a PROD token is deleted its activation leaves the agenda, and if the
+ * rule already fired, the firing is withdrawn (engine.c): its conclusions die and the
+ * facts that only it supported are queued for retraction, which runs once the network is
+ * consistent again (wm_settle).
+ *
+ * The agenda (agenda.c) is a binary heap of activations ordered by salience, then by
+ * recency (newest first); refraction comes for free, since a token activates its rule
+ * once and only a new token (new facts) can activate it again.
+ */
+#include "core.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- values in facts and tokens ---- */
+
+eng_value fact_field(const fact *f, uint8_t field)
+{
+	eng_value v = { ENG_SYMBOL, { 0 } };
+	switch (field) {
+	case 0: v.u.sym = f->t.subject; return v;
+	case 1: v.u.sym = f->t.attribute; return v;
+	default: return f->t.value;
+	}
+}
+
+void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
+{
+	while (t && t->level > level)
+		t = t->parent;
+	if (t && t->level == level && t->wme)
+		*out = fact_field(t->wme, field);
+	else
+		out->type = ENG_NONE;
+}
+
+void token_bindings(const token *t, const rule *r, eng_value *out)
+{
+	for (uint32_t v = 0; v < r->ir->nvars; v++) {
+		if (r->vars[v].level)
+			token_value(t, r->vars[v].level, r->vars[v].field, &out[v]);
+		else
+			out[v].type = ENG_NONE;
+	}
+}
+
+bool cmp_values(cmp_op op, eng_value a, eng_value b)
+{
+	double x, y;
+	switch (op) {
+	case CMP_EQ: return eng_value_eq(a, b);
+	case CMP_NE: return !eng_value_eq(a, b);
+	case CMP_LT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x < y;
+	case CMP_LE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x <= y;
+	case CMP_GT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x > y;
+	case CMP_GE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x >= y;
+	default: return false;
+	}
+}
+
+static bool atest_pass(const atest *t, const fact *f)
+{
+	eng_value v = fact_field(f, t->field);
+	if (t->vs_field)
+		return cmp_values(t->op, v, fact_field(f, t->other));
+	if (t->op == CMP_IN || t->op == CMP_NOT_IN) {
+		bool in = false;
+		for (uint32_t i = 0; i < t->nset && !in; i++)
+			in = eng_value_eq(v, t->set[i]);
+		return t->op == CMP_IN ? in : !in;
+	}
+	return cmp_values(t->op, v, t->k);
+}
+
+static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
+{
+	for (uint32_t i = 0; i < j->ntests; i++) {
+		const jtest *t = &j->tests[i];
+		eng_value tv;
+		token_value(tok, t->level, t->lfield, &tv);
+		if (!cmp_values(t->op, fact_field(f, t->field), tv))
+			return false;
+	}
+	return true;
+}
+
+/* ---- hash indexes ---- */
+
+static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
+{
+	uint64_t h = mask * 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 3; i++)
+		if (mask & (1u << i))
+			h = (h ^ eng_value_hash(k[i])) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
+{
+	(void)e;
+	aindex *ix = &m->idx[field];
+	amem_item **b = calloc(nbuckets, sizeof(*b));
+	if (!b)
+		return ENG_ERR_NOMEM;
+	free(ix->buckets);
+	ix->buckets = b;
+	ix->nbuckets = nbuckets;
+	for (amem_item *it = m->items; it; it = it->next) {
+		uint32_t h = (uint32_t)eng_value_hash(fact_field(it->f, field)) & (nbuckets - 1);
+		it->hprev[field] = NULL;
+		it->hnext[field] = b[h];
+		if (b[h])
+			b[h]->hprev[field] = it;
+		b[h] = it;
+	}
+	return ENG_OK;
+}
+
+static amem_item *aindex_bucket(const amem *m, uint8_t field, eng_value v)
+{
+	const aindex *ix = &m->idx[field];
+	return ix->buckets[(uint32_t)eng_value_hash(v) & (ix->nbuckets - 1)];
+}
+
+static uint32_t store_hash(const rnode *s, const token *t)
+{
+	eng_value v;
+	token_value(t, s->key_level, s->key_field, &v);
+	return (uint32_t)eng_value_hash(v);
+}
+
+static eng_status store_rehash(rnode *s, uint32_t nbuckets)
+{
+	token **b = calloc(nbuckets, sizeof(*b));
+	if (!b)
+		return ENG_ERR_NOMEM;
+	free(s->tbuckets);
+	s->tbuckets = b;
+	s->ntbuckets = nbuckets;
+	for (token *t = s->tokens; t; t = t->mnext) {
+		t->hbucket = store_hash(s, t) & (nbuckets - 1);
+		t->hprev = NULL;
+		t->hnext = b[t->hbucket];
+		if (b[t->hbucket])
+			b[t->hbucket]->hprev = t;
+		b[t->hbucket] = t;
+	}
+	return ENG_OK;
+}
+
+/* ---- token stores ---- */
+
+static void propagate(eng *e, rnode *node, token *tok);
+
+static eng_status store_link(eng *e, rnode *s, token *t)
+{
+	(void)e;
+	if (s->tbuckets && s->ntokens + 1 > s->ntbuckets * 2)
+		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
+	t->mprev = NULL;
+	t->mnext = s->tokens;
+	if (s->tokens)
+		s->tokens->mprev = t;
+	s->tokens = t;
+	s->ntokens++;
+	if (s->tbuckets) {
+		t->hbucket = store_hash(s, t) & (s->ntbuckets - 1);
+		t->hprev = NULL;
+		t->hnext = s->tbuckets[t->hbucket];
+		if (t->hnext)
+			t->hnext->hprev = t;
+		s->tbuckets[t->hbucket] = t;
+	}
+	return ENG_OK;
+}
+
+static void store_unlink(rnode *s, token *t)
+{
+	if (t->mprev)
+		t->mprev->mnext = t->mnext;
+	else
+		s->tokens = t->mnext;
+	if (t->mnext)
+		t->mnext->mprev = t->mprev;
+	s->ntokens--;
+	if (s->tbuckets) {
+		if (t->hprev)
+			t->hprev->hnext = t->hnext;
+		else if (s->tbuckets[t->hbucket] == t)
+			s->tbuckets[t->hbucket] = t->hnext;
+		if (t->hnext)
+			t->hnext->hprev = t->hprev;
+	}
+}
+
+static void negres_free(eng *e, negres *r)
+{
+	if (r->fprev)
+		r->fprev->fnext = r->fnext;
+	else
+		r->f->negs = r->fnext;
+	if (r->fnext)
+		r->fnext->fprev = r->fprev;
+	pool_put(&e->neg_pool, r);
+}
+
+static void token_delete(eng *e, token *t);
+
+static void token_delete_children(eng *e, token *t)
+{
+	while (t->children)
+		token_delete(e, t->children);
+}
+
+static void token_delete(eng *e, token *t)
+{
+	token_delete_children(e, t);
+	rnode *s = t->node;
+	store_unlink(s, t);
+	if (t->wme) {
+		if (t->fprev)
+			t->fprev->fnext = t->fnext;
+		else
+			t->wme->tokens = t->fnext;
+		if (t->fnext)
+			t->fnext->fprev = t->fprev;
+	}
+	while (t->results) {
+		negres *r = t->results;
+		t->results = r->onext;
+		negres_free(e, r);
+	}
+	if (t->act)
+		agenda_remove(e, t->act);
+	if (t->fired)
+		firing_withdraw(e, t->fired);
+	if (t->parent) {
+		if (t->prev_sib)
+			t->prev_sib->next_sib = t->next_sib;
+		else
+			t->parent->children = t->next_sib;
+		if (t->next_sib)
+			t->next_sib->prev_sib = t->prev_sib;
+	}
+	pool_put(&e->token_pool, t);
+}
+
+static token *token_new(eng *e, rnode *s, token *parent, fact *wme)
+{
+	token *t = pool_get(&e->token_pool);
+	if (!t)
+		return NULL;
+	t->parent = parent;
+	t->wme = wme;
+	t->node = s;
+	t->level = s->level;
+	if (parent) {
+		t->next_sib = parent->children;
+		if (parent->children)
+			parent->children->prev_sib = t;
+		parent->children = t;
+	}
+	if (wme) {
+		t->fnext = wme->tokens;
+		if (wme->tokens)
+			wme->tokens->fprev = t;
+		wme->tokens = t;
+	}
+	if (store_link(e, s, t) != ENG_OK) {
+		/* no index room: undo the links and give up on this match */
+		if (parent) {
+			parent->children = t->next_sib;
+			if (t->next_sib)
+				t->next_sib->prev_sib = NULL;
+		}
+		if (wme) {
+			wme->tokens = t->fnext;
+			if (t->fnext)
+				t->fnext->fprev = NULL;
+		}
+		pool_put(&e->token_pool, t);
+		return NULL;
+	}
+	return t;
+}
+
+static void set_nomem(eng *e)
+{
+	if (!e->match_error) {
+		e->match_error = ENG_ERR_NOMEM;
+		snprintf(e->error, sizeof(e->error), "out of memory while matching");
+	}
+}
+
+static bool test_pass(eng *e, rnode *s, token *parent)
+{
+	const rule *r = s->owner;
+	token_bindings(parent, r, s->scratch);
+	eng_value out;
+	char msg[256];
+	eng_status st = expr_eval(s->test, e, s->scratch, &out, msg, sizeof(msg));
+	if (st == ENG_OK && out.type == ENG_BOOL)
+		return out.u.b;
+	if (!e->match_error) {
+		e->match_error = st ? st : ENG_ERR_EVAL;
+		snprintf(e->error, sizeof(e->error), "in rule `%s` (%s:%u): %s", r->ir->id,
+		         r->ir->file ? r->ir->file : "", r->ir->line,
+		         st ? msg : "a test must give true or false");
+	}
+	return false;
+}
+
+/* A store receives (parent token, fact) from above: make the token and pass it on. */
+static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
+{
+	if (s->kind == RN_TEST && !test_pass(e, s, parent))
+		return;
+	token *t = token_new(e, s, parent, wme);
+	if (!t) {
+		set_nomem(e);
+		return;
+	}
+	switch (s->kind) {
+	case RN_NEG: {
+		amem *m = s->am;
+		amem_item *it;
+		int ht = s->hashed_test;
+		if (ht >= 0) {
+			eng_value v;
+			token_value(t, s->tests[ht].level, s->tests[ht].lfield, &v);
+			it = aindex_bucket(m, s->tests[ht].field, v);
+		} else {
+			it = m->items;
+		}
+		for (; it; it = ht >= 0 ? it->hnext[s->tests[ht].field] : it->next) {
+			if (!jtests_pass(s, t, it->f))
+				continue;
+			negres *r = pool_get(&e->neg_pool);
+			if (!r) {
+				set_nomem(e);
+				break;
+			}
+			r->owner = t;
+			r->f = it->f;
+			r->onext = t->results;
+			if (t->results)
+				t->results->oprev = r;
+			t->results = r;
+			t->nresults++;
+			r->fnext = it->f->negs;
+			if (it->f->negs)
+				it->f->negs->fprev = r;
+			it->f->negs = r;
+		}
+		if (t->nresults == 0)
+			propagate(e, s, t);
+		break;
+	}
+	case RN_PROD:
+		if (agenda_add(e, t, s->prod) != ENG_OK)
+			set_nomem(e);
+		break;
+	default:
+		propagate(e, s, t);
+		break;
+	}
+}
+
+static void join_left(eng *e, rnode *j, token *t)
+{
+	amem *m = j->am;
+	int ht = j->hashed_test;
+	amem_item *it;
+	if (ht >= 0) {
+		eng_value v;
+		token_value(t, j->tests[ht].level, j->tests[ht].lfield, &v);
+		it = aindex_bucket(m, j->tests[ht].field, v);
+	} else {
+		it = m->items;
+	}
+	for (; it; it = ht >= 0 ? it->hnext[j->tests[ht].field] : it->next)
+		if (jtests_pass(j, t, it->f))
+			for (rnode *c = j->children; c; c = c->sibling)
+				store_insert(e, c, t, it->f);
+}
+
+/* Passes a store's new token to its children. */
+static void propagate(eng *e, rnode *node, token *tok)
+{
+	for (rnode *c = node->children; c; c = c->sibling) {
+		if (c->kind == RN_JOIN)
+			join_left(e, c, tok);
+		else
+			store_insert(e, c, tok, NULL);
+	}
+}
+
+/* The tokens of store S that a join or negative node with hashed test HT could pair with
+ * fact F: one bucket when S is hashed on the test's token value, else all of them. */
+static token *candidates(const rnode *s, const rnode *j, const fact *f, bool *hashed)
+{
+	int ht = j->hashed_test;
+	*hashed = false;
+	if (ht >= 0 && s->tbuckets && s->key_level == j->tests[ht].level &&
+	    s->key_field == j->tests[ht].lfield) {
+		*hashed = true;
+		uint32_t h = (uint32_t)eng_value_hash(fact_field(f, j->tests[ht].field));
+		return s->tbuckets[h & (s->ntbuckets - 1)];
+	}
+	return s->tokens;
+}
+
+static void join_right(eng *e, rnode *j, fact *f)
+{
+	bool hashed;
+	token *next;
+	for (token *t = candidates(j->parent, j, f, &hashed); t; t = next) {
+		next = hashed ? t->hnext : t->mnext;
+		if (t->nresults)   /* a blocked token of a negative parent */
+			continue;
+		if (jtests_pass(j, t, f))
+			for (rnode *c = j->children; c; c = c->sibling)
+				store_insert(e, c, t, f);
+	}
+}
+
+static void neg_right(eng *e, rnode *n, fact *f)
+{
+	bool hashed;
+	token *next;
+	for (token *t = candidates(n, n, f, &hashed); t; t = next) {
+		next = hashed ? t->hnext : t->mnext;
+		if (!jtests_pass(n, t, f))
+			continue;
+		negres *r = pool_get(&e->neg_pool);
+		if (!r) {
+			set_nomem(e);
+			return;
+		}
+		if (t->nresults == 0)
+			token_delete_children(e, t);
+		r->owner = t;
+		r->f = f;
+		r->onext = t->results;
+		if (t->results)
+			t->results->oprev = r;
+		t->results = r;
+		t->nresults++;
+		r->fnext = f->negs;
+		if (f->negs)
+			f->negs->fprev = r;
+		f->negs = r;
+	}
+}
+
+/* ---- facts in and out ---- */
+
+static eng_status amem_add(eng *e, amem *m, fact *f)
+{
+	amem_item *it = pool_get(&e->item_pool);
+	if (!it)
+		return ENG_ERR_NOMEM;
+	it->f = f;
+	it->mem = m;
+	it->next = m->items;
+	if (m->items)
+		m->items->prev = it;
+	m->items = it;
+	m->count++;
+	it->fnext = f->items;
+	f->items = it;
+	for (uint8_t fld = 0; fld < 3; fld++) {
+		aindex *ix = &m->idx[fld];
+		if (!ix->nbuckets)
+			continue;
+		if (m->count > ix->nbuckets * 2 && aindex_build(e, m, fld, ix->nbuckets * 4) == ENG_OK)
+			continue;  /* the rebuild linked the new item too */
+		uint32_t h = (uint32_t)eng_value_hash(fact_field(f, fld)) & (ix->nbuckets - 1);
+		it->hnext[fld] = ix->buckets[h];
+		if (ix->buckets[h])
+			ix->buckets[h]->hprev[fld] = it;
+		ix->buckets[h] = it;
+	}
+	return ENG_OK;
+}
+
+static void amem_remove(eng *e, amem_item *it)
+{
+	amem *m = it->mem;
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		m->items = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	m->count--;
+	for (uint8_t fld = 0; fld < 3; fld++) {
+		aindex *ix = &m->idx[fld];
+		if (!ix->nbuckets)
+			continue;
+		if (it->hprev[fld])
+			it->hprev[fld]->hnext[fld] = it->hnext[fld];
+		else {
+			uint32_t h = (uint32_t)eng_value_hash(fact_field(it->f, fld)) & (ix->nbuckets - 1);
+			if (ix->buckets[h] == it)
+				ix->buckets[h] = it->hnext[fld];
+		}
+		if (it->hnext[fld])
+			it->hnext[fld]->hprev[fld] = it->hprev[fld];
+	}
+	pool_put(&e->item_pool, it);
+}
+
+eng_status rete_add_fact(eng *e, fact *f)
+{
+	eng_value k[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
+	for (uint8_t mask = 0; mask < 8; mask++) {
+		if (!(e->masks_used & (1u << mask)))
+			continue;
+		uint32_t h = amem_key_hash(mask, k) & (e->amem_nbuckets - 1);
+		for (amem *m = e->amem_table[h]; m; m = m->next) {
+			if (m->mask != mask)
+				continue;
+			bool ok = true;
+			for (int i = 0; i < 3 && ok; i++)
+				if (mask & (1u << i))
+					ok = eng_value_eq(m->k[i], k[i]);
+			for (uint32_t i = 0; i < m->ntests && ok; i++)
+				ok = atest_pass(&m->tests[i], f);
+			if (!ok)
+				continue;
+			if (amem_add(e, m, f) != ENG_OK)
+				return ENG_ERR_NOMEM;
+			/* descendants before ancestors, so that a fact matching two conditions of
+			 * one rule makes each pair once */
+			for (uint32_t i = m->nsucc; i-- > 0;) {
+				rnode *n = m->succ[i];
+				if (n->kind == RN_JOIN)
+					join_right(e, n, f);
+				else
+					neg_right(e, n, f);
+			}
+		}
+	}
+	if (e->match_error == ENG_ERR_NOMEM)
+		return ENG_ERR_NOMEM;
+	return ENG_OK;
+}
+
+void rete_remove_fact(eng *e, fact *f)
+{
+	while (f->items) {
+		amem_item *it = f->items;
+		f->items = it->fnext;
+		amem_remove(e, it);
+	}
+	while (f->tokens)
+		token_delete(e, f->tokens);
+	while (f->negs) {
+		negres *r = f->negs;
+		token *owner = r->owner;
+		if (r->oprev)
+			r->oprev->onext = r->onext;
+		else
+			owner->results = r->onext;
+		if (r->onext)
+			r->onext->oprev = r->oprev;
+		owner->nresults--;
+		negres_free(e, r);
+		if (owner->nresults == 0)
+			propagate(e, owner->node, owner);
+	}
+}
+
+/* ---- building the network ---- */
+
+static eng_status amem_table_grow(eng *e)
+{
+	uint32_t n = e->amem_nbuckets ? e->amem_nbuckets * 2 : 256;
+	amem **tab = calloc(n, sizeof(*tab));
+	if (!tab)
+		return ENG_ERR_NOMEM;
+	for (amem *m = e->amems; m; m = m->all)
+		m->next = NULL;
+	for (amem *m = e->amems; m; m = m->all) {
+		uint32_t h = amem_key_hash(m->mask, m->k) & (n - 1);
+		m->next = tab[h];
+		tab[h] = m;
+	}
+	free(e->amem_table);
+	e->amem_table = tab;
+	e->amem_nbuckets = n;
+	return ENG_OK;
+}
+
+static bool atests_same(const atest *a, uint32_t na, const atest *b, uint32_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++) {
+		if (a[i].field != b[i].field || a[i].vs_field != b[i].vs_field || a[i].op != b[i].op ||
+		    a[i].other != b[i].other || !eng_value_eq(a[i].k, b[i].k) || a[i].nset != b[i].nset)
+			return false;
+		for (uint32_t k = 0; k < a[i].nset; k++)
+			if (!eng_value_eq(a[i].set[k], b[i].set[k]))
+				return false;
+	}
+	return true;
+}
+
+static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *tests,
+                           uint32_t ntests, amem **out)
+{
+	static const eng_value none = { ENG_NONE, { 0 } };
+	eng_value key[3];
+	for (int i = 0; i < 3; i++)
+		key[i] = mask & (1u << i) ? k[i] : none;
+	if (e->amem_nbuckets) {
+		uint32_t h = amem_key_hash(mask, key) & (e->amem_nbuckets - 1);
+		for (amem *m = e->amem_table[h]; m; m = m->next) {
+			if (m->mask == mask && eng_value_eq(m->k[0], key[0]) &&
+			    eng_value_eq(m->k[1], key[1]) && eng_value_eq(m->k[2], key[2]) &&
+			    atests_same(m->tests, m->ntests, tests, ntests)) {
+				*out = m;
+				return ENG_OK;
+			}
+		}
+	}
+	amem *m = arena_alloc(e->rules_arena, sizeof(*m));
+	if (!m)
+		return ENG_ERR_NOMEM;
+	m->mask = mask;
+	memcpy(m->k, key, sizeof(key));
+	if (ntests) {
+		m->tests = arena_alloc(e->rules_arena, ntests * sizeof(atest));
+		if (!m->tests)
+			return ENG_ERR_NOMEM;
+		memcpy(m->tests, tests, ntests * sizeof(atest));
+		m->ntests = ntests;
+	}
+	m->all = e->amems;
+	e->amems = m;
+	if (++e->namems > e->amem_nbuckets) {
+		if (amem_table_grow(e))   /* links every memory, this one too */
+			return ENG_ERR_NOMEM;
+	} else {
+		uint32_t h = amem_key_hash(mask, key) & (e->amem_nbuckets - 1);
+		m->next = e->amem_table[h];
+		e->amem_table[h] = m;
+	}
+	e->masks_used |= (uint8_t)(1u << mask);
+	*out = m;
+	return ENG_OK;
+}
+
+static eng_status amem_succ_add(eng *e, amem *m, rnode *n)
+{
+	rnode **s = arena_alloc(e->rules_arena, (m->nsucc + 1) * sizeof(*s));
+	if (!s)
+		return ENG_ERR_NOMEM;
+	if (m->nsucc)
+		memcpy(s, m->succ, m->nsucc * sizeof(*s));
+	s[m->nsucc++] = n;
+	m->succ = s;
+	return ENG_OK;
+}
+
+static void child_add(rnode *parent, rnode *child)
+{
+	child->parent = parent;
+	child->sibling = parent->children;
+	parent->children = child;
+}
+
+static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
+{
+	rnode *n = arena_alloc(e->rules_arena, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->kind = kind;
+	n->hashed_test = -1;
+	if (kind != RN_JOIN) {
+		n->next_all = e->stores;
+		e->stores = n;
+	}
+	if (parent)
+		child_add(parent, n);
+	return n;
+}
+
+static bool jtests_same(const jtest *a, uint32_t na, const jtest *b, uint32_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++)
+		if (a[i].field != b[i].field || a[i].lfield != b[i].lfield ||
+		    a[i].level != b[i].level || a[i].op != b[i].op)
+			return false;
+	return true;
+}
+
+/* Chooses the equality test to hash on and makes sure the memories are indexed for it. */
+static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
+{
+	for (uint32_t i = 0; i < n->ntests; i++) {
+		if (n->tests[i].op != CMP_EQ)
+			continue;
+		n->hashed_test = (int)i;
+		const jtest *t = &n->tests[i];
+		if (!n->am->idx[t->field].nbuckets &&
+		    aindex_build(e, n->am, t->field, 64) != ENG_OK)
+			return ENG_ERR_NOMEM;
+		if (!left->key_level) {
+			left->key_level = t->level;
+			left->key_field = t->lfield;
+			if (store_rehash(left, 64) != ENG_OK)
+				return ENG_ERR_NOMEM;
+		}
+		return ENG_OK;
+	}
+	return ENG_OK;
+}
+
+typedef struct {
+	uint8_t mask;
+	eng_value k[3];
+	atest at[16];
+	uint32_t nat;
+	jtest jt[16];
+	uint32_t njt;
+} pattern;
+
+static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
+                               bool binds, pattern *p)
+{
+	int8_t local[3] = { -1, -1, -1 };   /* var index bound in this pattern, per field */
+	memset(p, 0, sizeof(*p));
+	for (uint8_t f = 0; f < 3; f++) {
+		const ir_operand *o = &c->slot[f];
+		if (o->kind == OPD_CONST) {
+			p->mask |= (uint8_t)(1u << f);
+			p->k[f] = o->k;
+		} else if (o->kind == OPD_VAR) {
+			uint32_t v = o->var;
+			int same = -1;
+			for (uint8_t g = 0; g < f; g++)
+				if (local[g] == (int8_t)v)
+					same = g;
+			if (same >= 0) {
+				if (p->nat == 16)
+					return ENG_ERR_INVALID;
+				atest t = { f, (uint8_t)same, true, CMP_EQ, { ENG_NONE, { 0 } }, NULL, 0 };
+				p->at[p->nat++] = t;
+			} else if (r->vars[v].level) {
+				if (p->njt == 16)
+					return ENG_ERR_INVALID;
+				jtest t = { f, r->vars[v].field, r->vars[v].level, CMP_EQ };
+				p->jt[p->njt++] = t;
+			} else {
+				local[f] = (int8_t)v;
+				if (binds) {
+					r->vars[v].level = level;
+					r->vars[v].field = f;
+				}
+			}
+		}
+	}
+	for (uint32_t i = 0; i < c->ncons; i++) {
+		const ir_constraint *k = &c->cons[i];
+		if (k->op == CMP_IN || k->op == CMP_NOT_IN || k->operand.kind == OPD_CONST) {
+			if (p->nat == 16)
+				return ENG_ERR_INVALID;
+			atest t = { 2, 0, false, k->op, k->operand.k, k->set, k->nset };
+			p->at[p->nat++] = t;
+			continue;
+		}
+		if (k->operand.kind != OPD_VAR)
+			return ENG_ERR_INVALID;
+		uint32_t v = k->operand.var;
+		int same = -1;
+		for (uint8_t g = 0; g < 3; g++)
+			if (local[g] == (int8_t)v)
+				same = g;
+		if (same >= 0) {
+			if (p->nat == 16)
+				return ENG_ERR_INVALID;
+			atest t = { 2, (uint8_t)same, true, k->op, { ENG_NONE, { 0 } }, NULL, 0 };
+			p->at[p->nat++] = t;
+		} else if (r->vars[v].level && r->vars[v].level < level) {
+			if (p->njt == 16)
+				return ENG_ERR_INVALID;
+			jtest t = { 2, r->vars[v].field, r->vars[v].level, k->op };
+			p->jt[p->njt++] = t;
+		} else {
+			return ENG_ERR_INVALID;   /* the compiler lets no unbound operand through */
+		}
+	}
+	return ENG_OK;
+}
+
+static eng_status copy_jtests(eng *e, rnode *n, const pattern *p)
+{
+	if (!p->njt)
+		return ENG_OK;
+	n->tests = arena_alloc(e->rules_arena, p->njt * sizeof(jtest));
+	if (!n->tests)
+		return ENG_ERR_NOMEM;
+	memcpy(n->tests, p->jt, p->njt * sizeof(jtest));
+	n->ntests = p->njt;
+	return ENG_OK;
+}
+
+/* Feeds a node that was just added below a store with tokens. Rules are added while
+ * working memory is empty, so only the top token (and what it reached without facts)
+ * exists, and alpha memories are empty. */
+static void node_prime(eng *e, rnode *n)
+{
+	rnode *p = n->parent;
+	if (p->kind == RN_JOIN)
+		return;   /* alpha memories are empty: a join has no matches yet */
+	for (token *t = p->tokens; t; t = t->mnext) {
+		if (p->kind == RN_NEG && t->nresults)
+			continue;
+		if (n->kind == RN_JOIN)
+			join_left(e, n, t);
+		else
+			store_insert(e, n, t, NULL);
+	}
+}
+
+eng_status rete_build_rule(eng *e, rule *r)
+{
+	const ir_rule *ir = r->ir;
+	r->vars = arena_alloc(e->rules_arena, (ir->nvars + 1) * sizeof(varloc));
+	r->pos_level = arena_alloc(e->rules_arena, (ir->nconds + 1) * sizeof(uint16_t));
+	if (!r->vars || !r->pos_level)
+		return ENG_ERR_NOMEM;
+	if (ir->nconds >= UINT16_MAX)
+		return ENG_ERR_INVALID;
+	rnode *cur = e->top;
+	rnode *first_new = NULL;
+	for (uint32_t i = 0; i < ir->nconds; i++) {
+		const ir_cond *c = &ir->conds[i];
+		uint16_t level = (uint16_t)(cur->level + 1);
+		bool last = i + 1 == ir->nconds;
+		pattern p;
+		eng_status st;
+		amem *m;
+		if (c->kind == COND_TEST) {
+			rnode *t = node_new(e, RN_TEST, cur);
+			if (!t)
+				return ENG_ERR_NOMEM;
+			t->level = level;
+			t->test = c->test;
+			t->owner = r;
+			t->scratch = arena_alloc(e->rules_arena, (ir->nvars + 1) * sizeof(eng_value));
+			if (!t->scratch)
+				return ENG_ERR_NOMEM;
+			if (!first_new)
+				first_new = t;
+			cur = t;
+			continue;
+		}
+		if ((st = pattern_from(r, c, level, c->kind == COND_POS, &p)))
+			return st;
+		if ((st = amem_get(e, p.mask, p.k, p.at, p.nat, &m)))
+			return st;
+		if (c->kind == COND_NEG) {
+			rnode *n = NULL;
+			if (!first_new)
+				for (rnode *x = cur->children; x; x = x->sibling)
+					if (x->kind == RN_NEG && x->am == m &&
+					    jtests_same(x->tests, x->ntests, p.jt, p.njt))
+						n = x;
+			if (!n) {
+				if (!(n = node_new(e, RN_NEG, cur)))
+					return ENG_ERR_NOMEM;
+				n->level = level;
+				n->am = m;
+				if ((st = copy_jtests(e, n, &p)) || (st = amem_succ_add(e, m, n)) ||
+				    (st = setup_hashing(e, n, n)))
+					return st;
+				if (!first_new)
+					first_new = n;
+			}
+			cur = n;
+			continue;
+		}
+		r->pos_level[r->npos++] = level;
+		rnode *j = NULL;
+		if (!first_new)
+			for (rnode *x = cur->children; x; x = x->sibling)
+				if (x->kind == RN_JOIN && x->am == m &&
+				    jtests_same(x->tests, x->ntests, p.jt, p.njt))
+					j = x;
+		if (!j) {
+			if (!(j = node_new(e, RN_JOIN, cur)))
+				return ENG_ERR_NOMEM;
+			j->am = m;
+			j->level = cur->level;
+			if ((st = copy_jtests(e, j, &p)) || (st = amem_succ_add(e, m, j)) ||
+			    (st = setup_hashing(e, j, cur)))
+				return st;
+			if (!first_new)
+				first_new = j;
+		}
+		if (last) {
+			cur = j;
+			break;
+		}
+		rnode *mem = NULL;
+		for (rnode *x = j->children; x; x = x->sibling)
+			if (x->kind == RN_MEM)
+				mem = x;
+		if (!mem) {
+			if (!(mem = node_new(e, RN_MEM, j)))
+				return ENG_ERR_NOMEM;
+			mem->level = level;
+		}
+		cur = mem;
+	}
+	rnode *prod = node_new(e, RN_PROD, cur);
+	if (!prod)
+		return ENG_ERR_NOMEM;
+	prod->level = (uint16_t)(cur->level + 1);
+	prod->prod = r;
+	r->prod = prod;
+	if (!first_new)
+		first_new = prod;
+	node_prime(e, first_new);
+	return e->match_error == ENG_ERR_NOMEM ? ENG_ERR_NOMEM : ENG_OK;
+}
+
+eng_status rete_top_init(eng *e)
+{
+	e->top = node_new(e, RN_MEM, NULL);
+	if (!e->top)
+		return ENG_ERR_NOMEM;
+	if (!token_new(e, e->top, NULL, NULL))
+		return ENG_ERR_NOMEM;
+	return ENG_OK;
+}
+
+/* Drops every token, item and result at once, then puts back the top token and what it
+ * reaches without facts (rules with only negations and tests). */
+void rete_clear(eng *e)
+{
+	for (amem *m = e->amems; m; m = m->all) {
+		m->items = NULL;
+		m->count = 0;
+		for (int f = 0; f < 3; f++)
+			if (m->idx[f].nbuckets)
+				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(amem_item *));
+	}
+	for (rnode *s = e->stores; s; s = s->next_all) {
+		s->tokens = NULL;
+		s->ntokens = 0;
+		if (s->tbuckets)
+			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
+	}
+	for (uint32_t i = 0; i < e->nfacts; i++)
+		if (e->facts[i]) {
+			e->facts[i]->items = NULL;
+			e->facts[i]->tokens = NULL;
+			e->facts[i]->negs = NULL;
+		}
+	pool_drop(&e->token_pool);
+	pool_drop(&e->item_pool);
+	pool_drop(&e->neg_pool);
+	e->match_error = ENG_OK;
+	token *top = token_new(e, e->top, NULL, NULL);
+	if (top)
+		propagate(e, e->top, top);
+}
+
+void rete_free(eng *e)
+{
+	for (amem *m = e->amems; m; m = m->all)
+		for (int f = 0; f < 3; f++)
+			free(m->idx[f].buckets);
+	for (rnode *s = e->stores; s; s = s->next_all)
+		free(s->tbuckets);
+	free(e->amem_table);
+}

@@ -1,0 +1,959 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * yamldoc.c - YAML bytes to a tree of nodes with positions; the only file that includes
+ * <yaml.h>.
+ *
+ * libyaml's event parser drives a small builder: scalars become leaves, sequence and
+ * mapping events open and close frames whose items wait on one shared stack until the
+ * collection ends and gets its own array. Every node keeps the 1-based line and column of
+ * its event's start mark (columns count characters, as libyaml does). Aliases share the
+ * anchored node; each alias adds the anchored node's expanded size to a running node
+ * count, so an alias bomb hits max_nodes after a few dozen events instead of expanding.
+ * The document keeps a copy of its text with line breaks turned into NULs, so that
+ * eng_doc_line can hand out each line as a C string for diagnostics.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define DOC_MAX_BYTES (16u << 20)
+#define DOC_MAX_DEPTH 64
+#define DOC_MAX_ALIASES 1000
+#define DOC_MAX_NODES 1000000
+#define DOC_MSG_MAX 512
+#define DOC_SOURCE_MAX 4096
+/* What a variable's `?` becomes inside flow collections, for the parser only. */
+#define QMARK_STANDIN 'x'
+
+struct eng_node {
+	eng_node_kind kind;
+	bool quoted;
+	uint32_t line, col;
+	size_t size;            /* scalar: bytes of text; sequence: items; mapping: pairs */
+	union {
+		const char *text;
+		const eng_node **items; /* mapping: key0, value0, key1, value1, ... */
+	} u;
+};
+
+struct eng_doc {
+	arena *a;
+	const char *name;
+	char *lines;            /* the text, line breaks replaced by NULs */
+	size_t len;
+	size_t *starts;         /* byte offset of each line in LINES */
+	uint32_t nlines;
+	const eng_node *root;
+};
+
+/* An anchor seen so far; NODE is NULL while its collection is still open. */
+typedef struct {
+	char *name;
+	const eng_node *node;
+	size_t weight;          /* nodes in the anchored subtree, aliases expanded */
+} doc_anchor;
+
+/* A `?` of the text that the parser reads as a stand-in letter (see doc_qmarks_find). */
+typedef struct {
+	uint32_t line, col;
+	size_t off;
+} doc_qmark;
+
+/* An open sequence or mapping. */
+typedef struct {
+	eng_node *node;
+	size_t start;           /* its first item on the builder's stack */
+	size_t nodes_before;    /* the node count before it */
+	long anchor;            /* index in the anchor table, or -1 */
+} doc_frame;
+
+typedef struct {
+	eng_doc *doc;
+	eng_doc_limits lim;
+	eng_diags *d;
+	eng_status st;          /* ENG_OK, or why the builder stopped */
+	size_t errors;
+	const eng_node **stack;
+	size_t nstack, capstack;
+	doc_frame *frames;
+	size_t depth, capframes;
+	doc_anchor *anchors;
+	size_t nanchors, capanchors;
+	size_t nodes;
+	uint32_t aliases;
+	unsigned ndocs;
+	doc_qmark *qmarks;      /* `?` turned into QMARK_STANDIN, in document order */
+	size_t nqmarks, capqmarks, qnext;
+} doc_builder;
+
+/* ---- lines and positions ---- */
+
+/* The length of the line break at P (0 if none), as libyaml counts breaks: CR LF, CR,
+ * LF, NEL, LS and PS. */
+static size_t doc_break_len(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t left = (size_t)(end - p);
+	if (u[0] == '\r')
+		return left > 1 && u[1] == '\n' ? 2 : 1;
+	if (u[0] == '\n')
+		return 1;
+	if (left > 1 && u[0] == 0xC2 && u[1] == 0x85)
+		return 2;
+	if (left > 2 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
+/* Copies TEXT into doc->lines with breaks turned into NULs and records where each line
+ * starts. Returns ENG_ERR_NOMEM on failure (the doc keeps what it got; eng_doc_free frees
+ * it). */
+static eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < len;) {
+		size_t b = doc_break_len(text + i, text + len);
+		if (b)
+			n++;
+		i += b ? b : 1;
+	}
+	if (n > UINT32_MAX)
+		return ENG_ERR_INVALID;
+	doc->lines = malloc(len + 1);
+	doc->starts = malloc(n * sizeof(*doc->starts));
+	if (!doc->lines || !doc->starts)
+		return ENG_ERR_NOMEM;
+	memcpy(doc->lines, text, len);
+	doc->lines[len] = '\0';
+	doc->len = len;
+	doc->starts[0] = 0;
+	n = 1;
+	for (size_t i = 0; i < len;) {
+		size_t b = doc_break_len(text + i, text + len);
+		if (!b) {
+			i++;
+			continue;
+		}
+		memset(doc->lines + i, 0, b);
+		i += b;
+		doc->starts[n++] = i;
+	}
+	doc->nlines = (uint32_t)n;
+	return ENG_OK;
+}
+
+/* The 1-based line and column of byte OFF, counting columns in characters as libyaml
+ * does (a UTF-8 byte order mark at the start takes no column). */
+static void doc_pos_of(const eng_doc *doc, size_t off, uint32_t *line, uint32_t *col)
+{
+	uint32_t lo = 0, hi = doc->nlines;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (doc->starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	size_t i = doc->starts[lo];
+	if (i == 0 && doc->len >= 3 && memcmp(doc->lines, "\xEF\xBB\xBF", 3) == 0 && off >= 3)
+		i = 3;
+	uint32_t c = 1;
+	for (; i < off && i < doc->len; i++)
+		if (((unsigned char)doc->lines[i] & 0xC0) != 0x80)
+			c++;
+	*line = lo + 1;
+	*col = c;
+}
+
+/* ---- diagnostics ---- */
+
+static void doc_errorv(doc_builder *b, eng_status st, uint32_t line, uint32_t col,
+                       const char *fmt, va_list ap)
+{
+	char msg[DOC_MSG_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	b->errors++;
+	if (st != ENG_OK && b->st == ENG_OK)
+		b->st = st;
+	if (!b->d)
+		return;
+	size_t llen = 0;
+	const char *source = line ? eng_doc_line(b->doc, line, &llen) : NULL;
+	if (llen > DOC_SOURCE_MAX)
+		source = NULL;     /* not worth a copy in every diagnostic */
+	if (eng_diags_add(b->d, ENG_SEV_ERROR, b->doc->name, line, col, 1, source, NULL,
+	                  "%s", msg) != ENG_OK)
+		b->st = ENG_ERR_NOMEM;
+}
+
+/* Records an error that lets the builder go on collecting others. */
+__attribute__((format(printf, 4, 5)))
+static void doc_error(doc_builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	doc_errorv(b, ENG_OK, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* Records an error that stops the builder. */
+__attribute__((format(printf, 4, 5)))
+static void doc_fatal(doc_builder *b, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	doc_errorv(b, ENG_ERR_LOAD, line, col, fmt, ap);
+	va_end(ap);
+}
+
+static void doc_nomem(doc_builder *b)
+{
+	if (b->st == ENG_OK)
+		b->st = ENG_ERR_NOMEM;
+}
+
+/* ---- the builder ---- */
+
+static eng_node *doc_node_new(doc_builder *b, eng_node_kind kind, yaml_mark_t m)
+{
+	eng_node *n = arena_alloc(b->doc->a, sizeof(*n));
+	if (!n) {
+		doc_nomem(b);
+		return NULL;
+	}
+	n->kind = kind;
+	n->line = (uint32_t)m.line + 1;
+	n->col = (uint32_t)m.column + 1;
+	return n;
+}
+
+/* Counts WEIGHT more nodes; false (after a fatal error) past max_nodes. */
+static bool doc_count(doc_builder *b, size_t weight, yaml_mark_t m, const char *alias)
+{
+	if (weight > b->lim.max_nodes - b->nodes) {
+		if (alias)
+			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
+			          "alias `*%s` expands the document past %zu nodes (max_nodes)",
+			          alias, b->lim.max_nodes);
+		else
+			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
+			          "document has more than %zu nodes (max_nodes)", b->lim.max_nodes);
+		return false;
+	}
+	b->nodes += weight;
+	return true;
+}
+
+/* Gives a finished node to the open collection, or makes it the root. */
+static void doc_push(doc_builder *b, const eng_node *n)
+{
+	if (b->depth == 0) {
+		b->doc->root = n;
+		return;
+	}
+	if (b->nstack == b->capstack) {
+		size_t cap = b->capstack ? b->capstack * 2 : 64;
+		const eng_node **s = realloc(b->stack, cap * sizeof(*s));
+		if (!s) {
+			doc_nomem(b);
+			return;
+		}
+		b->stack = s;
+		b->capstack = cap;
+	}
+	b->stack[b->nstack++] = n;
+}
+
+/* Registers anchor NAME (may be NULL: nothing to do). Returns its index, or -1. */
+static long doc_anchor_add(doc_builder *b, const yaml_char_t *name, const eng_node *n,
+                           size_t weight)
+{
+	if (!name)
+		return -1;
+	if (b->nanchors == b->capanchors) {
+		size_t cap = b->capanchors ? b->capanchors * 2 : 16;
+		doc_anchor *a = realloc(b->anchors, cap * sizeof(*a));
+		if (!a) {
+			doc_nomem(b);
+			return -1;
+		}
+		b->anchors = a;
+		b->capanchors = cap;
+	}
+	char *copy = strdup((const char *)name);
+	if (!copy) {
+		doc_nomem(b);
+		return -1;
+	}
+	doc_anchor *a = &b->anchors[b->nanchors];
+	a->name = copy;
+	a->node = n;
+	a->weight = weight;
+	return (long)b->nanchors++;
+}
+
+static void doc_alias(doc_builder *b, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	yaml_mark_t m = ev->start_mark;
+	uint32_t line = (uint32_t)m.line + 1, col = (uint32_t)m.column + 1;
+	if (++b->aliases > b->lim.max_aliases) {
+		doc_fatal(b, line, col, "more than %u aliases in the document (max_aliases)",
+		          b->lim.max_aliases);
+		return;
+	}
+	const doc_anchor *a = NULL;
+	for (size_t i = b->nanchors; i-- > 0;) {
+		if (strcmp(b->anchors[i].name, name) == 0) {
+			a = &b->anchors[i];
+			break;
+		}
+	}
+	const eng_node *target = a ? a->node : NULL;
+	if (!a)
+		doc_error(b, line, col, "undefined alias `*%s`", name);
+	else if (!a->node)
+		doc_error(b, line, col, "alias `*%s` refers to a node that contains it", name);
+	if (!target) {
+		/* An empty placeholder keeps mappings in key/value pairs. */
+		eng_node *n = doc_node_new(b, ENG_NODE_SCALAR, m);
+		if (!n)
+			return;
+		n->u.text = "";
+		doc_push(b, n);
+		return;
+	}
+	if (doc_count(b, a->weight, m, name))
+		doc_push(b, target);
+}
+
+static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
+{
+	if (!doc_count(b, 1, ev->start_mark, NULL))
+		return;
+	eng_node *n = doc_node_new(b, ENG_NODE_SCALAR, ev->start_mark);
+	if (!n)
+		return;
+	n->u.text = arena_strndup(b->doc->a, (const char *)ev->data.scalar.value,
+	                          ev->data.scalar.length);
+	if (!n->u.text) {
+		doc_nomem(b);
+		return;
+	}
+	n->size = ev->data.scalar.length;
+	while (b->qnext < b->nqmarks && (b->qmarks[b->qnext].line < n->line ||
+	                                 (b->qmarks[b->qnext].line == n->line &&
+	                                  b->qmarks[b->qnext].col < n->col)))
+		b->qnext++;
+	if (b->qnext < b->nqmarks && b->qmarks[b->qnext].line == n->line &&
+	    b->qmarks[b->qnext].col == n->col && n->size &&
+	    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		((char *)n->u.text)[0] = '?';
+	const char *tag = (const char *)ev->data.scalar.tag;
+	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	            (tag && strcmp(tag, YAML_STR_TAG) == 0);
+	doc_anchor_add(b, ev->data.scalar.anchor, n, 1);
+	doc_push(b, n);
+}
+
+static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
+{
+	yaml_mark_t m = ev->start_mark;
+	if (b->depth >= b->lim.max_depth) {
+		doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
+		          "nesting deeper than %u levels (max_depth)", b->lim.max_depth);
+		return;
+	}
+	size_t before = b->nodes;
+	if (!doc_count(b, 1, m, NULL))
+		return;
+	eng_node *n = doc_node_new(b, kind, m);
+	if (!n)
+		return;
+	if (b->depth == b->capframes) {
+		size_t cap = b->capframes ? b->capframes * 2 : 16;
+		doc_frame *f = realloc(b->frames, cap * sizeof(*f));
+		if (!f) {
+			doc_nomem(b);
+			return;
+		}
+		b->frames = f;
+		b->capframes = cap;
+	}
+	const yaml_char_t *anchor = kind == ENG_NODE_SEQ ? ev->data.sequence_start.anchor
+	                                                 : ev->data.mapping_start.anchor;
+	doc_frame *f = &b->frames[b->depth++];
+	f->node = n;
+	f->start = b->nstack;
+	f->nodes_before = before;
+	f->anchor = doc_anchor_add(b, anchor, NULL, 0);
+}
+
+typedef struct {
+	const eng_node *key;
+	size_t i;
+} doc_key;
+
+static int doc_key_cmp(const void *pa, const void *pb)
+{
+	const doc_key *a = pa, *b = pb;
+	size_t n = a->key->size < b->key->size ? a->key->size : b->key->size;
+	int c = memcmp(a->key->u.text, b->key->u.text, n);
+	if (c)
+		return c;
+	if (a->key->size != b->key->size)
+		return a->key->size < b->key->size ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* Checks a finished mapping: scalar keys, no merge keys, no key twice. */
+static void doc_check_keys(doc_builder *b, const eng_node *map)
+{
+	size_t n = map->size, nscalar = 0;
+	for (size_t i = 0; i < n; i++) {
+		const eng_node *k = map->u.items[2 * i];
+		if (k->kind != ENG_NODE_SCALAR)
+			doc_error(b, k->line, k->col, "mapping keys must be scalars, found a %s",
+			          k->kind == ENG_NODE_SEQ ? "sequence" : "mapping");
+		else if (!k->quoted && strcmp(k->u.text, "<<") == 0)
+			doc_error(b, k->line, k->col,
+			          "merge keys (`<<`) are not supported; write the keys out");
+		else
+			nscalar++;
+	}
+	if (nscalar < 2)
+		return;
+	doc_key *keys = malloc(nscalar * sizeof(*keys));
+	if (!keys) {
+		doc_nomem(b);
+		return;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		const eng_node *k = map->u.items[2 * i];
+		if (k->kind == ENG_NODE_SCALAR) {
+			keys[m].key = k;
+			keys[m++].i = i;
+		}
+	}
+	qsort(keys, m, sizeof(*keys), doc_key_cmp);
+	/* Equal keys are now adjacent, in document order: report all but the first. */
+	for (size_t i = 1, first = 0; i < m; i++) {
+		const eng_node *k = keys[i].key, *f = keys[first].key;
+		if (k->size == f->size && memcmp(k->u.text, f->u.text, k->size) == 0)
+			doc_error(b, k->line, k->col, "duplicate key `%s` (first at line %u)",
+			          k->u.text, f->line);
+		else
+			first = i;
+	}
+	free(keys);
+}
+
+static void doc_close(doc_builder *b)
+{
+	doc_frame *f = &b->frames[--b->depth];
+	eng_node *n = f->node;
+	size_t count = b->nstack - f->start;
+	if (count) {
+		n->u.items = arena_alloc(b->doc->a, count * sizeof(*n->u.items));
+		if (!n->u.items) {
+			doc_nomem(b);
+			return;
+		}
+		memcpy(n->u.items, b->stack + f->start, count * sizeof(*n->u.items));
+	}
+	b->nstack = f->start;
+	n->size = n->kind == ENG_NODE_MAP ? count / 2 : count;
+	if (n->kind == ENG_NODE_MAP)
+		doc_check_keys(b, n);
+	if (f->anchor >= 0) {
+		b->anchors[f->anchor].node = n;
+		b->anchors[f->anchor].weight = b->nodes - f->nodes_before;
+	}
+	doc_push(b, n);
+}
+
+/* Handles one event. Returns false at the end of the stream or when the builder stops. */
+static bool doc_event(doc_builder *b, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		return false;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++b->ndocs > 1) {
+			doc_fatal(b, (uint32_t)ev->start_mark.line + 1,
+			          (uint32_t)ev->start_mark.column + 1,
+			          "a file holds one YAML document; found a second one here");
+			return false;
+		}
+		break;
+	case YAML_ALIAS_EVENT:
+		doc_alias(b, ev);
+		break;
+	case YAML_SCALAR_EVENT:
+		doc_scalar(b, ev);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		doc_open(b, ev, ENG_NODE_SEQ);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		doc_open(b, ev, ENG_NODE_MAP);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		doc_close(b);
+		break;
+	default:
+		break;
+	}
+	return b->st == ENG_OK;
+}
+
+/* Turns libyaml's error into a diagnostic with a position. */
+static void doc_parser_error(doc_builder *b, const yaml_parser_t *p)
+{
+	uint32_t line, col;
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		doc_nomem(b);
+		return;
+	case YAML_READER_ERROR:
+		doc_pos_of(b->doc, p->problem_offset, &line, &col);
+		if (p->problem_value >= 0)
+			doc_fatal(b, line, col, "%s (byte 0x%02X)", p->problem,
+			          (unsigned)p->problem_value & 0xFFu);
+		else
+			doc_fatal(b, line, col, "%s", p->problem);
+		return;
+	default:
+		line = (uint32_t)p->problem_mark.line + 1;
+		col = (uint32_t)p->problem_mark.column + 1;
+		if (p->context)
+			doc_fatal(b, line, col, "%s (%s at line %u, column %u)", p->problem,
+			          p->context, (unsigned)p->context_mark.line + 1,
+			          (unsigned)p->context_mark.column + 1);
+		else
+			doc_fatal(b, line, col, "%s", p->problem ? p->problem : "invalid YAML");
+		return;
+	}
+}
+
+/* Checks the raw bytes for what libyaml would report badly or not at all. */
+static bool doc_check_bytes(doc_builder *b, const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	if (len >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
+		doc_fatal(b, 1, 1, "the file is UTF-16; save it as UTF-8");
+		return false;
+	}
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		uint32_t line, col;
+		doc_pos_of(b->doc, (size_t)(nul - text), &line, &col);
+		doc_fatal(b, line, col, "NUL byte in the input");
+		return false;
+	}
+	return true;
+}
+
+/* The byte offset of 1-based LINE and character column COL (a UTF-8 byte order mark at
+ * the start takes no column, as in libyaml). */
+static size_t doc_off_of(const eng_doc *doc, uint32_t line, uint32_t col)
+{
+	size_t off = doc->starts[line - 1];
+	if (off == 0 && doc->len >= 3 && memcmp(doc->lines, "\xEF\xBB\xBF", 3) == 0)
+		off = 3;
+	for (uint32_t c = 1; c < col && off < doc->len; c++)
+		while (++off < doc->len && ((unsigned char)doc->lines[off] & 0xC0) == 0x80)
+			;
+	return off;
+}
+
+static bool doc_blank(const char *text, size_t len, size_t off)
+{
+	return off >= len || text[off] == ' ' || text[off] == '\t' ||
+	       doc_break_len(text + off, text + len) > 0;
+}
+
+/*
+ * Inside flow collections YAML 1.1 (and so libyaml) reads `?` as the explicit-key
+ * indicator even when a letter follows, so `[?alg, size, ?n]` would parse as a mapping
+ * and `{as: ?m}` would not parse at all - while in block context `?m` is a plain scalar.
+ * The rule language writes variables the same way everywhere, so a first pass over the
+ * tokens finds each such `?` (an explicit key token in a flow collection, not followed
+ * by a blank); the real pass reads a copy of the text with the `?` replaced by a letter
+ * (same length, same positions), and doc_scalar puts the `?` back in the scalar that
+ * starts there. A lone `?` before `,` `]` `}` (the anonymous variable) is handled alike.
+ */
+static void doc_qmarks_find(doc_builder *b, const char *text, size_t len)
+{
+	if (!memchr(text, '?', len))
+		return;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p)) {
+		doc_nomem(b);
+		return;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	int flow = 0;
+	bool done = false;
+	while (!done && b->st == ENG_OK) {
+		yaml_token_t tok;
+		if (!yaml_parser_scan(&p, &tok))
+			break;   /* the real pass reports it */
+		switch (tok.type) {
+		case YAML_STREAM_END_TOKEN:
+			done = true;
+			break;
+		case YAML_FLOW_SEQUENCE_START_TOKEN:
+		case YAML_FLOW_MAPPING_START_TOKEN:
+			flow++;
+			break;
+		case YAML_FLOW_SEQUENCE_END_TOKEN:
+		case YAML_FLOW_MAPPING_END_TOKEN:
+			flow--;
+			break;
+		case YAML_KEY_TOKEN: {
+			if (flow <= 0 || tok.end_mark.index != tok.start_mark.index + 1)
+				break;
+			uint32_t line = (uint32_t)tok.start_mark.line + 1;
+			uint32_t col = (uint32_t)tok.start_mark.column + 1;
+			size_t off = doc_off_of(b->doc, line, col);
+			if (off >= len || text[off] != '?' || doc_blank(text, len, off + 1))
+				break;
+			if (b->nqmarks == b->capqmarks) {
+				size_t cap = b->capqmarks ? b->capqmarks * 2 : 64;
+				doc_qmark *q = realloc(b->qmarks, cap * sizeof(*q));
+				if (!q) {
+					doc_nomem(b);
+					break;
+				}
+				b->qmarks = q;
+				b->capqmarks = cap;
+			}
+			doc_qmark q = { line, col, off };
+			b->qmarks[b->nqmarks++] = q;
+			break;
+		}
+		default:
+			break;
+		}
+		yaml_token_delete(&tok);
+	}
+	yaml_parser_delete(&p);
+}
+
+static void doc_builder_free(doc_builder *b)
+{
+	for (size_t i = 0; i < b->nanchors; i++)
+		free(b->anchors[i].name);
+	free(b->anchors);
+	free(b->qmarks);
+	free(b->frames);
+	free(b->stack);
+}
+
+/* Both passes: the `?` that need a stand-in, then libyaml's events into the builder. */
+static void doc_read(doc_builder *b, const char *text, size_t len)
+{
+	doc_qmarks_find(b, text, len);
+	if (b->st != ENG_OK)
+		return;
+	char *patched = NULL;
+	if (b->nqmarks) {
+		if (!(patched = malloc(len))) {
+			doc_nomem(b);
+			return;
+		}
+		memcpy(patched, text, len);
+		for (size_t i = 0; i < b->nqmarks; i++)
+			patched[b->qmarks[i].off] = QMARK_STANDIN;
+		text = patched;
+	}
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p)) {
+		free(patched);
+		doc_nomem(b);
+		return;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			doc_parser_error(b, &p);
+			break;
+		}
+		bool more = doc_event(b, &ev);
+		yaml_event_delete(&ev);
+		if (!more)
+			break;
+	}
+	yaml_parser_delete(&p);
+	free(patched);
+}
+
+static void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
+{
+	eng_doc_limits def = { DOC_MAX_BYTES, DOC_MAX_DEPTH, DOC_MAX_ALIASES, DOC_MAX_NODES };
+	*out = def;
+	if (!in)
+		return;
+	if (in->max_bytes)
+		out->max_bytes = in->max_bytes;
+	if (in->max_depth)
+		out->max_depth = in->max_depth;
+	if (in->max_aliases)
+		out->max_aliases = in->max_aliases;
+	if (in->max_nodes)
+		out->max_nodes = in->max_nodes;
+}
+
+/* Builds a document from TEXT[0..LEN) (not copied; TEXT[LEN] need not be NUL). NAME is
+ * copied. Returns the document, or NULL with diagnostics in D and the reason in *ST. */
+static eng_doc *doc_parse(const char *name, const char *text, size_t len,
+                          const eng_doc_limits *limits, eng_diags *d, eng_status *st)
+{
+	doc_builder b = { .d = d };
+	doc_limits_fill(&b.lim, limits);
+	eng_doc *doc = calloc(1, sizeof(*doc));
+	if (!doc) {
+		*st = ENG_ERR_NOMEM;
+		return NULL;
+	}
+	b.doc = doc;
+	doc->a = arena_new();
+	if (!doc->a || !(doc->name = arena_strndup(doc->a, name, strlen(name)))) {
+		eng_doc_free(doc);
+		*st = ENG_ERR_NOMEM;
+		return NULL;
+	}
+	eng_status lst = ENG_OK;
+	if (len > b.lim.max_bytes)
+		doc_fatal(&b, 0, 0, "input is larger than the limit of %zu bytes (max_bytes)",
+		          b.lim.max_bytes);
+	else if ((lst = doc_lines_init(doc, text, len)) == ENG_ERR_INVALID)
+		doc_fatal(&b, 0, 0, "too many lines");
+	else if (lst != ENG_OK)
+		doc_nomem(&b);
+	else if (doc_check_bytes(&b, text, len))
+		doc_read(&b, text, len);
+	doc_builder_free(&b);
+	if (b.st != ENG_OK || b.errors) {
+		*st = b.st != ENG_OK ? b.st : ENG_ERR_LOAD;
+		eng_doc_free(doc);
+		return NULL;
+	}
+	*st = ENG_OK;
+	return doc;
+}
+
+/* ---- reading ---- */
+
+eng_doc *eng_doc_read_string(const char *name, const char *text, size_t len,
+                             const eng_doc_limits *limits, eng_diags *d, eng_status *st)
+{
+	eng_status dummy;
+	if (!st)
+		st = &dummy;
+	if (!text && len) {
+		*st = ENG_ERR_INVALID;
+		return NULL;
+	}
+	return doc_parse(name ? name : "", text ? text : "", len, limits, d, st);
+}
+
+static eng_doc *doc_io_error(const char *path, int err, eng_diags *d, eng_status *st)
+{
+	char buf[256];
+	if (strerror_r(err, buf, sizeof(buf)) != 0)
+		snprintf(buf, sizeof(buf), "error %d", err);
+	*st = ENG_ERR_IO;
+	if (d && eng_diags_add(d, ENG_SEV_ERROR, path, 0, 0, 0, NULL, NULL,
+	                       "cannot read `%s`: %s", path, buf) != ENG_OK)
+		*st = ENG_ERR_NOMEM;
+	return NULL;
+}
+
+/* Reads all of FD, up to MAX bytes plus one (so the caller sees it is too big). On
+ * success *OUT is a malloc'd buffer the caller frees. Returns 0 or an errno value. */
+static int doc_slurp(int fd, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			if (n > max)
+				break;
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			free(buf);
+			return err;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_diags *d,
+                           eng_status *st)
+{
+	eng_status dummy;
+	if (!st)
+		st = &dummy;
+	if (!path) {
+		*st = ENG_ERR_INVALID;
+		return NULL;
+	}
+	eng_doc_limits lim;
+	doc_limits_fill(&lim, limits);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return doc_io_error(path, errno, d, st);
+	struct stat sb;
+	int err = fstat(fd, &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : 0;
+	if (err) {
+		close(fd);
+		return doc_io_error(path, err, d, st);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	err = doc_slurp(fd, lim.max_bytes, &buf, &len);
+	close(fd);
+	if (err == ENOMEM) {
+		*st = ENG_ERR_NOMEM;
+		return NULL;
+	}
+	if (err)
+		return doc_io_error(path, err, d, st);
+	eng_doc *doc = doc_parse(path, buf, len, &lim, d, st);
+	free(buf);
+	return doc;
+}
+
+void eng_doc_free(eng_doc *doc)
+{
+	if (!doc)
+		return;
+	arena_free(doc->a);
+	free(doc->lines);
+	free(doc->starts);
+	free(doc);
+}
+
+const char *eng_doc_name(const eng_doc *doc)
+{
+	return doc ? doc->name : "";
+}
+
+const eng_node *eng_doc_root(const eng_doc *doc)
+{
+	return doc ? doc->root : NULL;
+}
+
+/* The text is also NUL-terminated at the end of the line. LEN may be NULL. */
+const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len)
+{
+	if (!doc || !doc->lines || line == 0 || line > doc->nlines)
+		return NULL;
+	const char *s = doc->lines + doc->starts[line - 1];
+	if (len)
+		*len = strlen(s);
+	return s;
+}
+
+/* ---- nodes ---- */
+
+/* N must not be NULL. */
+eng_node_kind eng_node_kind_of(const eng_node *n)
+{
+	return n->kind;
+}
+
+uint32_t eng_node_line(const eng_node *n)
+{
+	return n ? n->line : 0;
+}
+
+uint32_t eng_node_col(const eng_node *n)
+{
+	return n ? n->col : 0;
+}
+
+/* NULL (and *LEN 0) for a node that is not a scalar. LEN may be NULL. */
+const char *eng_node_text(const eng_node *n, size_t *len)
+{
+	bool scalar = n && n->kind == ENG_NODE_SCALAR;
+	if (len)
+		*len = scalar ? n->size : 0;
+	return scalar ? n->u.text : NULL;
+}
+
+bool eng_node_quoted(const eng_node *n)
+{
+	return n && n->kind == ENG_NODE_SCALAR && n->quoted;
+}
+
+/* 0 for a scalar. */
+size_t eng_node_size(const eng_node *n)
+{
+	return n && n->kind != ENG_NODE_SCALAR ? n->size : 0;
+}
+
+const eng_node *eng_node_item(const eng_node *seq, size_t i)
+{
+	if (!seq || seq->kind != ENG_NODE_SEQ || i >= seq->size)
+		return NULL;
+	return seq->u.items[i];
+}
+
+const eng_node *eng_node_key(const eng_node *map, size_t i)
+{
+	if (!map || map->kind != ENG_NODE_MAP || i >= map->size)
+		return NULL;
+	return map->u.items[2 * i];
+}
+
+const eng_node *eng_node_value(const eng_node *map, size_t i)
+{
+	if (!map || map->kind != ENG_NODE_MAP || i >= map->size)
+		return NULL;
+	return map->u.items[2 * i + 1];
+}
+
+const eng_node *eng_node_get(const eng_node *map, const char *key)
+{
+	if (!map || map->kind != ENG_NODE_MAP || !key)
+		return NULL;
+	size_t len = strlen(key);
+	for (size_t i = 0; i < map->size; i++) {
+		const eng_node *k = map->u.items[2 * i];
+		if (k->kind == ENG_NODE_SCALAR && k->size == len && memcmp(k->u.text, key, len) == 0)
+			return map->u.items[2 * i + 1];
+	}
+	return NULL;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - what the commands share: the parsed global options, the exit codes, and the
+ * helpers that load the knowledge base and read a question, reporting errors on stderr.
+ * Only the files behind this header (src/cmd_*.c, main.c, report.c, repl.c) talk to the
+ * terminal.
+ */
+#ifndef MLARCH_CLI_H
+#define MLARCH_CLI_H
+
+#include <stdio.h>
+
+#include "judge.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,          /* batch: a scenario failed; lint: errors found */
+	EXIT_USAGE = 2,         /* bad command line */
+	EXIT_INPUT = 3,         /* unreadable or invalid question / scenario file */
+	EXIT_KB = 4,            /* the knowledge base does not load */
+	EXIT_RUN = 5,           /* the engine stopped: a limit or an expression error */
+	EXIT_NOMEM = 6,
+};
+
+typedef struct {
+	const char *prog;
+	const char *rules_dir;  /* NULL: found by paths_rules_dir */
+	bool json;
+	bool color;
+	eng_limits limits;
+	/* batch */
+	bool tap;
+	const char *junit;
+	unsigned jobs;
+	bool quiet;
+	/* explain */
+	bool dot;
+	const char *output;
+} cli_opts;
+
+/* main.c */
+void cli_usage_error(const cli_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* common.c */
+const char *paths_rules_dir(const cli_opts *o);
+/* Loads the knowledge base, printing diagnostics; NULL (and *EXIT set) on failure. */
+kb *cli_kb_load(const cli_opts *o, int *exit_code);
+/* Prints every diagnostic of D as file:line:col: severity: message, the line and a caret. */
+void report_diags(const cli_opts *o, const eng_diags *d, FILE *fp);
+/* Reads the question from ARGV[0..ARGC) (words joined by spaces), or from stdin when it
+ * is "-" or absent. Returns a malloc'd buffer (*LEN bytes) or NULL after an error
+ * message. */
+char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len);
+/* Parses RAW into Q, reporting errors with a caret; false on error. */
+bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, size_t len,
+                        question *q);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer; NULL with errno set. */
+char *read_file(const char *path, size_t *len);
+/* Colour escapes, or "" when colour is off. */
+const char *clr(const cli_opts *o, const char *code);
+/* Writes BUF to PATH atomically (temporary file in the same folder, then rename). */
+bool write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errsz);
+
+/* the commands: each returns an exit code */
+int cmd_ask(cli_opts *o, int argc, char **argv);
+int cmd_why_not(cli_opts *o, int argc, char **argv);
+int cmd_explain(cli_opts *o, int argc, char **argv);
+int cmd_facts(cli_opts *o, int argc, char **argv);
+int cmd_batch(cli_opts *o, int argc, char **argv);
+int cmd_lint(cli_opts *o, int argc, char **argv);
+int cmd_coverage(cli_opts *o, int argc, char **argv);
+int cmd_repl(cli_opts *o);
+
+#endif

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* common.c - what every command needs: finding and loading the knowledge base, reading
+ * a question, printing diagnostics with a caret, writing files atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef MLARCH_RULES_DIR
+#define MLARCH_RULES_DIR "rules"
+#endif
+#ifndef MLARCH_DATADIR
+#define MLARCH_DATADIR "/usr/local/share/mlarch/rules"
+#endif
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *paths_rules_dir(const cli_opts *o)
+{
+	if (o->rules_dir)
+		return o->rules_dir;
+	const char *env = getenv("MLARCH_RULES");
+	if (env && *env)
+		return env;
+	if (is_dir(MLARCH_RULES_DIR))
+		return MLARCH_RULES_DIR;
+	return MLARCH_DATADIR;
+}
+
+const char *clr(const cli_opts *o, const char *code)
+{
+	if (!o->color)
+		return "";
+	if (!strcmp(code, "bold")) return "\033[1m";
+	if (!strcmp(code, "red")) return "\033[31m";
+	if (!strcmp(code, "green")) return "\033[32m";
+	if (!strcmp(code, "yellow")) return "\033[33m";
+	if (!strcmp(code, "cyan")) return "\033[36m";
+	if (!strcmp(code, "dim")) return "\033[2m";
+	return "\033[0m";
+}
+
+void report_diags(const cli_opts *o, const eng_diags *d, FILE *fp)
+{
+	bool color = o->color && isatty(fileno(fp));
+	cli_opts c = *o;
+	c.color = color;
+	for (size_t i = 0; i < eng_diags_count(d); i++) {
+		const eng_diag *g = eng_diags_get(d, i);
+		const char *sev = g->severity == ENG_SEV_ERROR ? "error" :
+		                  g->severity == ENG_SEV_WARNING ? "warning" : "note";
+		const char *col = g->severity == ENG_SEV_ERROR ? clr(&c, "red") : clr(&c, "yellow");
+		if (g->line)
+			fprintf(fp, "%s%s:%u:%u:%s ", clr(&c, "bold"), g->file, g->line, g->col,
+			        clr(&c, "reset"));
+		else if (g->file && *g->file)
+			fprintf(fp, "%s%s:%s ", clr(&c, "bold"), g->file, clr(&c, "reset"));
+		fprintf(fp, "%s%s:%s %s", col, sev, clr(&c, "reset"), g->message);
+		if (g->context)
+			fprintf(fp, " (%s)", g->context);
+		fputc('\n', fp);
+		if (g->source && g->line) {
+			fprintf(fp, "%6u | %s\n       | ", g->line, g->source);
+			/* the caret goes under column col, counting tabs as they are */
+			for (uint32_t k = 1; k < g->col && g->source[k - 1]; k++)
+				fputc(g->source[k - 1] == '\t' ? '\t' : ' ', fp);
+			fprintf(fp, "%s^", col);
+			for (uint32_t k = 1; k < g->span && k < 200; k++)
+				fputc('~', fp);
+			fprintf(fp, "%s\n", clr(&c, "reset"));
+		}
+	}
+	if (eng_diags_truncated(d))
+		fprintf(fp, "(more errors were found; only the first %zu are shown)\n",
+		        eng_diags_errors(d));
+}
+
+kb *cli_kb_load(const cli_opts *o, int *exit_code)
+{
+	const char *dir = paths_rules_dir(o);
+	eng_diags *d = eng_diags_new(0);
+	if (!d) {
+		fprintf(stderr, "%s: out of memory\n", o->prog);
+		*exit_code = EXIT_NOMEM;
+		return NULL;
+	}
+	kb *k = NULL;
+	eng_status st = kb_load(dir, &o->limits, d, &k);
+	if (st) {
+		report_diags(o, d, stderr);
+		if (st == ENG_ERR_IO && !eng_diags_count(d))
+			fprintf(stderr, "%s: cannot read the knowledge base in %s\n", o->prog, dir);
+		else
+			fprintf(stderr, "%s: the knowledge base in %s does not load (%s)\n", o->prog,
+			        dir, eng_status_str(st));
+		*exit_code = st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_KB;
+	}
+	eng_diags_free(d);
+	return k;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (!buf) {
+			close(fd);
+			errno = ENOMEM;
+			return NULL;
+		}
+		if (n + 1 >= cap) {
+			if (cap > (size_t)64 << 20) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				continue;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = errno;
+			free(buf);
+			close(fd);
+			errno = err;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static char *read_stream(FILE *fp, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	size_t r;
+	while ((r = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
+		n += r;
+		if (n + 1 == cap) {
+			if (cap > (size_t)(Q_MAX_BYTES) * 4)
+				break;   /* question_parse reports it as too long */
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len)
+{
+	if (argc == 0 || (argc == 1 && strcmp(argv[0], "-") == 0)) {
+		if (argc == 0 && isatty(STDIN_FILENO)) {
+			cli_usage_error(o, "give a question as an argument, or '-' to read standard input");
+			return NULL;
+		}
+		char *buf = read_stream(stdin, len);
+		if (!buf)
+			fprintf(stderr, "%s: out of memory reading standard input\n", o->prog);
+		return buf;
+	}
+	size_t total = 1;
+	for (int i = 0; i < argc; i++)
+		total += strlen(argv[i]) + 1;
+	char *buf = malloc(total);
+	if (!buf) {
+		fprintf(stderr, "%s: out of memory\n", o->prog);
+		return NULL;
+	}
+	size_t n = 0;
+	for (int i = 0; i < argc; i++) {
+		size_t l = strlen(argv[i]);
+		memcpy(buf + n, argv[i], l);
+		n += l;
+		if (i + 1 < argc)
+			buf[n++] = ' ';
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, size_t len,
+                        question *q)
+{
+	size_t off = 0;
+	q_status st = question_parse(raw, len, q, &off);
+	if (st == Q_OK)
+		return true;
+	/* the line and column of the offending byte, and the line with a caret */
+	uint32_t line = 1, col = 1;
+	size_t ls = 0;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (raw[i] == '\n') {
+			line++;
+			col = 1;
+			ls = i + 1;
+		} else {
+			col++;
+		}
+	}
+	fprintf(stderr, "%s:%u:%u: error: %s\n", name, line, col, q_status_str(st));
+	if (st == Q_ERR_UTF8 || st == Q_ERR_NUL) {
+		size_t le = ls;
+		while (le < len && raw[le] != '\n' && le - ls < 200)
+			le++;
+		fprintf(stderr, "%6u | ", line);
+		for (size_t i = ls; i < le; i++) {
+			unsigned char ch = (unsigned char)raw[i];
+			fputc(ch >= 0x80 || ch < 0x20 ? '?' : ch, stderr);
+		}
+		fprintf(stderr, "\n       | %*s^\n", (int)(col - 1), "");
+	}
+	(void)o;
+	return false;
+}
+
+bool write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errsz)
+{
+	size_t pl = strlen(path);
+	char *tmp = malloc(pl + 32);
+	if (!tmp) {
+		snprintf(err, errsz, "out of memory");
+		return false;
+	}
+	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return false;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			snprintf(err, errsz, "cannot write %s: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return false;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errsz, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return false;
+	}
+	free(tmp);
+	return true;
+}

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * extract.c - the lexicon and the catalog aliases run over one piece of text.
+ *
+ * Lexicon entries are independent: each pattern is run over the whole text, match after
+ * match, and every match asserts the entry's facts. Catalog aliases compete: "Kinesis
+ * Data Firehose" must not also count as "Kinesis", so every match of every alias is
+ * collected first, then kept longest first (the earlier entity on a tie), dropping any that
+ * overlaps text already claimed. Finally a fact found twice keeps its earliest span, and
+ * the facts of one call come out in text order.
+ */
+#include "extract.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An alias match waiting for overlap resolution. */
+typedef struct {
+	size_t start, end;
+	uint32_t entity;
+} x_cand;
+
+typedef struct {
+	x_cand *v;
+	size_t n, cap;
+} x_cands;
+
+/* ---- output ---- */
+
+/* Adds a fact to OUT unless (attr, value) is already among OUT->v[BASE..n); then the
+ * earlier of the two spans is kept. */
+static eng_status x_add(xfacts *out, size_t base, const xfact *f)
+{
+	for (size_t i = base; i < out->n; i++) {
+		xfact *g = &out->v[i];
+		if (g->attr == f->attr && eng_value_eq(g->value, f->value)) {
+			if (f->start < g->start)
+				*g = *f;
+			return ENG_OK;
+		}
+	}
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 16;
+		xfact *v = realloc(out->v, cap * sizeof(*v));
+		if (!v)
+			return ENG_ERR_NOMEM;
+		out->v = v;
+		out->cap = cap;
+	}
+	out->v[out->n++] = *f;
+	return ENG_OK;
+}
+
+static int x_cmp_fact(const void *a, const void *b)
+{
+	const xfact *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end > y->end ? -1 : 1;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* ---- captured values ---- */
+
+/* Reads S[0..N) as a number: [+-] digits (with "," between groups of three) [. digits].
+ * Returns false if it is anything else. */
+static bool x_number(const char *s, size_t n, double *out)
+{
+	char buf[64];
+	size_t o = 0, i = 0;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		buf[o++] = s[i++];
+	size_t digits = 0, group = 0;
+	bool commas = false;
+	for (; i < n && o < sizeof(buf) - 1; i++) {
+		if (s[i] >= '0' && s[i] <= '9') {
+			buf[o++] = s[i];
+			digits++;
+			group++;
+		} else if (s[i] == ',' && digits > 0 && (!commas ? group <= 3 : group == 3)) {
+			commas = true;
+			group = 0;
+		} else {
+			break;
+		}
+	}
+	if (digits == 0 || (commas && group != 3))
+		return false;
+	if (i < n && s[i] == '.') {
+		buf[o++] = s[i++];
+		size_t frac = 0;
+		for (; i < n && s[i] >= '0' && s[i] <= '9' && o < sizeof(buf) - 1; i++, frac++)
+			buf[o++] = s[i];
+		if (frac == 0)
+			return false;
+	}
+	if (i != n)
+		return false;
+	buf[o] = '\0';
+	*out = strtod(buf, NULL);
+	return true;
+}
+
+/* Whether S[0..N) equals the NUL-terminated KEY, ignoring ASCII case. */
+static bool x_caseless_eq(const char *s, size_t n, const char *key)
+{
+	size_t i = 0;
+	for (; i < n && key[i]; i++) {
+		char a = s[i], b = key[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return i == n && key[i] == '\0';
+}
+
+/* The value LV gives for the last match of LX over TEXT. Returns ENG_ERR_NOT_FOUND when the
+ * fact does not apply (the group did not take part, the unit is not in the table), or
+ * ENG_ERR_NOMEM. */
+static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
+                           const char *text, eng_value *out)
+{
+	if (!lv->from_capture) {
+		*out = lv->k;
+		return ENG_OK;
+	}
+	rx_span g;
+	if (!rx_group(lx->re, lv->capture, &g))
+		return ENG_ERR_NOT_FOUND;
+	const char *s = text + g.start;
+	size_t n = g.end - g.start;
+	while (n && (*s == ' ' || *s == '\n')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+		n--;
+	if (n == 0)
+		return ENG_ERR_NOT_FOUND;
+	double num;
+	if (x_number(s, n, &num)) {
+		if (lv->scale_by) {
+			rx_span u;
+			if (!rx_group(lx->re, lv->scale_by, &u))
+				return ENG_ERR_NOT_FOUND;
+			uint32_t i = 0;
+			while (i < lv->nscale && !x_caseless_eq(text + u.start, u.end - u.start,
+			                                        lv->scale_keys[i]))
+				i++;
+			if (i == lv->nscale)
+				return ENG_ERR_NOT_FOUND;
+			/* 500 * 0.001 should read 0.5, not 0.5000000000000001 */
+			char buf[32];
+			snprintf(buf, sizeof(buf), "%.15g", num * lv->scale_vals[i]);
+			num = strtod(buf, NULL);
+		}
+		*out = eng_number(num);
+		return ENG_OK;
+	}
+	if (lv->scale_by)
+		return ENG_ERR_NOT_FOUND;       /* a unit without a number */
+	char *low = malloc(n + 1);
+	if (!low)
+		return ENG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+	low[n] = '\0';
+	eng_sym sym = eng_intern(k->e, low, n);
+	free(low);
+	if (!sym)
+		return ENG_ERR_NOMEM;
+	out->type = ENG_SYMBOL;
+	out->u.sym = sym;
+	return ENG_OK;
+}
+
+/* ---- matching ---- */
+
+/* Where to look after match M: its end, or one character further for an empty match. */
+static size_t x_next(const char *text, size_t len, rx_span m)
+{
+	if (m.end > m.start)
+		return m.end;
+	size_t p = m.end + 1;
+	while (p < len && ((unsigned char)text[p] & 0xC0) == 0x80)
+		p++;
+	return p;
+}
+
+static eng_status x_lexicon(const kb *k, const char *text, size_t len, lex_scope scope,
+                            xfacts *out, size_t base)
+{
+	for (uint32_t i = 0; i < k->nlexicon; i++) {
+		const kb_lexeme *lx = &k->lexicon[i];
+		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope))
+			continue;
+		rx_span m;
+		for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
+			int rc = rx_find(lx->re, text, len, off, &m);
+			if (rc < 0)
+				out->limited = true;
+			if (rc <= 0)
+				break;
+			for (uint32_t j = 0; j < lx->nvals; j++) {
+				xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
+				            m.start, m.end };
+				eng_status st = x_lexval(k, lx, &lx->vals[j], text, &f.value);
+				if (st == ENG_ERR_NOT_FOUND)
+					continue;
+				if (st == ENG_OK)
+					st = x_add(out, base, &f);
+				if (st != ENG_OK)
+					return st;
+			}
+		}
+	}
+	return ENG_OK;
+}
+
+static int x_cmp_cand(const void *a, const void *b)
+{
+	const x_cand *x = a, *y = b;
+	size_t lx = x->end - x->start, ly = y->end - y->start;
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	if (x->entity != y->entity)
+		return x->entity < y->entity ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Every non-empty match of every alias into C. */
+static eng_status x_collect(const kb *k, const char *text, size_t len, x_cands *c,
+                            bool *limited)
+{
+	for (uint32_t e = 0; e < k->nentities; e++) {
+		const kb_entity *ent = &k->entities[e];
+		for (uint32_t a = 0; a < ent->naliases; a++) {
+			rx_span m;
+			for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
+				int rc = rx_find(ent->aliases[a], text, len, off, &m);
+				if (rc < 0)
+					*limited = true;
+				if (rc <= 0)
+					break;
+				if (m.end == m.start)
+					continue;
+				if (c->n == c->cap) {
+					size_t cap = c->cap ? c->cap * 2 : 16;
+					x_cand *v = realloc(c->v, cap * sizeof(*v));
+					if (!v)
+						return ENG_ERR_NOMEM;
+					c->v = v;
+					c->cap = cap;
+				}
+				c->v[c->n++] = (x_cand){ m.start, m.end, e };
+			}
+		}
+	}
+	return ENG_OK;
+}
+
+static eng_status x_entities(const kb *k, const char *text, size_t len, eng_sym attr,
+                             xfacts *out, size_t base)
+{
+	x_cands c = { NULL, 0, 0 };
+	eng_status st = x_collect(k, text, len, &c, &out->limited);
+	if (st != ENG_OK || c.n == 0) {
+		free(c.v);
+		return st;
+	}
+	qsort(c.v, c.n, sizeof(*c.v), x_cmp_cand);
+	/* Kept matches, in no particular order; the overlap test is linear, which is fine
+	 * for the handful of services a question names. */
+	x_cand *kept = malloc(c.n * sizeof(*kept));
+	if (!kept) {
+		free(c.v);
+		return ENG_ERR_NOMEM;
+	}
+	size_t nkept = 0;
+	for (size_t i = 0; i < c.n && st == ENG_OK; i++) {
+		bool overlaps = false;
+		for (size_t j = 0; j < nkept && !overlaps; j++)
+			overlaps = c.v[i].start < kept[j].end && kept[j].start < c.v[i].end;
+		if (overlaps)
+			continue;
+		kept[nkept++] = c.v[i];
+		const kb_entity *ent = &k->entities[c.v[i].entity];
+		xfact f = { attr, { ENG_SYMBOL, { .sym = ent->sym } }, XF_ENTITY, c.v[i].entity,
+		            c.v[i].start, c.v[i].end };
+		st = x_add(out, base, &f);
+	}
+	free(kept);
+	free(c.v);
+	return st;
+}
+
+/* ---- public ---- */
+
+/* Appends to OUT the facts that TEXT[0..LEN) gives (see extract.h), in text order, each
+ * (attr, value) once at its earliest span. Returns ENG_OK, or ENG_ERR_NOMEM (OUT then
+ * holds what was found before; the caller still frees it). */
+eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
+                   eng_sym entity_attr, xfacts *out)
+{
+	if (!k || !out || (!text && len))
+		return ENG_ERR_INVALID;
+	if (!text)
+		text = "";
+	size_t base = out->n;
+	eng_status st = x_lexicon(k, text, len, scope, out, base);
+	if (st == ENG_OK)
+		st = x_entities(k, text, len, entity_attr, out, base);
+	if (st == ENG_OK)
+		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);
+	return st;
+}
+
+/* Frees the facts of X and leaves it empty. NULL is allowed. */
+void xfacts_free(xfacts *x)
+{
+	if (!x)
+		return;
+	free(x->v);
+	x->v = NULL;
+	x->n = x->cap = 0;
+	x->limited = false;
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * judge.c - scoring options. The whole decision is the rules' conclusions; the judge only
+ * adds them up: a conclusion bears on an option when its target is `option` itself or an
+ * entity the option names. Weights come from the rules (`weight:`), soft kinds (prefer,
+ * avoid) count half. It picks the best-scoring option(s) and abstains on no support or a
+ * tie, because a guess presented as an answer is worse than "the notes do not say".
+ */
+#include "judge.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	eng_sym recommend, reject, require, prefer, avoid, answer, polarity, negative;
+} kinds;
+
+static void kinds_get(kb *k, kinds *s)
+{
+	s->recommend = eng_intern(k->e, "recommend", 9);
+	s->reject = eng_intern(k->e, "reject", 6);
+	s->require = eng_intern(k->e, "require", 7);
+	s->prefer = eng_intern(k->e, "prefer", 6);
+	s->avoid = eng_intern(k->e, "avoid", 5);
+	s->answer = eng_intern(k->e, "answer", 6);
+	s->polarity = eng_intern(k->e, "question.polarity", 17);
+	s->negative = eng_intern(k->e, "negative", 8);
+}
+
+static eng_status reasons_add(reasons *rs, const reason *r)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		reason *v = realloc(rs->v, cap * sizeof(*v));
+		if (!v)
+			return ENG_ERR_NOMEM;
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *r;
+	return ENG_OK;
+}
+
+static void reason_from(const kb *k, eng_concl_id id, const eng_conclusion *c, reason *r)
+{
+	eng_rule_info info;
+	memset(r, 0, sizeof(*r));
+	r->concl = id;
+	r->rule = c->why->rule;
+	r->kind = c->kind;
+	r->target = c->target;
+	r->role = c->role;
+	r->weight = eng_rule_get(k->e, c->why->rule, &info) ? info.weight : 1;
+	r->nbindings = c->why->nbindings < 32 ? c->why->nbindings : 32;
+	memcpy(r->bindings, c->why->bindings, r->nbindings * sizeof(eng_value));
+	r->nfacts = c->why->nfacts < 16 ? c->why->nfacts : 16;
+	memcpy(r->facts, c->why->facts, r->nfacts * sizeof(eng_fact_id));
+}
+
+void reason_because(const kb *k, const reason *r, char *buf, size_t size)
+{
+	eng_value b[32];
+	memcpy(b, r->bindings, sizeof(b));
+	/* show entities by name in explanations */
+	for (uint32_t i = 0; i < r->nbindings; i++) {
+		const kb_entity *ent = b[i].type == ENG_SYMBOL ? kb_entity_by_sym(k, b[i].u.sym) : NULL;
+		if (ent && ent->name) {
+			eng_value v = eng_string(k->e, ent->name);
+			if (v.type != ENG_NONE)
+				b[i] = v;
+		}
+	}
+	eng_rule_because_format(k->e, r->rule, r->nbindings ? b : NULL, buf, size);
+}
+
+const char *value_name(const kb *k, eng_value v, char *buf, size_t size)
+{
+	if (v.type == ENG_SYMBOL) {
+		const kb_entity *ent = kb_entity_by_sym(k, v.u.sym);
+		if (ent && ent->name)
+			return ent->name;
+		return eng_sym_name(k->e, v.u.sym);
+	}
+	if (v.type == ENG_STRING)
+		return eng_sym_name(k->e, v.u.sym);
+	eng_value_format(k->e, v, buf, size);
+	return buf;
+}
+
+static eng_status assert_facts(kb *k, eng_sym subject, const xfacts *x, uint64_t kind,
+                               uint64_t opt, eng_fact_id *ids)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		eng_status st = eng_assert(k->e, subject, x->v[i].attr, x->v[i].value,
+		                           ORIGIN(kind, opt << 24 | i), &ids[i], NULL);
+		if (st)
+			return st;
+	}
+	return ENG_OK;
+}
+
+/* Whether option facts include (option, uses, TARGET). */
+static bool option_uses(kb *k, eng_value target)
+{
+	return target.type == ENG_SYMBOL &&
+	       eng_fact_find(k->e, k->s_option, k->s_uses, target) != 0;
+}
+
+static bool option_states(kb *k, eng_value v)
+{
+	for (eng_fact_id f = eng_fact_next(k->e, 0); f; f = eng_fact_next(k->e, f)) {
+		eng_triple t;
+		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
+		    eng_value_eq(t.value, v))
+			return true;
+	}
+	return false;
+}
+
+static bool option_states_number(kb *k)
+{
+	for (eng_fact_id f = eng_fact_next(k->e, 0); f; f = eng_fact_next(k->e, f)) {
+		eng_triple t;
+		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
+		    t.value.type == ENG_NUMBER)
+			return true;
+	}
+	return false;
+}
+
+/* The signed weight conclusion C adds to the option now asserted, or 0. */
+static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w)
+{
+	bool self = c->target.type == ENG_SYMBOL && c->target.u.sym == k->s_option;
+	bool names = self || option_uses(k, c->target);
+	if (c->kind == s->recommend)
+		return names ? w : 0;
+	if (c->kind == s->reject)
+		return names ? -w : 0;
+	if (c->kind == s->prefer)
+		return names ? w / 2 : 0;
+	if (c->kind == s->avoid)
+		return names ? -w / 2 : 0;
+	if (c->kind == s->require)
+		return names ? w / 2 : -w;
+	if (c->kind == s->answer) {
+		if (option_states(k, c->target))
+			return w;
+		return option_states_number(k) ? -w : 0;
+	}
+	return 0;
+}
+
+void judge_trace(const kb *k, const judgement *j, eng_fact_id f, reason *r)
+{
+	/* an explicit stack: derivations can be deep, and a fact can be reached twice */
+	eng_fact_id stack[256];
+	uint32_t n = 0;
+	stack[n++] = f;
+	uint32_t visits = 0;
+	while (n && visits++ < 4096) {
+		eng_fact_id id = stack[--n];
+		const eng_just *why = eng_fact_why(k->e, id);
+		if (why) {
+			for (uint32_t i = 0; i < why->nfacts && n < 256; i++)
+				if (why->facts[i])
+					stack[n++] = why->facts[i];
+			continue;
+		}
+		uint64_t origin;
+		eng_triple t;
+		if (!eng_fact_get(k->e, id, &t, &origin))
+			continue;
+		const xfact *x = NULL;
+		int opt = -1;
+		size_t base = 0;
+		uint64_t pay = ORIGIN_PAYLOAD(origin);
+		if (ORIGIN_KIND(origin) == ORIGIN_STEM && pay < j->stem.n) {
+			x = &j->stem.v[pay];
+		} else if (ORIGIN_KIND(origin) == ORIGIN_OPTION) {
+			uint32_t o = (uint32_t)(pay >> 24), i = (uint32_t)(pay & 0xffffff);
+			if (o < j->nopts && i < j->opts[o].facts.n) {
+				x = &j->opts[o].facts.v[i];
+				opt = (int)o;
+				base = j->opts[o].start;
+			}
+		}
+		if (!x)
+			continue;
+		bool seen = false;
+		for (uint32_t s = 0; s < r->nspans && !seen; s++)
+			seen = r->spans[s].start == base + x->start && r->spans[s].end == base + x->end &&
+			       r->spans[s].attr == x->attr;
+		if (seen || r->nspans == REASON_MAX_SPANS)
+			continue;
+		q_span *sp = &r->spans[r->nspans++];
+		sp->start = base + x->start;
+		sp->end = base + x->end;
+		sp->source = x->source;
+		sp->index = x->index;
+		sp->attr = x->attr;
+		sp->value = x->value;
+		sp->option = opt;
+	}
+}
+
+static void reason_trace(const kb *k, const judgement *j, reason *r)
+{
+	for (uint32_t i = 0; i < r->nfacts; i++)
+		if (r->facts[i])
+			judge_trace(k, j, r->facts[i], r);
+}
+
+bool judge_kind_negative(const kb *k, eng_sym kind)
+{
+	const char *n = eng_sym_name(k->e, kind);
+	return !strcmp(n, "reject") || !strcmp(n, "avoid");
+}
+
+static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
+{
+	j_option *op = &j->opts[o];
+	const char *text = j->q.text + op->start;
+	eng_status st = extract(k, text, op->end - op->start, LEX_OPTION, k->s_uses, &op->facts);
+	if (st)
+		return st;
+	j->limited = j->limited || op->facts.limited;
+	eng_fact_id *ids = calloc(op->facts.n + 1, sizeof(*ids));
+	if (!ids)
+		return ENG_ERR_NOMEM;
+	if (!(st = assert_facts(k, k->s_option, &op->facts, ORIGIN_OPTION, o, ids)))
+		st = eng_run(k->e, NULL);
+	for (eng_concl_id c = st ? 0 : eng_concl_next(k->e, 0); c; c = eng_concl_next(k->e, c)) {
+		eng_conclusion cc;
+		if (!eng_concl_get(k->e, c, &cc))
+			continue;
+		reason r;
+		reason_from(k, c, &cc, &r);
+		double w = bearing(k, s, &cc, r.weight);
+		if (w == 0)
+			continue;
+		r.weight = w;
+		op->score += w;
+		reason_trace(k, j, &r);
+		if ((st = reasons_add(&op->why, &r)))
+			break;
+	}
+	for (size_t i = op->facts.n; i-- > 0;)
+		if (ids[i] && eng_fact_get(k->e, ids[i], NULL, NULL))
+			eng_retract(k->e, ids[i]);
+	free(ids);
+	return st;
+}
+
+static int by_score(const void *a, const void *b, const judgement *j)
+{
+	double x = j->opts[*(const uint32_t *)a].score, y = j->opts[*(const uint32_t *)b].score;
+	if (j->negative) {
+		x = -x;
+		y = -y;
+	}
+	if (x != y)
+		return x > y ? -1 : 1;
+	return (int)*(const uint32_t *)a - (int)*(const uint32_t *)b;
+}
+
+static void decide(judgement *j)
+{
+	uint32_t order[Q_MAX_OPTIONS];
+	for (uint32_t i = 0; i < j->nopts; i++)
+		order[i] = i;
+	/* insertion sort: at most eight options */
+	for (uint32_t i = 1; i < j->nopts; i++)
+		for (uint32_t m = i; m > 0 && by_score(&order[m - 1], &order[m], j) > 0; m--) {
+			uint32_t t = order[m];
+			order[m] = order[m - 1];
+			order[m - 1] = t;
+		}
+	uint32_t want = j->q.choose ? j->q.choose : 1;
+	double sign = j->negative ? -1 : 1;
+	j->abstained = true;
+	if (j->nopts == 0) {
+		snprintf(j->note, sizeof(j->note), "the question has no lettered options");
+	} else if (want > j->nopts) {
+		snprintf(j->note, sizeof(j->note), "it asks for %u answers but has %u options",
+		         want, j->nopts);
+	} else {
+		double kth = sign * j->opts[order[want - 1]].score;
+		double next = want < j->nopts ? sign * j->opts[order[want]].score : -INFINITY;
+		bool support = false;
+		for (uint32_t i = 0; i < j->nopts; i++)
+			support = support || j->opts[i].why.n > 0;
+		if (!support)
+			snprintf(j->note, sizeof(j->note),
+			         "no rule bears on any option: the notes do not decide this");
+		else if (kth <= next)
+			snprintf(j->note, sizeof(j->note),
+			         "options tie at score %g: the notes do not separate them",
+			         j->opts[order[want - 1]].score);
+		else if (kth <= 0 && next >= 0)
+			snprintf(j->note, sizeof(j->note),
+			         "no option has positive support from the notes");
+		else
+			j->abstained = false;
+	}
+	j->nanswer = 0;
+	if (!j->abstained) {
+		char letters[Q_MAX_OPTIONS];
+		for (uint32_t i = 0; i < want; i++)
+			letters[i] = j->opts[order[i]].letter;
+		/* letters in alphabetical order */
+		for (uint32_t i = 1; i < want; i++)
+			for (uint32_t m = i; m > 0 && letters[m - 1] > letters[m]; m--) {
+				char t = letters[m];
+				letters[m] = letters[m - 1];
+				letters[m - 1] = t;
+			}
+		memcpy(j->answer, letters, want);
+		j->nanswer = want;
+	}
+	j->answer[j->nanswer] = '\0';
+	for (uint32_t i = 0; i < j->nopts; i++) {
+		j_option *op = &j->opts[i];
+		bool chosen = memchr(j->answer, op->letter, j->nanswer) != NULL;
+		bool against = false;
+		for (size_t r = 0; r < op->why.n; r++)
+			against = against || op->why.v[r].weight * sign < 0;
+		if (chosen)
+			op->verdict = V_CORRECT;
+		else if (against || (!j->abstained && sign * op->score < sign *
+		                     j->opts[order[want - 1]].score))
+			op->verdict = V_WRONG;
+		else
+			op->verdict = V_UNDECIDED;
+	}
+}
+
+eng_status judge_question(kb *k, question *q, judgement *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->q = *q;
+	memset(q, 0, sizeof(*q));
+	kinds s;
+	kinds_get(k, &s);
+	eng_status st = eng_reset(k->e);
+	if (st)
+		return st;
+	if ((st = extract(k, j->q.text, j->q.stem_end, LEX_STEM, k->s_mentions, &j->stem)))
+		return st;
+	j->limited = j->stem.limited;
+	eng_fact_id *ids = calloc(j->stem.n + 1, sizeof(*ids));
+	if (!ids)
+		return ENG_ERR_NOMEM;
+	st = assert_facts(k, k->s_scenario, &j->stem, ORIGIN_STEM, 0, ids);
+	free(ids);
+	if (st || (st = eng_run(k->e, NULL)))
+		return st;
+	eng_value neg = { ENG_SYMBOL, { 0 } };
+	neg.u.sym = s.negative;
+	j->negative = eng_fact_find(k->e, k->s_scenario, s.polarity, neg) != 0;
+	for (eng_concl_id c = eng_concl_next(k->e, 0); c; c = eng_concl_next(k->e, c)) {
+		eng_conclusion cc;
+		reason r;
+		if (!eng_concl_get(k->e, c, &cc))
+			continue;
+		reason_from(k, c, &cc, &r);
+		reason_trace(k, j, &r);
+		if ((st = reasons_add(&j->base, &r)))
+			return st;
+	}
+	j->nopts = j->q.nopts;
+	for (uint32_t o = 0; o < j->nopts; o++) {
+		j->opts[o].letter = j->q.opts[o].letter;
+		j->opts[o].start = j->q.opts[o].start;
+		j->opts[o].end = j->q.opts[o].end;
+		if ((st = judge_option(k, &s, j, o)))
+			return st;
+	}
+	decide(j);
+	return ENG_OK;
+}
+
+eng_status judge_option_enter(kb *k, judgement *j, uint32_t o, eng_fact_id **ids)
+{
+	j_option *op = &j->opts[o];
+	*ids = calloc(op->facts.n + 1, sizeof(**ids));
+	if (!*ids)
+		return ENG_ERR_NOMEM;
+	eng_status st = assert_facts(k, k->s_option, &op->facts, ORIGIN_OPTION, o, *ids);
+	if (!st)
+		st = eng_run(k->e, NULL);
+	return st;
+}
+
+void judge_option_leave(kb *k, judgement *j, uint32_t o, eng_fact_id *ids)
+{
+	for (size_t i = j->opts[o].facts.n; i-- > 0;)
+		if (ids[i] && eng_fact_get(k->e, ids[i], NULL, NULL))
+			eng_retract(k->e, ids[i]);
+	free(ids);
+}
+
+void judgement_free(judgement *j)
+{
+	question_free(&j->q);
+	xfacts_free(&j->stem);
+	free(j->base.v);
+	for (uint32_t o = 0; o < Q_MAX_OPTIONS; o++) {
+		xfacts_free(&j->opts[o].facts);
+		free(j->opts[o].why.v);
+	}
+	memset(j, 0, sizeof(*j));
+}

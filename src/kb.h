@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kb.h - the knowledge base as the application sees it: the engine loaded with the rules
+ * and background facts of every YAML file under a directory, plus what the engine does not
+ * read itself: the sources (citable notes), the catalog (entities an option can name, with
+ * their alias patterns) and the lexicon (patterns from wording to facts).
+ * Formats: docs/knowledge-base.md. Nothing here prints; errors go to an eng_diags list.
+ */
+#ifndef MLARCH_KB_H
+#define MLARCH_KB_H
+
+#include "engine.h"
+#include "regex.h"
+
+typedef struct {
+	const char *id;
+	const char *title;
+	const char *topic;
+	bool decides;           /* false: the note decides nothing (then `why` says why) */
+	const char *why;
+	const char *conflict;   /* NULL unless the note disagrees with another */
+	const char *file;
+	uint32_t line, col;
+} kb_source;
+
+typedef struct {
+	const char *id;         /* e.g. "kinesis-data-firehose" */
+	eng_sym sym;            /* the same, interned in the engine */
+	const char *name;       /* display name */
+	const char *kind;       /* service, algorithm, format, metric, technique, ... */
+	rx **aliases;
+	const char **alias_src;
+	uint32_t naliases;
+	const char **cite;
+	uint32_t ncite;
+	const char *file;
+	uint32_t line, col;
+} kb_entity;
+
+typedef enum { LEX_ANY, LEX_STEM, LEX_OPTION } lex_scope;
+
+/* One fact a lexicon entry asserts: ATTR gets a constant, or the text of a named capture
+ * (a number if it reads as one, else a lowercased symbol), optionally multiplied by the
+ * factor that another capture's text selects from a table (units). */
+typedef struct {
+	eng_sym attr;
+	bool from_capture;
+	eng_value k;
+	const char *capture;
+	const char *scale_by;
+	const char **scale_keys;    /* compared caseless */
+	double *scale_vals;
+	uint32_t nscale;
+} kb_lexval;
+
+typedef struct {
+	const char *id;
+	const char *pattern;
+	rx *re;
+	kb_lexval *vals;
+	uint32_t nvals;
+	lex_scope scope;
+	const char *file;
+	uint32_t line, col;
+} kb_lexeme;
+
+typedef struct kb {
+	eng *e;
+	const char *dir;
+	kb_source *sources;
+	uint32_t nsources;
+	kb_entity *entities;
+	uint32_t nentities;
+	kb_lexeme *lexicon;
+	uint32_t nlexicon;
+	void *mem;              /* owner of the strings and arrays above */
+	/* symbols the application uses often */
+	eng_sym s_scenario, s_option, s_uses, s_mentions;
+} kb;
+
+/* Loads every *.yaml file under DIR (recursively, in sorted path order) into a new
+ * knowledge base: the engine (with mlarch's conclusion kinds registered), the sources,
+ * catalog and lexicon. Collects all errors into D with file:line:col. Returns ENG_OK and
+ * *OUT, or an error status with *OUT NULL (nothing to free). LIMITS may be NULL. */
+eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out);
+void kb_free(kb *k);
+
+const kb_source *kb_source_find(const kb *k, const char *id);
+const kb_entity *kb_entity_find(const kb *k, const char *id);
+const kb_entity *kb_entity_by_sym(const kb *k, eng_sym sym);
+
+#endif

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * question.c - a pasted exam question to stem, options and "choose N".
+ *
+ * Three passes over the text. The first checks UTF-8 and writes a normalised copy: line
+ * breaks become LF, typographic quotes, dashes and Unicode spaces become their ASCII
+ * forms, so that lexicon patterns only ever see plain punctuation. The second drops
+ * trailing spaces on every line and blank space at both ends. The third finds the options.
+ *
+ * Finding options is the delicate part, because a stem can start "A company ..." and an
+ * option can wrap onto a line that starts "A Lambda function ...". Every line that starts
+ * with a letter label is a candidate, with its style (the punctuation around the letter and
+ * its case). A chain is a candidate labelled A followed by B, C, ... of the same style on
+ * later lines; other lines between them continue the previous option. A chain counts only
+ * if it has at least two options and starts after the first line (there must be a stem).
+ * The longest chain wins; on a tie a punctuated style beats the bare "A text" form, and a
+ * later chain beats an earlier one (options come at the end of a question).
+ */
+#include "question.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* How a label is written. Lowercase letters are allowed with DOT, CLOSE and PARENS. */
+typedef enum {
+	LBL_NONE,
+	LBL_DOT,                /* "A." */
+	LBL_CLOSE,              /* "A)" */
+	LBL_PARENS,             /* "(A)" */
+	LBL_COLON,              /* "A:" */
+	LBL_DASH,               /* "A -" */
+	LBL_BARE,               /* "A text" */
+} q_label_style;
+
+typedef struct {
+	size_t start, end;      /* the line, without its LF */
+	q_label_style style;
+	bool lower;
+	int letter;             /* 0 for A */
+	size_t text;            /* where the option text starts after the label */
+} q_line;
+
+/* ---- UTF-8 and normalisation ---- */
+
+/* Decodes the UTF-8 sequence at S[0..N). Returns its length and the code point in *CP, or
+ * 0 if the sequence is ill-formed (overlong, surrogate, beyond U+10FFFF, truncated). */
+static size_t q_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xBF;
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+		*cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		*cp = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		*cp = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else {
+		return 0;
+	}
+	if (n < need + 1)
+		return 0;
+	for (size_t i = 1; i <= need; i++) {
+		unsigned char b = s[i];
+		unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
+		if (b < l || b > h)
+			return 0;
+		*cp = (*cp << 6) | (b & 0x3F);
+	}
+	return need + 1;
+}
+
+static bool q_is_unicode_space(uint32_t cp)
+{
+	return cp == 0x00A0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+	       cp == 0x205F || cp == 0x3000;
+}
+
+/* The ASCII replacement for code point CP, or NULL to keep its bytes. "" drops it. */
+static const char *q_replacement(uint32_t cp)
+{
+	switch (cp) {
+	case '\t': case '\v': case '\f':
+		return " ";
+	case 0x0085: case 0x2028: case 0x2029:
+		return "\n";
+	case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032:
+		return "'";
+	case 0x201C: case 0x201D: case 0x201E: case 0x2033:
+		return "\"";
+	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
+	case 0x2212:
+		return "-";
+	case 0x2026:
+		return "...";
+	case 0x00AD: case 0x200B: case 0xFEFF:   /* soft hyphen, zero width space, BOM */
+		return "";
+	default:
+		return q_is_unicode_space(cp) ? " " : NULL;
+	}
+}
+
+/* Checks RAW and writes its normalised form to OUT (at least LEN + 1 bytes: no
+ * replacement is longer than what it replaces). Returns Q_OK and *OUTLEN, or the error
+ * with *ERR_OFF. */
+static q_status q_normalise(const char *raw, size_t len, char *out, size_t *outlen,
+                            size_t *err_off)
+{
+	const unsigned char *s = (const unsigned char *)raw;
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		if (s[i] == '\0') {
+			*err_off = i;
+			return Q_ERR_NUL;
+		}
+		if (s[i] == '\r') {
+			out[o++] = '\n';
+			i += i + 1 < len && s[i + 1] == '\n' ? 2 : 1;
+			continue;
+		}
+		uint32_t cp;
+		size_t n = q_utf8_decode(s + i, len - i, &cp);
+		if (n == 0) {
+			*err_off = i;
+			return Q_ERR_UTF8;
+		}
+		const char *rep = q_replacement(cp);
+		if (rep) {
+			size_t rl = strlen(rep);
+			memcpy(out + o, rep, rl);
+			o += rl;
+		} else {
+			memcpy(out + o, s + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return Q_OK;
+}
+
+/* Drops trailing spaces on every line and white space at both ends of T, in place.
+ * Returns the new length. */
+static size_t q_trim(char *t, size_t len)
+{
+	size_t o = 0, i = 0;
+	while (i < len && (t[i] == ' ' || t[i] == '\n'))
+		i++;
+	while (i < len) {
+		size_t e = i;
+		while (e < len && t[e] != '\n')
+			e++;
+		size_t ce = e;
+		while (ce > i && t[ce - 1] == ' ')
+			ce--;
+		memmove(t + o, t + i, ce - i);
+		o += ce - i;
+		if (e < len)
+			t[o++] = '\n';
+		i = e < len ? e + 1 : e;
+	}
+	while (o > 0 && (t[o - 1] == '\n' || t[o - 1] == ' '))
+		o--;
+	t[o] = '\0';
+	return o;
+}
+
+/* ---- labels and options ---- */
+
+/* Reads a label at the start of line L of T and fills its style, letter and text start;
+ * style LBL_NONE if the line has none. */
+static void q_label(const char *t, q_line *l)
+{
+	size_t i = l->start, e = l->end;
+	l->style = LBL_NONE;
+	while (i < e && t[i] == ' ')
+		i++;
+	bool parens = i < e && t[i] == '(';
+	if (parens)
+		i++;
+	if (i >= e)
+		return;
+	char c = t[i];
+	bool upper = c >= 'A' && c <= 'A' + Q_MAX_OPTIONS - 1;
+	bool lower = c >= 'a' && c <= 'a' + Q_MAX_OPTIONS - 1;
+	if (!upper && !lower)
+		return;
+	size_t p = i + 1;       /* just after the letter */
+	size_t text = 0;        /* where the option text starts */
+	q_label_style st = LBL_NONE;
+	if (parens) {
+		if (p < e && t[p] == ')') {
+			st = LBL_PARENS;
+			text = p + 1;
+		}
+	} else if (p < e && (t[p] == '.' || t[p] == ')' || (t[p] == ':' && upper))) {
+		st = t[p] == '.' ? LBL_DOT : t[p] == ')' ? LBL_CLOSE : LBL_COLON;
+		text = p + 1;
+	} else if (p < e && t[p] == ' ' && upper) {
+		size_t q = p;
+		while (q < e && t[q] == ' ')
+			q++;
+		if (q < e && t[q] == '-' && (q + 1 == e || t[q + 1] == ' ')) {
+			st = LBL_DASH;
+			text = q + 1;
+		} else if (q < e) {
+			st = LBL_BARE;
+			text = q;
+		}
+	}
+	if (st == LBL_NONE)
+		return;
+	/* "A.I. is ..." or "A:B testing" is not a label: the punctuation must end a word. */
+	if (text < e && t[text] != ' ' && st != LBL_BARE)
+		return;
+	while (text < e && t[text] == ' ')
+		text++;
+	l->style = st;
+	l->lower = lower;
+	l->letter = c - (upper ? 'A' : 'a');
+	l->text = text;
+}
+
+/* Follows the chain that starts at line A: returns its length and writes its line indices
+ * to IDX (at most Q_MAX_OPTIONS). */
+static uint32_t q_chain(const q_line *lines, size_t n, size_t a, size_t *idx)
+{
+	uint32_t k = 0;
+	idx[k++] = a;
+	for (size_t i = a + 1; i < n && k < Q_MAX_OPTIONS; i++) {
+		const q_line *l = &lines[i];
+		if (l->style == lines[a].style && l->lower == lines[a].lower && l->letter == (int)k)
+			idx[k++] = i;
+	}
+	return k;
+}
+
+/* Splits T into stem and options (see the top of the file). Returns Q_ERR_NOMEM or Q_OK. */
+static q_status q_split(question *q)
+{
+	const char *t = q->text;
+	size_t n = 1;
+	for (size_t i = 0; i < q->len; i++)
+		n += t[i] == '\n';
+	q_line *lines = calloc(n, sizeof(*lines));
+	if (!lines)
+		return Q_ERR_NOMEM;
+	size_t li = 0, s = 0;
+	for (size_t i = 0; i <= q->len; i++) {
+		if (i == q->len || t[i] == '\n') {
+			lines[li].start = s;
+			lines[li].end = i;
+			q_label(t, &lines[li]);
+			li++;
+			s = i + 1;
+		}
+	}
+	size_t best[Q_MAX_OPTIONS], cur[Q_MAX_OPTIONS];
+	uint32_t nbest = 0;
+	bool best_bare = false;
+	for (size_t i = 1; i < n; i++) {
+		if (lines[i].style == LBL_NONE || lines[i].letter != 0)
+			continue;
+		uint32_t k = q_chain(lines, n, i, cur);
+		bool bare = lines[i].style == LBL_BARE;
+		if (k < 2)
+			continue;
+		if (k > nbest || (k == nbest && (best_bare || !bare))) {
+			nbest = k;
+			best_bare = bare;
+			memcpy(best, cur, k * sizeof(*cur));
+		}
+	}
+	q->stem_end = q->len;
+	q->nopts = 0;
+	if (nbest) {
+		size_t e = lines[best[0]].start;
+		while (e > 0 && (t[e - 1] == '\n' || t[e - 1] == ' '))
+			e--;
+		q->stem_end = e;
+		for (uint32_t k = 0; k < nbest; k++) {
+			q_option *o = &q->opts[k];
+			const q_line *l = &lines[best[k]];
+			size_t end = k + 1 < nbest ? lines[best[k + 1]].start : q->len;
+			size_t start = l->text;
+			while (start < end && (t[start] == ' ' || t[start] == '\n'))
+				start++;
+			while (end > start && (t[end - 1] == ' ' || t[end - 1] == '\n'))
+				end--;
+			o->letter = (char)('A' + k);
+			o->start = start;
+			o->end = end;
+		}
+		q->nopts = nbest;
+	}
+	free(lines);
+	return Q_OK;
+}
+
+/* ---- "Choose two" ---- */
+
+static bool q_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static char q_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Whether S[I..N) starts with the lowercase word W, ending at a word boundary. Adds its
+ * length to *I when it does. */
+static bool q_word(const char *s, size_t n, size_t *i, const char *w)
+{
+	size_t k = 0;
+	for (; w[k]; k++)
+		if (*i + k >= n || q_lower(s[*i + k]) != w[k])
+			return false;
+	if (*i + k < n && q_alnum(s[*i + k]))
+		return false;
+	*i += k;
+	return true;
+}
+
+/* The count in "choose two", "Select THREE", "(Choose 2 answers)" ... in S[0..N), or 1.
+ * The number must end the phrase (a period, a parenthesis, the end of a line) or be
+ * followed by a word like "answers", so that "select two features" is not read as one. */
+static uint32_t q_choose(const char *s, size_t n)
+{
+	static const char *const nums[] = { "one", "two", "three", "four", "five" };
+	static const char *const after[] = { "answers", "answer", "options", "option",
+	                                     "responses", "response", "choices", "correct" };
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && q_alnum(s[i - 1]))
+			continue;
+		size_t j = i;
+		if (!q_word(s, n, &j, "choose") && !q_word(s, n, &j, "select"))
+			continue;
+		if (j >= n || s[j] != ' ')
+			continue;
+		while (j < n && s[j] == ' ')
+			j++;
+		uint32_t num = 0;
+		if (j < n && s[j] >= '1' && s[j] <= '9' && (j + 1 >= n || !q_alnum(s[j + 1]))) {
+			num = (uint32_t)(s[j] - '0');
+			j++;
+		} else {
+			for (uint32_t k = 0; k < sizeof(nums) / sizeof(*nums) && !num; k++)
+				if (q_word(s, n, &j, nums[k]))
+					num = k + 1;
+		}
+		if (!num)
+			continue;
+		while (j < n && s[j] == ' ')
+			j++;
+		bool ends = j >= n || strchr(".)],;:!\n", s[j]) != NULL;
+		for (size_t k = 0; !ends && k < sizeof(after) / sizeof(*after); k++) {
+			size_t w = j;
+			ends = q_word(s, n, &w, after[k]);
+		}
+		if (ends)
+			return num;
+	}
+	return 1;
+}
+
+/* ---- public ---- */
+
+/* Normalises and splits RAW[0..LEN) into *Q (see question.h). On error *Q holds nothing to
+ * free and *ERR_OFF (if not NULL) is the byte offset of the problem in RAW. */
+q_status question_parse(const char *raw, size_t len, question *q, size_t *err_off)
+{
+	size_t off_dummy;
+	if (!err_off)
+		err_off = &off_dummy;
+	*err_off = 0;
+	memset(q, 0, sizeof(*q));
+	if (len > Q_MAX_BYTES) {
+		*err_off = Q_MAX_BYTES;
+		return Q_ERR_TOO_LONG;
+	}
+	char *t = malloc(len + 1);
+	if (!t)
+		return Q_ERR_NOMEM;
+	size_t n;
+	q_status st = q_normalise(raw ? raw : "", raw ? len : 0, t, &n, err_off);
+	if (st != Q_OK) {
+		free(t);
+		return st;
+	}
+	n = q_trim(t, n);
+	if (n == 0) {
+		free(t);
+		return Q_ERR_EMPTY;
+	}
+	q->text = t;
+	q->len = n;
+	st = q_split(q);
+	if (st != Q_OK) {
+		question_free(q);
+		return st;
+	}
+	q->choose = q_choose(t, q->stem_end);
+	return Q_OK;
+}
+
+/* Frees what question_parse gave *Q and leaves it empty. NULL is allowed. */
+void question_free(question *q)
+{
+	if (!q)
+		return;
+	free(q->text);
+	memset(q, 0, sizeof(*q));
+}
+
+/* A static English description of ST. */
+const char *q_status_str(q_status st)
+{
+	switch (st) {
+	case Q_OK: return "ok";
+	case Q_ERR_NOMEM: return "out of memory";
+	case Q_ERR_UTF8: return "invalid UTF-8";
+	case Q_ERR_NUL: return "NUL byte in the text";
+	case Q_ERR_EMPTY: return "the question is empty";
+	case Q_ERR_TOO_LONG: return "the question is too long";
+	}
+	return "unknown error";
+}

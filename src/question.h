@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * question.h - an exam-style question as pasted: the stem, the lettered options, and how
+ * many letters the answer takes ("Choose two"). The text is normalised first (UTF-8
+ * checked; curly quotes, dashes and non-breaking spaces made plain; CRLF to LF), and all
+ * offsets point into the normalised text.
+ */
+#ifndef MLARCH_QUESTION_H
+#define MLARCH_QUESTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define Q_MAX_OPTIONS 8
+#define Q_MAX_BYTES (256 * 1024)
+
+typedef struct {
+	char letter;            /* 'A'.. */
+	size_t start, end;      /* the option's text (without its label) in q->text */
+} q_option;
+
+typedef struct {
+	char *text;             /* normalised, NUL-terminated; owned */
+	size_t len;
+	size_t stem_end;        /* the stem is text[0..stem_end) */
+	q_option opts[Q_MAX_OPTIONS];
+	uint32_t nopts;
+	uint32_t choose;        /* letters in the answer: 1 unless the stem says otherwise */
+} question;
+
+typedef enum {
+	Q_OK = 0,
+	Q_ERR_NOMEM,
+	Q_ERR_UTF8,             /* invalid UTF-8 at *err_off of the raw input */
+	Q_ERR_NUL,              /* a NUL byte at *err_off */
+	Q_ERR_EMPTY,            /* nothing but white space */
+	Q_ERR_TOO_LONG,         /* more than Q_MAX_BYTES */
+} q_status;
+
+/* Normalises RAW[0..LEN) and splits it. A text with no lettered options is a stem with
+ * nopts == 0 (still answerable as a scenario). On error *ERR_OFF is the byte offset in
+ * RAW. On success the caller owns q->text (question_free). */
+q_status question_parse(const char *raw, size_t len, question *q, size_t *err_off);
+void question_free(question *q);
+const char *q_status_str(q_status st);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regex.c - the one file that includes <pcre2.h>.
+ *
+ * Each rx owns its compiled code, a match context carrying the match and depth limits, and
+ * a match-data block, so that rx_group can read the groups of the last rx_find. The limits
+ * are per pattern, not process-wide: two knowledge bases in one process share nothing.
+ * JIT compilation is tried once; where it is unavailable the interpreter runs instead.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include "regex.h"
+
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Enough for any exam question; a runaway pattern stops here in well under a millisecond. */
+#define RX_MATCH_LIMIT 100000
+#define RX_DEPTH_LIMIT 5000
+
+/* What the last rx_find left behind. Kept apart from the rx so that rx_find can take a
+ * const pattern. */
+typedef struct {
+	pcre2_match_data *md;
+	int rc;                 /* the last pcre2_match result; > 0 after a match */
+} rx_last;
+
+struct rx {
+	pcre2_code *code;
+	pcre2_match_context *mctx;
+	rx_last *last;
+};
+
+/* Writes PCRE2's message for error code CODE into ERR. */
+static void rx_message(int code, char *err, size_t errsz)
+{
+	if (!err || errsz == 0)
+		return;
+	if (pcre2_get_error_message(code, (PCRE2_UCHAR *)err, errsz) < 0 && errsz > 1)
+		snprintf(err, errsz, "regular expression error %d", code);
+}
+
+/* Compiles PATTERN caseless and UTF with Unicode properties, then tries JIT. Returns the
+ * new rx (the caller frees it with rx_free), or NULL with a message in ERR and the byte
+ * offset of the problem in *ERR_OFF (0 when out of memory). */
+rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off)
+{
+	if (err && errsz)
+		err[0] = '\0';
+	if (err_off)
+		*err_off = 0;
+	rx *r = calloc(1, sizeof(*r));
+	if (!r) {
+		if (err && errsz)
+			snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	int code = 0;
+	PCRE2_SIZE off = 0;
+	r->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                        PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+	if (!r->code) {
+		rx_message(code, err, errsz);
+		if (err_off)
+			*err_off = off;
+		free(r);
+		return NULL;
+	}
+	/* A JIT failure (no JIT on this CPU, or no executable memory) is not an error: the
+	 * interpreter gives the same results, only slower. */
+	(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+	r->mctx = pcre2_match_context_create(NULL);
+	r->last = calloc(1, sizeof(*r->last));
+	if (r->last)
+		r->last->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+	if (!r->mctx || !r->last || !r->last->md) {
+		rx_free(r);
+		if (err && errsz)
+			snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	pcre2_set_match_limit(r->mctx, RX_MATCH_LIMIT);
+	pcre2_set_depth_limit(r->mctx, RX_DEPTH_LIMIT);
+	return r;
+}
+
+/* Frees R and everything it owns. NULL is allowed. */
+void rx_free(rx *r)
+{
+	if (!r)
+		return;
+	if (r->last) {
+		pcre2_match_data_free(r->last->md);
+		free(r->last);
+	}
+	pcre2_match_context_free(r->mctx);
+	pcre2_code_free(r->code);
+	free(r);
+}
+
+/* Matches R against SUBJECT[0..LEN) from OFFSET. Returns 1 with the span in *M, 0 for no
+ * match, -1 when a limit was hit or PCRE2 failed otherwise (bad UTF-8, offset inside a
+ * character): the caller treats the text as not matching and says so. */
+int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m)
+{
+	if (!r || !subject || offset > len)
+		return -1;
+	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, 0, r->last->md, r->mctx);
+	r->last->rc = rc;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return -1;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->last->md);
+	if (m) {
+		m->start = ov[0];
+		m->end = ov[1];
+	}
+	return 1;
+}
+
+/* The span of named group NAME in the last successful rx_find of R. Returns false when
+ * there was no match, the group does not exist or it did not take part. */
+bool rx_group(const rx *r, const char *name, rx_span *out)
+{
+	if (!r || !name || r->last->rc <= 0)
+		return false;
+	int n = pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)name);
+	if (n < 0)
+		return false;
+	uint32_t pairs = pcre2_get_ovector_count(r->last->md);
+	if ((uint32_t)n >= pairs)
+		return false;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->last->md);
+	if (ov[2 * n] == PCRE2_UNSET)
+		return false;
+	if (out) {
+		out->start = ov[2 * n];
+		out->end = ov[2 * n + 1];
+	}
+	return true;
+}
+
+/* Whether R's pattern declares a named group NAME (for checking lexicon captures at load
+ * time). */
+bool rx_has_group(const rx *r, const char *name)
+{
+	return r && name && pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)name) >= 0;
+}

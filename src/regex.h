@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * regex.h - the one door to PCRE2 (regex.c is the only file that includes pcre2.h).
+ * Patterns are compiled caseless and UTF, JIT-compiled where available, and matched with
+ * match and depth limits, so that no pattern can run away on hostile text.
+ */
+#ifndef MLARCH_REGEX_H
+#define MLARCH_REGEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rx rx;
+
+/* Compiles PATTERN (NUL-terminated). On failure returns NULL and writes a message and the
+ * byte offset of the problem in the pattern to ERR / *ERR_OFF. */
+rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off);
+void rx_free(rx *r);
+
+typedef struct {
+	size_t start, end;      /* the whole match: byte offsets in the subject */
+} rx_span;
+
+/* Finds the first match in SUBJECT[0..LEN) at or after OFFSET. Returns 1 and *M on a
+ * match, 0 when there is none, -1 when a match limit was hit (the text is then treated as
+ * not matching and the caller should say so). */
+int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
+/* After a successful rx_find on the same subject with the same R: the span of named group
+ * NAME; false if the group did not take part or does not exist. Not thread-safe per rx. */
+bool rx_group(const rx *r, const char *name, rx_span *out);
+/* Whether the pattern of R declares a named group NAME. */
+bool rx_has_group(const rx *r, const char *name);
+
+#endif

@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The examples of README.md and CONTRIBUTING.md are real files: this runs them, so the
+# documentation cannot drift from what the program does. Usage: run-examples.sh MLARCH
+set -u
+mlarch=${1:-build/mlarch}
+fail=0
+pass=0
+check() {
+	name=$1
+	shift
+	if "$@"; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL example: $name" >&2
+		fail=$((fail + 1))
+	fi
+}
+# the tiny knowledge base of the docs: lints clean, its scenarios pass
+check "lint examples/kb" "$mlarch" --rules examples/kb lint >/dev/null 2>&1
+check "batch examples/scenarios" "$mlarch" --rules examples/kb batch -q examples/scenarios >/dev/null
+echo "examples: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+/* test_question.c - normalising and splitting pasted questions (src/question.c), as tables
+ * of cases. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "question.h"
+
+typedef struct {
+	const char *name;
+	const char *text;
+	const char *stem;               /* the stem as it should read */
+	const char *opts[Q_MAX_OPTIONS + 1];   /* option texts, NULL-terminated */
+	uint32_t choose;
+} split_case;
+
+/* Compares the parse of C->text with what C expects; failures name the case. */
+static void check_split(const split_case *c)
+{
+	question q;
+	size_t off = 0;
+	q_status st = question_parse(c->text, strlen(c->text), &q, &off);
+	cr_assert_eq(st, Q_OK, "%s: status %s at %zu", c->name, q_status_str(st), off);
+	cr_expect_eq(strlen(q.text), q.len, "%s: len %zu but text has %zu bytes", c->name,
+	             q.len, strlen(q.text));
+	cr_expect(q.stem_end == strlen(c->stem) && strncmp(q.text, c->stem, q.stem_end) == 0,
+	          "%s: stem is `%.*s`, expected `%s`", c->name, (int)q.stem_end, q.text,
+	          c->stem);
+	uint32_t want = 0;
+	while (want < Q_MAX_OPTIONS && c->opts[want])
+		want++;
+	cr_expect_eq(q.nopts, want, "%s: %u options, expected %u", c->name, q.nopts, want);
+	for (uint32_t i = 0; i < q.nopts && i < want; i++) {
+		const q_option *o = &q.opts[i];
+		size_t n = o->end - o->start;
+		cr_expect_eq(o->letter, 'A' + (int)i, "%s: option %u has letter %c", c->name, i,
+		             o->letter);
+		cr_expect(n == strlen(c->opts[i]) && strncmp(q.text + o->start, c->opts[i], n) == 0,
+		          "%s: option %c is `%.*s`, expected `%s`", c->name, 'A' + i, (int)n,
+		          q.text + o->start, c->opts[i]);
+	}
+	cr_expect_eq(q.choose, c->choose, "%s: choose %u, expected %u", c->name, q.choose,
+	             c->choose);
+	question_free(&q);
+}
+
+#define STEM "Which service meets these requirements?"
+
+static const split_case labels[] = {
+	{ "dot", STEM "\nA. Amazon EMR\nB. AWS Glue\nC. Amazon Kinesis Data Firehose\n",
+	  STEM, { "Amazon EMR", "AWS Glue", "Amazon Kinesis Data Firehose" }, 1 },
+	{ "close paren", STEM "\nA) one\nB) two", STEM, { "one", "two" }, 1 },
+	{ "both parens", STEM "\n(A) one\n(B) two\n(C) three", STEM, { "one", "two", "three" },
+	  1 },
+	{ "colon", STEM "\nA: one\nB: two", STEM, { "one", "two" }, 1 },
+	{ "dash", STEM "\nA - one\nB - two", STEM, { "one", "two" }, 1 },
+	{ "en dash, normalised", STEM "\nA \xE2\x80\x93 one\nB \xE2\x80\x93 two", STEM,
+	  { "one", "two" }, 1 },
+	{ "bare", STEM "\nA one\nB two\nC three\nD four", STEM,
+	  { "one", "two", "three", "four" }, 1 },
+	{ "lowercase close paren", STEM "\na) one\nb) two", STEM, { "one", "two" }, 1 },
+	{ "lowercase parens", STEM "\n(a) one\n(b) two", STEM, { "one", "two" }, 1 },
+	{ "lowercase dot", STEM "\na. one\nb. two", STEM, { "one", "two" }, 1 },
+	{ "indented labels", STEM "\n  A. one\n  B. two", STEM, { "one", "two" }, 1 },
+	{ "blank lines between", STEM "\n\nA. one\n\nB. two\n\n", STEM, { "one", "two" }, 1 },
+	{ "label alone on its line", STEM "\nA.\none\nB.\ntwo", STEM, { "one", "two" }, 1 },
+	{ "eight options", STEM "\nA. a\nB. b\nC. c\nD. d\nE. e\nF. f\nG. g\nH. h", STEM,
+	  { "a", "b", "c", "d", "e", "f", "g", "h" }, 1 },
+	{ "CRLF line ends", STEM "\r\nA. one\r\nB. two\r\n", STEM, { "one", "two" }, 1 },
+	{ "CR line ends", STEM "\rA. one\rB. two", STEM, { "one", "two" }, 1 },
+	{ "multi-line stem", "A retailer streams events.\nIt wants Parquet.\nA. one\nB. two",
+	  "A retailer streams events.\nIt wants Parquet.", { "one", "two" }, 1 },
+};
+
+static const split_case wrapped[] = {
+	{ "wrapped option", STEM "\nA. Use Amazon Kinesis Data Streams\n   with a KCL consumer.\n"
+	  "B. Use Firehose.", STEM,
+	  { "Use Amazon Kinesis Data Streams\n   with a KCL consumer.", "Use Firehose." }, 1 },
+	{ "last option wraps", STEM "\nA. one\nB. two\nthat continues", STEM,
+	  { "one", "two\nthat continues" }, 1 },
+	{ "continuation starting `A `", STEM "\nA one\nB two, then\nA Lambda function\nC three",
+	  STEM, { "one", "two, then\nA Lambda function", "three" }, 1 },
+	{ "continuation with another style", STEM "\nA. one\nB. two\n(a) detail\nC. three",
+	  STEM, { "one", "two\n(a) detail", "three" }, 1 },
+};
+
+static const split_case not_options[] = {
+	{ "stem starts `A company`",
+	  "A company streams data.\nWhich service?\nA. Firehose\nB. Glue",
+	  "A company streams data.\nWhich service?", { "Firehose", "Glue" }, 1 },
+	{ "stem lines start `A `, bare options",
+	  "A company streams data.\nA team must query it.\nWhich service?\nA Firehose\nB Glue",
+	  "A company streams data.\nA team must query it.\nWhich service?", { "Firehose", "Glue" },
+	  1 },
+	{ "only A, no B", "Which service?\nA company streams data.", "Which service?\nA company "
+	  "streams data.", { NULL }, 1 },
+	{ "options with no stem", "A. Firehose\nB. Glue", "A. Firehose\nB. Glue", { NULL }, 1 },
+	{ "`A.I.` is not a label", "Which?\nA.I. helps\nB.I. too", "Which?\nA.I. helps\nB.I. too",
+	  { NULL }, 1 },
+	{ "letters out of order", "Which?\nB. one\nA. two", "Which?\nB. one\nA. two", { NULL },
+	  1 },
+	{ "no options at all", "A retailer streams JSON events.",
+	  "A retailer streams JSON events.", { NULL }, 1 },
+	{ "longest chain wins", "Steps:\n(a) ingest\n(b) clean\nWhich?\nA. one\nB. two\nC. three",
+	  "Steps:\n(a) ingest\n(b) clean\nWhich?", { "one", "two", "three" }, 1 },
+};
+
+static const split_case choose[] = {
+	{ "(Choose two.)", "Which steps? (Choose two.)\nA. a\nB. b\nC. c",
+	  "Which steps? (Choose two.)", { "a", "b", "c" }, 2 },
+	{ "Choose TWO", "Which steps should be taken? Choose TWO\nA. a\nB. b\nC. c",
+	  "Which steps should be taken? Choose TWO", { "a", "b", "c" }, 2 },
+	{ "Select two.", "Which steps? Select two.\nA. a\nB. b", "Which steps? Select two.",
+	  { "a", "b" }, 2 },
+	{ "select 2 answers", "Which steps? select 2 answers\nA. a\nB. b",
+	  "Which steps? select 2 answers", { "a", "b" }, 2 },
+	{ "choose three", "Which steps? choose three\nA. a\nB. b", "Which steps? choose three",
+	  { "a", "b" }, 3 },
+	{ "(Select THREE.)", "Which steps? (Select THREE.)\nA. a\nB. b",
+	  "Which steps? (Select THREE.)", { "a", "b" }, 3 },
+	{ "(Choose 2)", "Which? (Choose 2)\nA. a\nB. b", "Which? (Choose 2)", { "a", "b" }, 2 },
+	{ "default is one", "Which?\nA. a\nB. b", "Which?", { "a", "b" }, 1 },
+	{ "select two features is not a count", "The team must select two features to drop.\n"
+	  "Which?\nA. a\nB. b", "The team must select two features to drop.\nWhich?",
+	  { "a", "b" }, 1 },
+	{ "only the stem counts", "Which?\nA. choose two\nB. b", "Which?",
+	  { "choose two", "b" }, 1 },
+	{ "no options, choose in text", "Which two? (Choose two.)", "Which two? (Choose two.)",
+	  { NULL }, 2 },
+};
+
+/* Normalisation: the whole text after parsing (no options in these). */
+typedef struct {
+	const char *name;
+	const char *raw;
+	const char *want;
+} norm_case;
+
+static const norm_case norms[] = {
+	{ "curly single quotes", "It\xE2\x80\x99s \xE2\x80\x98" "fast\xE2\x80\x99",
+	  "It's 'fast'" },
+	{ "low and reversed single quotes, prime", "\xE2\x80\x9A" "a\xE2\x80\x9B" "b\xE2\x80\xB2",
+	  "'a'b'" },
+	{ "curly double quotes", "\xE2\x80\x9Cnear real-time\xE2\x80\x9D",
+	  "\"near real-time\"" },
+	{ "low double quote, double prime", "\xE2\x80\x9Ex\xE2\x80\xB3", "\"x\"" },
+	{ "dashes", "a\xE2\x80\x90" "b\xE2\x80\x91" "c\xE2\x80\x92" "d\xE2\x80\x93" "e\xE2\x80\x94"
+	  "f\xE2\x80\x95" "g\xE2\x88\x92" "h", "a-b-c-d-e-f-g-h" },
+	{ "no-break space", "1\xC2\xA0TB", "1 TB" },
+	{ "figure, narrow and thin spaces", "a\xE2\x80\x87" "b\xE2\x80\xAF" "c\xE2\x80\x89" "d",
+	  "a b c d" },
+	{ "ideographic and em spaces", "a\xE3\x80\x80" "b\xE2\x80\x83" "c", "a b c" },
+	{ "tabs", "a\tb", "a b" },
+	{ "trailing spaces stripped", "line one   \nline two\t \n", "line one\nline two" },
+	{ "leading blank lines dropped", "\n\n  \nQuestion", "Question" },
+	{ "BOM dropped", "\xEF\xBB\xBFQuestion", "Question" },
+	{ "other characters kept", "caf\xC3\xA9 \xE2\x82\xAC 5 \xE2\x86\x92 6",
+	  "caf\xC3\xA9 \xE2\x82\xAC 5 \xE2\x86\x92 6" },
+	{ "ellipsis", "and so on\xE2\x80\xA6", "and so on..." },
+};
+
+/* Inputs that fail, with the status and offset in the raw bytes. */
+typedef struct {
+	const char *name;
+	const char *raw;
+	size_t len;                     /* 0: strlen(raw) */
+	q_status st;
+	size_t off;
+} error_case;
+
+static const error_case errors[] = {
+	{ "lone continuation byte", "ab\x80" "cd", 0, Q_ERR_UTF8, 2 },
+	{ "invalid byte 0xFF", "hello \xFF", 0, Q_ERR_UTF8, 6 },
+	{ "truncated sequence", "ok \xE2\x80", 0, Q_ERR_UTF8, 3 },
+	{ "bad continuation", "ok \xE2\x28\xA1", 0, Q_ERR_UTF8, 3 },
+	{ "overlong slash", "x\xC0\xAF", 0, Q_ERR_UTF8, 1 },
+	{ "overlong three bytes", "x\xE0\x80\xAF", 0, Q_ERR_UTF8, 1 },
+	{ "surrogate", "xy\xED\xA0\x80", 0, Q_ERR_UTF8, 2 },
+	{ "beyond U+10FFFF", "\xF4\x90\x80\x80", 0, Q_ERR_UTF8, 0 },
+	{ "error after valid multibyte", "\xC3\xA9\xE2\x80\x99\xFE", 0, Q_ERR_UTF8, 5 },
+	{ "NUL byte", "abc\0def", 7, Q_ERR_NUL, 3 },
+	{ "empty", "", 0, Q_ERR_EMPTY, 0 },
+	{ "only white space", " \n\t\r\n \xC2\xA0", 0, Q_ERR_EMPTY, 0 },
+};
+
+Test(question, label_forms)
+{
+	for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++)
+		check_split(&labels[i]);
+}
+
+Test(question, wrapped_options)
+{
+	for (size_t i = 0; i < sizeof(wrapped) / sizeof(*wrapped); i++)
+		check_split(&wrapped[i]);
+}
+
+Test(question, lines_that_are_not_options)
+{
+	for (size_t i = 0; i < sizeof(not_options) / sizeof(*not_options); i++)
+		check_split(&not_options[i]);
+}
+
+Test(question, choose_n)
+{
+	for (size_t i = 0; i < sizeof(choose) / sizeof(*choose); i++)
+		check_split(&choose[i]);
+}
+
+Test(question, normalisation)
+{
+	for (size_t i = 0; i < sizeof(norms) / sizeof(*norms); i++) {
+		const norm_case *c = &norms[i];
+		question q;
+		q_status st = question_parse(c->raw, strlen(c->raw), &q, NULL);
+		cr_expect_eq(st, Q_OK, "%s: status %s", c->name, q_status_str(st));
+		if (st != Q_OK)
+			continue;
+		cr_expect_str_eq(q.text, c->want, "%s: `%s`, expected `%s`", c->name, q.text,
+		                 c->want);
+		cr_expect_eq(q.nopts, 0, "%s: %u options", c->name, q.nopts);
+		question_free(&q);
+	}
+}
+
+Test(question, normalised_options_keep_offsets)
+{
+	const char *raw = "Which is \xE2\x80\x9C" "fast\xE2\x80\x9D?\xC2\xA0\r\n"
+	                  "A.\xC2\xA0" "Kinesis\xE2\x80\x94" "Streams\r\nB. Firehose\r\n";
+	question q;
+	cr_assert_eq(question_parse(raw, strlen(raw), &q, NULL), Q_OK);
+	cr_expect_str_eq(q.text, "Which is \"fast\"?\nA. Kinesis-Streams\nB. Firehose");
+	cr_assert_eq(q.nopts, 2);
+	cr_expect_eq(q.stem_end, strlen("Which is \"fast\"?"));
+	cr_expect(strncmp(q.text + q.opts[0].start, "Kinesis-Streams",
+	                  q.opts[0].end - q.opts[0].start) == 0);
+	cr_expect_eq(q.opts[1].end, q.len);
+	question_free(&q);
+}
+
+Test(question, errors)
+{
+	for (size_t i = 0; i < sizeof(errors) / sizeof(*errors); i++) {
+		const error_case *c = &errors[i];
+		question q;
+		size_t off = 999;
+		size_t len = c->len ? c->len : strlen(c->raw);
+		q_status st = question_parse(c->raw, len, &q, &off);
+		cr_expect_eq(st, c->st, "%s: status %s, expected %s", c->name, q_status_str(st),
+		             q_status_str(c->st));
+		cr_expect_eq(off, c->off, "%s: offset %zu, expected %zu", c->name, off, c->off);
+		cr_expect_null(q.text, "%s: text left allocated", c->name);
+		question_free(&q);
+	}
+}
+
+Test(question, too_long)
+{
+	size_t len = Q_MAX_BYTES + 1;
+	char *raw = malloc(len);
+	cr_assert_not_null(raw);
+	memset(raw, 'a', len);
+	question q;
+	size_t off = 0;
+	cr_expect_eq(question_parse(raw, len, &q, &off), Q_ERR_TOO_LONG);
+	cr_expect_eq(off, Q_MAX_BYTES);
+	/* exactly the maximum is fine */
+	cr_expect_eq(question_parse(raw, Q_MAX_BYTES, &q, &off), Q_OK);
+	cr_expect_eq(q.len, Q_MAX_BYTES);
+	question_free(&q);
+	free(raw);
+}
+
+Test(question, status_strings)
+{
+	for (int st = Q_OK; st <= Q_ERR_TOO_LONG; st++) {
+		const char *s = q_status_str((q_status)st);
+		cr_expect(s && *s && strcmp(s, "unknown error") != 0, "status %d has no name", st);
+	}
+}

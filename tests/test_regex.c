@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/* test_regex.c - the PCRE2 wrapper (src/regex.c): caseless UTF matching, named groups,
+ * match limits and compile errors, as tables of cases. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "regex.h"
+
+typedef struct {
+	const char *name;
+	const char *pattern;
+	const char *subject;
+	size_t offset;
+	int rc;                 /* 1 match, 0 none, -1 limit */
+	size_t start, end;      /* when rc == 1 */
+} find_case;
+
+static const find_case finds[] = {
+	{ "literal", "firehose", "use firehose now", 0, 1, 4, 12 },
+	{ "caseless ASCII", "firehose", "Kinesis FIREHOSE", 0, 1, 8, 16 },
+	{ "caseless pattern upper", "\\bKDF\\b", "send to kdf.", 0, 1, 8, 11 },
+	{ "no match", "glue", "kinesis", 0, 0, 0, 0 },
+	{ "offset skips earlier match", "a", "aXa", 1, 1, 2, 3 },
+	{ "offset at end", "a", "aXa", 3, 0, 0, 0 },
+	{ "UTF literal, byte offsets", "caf\xC3\xA9", "le caf\xC3\xA9 ouvert", 0, 1, 3, 8 },
+	{ "UTF caseless", "\xC3\x89T\xC3\x89", "un \xC3\xA9t\xC3\xA9 chaud", 0, 1, 3, 8 },
+	{ "dot is one character", "^..$", "\xC3\xA9\xC3\xA9", 0, 1, 0, 4 },
+	{ "\\w with Unicode properties", "\\w+", "na\xC3\xAFve", 0, 1, 0, 6 },
+	{ "\\b around non-ASCII letters", "\\bna\\b", "na\xC3\xAF", 0, 0, 0, 0 },
+	{ "\\s matches no-break space (UCP)", "1\\s+TB", "1\xC2\xA0TB", 0, 1, 0, 5 },
+	{ "alternation, first position wins", "streams|data streams",
+	  "kinesis data streams", 0, 1, 8, 20 },
+	{ "empty match", "x*", "abc", 0, 1, 0, 0 },
+	{ "invalid UTF-8 subject is an error", "a", "\xFF" "a", 0, -1, 0, 0 },
+	{ "offset beyond the subject", "a", "a", 5, -1, 0, 0 },
+};
+
+Test(regex, find)
+{
+	for (size_t i = 0; i < sizeof(finds) / sizeof(*finds); i++) {
+		const find_case *c = &finds[i];
+		char err[256];
+		size_t off;
+		rx *r = rx_compile(c->pattern, err, sizeof(err), &off);
+		cr_assert_not_null(r, "%s: `%s` did not compile: %s", c->name, c->pattern, err);
+		rx_span m = { 99, 99 };
+		int rc = rx_find(r, c->subject, strlen(c->subject), c->offset, &m);
+		cr_expect_eq(rc, c->rc, "%s: rx_find gave %d, expected %d", c->name, rc, c->rc);
+		if (rc == 1 && c->rc == 1)
+			cr_expect(m.start == c->start && m.end == c->end,
+			          "%s: span %zu..%zu, expected %zu..%zu", c->name, m.start, m.end,
+			          c->start, c->end);
+		rx_free(r);
+	}
+}
+
+typedef struct {
+	const char *name;
+	const char *pattern;
+	const char *subject;
+	const char *group;
+	const char *want;       /* the group's text, or NULL if it must not be there */
+} group_case;
+
+static const group_case groups[] = {
+	{ "number", "(?<n>\\d+)\\s*(?<unit>GB|TB)", "about 12 tb of data", "n", "12" },
+	{ "unit, caseless", "(?<n>\\d+)\\s*(?<unit>GB|TB)", "about 12 tb of data", "unit",
+	  "tb" },
+	{ "group that did not take part", "(?<a>x)|(?<b>y)", "y", "a", NULL },
+	{ "the other branch", "(?<a>x)|(?<b>y)", "y", "b", "y" },
+	{ "unknown group name", "(?<a>x)", "x", "nope", NULL },
+	{ "empty group", "a(?<e>)b", "ab", "e", "" },
+	{ "UTF group", "(?<w>\\w+)\\s+ouvert", "caf\xC3\xA9 ouvert", "w", "caf\xC3\xA9" },
+};
+
+Test(regex, named_groups)
+{
+	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++) {
+		const group_case *c = &groups[i];
+		rx *r = rx_compile(c->pattern, NULL, 0, NULL);
+		cr_assert_not_null(r, "%s: did not compile", c->name);
+		rx_span m, g;
+		cr_assert_eq(rx_find(r, c->subject, strlen(c->subject), 0, &m), 1,
+		             "%s: no match", c->name);
+		bool got = rx_group(r, c->group, &g);
+		if (!c->want) {
+			cr_expect(!got, "%s: group `%s` reported as %zu..%zu", c->name, c->group,
+			          g.start, g.end);
+		} else {
+			cr_expect(got, "%s: group `%s` missing", c->name, c->group);
+			if (got)
+				cr_expect(g.end - g.start == strlen(c->want) &&
+				          strncmp(c->subject + g.start, c->want, g.end - g.start) == 0,
+				          "%s: group `%s` is `%.*s`, expected `%s`", c->name, c->group,
+				          (int)(g.end - g.start), c->subject + g.start, c->want);
+		}
+		rx_free(r);
+	}
+}
+
+Test(regex, has_group)
+{
+	rx *r = rx_compile("(?<n>\\d+)(x)(?<unit>MB)?", NULL, 0, NULL);
+	cr_assert_not_null(r);
+	cr_expect(rx_has_group(r, "n"));
+	cr_expect(rx_has_group(r, "unit"));
+	cr_expect(!rx_has_group(r, "N"), "group names are case-sensitive");
+	cr_expect(!rx_has_group(r, "x"));
+	rx_free(r);
+}
+
+Test(regex, group_after_failed_find)
+{
+	rx *r = rx_compile("(?<n>\\d+)", NULL, 0, NULL);
+	cr_assert_not_null(r);
+	rx_span m, g;
+	cr_assert_eq(rx_find(r, "12", 2, 0, &m), 1);
+	cr_expect(rx_group(r, "n", &g));
+	cr_assert_eq(rx_find(r, "ab", 2, 0, &m), 0);
+	cr_expect(!rx_group(r, "n", &g), "a group survived a failed match");
+	rx_free(r);
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+typedef struct {
+	const char *name;
+	const char *pattern;
+	const char *subject;
+} limit_case;
+
+static const limit_case limits[] = {
+	{ "nested plus", "(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" },
+	{ "words and spaces", "^(\\w+\\s?)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" },
+	{ "alternation overlap", "(a|aa)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!" },
+};
+
+Test(regex, catastrophic_patterns_stop_at_the_limit)
+{
+	for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
+		const limit_case *c = &limits[i];
+		rx *r = rx_compile(c->pattern, NULL, 0, NULL);
+		cr_assert_not_null(r, "%s: did not compile", c->name);
+		rx_span m;
+		double t0 = now_ms();
+		int rc = rx_find(r, c->subject, strlen(c->subject), 0, &m);
+		double ms = now_ms() - t0;
+		cr_expect_eq(rc, -1, "%s: rx_find gave %d, expected the limit (-1)", c->name, rc);
+		/* generous: the limit stops it in well under a millisecond on a laptop */
+		cr_expect(ms < 1000, "%s: took %.1f ms", c->name, ms);
+		cr_expect(!rx_group(r, "x", NULL), "%s: groups after a limit", c->name);
+		rx_free(r);
+	}
+}
+
+typedef struct {
+	const char *name;
+	const char *pattern;
+	size_t off;
+	const char *msg;        /* a substring of the message */
+} error_case;
+
+static const error_case errors[] = {
+	{ "unclosed group", "(abc", 4, "missing closing parenthesis" },
+	{ "unmatched close", "abc)", 3, "unmatched closing parenthesis" },
+	{ "quantifier order", "a{2,1}", 5, "numbers out of order" },
+	{ "class range order", "[z-a]", 3, "range out of order" },
+	{ "double quantifier", "x**", 2, "quantifier does not follow" },
+	{ "trailing backslash", "\\", 1, "at end of pattern" },
+	{ "byte offset after UTF-8", "caf\xC3\xA9)", 5, "unmatched closing parenthesis" },
+	{ "duplicate group names", "(?<n>a)(?<n>b)", 12, "same name" },
+};
+
+Test(regex, compile_errors)
+{
+	for (size_t i = 0; i < sizeof(errors) / sizeof(*errors); i++) {
+		const error_case *c = &errors[i];
+		char err[256] = "untouched";
+		size_t off = 999;
+		rx *r = rx_compile(c->pattern, err, sizeof(err), &off);
+		cr_expect_null(r, "%s: `%s` compiled", c->name, c->pattern);
+		rx_free(r);
+		cr_expect_eq(off, c->off, "%s: offset %zu, expected %zu", c->name, off, c->off);
+		cr_expect(strstr(err, c->msg) != NULL, "%s: message `%s` lacks `%s`", c->name, err,
+		          c->msg);
+	}
+}
+
+Test(regex, small_error_buffer_and_null_outputs)
+{
+	char err[8];
+	cr_expect_null(rx_compile("(", err, sizeof(err), NULL));
+	cr_expect_lt(strlen(err), sizeof(err));
+	cr_expect_null(rx_compile("(", NULL, 0, NULL));
+	rx_free(NULL);
+}
