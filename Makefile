@@ -79,10 +79,21 @@ check: unit examples
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' unit scenarios
 
-valgrind: $(TESTS)
+# Criterion runs each test in a child process: valgrind follows the children and the
+# target fails on any error or leak it reports in any of them.
+valgrind: $(TESTS) $(BUILD)/mlarch
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
-		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--error-exitcode=9 $$t --jobs 1 --no-early-exit; done
+		MLARCH_NO_JIT=1 valgrind -q --trace-children=yes --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+		--log-file=$(BUILD)/valgrind/$$(basename $$t).%p.log $$t --jobs 1 >/dev/null 2>&1 || \
+		{ echo "$$t failed under valgrind"; exit 1; }; done
+	@MLARCH_NO_JIT=1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--log-file=$(BUILD)/valgrind/mlarch-ask.%p.log \
+		$(BUILD)/mlarch --rules examples/kb batch examples/scenarios >/dev/null
+	@if grep -l -E "ERROR SUMMARY: [1-9]|definitely lost|indirectly lost|Invalid|uninitialised" \
+		$(BUILD)/valgrind/*.log; then echo "valgrind found problems (logs above)"; exit 1; fi
+	@echo "valgrind: clean"
 
 bench:
 	@sh scripts/deps.sh bench
@@ -96,5 +107,7 @@ install: $(BUILD)/mlarch
 
 clean:
 	rm -rf build build-asan
+
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

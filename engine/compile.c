@@ -46,6 +46,7 @@ typedef struct {
 
 /* ---- diagnostics ---- */
 
+/* Counts UTF-8 lead bytes: columns, as libyaml counts them. */
 uint32_t comp_chars(const char *s, size_t len)
 {
 	uint32_t n = 0;
@@ -55,6 +56,19 @@ uint32_t comp_chars(const char *s, size_t len)
 	return n;
 }
 
+/* Walks COL - 1 characters into the NUL-terminated LINE. */
+size_t comp_col_byte(const char *line, uint32_t col)
+{
+	size_t b = 0;
+	for (uint32_t ch = 1; ch < col && line[b]; ch++) {
+		b++;
+		while (((unsigned char)line[b] & 0xC0) == 0x80)
+			b++;
+	}
+	return b;
+}
+
+/* Marks the document as failed for lack of memory; compiling stops soon after. */
 void comp_nomem(compiler *c)
 {
 	c->st = ENG_ERR_NOMEM;
@@ -70,18 +84,16 @@ static void comp_report(compiler *c, eng_severity sev, uint32_t line, uint32_t c
 	if (!c->d)
 		return;
 	size_t llen = 0;
-	const char *source = eng_doc_line(c->doc, line, &llen);
+	const char *source = eng_doc_line(c->doc, line, &llen);   /* NUL-terminated too */
 	if (llen > COMP_SOURCE_MAX)
 		source = NULL;
-	const char *ctx = NULL;
 	if (c->rule_line && c->rule_id)
-		ctx = context, snprintf(context, sizeof(context), "in rule `%s` (line %u)",
-		                        c->rule_id, c->rule_line);
+		snprintf(context, sizeof(context), "in rule `%s` (line %u)", c->rule_id,
+		         c->rule_line);
 	else if (c->rule_line)
-		ctx = context, snprintf(context, sizeof(context), "in the rule at line %u",
-		                        c->rule_line);
-	if (eng_diags_add(c->d, sev, eng_doc_name(c->doc), line, col, span, source, ctx, "%s",
-	                  msg) != ENG_OK)
+		snprintf(context, sizeof(context), "in the rule at line %u", c->rule_line);
+	if (eng_diags_add(c->d, sev, eng_doc_name(c->doc), line, col, span, source,
+	                  c->rule_line ? context : NULL, "%s", msg) != ENG_OK)
 		comp_nomem(c);
 }
 
@@ -98,10 +110,7 @@ static uint32_t comp_span(const compiler *c, const eng_node *n)
 	uint32_t span = comp_chars(t, nl ? (size_t)(nl - t) : len);
 	uint32_t col = eng_node_col(n), avail = comp_chars(src, llen);
 	if (eng_node_quoted(n) && !nl && col <= avail) {
-		size_t b = 0;
-		for (uint32_t ch = 1; ch < col; ch++)
-			while (++b < llen && ((unsigned char)src[b] & 0xC0) == 0x80)
-				;
+		size_t b = comp_col_byte(src, col);
 		if (src[b] == '"' || src[b] == '\'')
 			span += 2;
 	}
@@ -110,6 +119,7 @@ static uint32_t comp_span(const compiler *c, const eng_node *n)
 	return span ? span : 1;
 }
 
+/* Counts and records an error at N; see compile.h. */
 void comp_error(compiler *c, const eng_node *n, const char *fmt, ...)
 {
 	va_list ap;
@@ -119,6 +129,7 @@ void comp_error(compiler *c, const eng_node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Counts and records an error at LINE:COL; see compile.h. */
 void comp_error_at(compiler *c, uint32_t line, uint32_t col, uint32_t span,
                    const char *fmt, ...)
 {
@@ -128,6 +139,7 @@ void comp_error_at(compiler *c, uint32_t line, uint32_t col, uint32_t span,
 	va_end(ap);
 }
 
+/* Records a warning at N; warnings do not fail the load. */
 void comp_warning(compiler *c, const eng_node *n, const char *fmt, ...)
 {
 	va_list ap;
@@ -183,6 +195,7 @@ static long comp_suggest(const char *word, size_t len, const char *const *cands,
 	return best;
 }
 
+/* Writes the "did you mean" suffix for WORD into BUF (or ""); returns BUF. */
 const char *comp_hint(char *buf, size_t size, const char *word, size_t len,
                       const char *const *cands, size_t n)
 {
@@ -194,6 +207,7 @@ const char *comp_hint(char *buf, size_t size, const char *word, size_t len,
 	return buf;
 }
 
+/* Writes how N reads in a "found ..." phrase into BUF; returns BUF. */
 const char *comp_found(const eng_node *n, char *buf, size_t size)
 {
 	size_t len;
@@ -221,6 +235,7 @@ const char *comp_found(const eng_node *n, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether N is a plain scalar spelling WORD (a quoted "not" is a name, not a keyword). */
 bool comp_is(const eng_node *n, const char *word)
 {
 	const char *t = eng_node_text(n, NULL);
@@ -293,8 +308,8 @@ static void comp_fact_item(compiler *c, comp_out *out, const eng_node *it)
 	eng_sym s, a;
 	if (eng_node_kind_of(it) == ENG_NODE_SEQ) {
 		if (eng_node_size(it) != 3) {
-			comp_error(c, it, "a fact triple needs 3 items [SUBJECT, ATTRIBUTE, VALUE], "
-			           "found %zu", eng_node_size(it));
+			comp_error(c, it, "a fact triple needs 3 items [SUBJECT, ATTRIBUTE, "
+			           "VALUE], found %zu", eng_node_size(it));
 			return;
 		}
 		if (comp_symbol(c, eng_node_item(it, 0), "subject", &s) &&
@@ -303,8 +318,9 @@ static void comp_fact_item(compiler *c, comp_out *out, const eng_node *it)
 		return;
 	}
 	if (eng_node_kind_of(it) != ENG_NODE_MAP) {
-		comp_error(c, it, "a fact must be a triple [SUBJECT, ATTRIBUTE, VALUE] or a mapping "
-		           "with `subject:`, found %s", comp_found(it, found, sizeof(found)));
+		comp_error(c, it, "a fact must be a triple [SUBJECT, ATTRIBUTE, VALUE] or a "
+		           "mapping with `subject:`, found %s",
+		           comp_found(it, found, sizeof(found)));
 		return;
 	}
 	const eng_node *subject = eng_node_get(it, "subject");
@@ -530,8 +546,8 @@ static void comp_rule(compiler *c, comp_out *out, const eng_node *rn)
 	/* A key reported as misspelt is not reported missing as well. */
 	for (size_t j = 0; j < COMP_REQUIRED; j++)
 		if (!val[j] && !suggested[j])
-			comp_error(c, rn, "rule is missing `%s` (a rule needs `id`, `when`, `then`, "
-			           "`because` and `cite`)", comp_rule_keys[j]);
+			comp_error(c, rn, "rule is missing `%s` (a rule needs `id`, `when`, "
+			           "`then`, `because` and `cite`)", comp_rule_keys[j]);
 
 	ir_rule *r = arena_alloc(c->a, sizeof(*r));
 	if (!r) {
@@ -616,16 +632,16 @@ static eng_status comp_commit(compiler *c, comp_out *out)
 	if (out->nrules) {
 		if (eng_fact_count(c->e) > 0) {
 			c->rule_line = 0;
-			comp_error_at(c, 0, 0, 0, "rules must be loaded while working memory is empty "
-			              "(before the first assert, or after eng_clear)");
+			comp_error_at(c, 0, 0, 0, "rules must be loaded while working memory is "
+			              "empty (before the first assert, or after eng_clear)");
 			return ENG_ERR_INVALID;
 		}
 		out->handed = true;
 		eng_status st = eng_rules_add(c->e, out->rules, out->nrules);
 		if (st != ENG_OK) {
 			if (st == ENG_ERR_INVALID)
-				comp_error_at(c, 0, 0, 0, "the engine refused the rules of this file "
-				              "(is working memory empty?)");
+				comp_error_at(c, 0, 0, 0, "the engine refused the rules of this "
+				              "file (is working memory empty?)");
 			return st;
 		}
 	}
@@ -638,11 +654,13 @@ static eng_status comp_commit(compiler *c, comp_out *out)
 	return ENG_OK;
 }
 
+/* Compiles DOC into E: ENG_OK with its rules and facts added, or ENG_ERR_LOAD with
+ * the errors in D (and nothing added), or ENG_ERR_NOMEM. D may be NULL. */
 eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 {
 	char found[96];
 	compiler c = { .e = e, .doc = doc, .d = d, .a = eng_rules_arena(e) };
-	comp_out out = { NULL, 0, 0, NULL, 0, 0, NULL, 0, 0, NULL, false };
+	comp_out out = { 0 };
 	arena_mark mark = arena_mark_get(c.a);
 	const eng_node *root = eng_doc_root(doc);
 	if (!root || comp_is(root, "")) {
@@ -677,6 +695,7 @@ eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 
 /* ---- loading ---- */
 
+/* Compiles a document read with eng_doc_read_*; DOC stays the caller's. */
 eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d)
 {
 	if (!e || !doc)
@@ -684,6 +703,7 @@ eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d)
 	return compile_doc(e, doc, d);
 }
 
+/* Reads and compiles one file: ENG_ERR_IO if it cannot be read, else as compile_doc. */
 eng_status eng_load_file(eng *e, const char *path, eng_diags *d)
 {
 	if (!e || !path)
@@ -697,6 +717,7 @@ eng_status eng_load_file(eng *e, const char *path, eng_diags *d)
 	return st;
 }
 
+/* Compiles LEN bytes of TEXT (copied) named NAME in diagnostics, as compile_doc. */
 eng_status eng_load_string(eng *e, const char *name, const char *text, size_t len,
                            eng_diags *d)
 {

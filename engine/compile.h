@@ -77,6 +77,8 @@ const char *comp_found(const eng_node *n, char *buf, size_t size);
 bool comp_is(const eng_node *n, const char *word);
 /* Characters (not bytes) in S[0..LEN). */
 uint32_t comp_chars(const char *s, size_t len);
+/* The byte offset of 1-based character column COL in the NUL-terminated LINE. */
+size_t comp_col_byte(const char *line, uint32_t col);
 
 /* ---- compile_value.c ---- */
 

@@ -64,6 +64,8 @@ static bool comp_is_number(const char *s)
 	return *s == '\0';
 }
 
+/* Types scalar N by its spelling (docs/rule-language.md, "Values"); CV_ERROR after
+ * reporting a bad variable name, a number out of range or running out of memory. */
 cv_kind comp_scalar(compiler *c, const eng_node *n, eng_value *k, const char **name,
                     size_t *len)
 {
@@ -97,7 +99,8 @@ cv_kind comp_scalar(compiler *c, const eng_node *n, eng_value *k, const char **n
 		return CV_ANY;
 	for (size_t i = 1; i < tlen; i++) {
 		if (!comp_var_char(t[i])) {
-			comp_error(c, n, "invalid variable name `%s` (use letters, digits and `_`)", t);
+			comp_error(c, n, "invalid variable name `%s` (use letters, digits and `_`)",
+			           t);
 			return CV_ERROR;
 		}
 	}
@@ -108,6 +111,8 @@ cv_kind comp_scalar(compiler *c, const eng_node *n, eng_value *k, const char **n
 	return CV_VAR;
 }
 
+/* A subject, attribute or note id: a plain symbol or a quoted scalar, as a symbol.
+ * Reports an error and returns false for anything else. */
 bool comp_symbol(compiler *c, const eng_node *n, const char *what, eng_sym *out)
 {
 	char found[96];
@@ -161,7 +166,7 @@ static const char *comp_var_unreadable(const compiler *c, const char *name, size
 /* The index of variable NAME used as USE at node N, adding it if this binds it; -1 after
  * reporting an error. */
 static long comp_var_use(compiler *c, const eng_node *n, const char *name, size_t len,
-                     var_use use)
+                         var_use use)
 {
 	char msg[COMP_ERR_MAX];
 	long i = comp_var_find(c, name, len);
@@ -212,18 +217,6 @@ static long comp_expr_var(void *ctx, const char *name, size_t len)
 		return -1;
 	}
 	return comp_var_find(x->c, name, len);
-}
-
-/* The byte offset in LINE of 1-based character column COL. */
-static size_t comp_col_byte(const char *line, uint32_t col)
-{
-	size_t b = 0;
-	for (uint32_t ch = 1; ch < col && line[b]; ch++) {
-		b++;
-		while (((unsigned char)line[b] & 0xC0) == 0x80)
-			b++;
-	}
-	return b;
 }
 
 /* The position of byte OFF of scalar N's text. Exact when the text up to OFF is what the
@@ -570,8 +563,8 @@ static void comp_not(compiler *c, const eng_node *key, const eng_node *n)
 		if (eng_node_size(n) == 1) {
 			const eng_node *k = eng_node_key(n, 0);
 			if (comp_is(k, "not") || comp_is(k, "test")) {
-				comp_error(c, k, "`not` takes a pattern (`attr: value` or a triple), "
-				           "found `%s`", eng_node_text(k, NULL));
+				comp_error(c, k, "`not` takes a pattern (`attr: value` or a "
+				           "triple), found `%s`", eng_node_text(k, NULL));
 				return;
 			}
 			comp_pattern(c, k, NULL, k, eng_node_value(n, 0), true);
@@ -613,6 +606,8 @@ static void comp_test(compiler *c, const eng_node *key, const eng_node *n)
 	c->cur = c->nconds;
 }
 
+/* Compiles `when` into c->conds, binding variables as it goes; errors are reported
+ * and counted, and compiling goes on. */
 void comp_when(compiler *c, const eng_node *when)
 {
 	char found[96];
@@ -764,8 +759,8 @@ static void comp_fact_action(compiler *c, act_kind kind, const eng_node *key,
 			           "[SUBJECT, ATTRIBUTE, VALUE], found %s",
 			           comp_found(n, found, sizeof(found)));
 		else
-			comp_error(c, n, "`%s` needs a triple [SUBJECT, ATTRIBUTE, VALUE], found %s",
-			           verb, comp_found(n, found, sizeof(found)));
+			comp_error(c, n, "`%s` needs a triple [SUBJECT, ATTRIBUTE, VALUE], "
+			           "found %s", verb, comp_found(n, found, sizeof(found)));
 		return;
 	}
 	ir_action *a = comp_act_new(c, kind, key);
@@ -827,8 +822,9 @@ static void comp_action(compiler *c, const eng_node *it)
 			continue;
 		}
 		if (key) {
-			comp_error(c, k, "one action per item: found `%s` after `%s` (start a new "
-			           "item with `-`)", eng_node_text(k, NULL), eng_node_text(key, NULL));
+			comp_error(c, k, "one action per item: found `%s` after `%s` (start a "
+			           "new item with `-`)", eng_node_text(k, NULL),
+			           eng_node_text(key, NULL));
 			continue;
 		}
 		key = k;
@@ -860,6 +856,8 @@ static void comp_action(compiler *c, const eng_node *it)
 		           eng_node_text(key, NULL));
 }
 
+/* Compiles `then` into c->acts; every variable must be bound by `when`. Sets
+ * c->procedural for retract and modify. */
 void comp_then(compiler *c, const eng_node *then)
 {
 	char found[96];
@@ -874,7 +872,8 @@ void comp_then(compiler *c, const eng_node *then)
 		if (eng_node_kind_of(it) == ENG_NODE_MAP && eng_node_size(it))
 			comp_action(c, it);
 		else
-			comp_error(c, it, "an action must be a mapping such as `assert: {...}` or "
-			           "`recommend: x`, found %s", comp_found(it, found, sizeof(found)));
+			comp_error(c, it, "an action must be a mapping such as `assert: {...}` "
+			           "or `recommend: x`, found %s",
+			           comp_found(it, found, sizeof(found)));
 	}
 }

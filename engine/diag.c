@@ -2,7 +2,7 @@
 /*
  * diag.c - diagnostics as data: a list of eng_diag, each owning copies of its strings.
  * Errors are kept up to a cap (the list says when it dropped some); warnings and notes are
- * always kept and do not count toward the cap.
+ * always kept and do not count toward the cap. (eng_status_str is in engine.c.)
  */
 #include "internal.h"
 
@@ -27,6 +27,8 @@ struct eng_diags {
 	bool truncated;
 };
 
+/* A new empty list keeping at most CAP errors (0: 100). NULL when out of memory;
+ * the caller frees it with eng_diags_free. */
 eng_diags *eng_diags_new(size_t cap)
 {
 	eng_diags *d = calloc(1, sizeof(*d));
@@ -36,6 +38,7 @@ eng_diags *eng_diags_new(size_t cap)
 	return d;
 }
 
+/* Frees the list and every string it holds. NULL is allowed. */
 void eng_diags_free(eng_diags *d)
 {
 	if (!d)
@@ -45,6 +48,7 @@ void eng_diags_free(eng_diags *d)
 	free(d);
 }
 
+/* Entries of every severity; 0 for NULL. */
 size_t eng_diags_count(const eng_diags *d)
 {
 	return d ? d->n : 0;
@@ -56,11 +60,13 @@ size_t eng_diags_errors(const eng_diags *d)
 	return d ? d->errors : 0;
 }
 
+/* Entry I, valid until the list is cleared or freed; NULL when out of range. */
 const eng_diag *eng_diags_get(const eng_diags *d, size_t i)
 {
 	return d && i < d->n ? &d->items[i].d : NULL;
 }
 
+/* Whether errors past the cap were dropped since the last clear. */
 bool eng_diags_truncated(const eng_diags *d)
 {
 	return d && d->truncated;

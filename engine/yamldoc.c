@@ -11,6 +11,9 @@
  * count, so an alias bomb hits max_nodes after a few dozen events instead of expanding.
  * The document keeps a copy of its text with line breaks turned into NULs, so that
  * eng_doc_line can hand out each line as a C string for diagnostics.
+ *
+ * One deviation from plain YAML 1.1: inside flow collections `?x` is the variable the
+ * rule language means, not an explicit-key indicator (see doc_qmarks_find).
  */
 #include "internal.h"
 
@@ -757,6 +760,8 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len,
 
 /* ---- reading ---- */
 
+/* Parses LEN bytes of TEXT (copied; need not be NUL-terminated) named NAME in
+ * diagnostics. The caller frees the document with eng_doc_free. */
 eng_doc *eng_doc_read_string(const char *name, const char *text, size_t len,
                              const eng_doc_limits *limits, eng_diags *d, eng_status *st)
 {
@@ -819,6 +824,9 @@ static int doc_slurp(int fd, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+/* Reads PATH whole (at most max_bytes) and parses it. An unreadable path (missing,
+ * a directory, no permission) is ENG_ERR_IO with "cannot read `PATH`: REASON". The
+ * caller frees the document with eng_doc_free. */
 eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_diags *d,
                            eng_status *st)
 {
@@ -855,6 +863,7 @@ eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_d
 	return doc;
 }
 
+/* Frees the document and all its nodes. NULL is allowed. */
 void eng_doc_free(eng_doc *doc)
 {
 	if (!doc)
@@ -865,11 +874,13 @@ void eng_doc_free(eng_doc *doc)
 	free(doc);
 }
 
+/* The name given when reading (the path for files); "" for NULL. */
 const char *eng_doc_name(const eng_doc *doc)
 {
 	return doc ? doc->name : "";
 }
 
+/* The root node; NULL for a document with no content. */
 const eng_node *eng_doc_root(const eng_doc *doc)
 {
 	return doc ? doc->root : NULL;
@@ -888,17 +899,19 @@ const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len)
 
 /* ---- nodes ---- */
 
-/* N must not be NULL. */
+/* Scalar, sequence or mapping. N must not be NULL. */
 eng_node_kind eng_node_kind_of(const eng_node *n)
 {
 	return n->kind;
 }
 
+/* 1-based line of the node's first character; 0 for NULL. */
 uint32_t eng_node_line(const eng_node *n)
 {
 	return n ? n->line : 0;
 }
 
+/* 1-based column (in characters) of the node's first character; 0 for NULL. */
 uint32_t eng_node_col(const eng_node *n)
 {
 	return n ? n->col : 0;
@@ -913,6 +926,7 @@ const char *eng_node_text(const eng_node *n, size_t *len)
 	return scalar ? n->u.text : NULL;
 }
 
+/* True for single- and double-quoted scalars, block scalars and `!!str`. */
 bool eng_node_quoted(const eng_node *n)
 {
 	return n && n->kind == ENG_NODE_SCALAR && n->quoted;
@@ -924,6 +938,7 @@ size_t eng_node_size(const eng_node *n)
 	return n && n->kind != ENG_NODE_SCALAR ? n->size : 0;
 }
 
+/* Item I of a sequence; NULL when SEQ is not a sequence or I is out of range. */
 const eng_node *eng_node_item(const eng_node *seq, size_t i)
 {
 	if (!seq || seq->kind != ENG_NODE_SEQ || i >= seq->size)
@@ -931,6 +946,7 @@ const eng_node *eng_node_item(const eng_node *seq, size_t i)
 	return seq->u.items[i];
 }
 
+/* The key of pair I of a mapping; NULL when MAP is not one or I is out of range. */
 const eng_node *eng_node_key(const eng_node *map, size_t i)
 {
 	if (!map || map->kind != ENG_NODE_MAP || i >= map->size)
@@ -938,6 +954,7 @@ const eng_node *eng_node_key(const eng_node *map, size_t i)
 	return map->u.items[2 * i];
 }
 
+/* The value of pair I of a mapping; NULL when MAP is not one or I is out of range. */
 const eng_node *eng_node_value(const eng_node *map, size_t i)
 {
 	if (!map || map->kind != ENG_NODE_MAP || i >= map->size)
@@ -945,6 +962,7 @@ const eng_node *eng_node_value(const eng_node *map, size_t i)
 	return map->u.items[2 * i + 1];
 }
 
+/* The value whose scalar key spells KEY exactly (quoted or not); NULL if none. */
 const eng_node *eng_node_get(const eng_node *map, const char *key)
 {
 	if (!map || map->kind != ENG_NODE_MAP || !key)
@@ -952,7 +970,8 @@ const eng_node *eng_node_get(const eng_node *map, const char *key)
 	size_t len = strlen(key);
 	for (size_t i = 0; i < map->size; i++) {
 		const eng_node *k = map->u.items[2 * i];
-		if (k->kind == ENG_NODE_SCALAR && k->size == len && memcmp(k->u.text, key, len) == 0)
+		if (k->kind == ENG_NODE_SCALAR && k->size == len &&
+		    memcmp(k->u.text, key, len) == 0)
 			return map->u.items[2 * i + 1];
 	}
 	return NULL;

@@ -317,7 +317,7 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 	eng_status st = x_lexicon(k, text, len, scope, out, base);
 	if (st == ENG_OK)
 		st = x_entities(k, text, len, entity_attr, out, base);
-	if (st == ENG_OK)
+	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);
 	return st;
 }

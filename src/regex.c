@@ -5,7 +5,13 @@
  * Each rx owns its compiled code, a match context carrying the match and depth limits, and
  * a match-data block, so that rx_group can read the groups of the last rx_find. The limits
  * are per pattern, not process-wide: two knowledge bases in one process share nothing.
- * JIT compilation is tried once; where it is unavailable the interpreter runs instead.
+ *
+ * JIT compilation waits until a pattern has been used RX_JIT_AFTER times. A knowledge base
+ * holds hundreds of alias patterns and one question runs each of them over a few hundred
+ * bytes: there, JIT-compiling every pattern costs more than interpreting all the matches
+ * (it was half of the start-up time). A batch run reuses each pattern on many texts and
+ * gets the JIT for all but its first few. Where JIT is unavailable the interpreter simply
+ * goes on.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
@@ -18,12 +24,14 @@
 /* Enough for any exam question; a runaway pattern stops here in well under a millisecond. */
 #define RX_MATCH_LIMIT 100000
 #define RX_DEPTH_LIMIT 5000
+#define RX_JIT_AFTER 16
 
 /* What the last rx_find left behind. Kept apart from the rx so that rx_find can take a
  * const pattern. */
 typedef struct {
 	pcre2_match_data *md;
 	int rc;                 /* the last pcre2_match result; > 0 after a match */
+	uint32_t uses;          /* matches run so far, up to RX_JIT_AFTER */
 } rx_last;
 
 struct rx {
@@ -41,7 +49,7 @@ static void rx_message(int code, char *err, size_t errsz)
 		snprintf(err, errsz, "regular expression error %d", code);
 }
 
-/* Compiles PATTERN caseless and UTF with Unicode properties, then tries JIT. Returns the
+/* Compiles PATTERN caseless and UTF with Unicode properties (JIT comes later). Returns the
  * new rx (the caller frees it with rx_free), or NULL with a message in ERR and the byte
  * offset of the problem in *ERR_OFF (0 when out of memory). */
 rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off)
@@ -67,9 +75,6 @@ rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off)
 		free(r);
 		return NULL;
 	}
-	/* A JIT failure (no JIT on this CPU, or no executable memory) is not an error: the
-	 * interpreter gives the same results, only slower. */
-	(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
 	r->mctx = pcre2_match_context_create(NULL);
 	r->last = calloc(1, sizeof(*r->last));
 	if (r->last)
@@ -106,6 +111,14 @@ int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span
 {
 	if (!r || !subject || offset > len)
 		return -1;
+	/* MLARCH_NO_JIT keeps the interpreter: valgrind cannot follow JIT code, whose vector
+	 * loads read past the subject on purpose */
+	if (r->last->uses < RX_JIT_AFTER && ++r->last->uses == RX_JIT_AFTER &&
+	    !getenv("MLARCH_NO_JIT")) {
+		/* A JIT failure (no JIT on this CPU, no executable memory) is not an error:
+		 * the interpreter gives the same results, only slower. */
+		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+	}
 	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, 0, r->last->md, r->mctx);
 	r->last->rc = rc;
 	if (rc == PCRE2_ERROR_NOMATCH)

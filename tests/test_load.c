@@ -152,7 +152,8 @@ static const error_case error_cases[] = {
 	  "the attribute must be a symbol or a variable, found a list" },
 	{ "value a list", RULE("      - x: [a, b]\n", T1), "4:12",
 	  "found a list (for one of several values write `{in: [...]}`)" },
-	{ "value missing", RULE("      - x:\n", T1), "4:9", "missing value for `x` (use `?` to match any value)" },
+	{ "value missing", RULE("      - x:\n", T1), "4:9",
+	  "missing value for `x` (use `?` to match any value)" },
 	{ "bad variable name", RULE("      - x: ?a-b\n", T1), "4:12",
 	  "invalid variable name `?a-b` (use letters, digits and `_`)" },
 	{ "number out of range", RULE("      - x: 1e999\n", T1), "4:12",
@@ -358,7 +359,8 @@ Test(load, rules)
 		for (uint32_t c = 0; c < n && c < info.nconds; c++) {
 			char buf[256];
 			eng_rule_cond_format(e, 0, c, buf, sizeof(buf));
-			cr_expect_str_eq(buf, tc->conds[c], "%s: condition %u is %s", tc->name, c, buf);
+			cr_expect_str_eq(buf, tc->conds[c], "%s: condition %u is %s", tc->name, c,
+			                 buf);
 		}
 		uint32_t nv = 0;
 		while (nv < 8 && tc->vars[nv])

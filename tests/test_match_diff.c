@@ -108,6 +108,44 @@ static void bind_vars(const ir_cond *c, bool *bound)
 			bound[c->slot[k].var] = true;
 }
 
+typedef struct {
+	const bool *bound;
+} var_ctx;
+
+static long test_var(void *ctx, const char *name, size_t len)
+{
+	const var_ctx *c = ctx;
+	if (len != 1 || name[0] < 'x' || name[0] > 'z' || !c->bound[name[0] - 'x'])
+		return -1;
+	return name[0] - 'x';
+}
+
+/* A test condition over the variables bound so far, or NULL if none is bound. */
+static bool rnd_test(world *w, rng *r, arena *a, const bool *bound, ir_cond *c)
+{
+	int vars[NVARS], n = 0;
+	for (int v = 0; v < NVARS; v++)
+		if (bound[v])
+			vars[n++] = v;
+	if (!n)
+		return false;
+	static const char *forms[] = { "?%c != ?%c", "?%c = ?%c", "?%c != v0", "?%c = 1 or ?%c = v1",
+	                               "not (?%c = ?%c)" };
+	char src[64];
+	char x = (char)('x' + vars[rnd(r, (uint32_t)n)]), y = (char)('x' + vars[rnd(r, (uint32_t)n)]);
+	snprintf(src, sizeof(src), forms[rnd(r, 5)], x, y);
+	var_ctx ctx = { bound };
+	size_t off;
+	char err[128];
+	expr *x_ = NULL;
+	cr_assert_eq(expr_parse(a, w->e, src, strlen(src), test_var, &ctx, &x_, &off, err,
+	                        sizeof(err)), ENG_OK, "%s: %s", src, err);
+	c->kind = COND_TEST;
+	c->test = x_;
+	c->text = arena_strndup(a, src, strlen(src));
+	return true;
+}
+
 static ir_rule *rnd_rule(world *w, rng *r, arena *a, uint32_t idx, bool layer2)
 {
 	ir_rule *ir = arena_alloc(a, sizeof(*ir));
@@ -122,10 +160,14 @@ static ir_rule *rnd_rule(world *w, rng *r, arena *a, uint32_t idx, bool layer2)
 	ir->var_names[1] = "y";
 	ir->var_names[2] = "z";
 	uint32_t n = 1 + rnd(r, MAXC);
-	ir->conds = arena_alloc(a, n * sizeof(ir_cond));
 	bool bound[NVARS] = { false };
+	ir->conds = arena_alloc(a, 2 * n * sizeof(ir_cond));
 	for (uint32_t i = 0; i < n; i++) {
 		ir_cond *c = &ir->conds[ir->nconds];
+		if (rnd(r, 6) == 0 && rnd_test(w, r, a, bound, c)) {
+			ir->nconds++;
+			c = &ir->conds[ir->nconds];
+		}
 		bool neg = rnd(r, 4) == 0;
 		c->kind = neg ? COND_NEG : COND_POS;
 		for (int k = 0; k < 3; k++)
@@ -287,6 +329,14 @@ static void ref_walk(const world *w, const ir_rule *ir, uint32_t ri, uint32_t i,
 	const ir_cond *c = &ir->conds[i];
 	eng_value v2[NVARS];
 	bool s2[NVARS];
+	if (c->kind == COND_TEST) {
+		eng_value res;
+		char err[128];
+		if (expr_eval(c->test, w->e, vals, &res, err, sizeof(err)) == ENG_OK &&
+		    res.type == ENG_BOOL && res.u.b)
+			ref_walk(w, ir, ri, i + 1, vals, set, cur, out);
+		return;
+	}
 	if (c->kind == COND_NEG) {
 		for (uint32_t k = 0; k < w->nfacts; k++) {
 			if (!w->live[k])

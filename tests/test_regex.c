@@ -202,3 +202,22 @@ Test(regex, small_error_buffer_and_null_outputs)
 	cr_expect_null(rx_compile("(", NULL, 0, NULL));
 	rx_free(NULL);
 }
+
+Test(regex, limits_hold_after_jit)
+{
+	/* JIT compilation starts after a few uses; results and limits must not change. */
+	rx *r = rx_compile("(a+)+$", NULL, 0, NULL);
+	rx *ok = rx_compile("(?<w>fire)hose", NULL, 0, NULL);
+	cr_assert(r && ok);
+	const char *bad = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
+	const char *text = "Kinesis Data FIREHOSE";
+	for (int i = 0; i < 40; i++) {
+		rx_span m, g;
+		cr_expect_eq(rx_find(r, bad, strlen(bad), 0, &m), -1, "use %d: not limited", i);
+		cr_expect_eq(rx_find(ok, text, strlen(text), 0, &m), 1, "use %d: no match", i);
+		cr_expect(m.start == 13 && m.end == 21, "use %d: span %zu..%zu", i, m.start, m.end);
+		cr_expect(rx_group(ok, "w", &g) && g.start == 13 && g.end == 17, "use %d: group", i);
+	}
+	rx_free(r);
+	rx_free(ok);
+}

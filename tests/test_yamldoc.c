@@ -126,7 +126,8 @@ Test(yamldoc, nodes)
 			size_t len;
 			const char *t = eng_node_text(n, &len);
 			cr_expect(t && len == strlen(tc->text) && strcmp(t, tc->text) == 0,
-			          "%s: text `%s`, expected `%s`", tc->path, t ? t : "(null)", tc->text);
+			          "%s: text `%s`, expected `%s`", tc->path, t ? t : "(null)",
+			          tc->text);
 		}
 	}
 	eng_doc_free(doc);

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kb_private.h - what the two halves of the knowledge-base loader share: kb.c (files,
+ * memory, cross-checks, lookups) and kb_sections.c (the `sources:`, `catalog:` and
+ * `lexicon:` sections read from a YAML node tree). Nothing else includes it.
+ */
+#ifndef MLARCH_KB_PRIVATE_H
+#define MLARCH_KB_PRIVATE_H
+
+#include "kb.h"
+
+#define KB_MSG_MAX 512
+#define KB_HINT_MAX 96
+#define KB_SOURCE_MAX 4096      /* longer lines are not copied into diagnostics */
+#define KB_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct kb_block {
+	struct kb_block *next;
+	size_t used, cap;
+	max_align_t data[];
+} kb_block;
+
+/* What kb->mem points at: the bump allocator and the lookup indexes. */
+typedef struct {
+	kb_block *blocks;
+	uint32_t capsources, capentities, caplexicon;
+	uint32_t *src_by_id;    /* indexes of sources sorted by id */
+	uint32_t *ent_by_id;    /* indexes of entities sorted by id */
+	uint32_t *ent_by_sym;   /* ... and by symbol */
+} kb_mem;
+
+/* A `cite` item seen in a rule or catalog entry, checked once all files are loaded. */
+typedef struct {
+	const eng_doc *doc;
+	const eng_node *node;
+	const char *id;
+	const char *what;       /* "rule" or "catalog entry" */
+	const char *owner;      /* its id, or NULL */
+	uint32_t owner_line;
+} kb_cite_ref;
+
+/* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
+ * file being read and what must wait until every file is in. */
+typedef struct {
+	kb *k;
+	kb_mem *m;
+	eng_diags *d;
+	const eng_doc *doc;     /* the file being read */
+	const char *file;
+	bool failed;            /* an error was reported */
+	bool nomem;
+	const char *sources_file;   /* the first file with a `sources:` section */
+	/* context for diagnostics: "in catalog entry `x` (line 3)" */
+	const char *ctx_what, *ctx_id;
+	uint32_t ctx_line;
+	kb_cite_ref *refs;
+	uint32_t nrefs, caprefs;
+	eng_doc **docs;
+	uint32_t ndocs, capdocs;
+} kb_loader;
+
+/* ---- kb.c ---- */
+
+/* SIZE zeroed bytes owned by M (freed with the knowledge base), or NULL when out of
+ * memory. */
+void *kb_alloc(kb_mem *m, size_t size);
+/* A NUL-terminated copy of S[0..LEN) owned by M, or NULL. */
+char *kb_strndup(kb_mem *m, const char *s, size_t len);
+/* Makes room for one more item in *ARR (N items, capacity *CAP, items of ELEM bytes),
+ * reallocating it. Returns false when out of memory (the array is unchanged). */
+bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem);
+
+/* ---- kb_sections.c ---- */
+
+/* Reads the application's sections of DOC (L->doc, L->file already set): sources, catalog
+ * and lexicon entries into L->k, and the `cite` lists of rules into L->refs. Problems go
+ * to L->d and set L->failed; an allocation failure sets L->nomem. */
+void kb_read_doc(kb_loader *L, const eng_doc *doc);
+/* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
+ * distance 2 of WORD (and closer than its own length), else "". Returns BUF. */
+const char *kb_hint(char *buf, size_t size, const char *word, const char *const *cands,
+                    size_t n);
+/* The columns to underline for node N of DOC: a scalar's width on its line (with its
+ * quotes), else 1. */
+uint32_t kb_span(const eng_doc *doc, const eng_node *n);
+
+#endif

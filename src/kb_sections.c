@@ -1,0 +1,956 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kb_sections.c - the application's sections of one rule file, read from its YAML node
+ * tree: `sources:` (citable notes), `catalog:` (entities, their alias patterns and
+ * background facts) and `lexicon:` (patterns from wording to facts), plus the `cite`
+ * lists of `rules:`, kept for kb.c to check once every file is in.
+ *
+ * Every key and value is checked: unknown keys (with a did-you-mean), wrong types,
+ * missing keys, duplicate ids, values outside their set, patterns that do not compile
+ * (reported at the offending character when the pattern sits on one source line) and
+ * captures the pattern does not declare. Each problem is reported at file:line:col with
+ * the entry it belongs to, and reading goes on.
+ */
+#include "kb_private.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KB_FOUND_MAX 96
+#define KB_QUOTE_MAX 40
+
+static const char *const kb_topics[] = {
+	"ingestion", "etl", "storage", "query", "training-input", "algorithms", "instances",
+	"evaluation", "data-prep", "fitting", "deployment", "security", "ai-services", "general",
+};
+static const char *const kb_kinds[] = {
+	"service", "feature", "algorithm", "format", "metric", "technique", "instance",
+	"concept",
+};
+static const char *const kb_scopes[] = { "any", "stem", "option" };
+
+/* ---- small text helpers ---- */
+
+/* Characters (not bytes) in S[0..LEN). */
+static uint32_t kb_chars(const char *s, size_t len)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return n;
+}
+
+/* Optimal string alignment distance, or 3 as soon as it cannot be 2 or less. */
+static size_t kb_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	enum { MAXW = 32 };
+	if (la > MAXW || lb > MAXW || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	size_t d[MAXW + 1][MAXW + 1];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + (a[i - 1] != b[j - 1]) < best)
+				best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
+ * distance 2 of WORD (and closer than its own length), else "". Returns BUF. */
+const char *kb_hint(char *buf, size_t size, const char *word, const char *const *cands,
+                    size_t n)
+{
+	size_t bestd = 3, wl = strlen(word);
+	const char *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(cands[i]);
+		size_t dist = kb_distance(word, wl, cands[i], cl);
+		if (dist < bestd && dist < cl) {
+			best = cands[i];
+			bestd = dist;
+		}
+	}
+	if (best)
+		snprintf(buf, size, " (did you mean `%s`?)", best);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
+/* Describes N for "found ...": `text`, `"text"`, "nothing", "a list", "a mapping". */
+static const char *kb_found(const eng_node *n, char *buf, size_t size)
+{
+	size_t len;
+	const char *t = eng_node_text(n, &len);
+	if (!t) {
+		snprintf(buf, size, "%s %s", eng_node_size(n) ? "a" : "an empty",
+		         eng_node_kind_of(n) == ENG_NODE_SEQ ? "list" : "mapping");
+		return buf;
+	}
+	if (len == 0 && !eng_node_quoted(n)) {
+		snprintf(buf, size, "nothing");
+		return buf;
+	}
+	size_t cut = len;
+	const char *nl = memchr(t, '\n', len);
+	if (nl)
+		cut = (size_t)(nl - t);
+	if (cut > KB_QUOTE_MAX) {
+		cut = KB_QUOTE_MAX;
+		while (cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	const char *q = eng_node_quoted(n) ? "\"" : "";
+	snprintf(buf, size, "`%s%.*s%s%s`", q, (int)cut, t, cut < len ? "..." : "", q);
+	return buf;
+}
+
+/* The byte offset of 1-based character column COL in LINE[0..LEN), or LEN. */
+static size_t kb_col_byte(const char *line, size_t len, uint32_t col)
+{
+	size_t b = 0;
+	for (uint32_t ch = 1; ch < col && b < len; ch++)
+		while (++b < len && ((unsigned char)line[b] & 0xC0) == 0x80)
+			;
+	return b;
+}
+
+/* The columns to underline for node N of DOC: a scalar's width on its line (with its
+ * quotes), else 1. */
+uint32_t kb_span(const eng_doc *doc, const eng_node *n)
+{
+	size_t len, llen;
+	const char *t = eng_node_text(n, &len);
+	const char *src = eng_doc_line(doc, eng_node_line(n), &llen);
+	if (!t || !src)
+		return 1;
+	const char *nl = memchr(t, '\n', len);
+	uint32_t span = kb_chars(t, nl ? (size_t)(nl - t) : len);
+	uint32_t col = eng_node_col(n), avail = kb_chars(src, llen);
+	if (eng_node_quoted(n) && !nl && col <= avail) {
+		size_t b = kb_col_byte(src, llen, col);
+		if (src[b] == '"' || src[b] == '\'')
+			span += 2;
+	}
+	if (col <= avail && span > avail - col + 1)
+		span = avail - col + 1;
+	return span ? span : 1;
+}
+
+/* ---- diagnostics ---- */
+
+static void kb_report(kb_loader *L, const eng_doc *doc, eng_severity sev, uint32_t line,
+                      uint32_t col, uint32_t span, const char *ctx, const char *fmt,
+                      va_list ap)
+{
+	char msg[KB_MSG_MAX];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (sev == ENG_SEV_ERROR)
+		L->failed = true;
+	size_t llen = 0;
+	const char *source = line ? eng_doc_line(doc, line, &llen) : NULL;
+	if (llen > KB_SOURCE_MAX)
+		source = NULL;
+	if (eng_diags_add(L->d, sev, eng_doc_name(doc), line, col, span, source, ctx, "%s",
+	                  msg) != ENG_OK)
+		L->nomem = true;
+}
+
+/* The context of the entry being read, written into BUF, or NULL outside entries. */
+static const char *kb_context(const kb_loader *L, char *buf, size_t size)
+{
+	if (!L->ctx_what)
+		return NULL;
+	if (L->ctx_id)
+		snprintf(buf, size, "in %s `%s` (line %u)", L->ctx_what, L->ctx_id, L->ctx_line);
+	else
+		snprintf(buf, size, "in the %s at line %u", L->ctx_what, L->ctx_line);
+	return buf;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void kb_error(kb_loader *L, const eng_node *n, const char *fmt, ...)
+{
+	char ctx[KB_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	kb_report(L, L->doc, ENG_SEV_ERROR, eng_node_line(n), eng_node_col(n),
+	          kb_span(L->doc, n), kb_context(L, ctx, sizeof(ctx)), fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 5, 6)))
+static void kb_error_at(kb_loader *L, uint32_t line, uint32_t col, uint32_t span,
+                        const char *fmt, ...)
+{
+	char ctx[KB_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	kb_report(L, L->doc, ENG_SEV_ERROR, line, col, span, kb_context(L, ctx, sizeof(ctx)),
+	          fmt, ap);
+	va_end(ap);
+}
+
+/* ---- reading nodes ---- */
+
+/* The text of scalar N, or NULL after reporting that WHAT must be a scalar. */
+static const char *kb_scalar(kb_loader *L, const eng_node *n, const char *what, size_t *len)
+{
+	char found[KB_FOUND_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_SCALAR) {
+		kb_error(L, n, "%s must be a single value, found %s", what,
+		         kb_found(n, found, sizeof(found)));
+		return NULL;
+	}
+	return eng_node_text(n, len);
+}
+
+/* A non-empty single-line text for key WHAT, copied into the knowledge base; NULL after
+ * an error. */
+static const char *kb_text(kb_loader *L, const eng_node *n, const char *what)
+{
+	char found[KB_FOUND_MAX];
+	size_t len;
+	const char *t = kb_scalar(L, n, what, &len);
+	if (!t)
+		return NULL;
+	if (len == 0) {
+		kb_error(L, n, "%s must not be empty, found %s", what,
+		         kb_found(n, found, sizeof(found)));
+		return NULL;
+	}
+	const char *copy = kb_strndup(L->m, t, len);
+	if (!copy)
+		L->nomem = true;
+	return copy;
+}
+
+/* An identifier for key WHAT: a plain or quoted name without spaces. With STRICT, only
+ * lowercase letters, digits, `-`, `.` and `_` (entity ids become rule symbols). */
+static const char *kb_ident(kb_loader *L, const eng_node *n, const char *what, bool strict)
+{
+	char found[KB_FOUND_MAX];
+	size_t len;
+	const char *t = kb_scalar(L, n, what, &len);
+	if (!t)
+		return NULL;
+	bool ok = len > 0 && t[0] != '?';
+	for (size_t i = 0; i < len && ok; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (strict)
+			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			     c == '.' || c == '_';
+		else
+			ok = c > ' ';
+	}
+	if (!ok) {
+		kb_error(L, n, "%s must be a name %s, found %s", what,
+		         strict ? "of lowercase letters, digits, `-`, `.` and `_`"
+		                : "without spaces",
+		         kb_found(n, found, sizeof(found)));
+		return NULL;
+	}
+	const char *copy = kb_strndup(L->m, t, len);
+	if (!copy)
+		L->nomem = true;
+	return copy;
+}
+
+/* Whether S is a decimal number: [+-] digits [. digits] [e [+-] digits]. */
+static bool kb_is_number(const char *s)
+{
+	if (*s == '+' || *s == '-')
+		s++;
+	const char *p = s;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	bool digits = s > p;
+	if (*s == '.') {
+		p = ++s;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		digits = digits || s > p;
+	}
+	if (!digits)
+		return false;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		p = s;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (s == p)
+			return false;
+	}
+	return *s == '\0';
+}
+
+/* Types scalar N as docs/rule-language.md says (quoted: string; plain: boolean, number or
+ * symbol). Returns false after reporting an error (WHAT names the value). */
+static bool kb_value(kb_loader *L, const eng_node *n, const char *what, eng_value *out)
+{
+	char found[KB_FOUND_MAX];
+	size_t len;
+	const char *t = kb_scalar(L, n, what, &len);
+	if (!t)
+		return false;
+	if (len == 0) {
+		kb_error(L, n, "%s is %s", what, eng_node_quoted(n) ? "empty" : "missing");
+		return false;
+	} else if (eng_node_quoted(n)) {
+		/* a string: typed below */
+	} else if (t[0] == '?') {
+		kb_error(L, n, "variables cannot appear in %s, found %s", what,
+		         kb_found(n, found, sizeof(found)));
+		return false;
+	} else if (strcmp(t, "true") == 0 || strcmp(t, "yes") == 0) {
+		*out = eng_bool(true);
+		return true;
+	} else if (strcmp(t, "false") == 0 || strcmp(t, "no") == 0) {
+		*out = eng_bool(false);
+		return true;
+	} else if (kb_is_number(t)) {
+		*out = eng_number(strtod(t, NULL));
+		if (!isfinite(out->u.num)) {
+			kb_error(L, n, "number `%s` is out of range", t);
+			return false;
+		}
+		return true;
+	}
+	out->type = eng_node_quoted(n) ? ENG_STRING : ENG_SYMBOL;
+	out->u.sym = eng_intern(L->k->e, t, len);
+	if (!out->u.sym) {
+		L->nomem = true;
+		return false;
+	}
+	return true;
+}
+
+/* An attribute name (a mapping key): any non-empty scalar, interned. */
+static eng_sym kb_attr(kb_loader *L, const eng_node *n)
+{
+	size_t len;
+	const char *t = kb_scalar(L, n, "an attribute", &len);
+	if (!t)
+		return 0;
+	if (len == 0) {
+		kb_error(L, n, "empty attribute name");
+		return 0;
+	}
+	eng_sym s = eng_intern(L->k->e, t, len);
+	if (!s)
+		L->nomem = true;
+	return s;
+}
+
+/* A boolean for key WHAT. */
+static bool kb_bool(kb_loader *L, const eng_node *n, const char *what, bool *out)
+{
+	char found[KB_FOUND_MAX];
+	const char *t = eng_node_text(n, NULL);
+	if (t && !eng_node_quoted(n)) {
+		if (strcmp(t, "true") == 0 || strcmp(t, "yes") == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcmp(t, "false") == 0 || strcmp(t, "no") == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	kb_error(L, n, "%s must be true or false, found %s", what,
+	         kb_found(n, found, sizeof(found)));
+	return false;
+}
+
+/* One of the N words of SET, or -1 after reporting the value (with a did-you-mean). */
+static int kb_choice(kb_loader *L, const eng_node *n, const char *what,
+                     const char *const *set, size_t nset)
+{
+	char found[KB_FOUND_MAX], hint[KB_HINT_MAX];
+	size_t len;
+	const char *t = kb_scalar(L, n, what, &len);
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < nset; i++)
+		if (strcmp(t, set[i]) == 0)
+			return (int)i;
+	char list[KB_MSG_MAX];
+	size_t o = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < nset && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", set[i]);
+	kb_error(L, n, "%s must be one of %s, found %s%s", what, list,
+	         kb_found(n, found, sizeof(found)), kb_hint(hint, sizeof(hint), t, set, nset));
+	return -1;
+}
+
+/* Checks that mapping N has only the N keys of KEYS and all those flagged in REQUIRED
+ * (a string of '1'/'0' per key). WHAT names the entry ("a catalog entry"). Returns false
+ * if N is not a mapping. */
+static bool kb_keys(kb_loader *L, const eng_node *n, const char *what,
+                    const char *const *keys, size_t nkeys, const char *required)
+{
+	char found[KB_FOUND_MAX], hint[KB_HINT_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
+		kb_error(L, n, "%s must be a mapping, found %s", what,
+		         kb_found(n, found, sizeof(found)));
+		return false;
+	}
+	for (size_t i = 0; i < eng_node_size(n); i++) {
+		const eng_node *key = eng_node_key(n, i);
+		const char *t = eng_node_text(key, NULL);
+		if (!t)
+			continue;       /* the YAML reader reported it */
+		bool known = false;
+		for (size_t j = 0; j < nkeys && !known; j++)
+			known = strcmp(t, keys[j]) == 0;
+		if (!known)
+			kb_error(L, key, "unknown key `%s` in %s%s", t, what,
+			         kb_hint(hint, sizeof(hint), t, keys, nkeys));
+	}
+	for (size_t j = 0; j < nkeys; j++)
+		if (required[j] == '1' && !eng_node_get(n, keys[j]))
+			kb_error(L, n, "%s is missing `%s`", what, keys[j]);
+	return true;
+}
+
+/* Sets the context of later diagnostics to entry N of kind WHAT (its `id` if readable). */
+static void kb_enter(kb_loader *L, const char *what, const eng_node *n)
+{
+	L->ctx_what = what;
+	L->ctx_line = eng_node_line(n);
+	L->ctx_id = NULL;
+	const eng_node *id = eng_node_kind_of(n) == ENG_NODE_MAP ? eng_node_get(n, "id") : NULL;
+	const char *t = id ? eng_node_text(id, NULL) : NULL;
+	if (t && *t)
+		L->ctx_id = t;
+}
+
+static void kb_leave(kb_loader *L)
+{
+	L->ctx_what = NULL;
+	L->ctx_id = NULL;
+	L->ctx_line = 0;
+}
+
+/* Reports a duplicate ID first declared at FILE:LINE. */
+static void kb_duplicate(kb_loader *L, const eng_node *n, const char *what, const char *id,
+                         const char *file, uint32_t line)
+{
+	if (strcmp(file, L->file) == 0)
+		kb_error(L, n, "duplicate %s `%s` (first defined at line %u)", what, id, line);
+	else
+		kb_error(L, n, "duplicate %s `%s` (already loaded from %s:%u)", what, id, file,
+		         line);
+}
+
+/* Records the `cite` list N of an entry (for the check at the end) and, when IDS is not
+ * NULL, copies the ids into *IDS / *NIDS. */
+static void kb_cites(kb_loader *L, const eng_node *n, const char *what, const char ***ids,
+                     uint32_t *nids)
+{
+	bool quiet = ids == NULL;       /* a rule's: the engine reports malformed lists */
+	char found[KB_FOUND_MAX];
+	bool seq = eng_node_kind_of(n) == ENG_NODE_SEQ;
+	size_t count = seq ? eng_node_size(n) : 1;
+	if (seq && count == 0) {
+		if (!quiet)
+			kb_error(L, n, "`cite` must be a list of note ids such as [de-8], "
+			         "found %s", kb_found(n, found, sizeof(found)));
+		return;
+	}
+	if (ids) {
+		*ids = kb_alloc(L->m, count * sizeof(**ids));
+		if (!*ids) {
+			L->nomem = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < count; i++) {
+		const eng_node *it = seq ? eng_node_item(n, i) : n;
+		size_t len;
+		const char *t = eng_node_text(it, &len);
+		if (!t || len == 0) {
+			if (!quiet)
+				kb_error(L, it, "a note id must be a name such as de-8, found %s",
+				         kb_found(it, found, sizeof(found)));
+			continue;
+		}
+		if (ids) {
+			const char *copy = kb_strndup(L->m, t, len);
+			if (!copy) {
+				L->nomem = true;
+				return;
+			}
+			(*ids)[(*nids)++] = copy;
+		}
+		if (!kb_grow((void **)&L->refs, L->nrefs, &L->caprefs, sizeof(*L->refs))) {
+			L->nomem = true;
+			return;
+		}
+		kb_cite_ref *r = &L->refs[L->nrefs++];
+		r->doc = L->doc;
+		r->node = it;
+		r->id = t;
+		r->what = what;
+		r->owner = L->ctx_id;
+		r->owner_line = L->ctx_line;
+	}
+}
+
+/* ---- sources ---- */
+
+static void kb_source_entry(kb_loader *L, const eng_node *n)
+{
+	static const char *const keys[] = { "id", "title", "topic", "decides", "why",
+	                                    "conflict" };
+	kb_enter(L, "source", n);
+	if (!kb_keys(L, n, "a source", keys, KB_COUNT(keys), "111000")) {
+		kb_leave(L);
+		return;
+	}
+	kb *k = L->k;
+	if (!kb_grow((void **)&k->sources, k->nsources, &L->m->capsources, sizeof(kb_source))) {
+		L->nomem = true;
+		return;
+	}
+	kb_source *s = &k->sources[k->nsources++];
+	memset(s, 0, sizeof(*s));
+	s->decides = true;
+	s->file = L->file;
+	s->line = eng_node_line(n);
+	s->col = eng_node_col(n);
+	const eng_node *v;
+	if ((v = eng_node_get(n, "id")) && (s->id = kb_ident(L, v, "a note id", false))) {
+		for (uint32_t i = 0; i + 1 < k->nsources; i++)
+			if (k->sources[i].id && strcmp(k->sources[i].id, s->id) == 0) {
+				kb_duplicate(L, v, "note id", s->id, k->sources[i].file,
+				             k->sources[i].line);
+				break;
+			}
+	}
+	if ((v = eng_node_get(n, "title")))
+		s->title = kb_text(L, v, "`title`");
+	if ((v = eng_node_get(n, "topic"))) {
+		int t = kb_choice(L, v, "`topic`", kb_topics, KB_COUNT(kb_topics));
+		if (t >= 0)
+			s->topic = kb_topics[t];
+	}
+	if ((v = eng_node_get(n, "decides")))
+		kb_bool(L, v, "`decides`", &s->decides);
+	if ((v = eng_node_get(n, "why")))
+		s->why = kb_text(L, v, "`why`");
+	if ((v = eng_node_get(n, "conflict")))
+		s->conflict = kb_text(L, v, "`conflict`");
+	if (!s->decides && !eng_node_get(n, "why"))
+		kb_error(L, n, "a source with `decides: false` needs `why` (what it lacks)");
+	kb_leave(L);
+}
+
+/* ---- patterns ---- */
+
+/* The column of byte ERR_OFF of the pattern in scalar N, when the pattern sits on one
+ * line of the source as written (plain, or quoted with only simple escapes); else the
+ * node's own column. */
+static uint32_t kb_pattern_col(const eng_doc *doc, const eng_node *n, size_t err_off)
+{
+	size_t len, llen;
+	const char *t = eng_node_text(n, &len);
+	const char *src = eng_doc_line(doc, eng_node_line(n), &llen);
+	uint32_t col = eng_node_col(n);
+	if (!t || !src || err_off > len || memchr(t, '\n', len))
+		return col;
+	size_t b = kb_col_byte(src, llen, col);
+	char quote = 0;
+	if (eng_node_quoted(n)) {
+		if (b >= llen || (src[b] != '\'' && src[b] != '"'))
+			return col;     /* a block scalar */
+		quote = src[b++];
+	}
+	size_t start = b;
+	for (size_t i = 0; i < err_off; i++) {
+		if (b >= llen)
+			return col;
+		if (quote == '\'' && t[i] == '\'') {
+			if (b + 1 >= llen || src[b] != '\'' || src[b + 1] != '\'')
+				return col;
+			b += 2;
+		} else if (quote == '"' && (t[i] == '\\' || t[i] == '"')) {
+			if (b + 1 >= llen || src[b] != '\\' || src[b + 1] != t[i])
+				return col;
+			b += 2;
+		} else if (quote == '"' && src[b] == '\\') {
+			return col;     /* another escape: give up on precision */
+		} else if (src[b] == t[i]) {
+			b++;
+		} else {
+			return col;     /* folded or otherwise rewritten */
+		}
+	}
+	return col + (quote ? 1 : 0) + kb_chars(src + start, b - start);
+}
+
+/* Compiles the pattern in scalar N; reports a bad one at the offending character. */
+static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const char **src)
+{
+	char err[256], found[KB_FOUND_MAX];
+	size_t len, off = 0;
+	const char *t = kb_scalar(L, n, what, &len);
+	if (!t)
+		return NULL;
+	if (len == 0 || strlen(t) != len) {
+		kb_error(L, n, "%s must be a non-empty regular expression, found %s", what,
+		         kb_found(n, found, sizeof(found)));
+		return NULL;
+	}
+	rx *r = rx_compile(t, err, sizeof(err), &off);
+	if (!r) {
+		kb_error_at(L, eng_node_line(n), kb_pattern_col(L->doc, n, off), 1,
+		            "invalid regular expression in %s: %s (at offset %zu)", what, err, off);
+		return NULL;
+	}
+	*src = kb_strndup(L->m, t, len);
+	if (!*src)
+		L->nomem = true;
+	return r;
+}
+
+/* ---- catalog ---- */
+
+static void kb_entity_facts(kb_loader *L, eng_sym subject, const eng_node *n)
+{
+	char found[KB_FOUND_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
+		kb_error(L, n, "`facts` must be a mapping of `attribute: value`, found %s",
+		         kb_found(n, found, sizeof(found)));
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++) {
+		eng_sym attr = kb_attr(L, eng_node_key(n, i));
+		const eng_node *v = eng_node_value(n, i);
+		bool seq = eng_node_kind_of(v) == ENG_NODE_SEQ;
+		size_t count = seq ? eng_node_size(v) : 1;
+		if (seq && count == 0)
+			kb_error(L, v, "a fact's value list is empty");
+		for (size_t j = 0; j < count; j++) {
+			const eng_node *it = seq ? eng_node_item(v, j) : v;
+			eng_value val;
+			if (!kb_value(L, it, "a fact's value", &val) || !attr || !subject)
+				continue;
+			eng_status st = eng_deffact_add(L->k->e, subject, attr, val);
+			if (st == ENG_ERR_NOMEM)
+				L->nomem = true;
+			else if (st != ENG_OK)
+				kb_error(L, it, "the engine refused this fact: %s", eng_status_str(st));
+		}
+	}
+}
+
+static void kb_catalog_entry(kb_loader *L, const eng_node *n)
+{
+	static const char *const keys[] = { "id", "name", "kind", "aliases", "facts", "cite" };
+	char found[KB_FOUND_MAX];
+	kb_enter(L, "catalog entry", n);
+	if (!kb_keys(L, n, "a catalog entry", keys, KB_COUNT(keys), "111000")) {
+		kb_leave(L);
+		return;
+	}
+	kb *k = L->k;
+	if (!kb_grow((void **)&k->entities, k->nentities, &L->m->capentities,
+	             sizeof(kb_entity))) {
+		L->nomem = true;
+		return;
+	}
+	uint32_t idx = k->nentities++;
+	kb_entity *ent = &k->entities[idx];
+	memset(ent, 0, sizeof(*ent));
+	ent->file = L->file;
+	ent->line = eng_node_line(n);
+	ent->col = eng_node_col(n);
+	const eng_node *v;
+	if ((v = eng_node_get(n, "id")) && (ent->id = kb_ident(L, v, "an entity id", true))) {
+		for (uint32_t i = 0; i < idx; i++)
+			if (k->entities[i].id && strcmp(k->entities[i].id, ent->id) == 0) {
+				kb_duplicate(L, v, "entity id", ent->id, k->entities[i].file,
+				             k->entities[i].line);
+				break;
+			}
+		ent->sym = eng_intern(k->e, ent->id, strlen(ent->id));
+		if (!ent->sym)
+			L->nomem = true;
+	}
+	if ((v = eng_node_get(n, "name")))
+		ent->name = kb_text(L, v, "`name`");
+	if ((v = eng_node_get(n, "kind"))) {
+		int t = kb_choice(L, v, "`kind`", kb_kinds, KB_COUNT(kb_kinds));
+		if (t >= 0)
+			ent->kind = kb_kinds[t];
+	}
+	if ((v = eng_node_get(n, "aliases"))) {
+		bool seq = eng_node_kind_of(v) == ENG_NODE_SEQ;
+		size_t count = seq ? eng_node_size(v) : 1;
+		if (eng_node_kind_of(v) == ENG_NODE_MAP || count == 0) {
+			kb_error(L, v, "`aliases` must be a list of patterns, found %s",
+			         kb_found(v, found, sizeof(found)));
+		} else {
+			ent->aliases = kb_alloc(L->m, count * sizeof(*ent->aliases));
+			ent->alias_src = kb_alloc(L->m, count * sizeof(*ent->alias_src));
+			if (!ent->aliases || !ent->alias_src) {
+				L->nomem = true;
+				kb_leave(L);
+				return;
+			}
+			for (size_t i = 0; i < count; i++) {
+				const eng_node *it = seq ? eng_node_item(v, i) : v;
+				const char *src = NULL;
+				rx *r = kb_pattern(L, it, "an alias", &src);
+				if (r) {
+					ent->aliases[ent->naliases] = r;
+					ent->alias_src[ent->naliases++] = src;
+				}
+			}
+		}
+	}
+	if ((v = eng_node_get(n, "facts")))
+		kb_entity_facts(L, ent->sym, v);
+	if ((v = eng_node_get(n, "cite")))
+		kb_cites(L, v, "catalog entry", &ent->cite, &ent->ncite);
+	kb_leave(L);
+}
+
+/* ---- lexicon ---- */
+
+/* Scale table of an `assert` value: {KEY: number, ...}. */
+static void kb_lex_scale(kb_loader *L, const eng_node *n, kb_lexval *lv)
+{
+	char found[KB_FOUND_MAX];
+	size_t count = eng_node_size(n);
+	if (eng_node_kind_of(n) != ENG_NODE_MAP || count == 0) {
+		kb_error(L, n, "`scale` must be a mapping of factors such as {MB: 0.001, GB: 1}, "
+		         "found %s", kb_found(n, found, sizeof(found)));
+		return;
+	}
+	lv->scale_keys = kb_alloc(L->m, count * sizeof(*lv->scale_keys));
+	lv->scale_vals = kb_alloc(L->m, count * sizeof(*lv->scale_vals));
+	if (!lv->scale_keys || !lv->scale_vals) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t len;
+		const char *key = kb_scalar(L, eng_node_key(n, i), "a scale key", &len);
+		const eng_node *v = eng_node_value(n, i);
+		eng_value val;
+		if (!key || !kb_value(L, v, "a scale factor", &val))
+			continue;
+		if (val.type != ENG_NUMBER || eng_node_quoted(v)) {
+			kb_error(L, v, "a scale factor must be a number, found %s",
+			         kb_found(v, found, sizeof(found)));
+			continue;
+		}
+		lv->scale_keys[lv->nscale] = kb_strndup(L->m, key, len);
+		if (!lv->scale_keys[lv->nscale]) {
+			L->nomem = true;
+			return;
+		}
+		lv->scale_vals[lv->nscale++] = val.u.num;
+	}
+}
+
+/* The name of a capture group for key WHAT of an `assert` value; checks that the pattern
+ * declares it (when the pattern compiled). */
+static const char *kb_lex_group(kb_loader *L, const eng_node *n, const char *what,
+                                const kb_lexeme *lx)
+{
+	const char *name = kb_ident(L, n, what, false);
+	if (name && lx->re && !rx_has_group(lx->re, name))
+		kb_error(L, n, "%s `%s` is not a named group of the pattern (write `(?<%s>...)`)",
+		         what, name, name);
+	return name;
+}
+
+/* One value of `assert`: a constant, a list of constants or {capture, scale-by, scale}. */
+static void kb_lex_value(kb_loader *L, kb_lexeme *lx, eng_sym attr, const eng_node *v,
+                         kb_lexval *out, uint32_t *nout)
+{
+	static const char *const keys[] = { "capture", "scale-by", "scale" };
+	char found[KB_FOUND_MAX];
+	eng_node_kind kind = eng_node_kind_of(v);
+	if (kind == ENG_NODE_MAP) {
+		if (!kb_keys(L, v, "a captured value", keys, KB_COUNT(keys), "100"))
+			return;
+		kb_lexval *lv = &out[(*nout)++];
+		lv->attr = attr;
+		lv->from_capture = true;
+		const eng_node *c = eng_node_get(v, "capture");
+		const eng_node *by = eng_node_get(v, "scale-by");
+		const eng_node *sc = eng_node_get(v, "scale");
+		if (c)
+			lv->capture = kb_lex_group(L, c, "`capture`", lx);
+		if (by)
+			lv->scale_by = kb_lex_group(L, by, "`scale-by`", lx);
+		if (sc)
+			kb_lex_scale(L, sc, lv);
+		if (by && !sc)
+			kb_error(L, by, "`scale-by` needs a `scale` table beside it");
+		if (sc && !by)
+			kb_error(L, sc, "`scale` needs `scale-by` (the group that picks the factor)");
+		return;
+	}
+	bool seq = kind == ENG_NODE_SEQ;
+	size_t count = seq ? eng_node_size(v) : 1;
+	if (seq && count == 0)
+		kb_error(L, v, "a value list is empty, found %s", kb_found(v, found, sizeof(found)));
+	for (size_t j = 0; j < count; j++) {
+		const eng_node *it = seq ? eng_node_item(v, j) : v;
+		eng_value val;
+		if (!kb_value(L, it, "a lexicon value", &val))
+			continue;
+		kb_lexval *lv = &out[(*nout)++];
+		lv->attr = attr;
+		lv->k = val;
+	}
+}
+
+static void kb_lex_assert(kb_loader *L, kb_lexeme *lx, const eng_node *n)
+{
+	char found[KB_FOUND_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_MAP || eng_node_size(n) == 0) {
+		kb_error(L, n, "`assert` must be a mapping of `attribute: value`, found %s",
+		         kb_found(n, found, sizeof(found)));
+		return;
+	}
+	size_t cap = 0;
+	for (size_t i = 0; i < eng_node_size(n); i++) {
+		const eng_node *v = eng_node_value(n, i);
+		cap += eng_node_kind_of(v) == ENG_NODE_SEQ ? eng_node_size(v) : 1;
+	}
+	lx->vals = kb_alloc(L->m, cap * sizeof(*lx->vals));
+	if (!lx->vals) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++) {
+		eng_sym attr = kb_attr(L, eng_node_key(n, i));
+		if (attr)
+			kb_lex_value(L, lx, attr, eng_node_value(n, i), lx->vals, &lx->nvals);
+	}
+}
+
+static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
+{
+	static const char *const keys[] = { "id", "match", "assert", "scope" };
+	kb_enter(L, "lexicon entry", n);
+	if (!kb_keys(L, n, "a lexicon entry", keys, KB_COUNT(keys), "1110")) {
+		kb_leave(L);
+		return;
+	}
+	kb *k = L->k;
+	if (!kb_grow((void **)&k->lexicon, k->nlexicon, &L->m->caplexicon, sizeof(kb_lexeme))) {
+		L->nomem = true;
+		return;
+	}
+	uint32_t idx = k->nlexicon++;
+	kb_lexeme *lx = &k->lexicon[idx];
+	memset(lx, 0, sizeof(*lx));
+	lx->file = L->file;
+	lx->line = eng_node_line(n);
+	lx->col = eng_node_col(n);
+	const eng_node *v;
+	if ((v = eng_node_get(n, "id")) && (lx->id = kb_ident(L, v, "a lexicon id", false))) {
+		for (uint32_t i = 0; i < idx; i++)
+			if (k->lexicon[i].id && strcmp(k->lexicon[i].id, lx->id) == 0) {
+				kb_duplicate(L, v, "lexicon id", lx->id, k->lexicon[i].file,
+				             k->lexicon[i].line);
+				break;
+			}
+	}
+	if ((v = eng_node_get(n, "match")))
+		lx->re = kb_pattern(L, v, "`match`", &lx->pattern);
+	if ((v = eng_node_get(n, "scope"))) {
+		int s = kb_choice(L, v, "`scope`", kb_scopes, KB_COUNT(kb_scopes));
+		lx->scope = s == 1 ? LEX_STEM : s == 2 ? LEX_OPTION : LEX_ANY;
+	}
+	if ((v = eng_node_get(n, "assert")))
+		kb_lex_assert(L, lx, v);
+	kb_leave(L);
+}
+
+/* ---- sections ---- */
+
+/* Calls ENTRY for each item of the list N (section NAME). */
+static void kb_section(kb_loader *L, const char *name, const eng_node *n,
+                       void (*entry)(kb_loader *, const eng_node *))
+{
+	char found[KB_FOUND_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ) {
+		if (eng_node_kind_of(n) == ENG_NODE_SCALAR && eng_node_text(n, NULL)[0] == '\0' &&
+		    !eng_node_quoted(n))
+			return;         /* `catalog:` with nothing under it */
+		kb_error(L, n, "`%s` must be a list of entries, found %s", name,
+		         kb_found(n, found, sizeof(found)));
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++)
+		entry(L, eng_node_item(n, i));
+}
+
+/* Records the `cite` lists of the rules in section N; the engine checks everything else
+ * about them. */
+static void kb_rule_cites(kb_loader *L, const eng_node *n)
+{
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ)
+		return;
+	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++) {
+		const eng_node *r = eng_node_item(n, i);
+		const eng_node *cite = eng_node_kind_of(r) == ENG_NODE_MAP ?
+		                       eng_node_get(r, "cite") : NULL;
+		if (!cite || (eng_node_kind_of(cite) == ENG_NODE_SEQ && !eng_node_size(cite)) ||
+		    eng_node_kind_of(cite) == ENG_NODE_MAP)
+			continue;       /* the engine reports it */
+		kb_enter(L, "rule", r);
+		kb_cites(L, cite, "rule", NULL, NULL);
+		kb_leave(L);
+	}
+}
+
+void kb_read_doc(kb_loader *L, const eng_doc *doc)
+{
+	const eng_node *root = eng_doc_root(doc);
+	if (!root || eng_node_kind_of(root) != ENG_NODE_MAP)
+		return;         /* empty, or reported by the engine */
+	for (size_t i = 0; i < eng_node_size(root) && !L->nomem; i++) {
+		const char *name = eng_node_text(eng_node_key(root, i), NULL);
+		const eng_node *v = eng_node_value(root, i);
+		if (!name)
+			continue;
+		if (strcmp(name, "sources") == 0) {
+			if (!L->sources_file)
+				L->sources_file = L->file;
+			kb_section(L, name, v, kb_source_entry);
+		} else if (strcmp(name, "catalog") == 0) {
+			kb_section(L, name, v, kb_catalog_entry);
+		} else if (strcmp(name, "lexicon") == 0) {
+			kb_section(L, name, v, kb_lexicon_entry);
+		} else if (strcmp(name, "rules") == 0) {
+			kb_rule_cites(L, v);
+		}
+	}
+}

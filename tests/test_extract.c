@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_extract.c - facts from text (src/extract.c) over a small knowledge base written to a
+ * temporary directory: catalog aliases with overlap resolution, lexicon captures with
+ * units, scope filtering, de-duplication and the spans behind every fact.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extract.h"
+
+#define MAX_FACTS 8
+
+static const char catalog_yaml[] =
+	"catalog:\n"
+	"  - id: amazon-kinesis\n"
+	"    name: Amazon Kinesis\n"
+	"    kind: service\n"
+	"    aliases: ['\\bkinesis\\b']\n"
+	"  - id: kinesis-data-streams\n"
+	"    name: Amazon Kinesis Data Streams\n"
+	"    kind: service\n"
+	"    aliases: ['\\bkinesis\\s+data\\s+streams\\b', '\\bKDS\\b']\n"
+	"  - id: kinesis-data-firehose\n"
+	"    name: Amazon Kinesis Data Firehose\n"
+	"    kind: service\n"
+	"    aliases: ['(?:amazon\\s+)?kinesis\\s+(?:data\\s+)?firehose', '\\bfirehose\\b']\n"
+	"  - id: amazon-s3\n"
+	"    name: Amazon S3\n"
+	"    kind: service\n"
+	"    aliases: ['\\bS3\\b']\n"
+	"  - id: aws-glue\n"
+	"    name: AWS Glue\n"
+	"    kind: service\n"
+	"    aliases: ['\\bglue\\b']\n"
+	"  - id: glue-etl\n"
+	"    name: AWS Glue ETL\n"
+	"    kind: feature\n"
+	"    aliases: ['\\bglue\\b', '\\bglue\\s+etl\\b']\n"
+	"  - id: no-aliases\n"
+	"    name: An entity no text names\n"
+	"    kind: concept\n";
+
+static const char lexicon_yaml[] =
+	"lexicon:\n"
+	"  - id: dataset-size\n"
+	"    match: '(?<n>\\d[\\d,]*(?:\\.\\d+)?)\\s*(?<unit>KB|MB|GB|TB|PB)\\b'\n"
+	"    scope: stem\n"
+	"    assert:\n"
+	"      data.size_gb: {capture: n, scale-by: unit,\n"
+	"                     scale: {KB: 0.000001, MB: 0.001, GB: 1, TB: 1000, PB: 1000000}}\n"
+	"  - id: rate\n"
+	"    match: '(?<n>\\d[\\d,]*)\\s+records\\s+per\\s+second'\n"
+	"    assert: {records.per_second: {capture: n}}\n"
+	"  - id: streaming\n"
+	"    match: 'clickstream|near\\s+real[- ]time'\n"
+	"    assert: {data.arrival: streaming}\n"
+	"  - id: columnar\n"
+	"    match: '\\b(?<fmt>parquet|orc)\\b'\n"
+	"    assert: {output.format: {capture: fmt}, columnar: yes}\n"
+	"  - id: file-mode\n"
+	"    match: '\\bfile\\s+mode\\b'\n"
+	"    scope: option\n"
+	"    assert: {input.mode: file}\n"
+	"  - id: log-volume\n"
+	"    match: '(?<n>\\d+)\\s*(?<unit>\\w+)\\s+of\\s+logs'\n"
+	"    assert: {logs.size_gb: {capture: n, scale-by: unit, scale: {GB: 1}}}\n"
+	"  - id: runaway\n"
+	"    match: '(q+q+)+(?:y|z)'\n"
+	"    assert: {runaway: yes}\n"
+	"  - id: tier\n"
+	"    match: 'tier\\s+(?<t>\\w+)?'\n"
+	"    assert: {tier: {capture: t}}\n";
+
+static char dir[64];
+static kb *k;
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void remove_file(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	remove(path);
+}
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/mlarch-extract-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	write_file("catalog.yaml", catalog_yaml);
+	write_file("lexicon.yaml", lexicon_yaml);
+	eng_diags *d = eng_diags_new(0);
+	cr_assert_not_null(d);
+	eng_status st = kb_load(dir, NULL, d, &k);
+	const eng_diag *g = eng_diags_get(d, 0);
+	cr_assert_eq(st, ENG_OK, "kb_load: %s: %s:%u:%u: %s", eng_status_str(st),
+	             g ? g->file : "", g ? g->line : 0, g ? g->col : 0, g ? g->message : "");
+	eng_diags_free(d);
+}
+
+static void teardown(void)
+{
+	kb_free(k);
+	k = NULL;
+	remove_file("catalog.yaml");
+	remove_file("lexicon.yaml");
+	rmdir(dir);
+}
+
+TestSuite(extract, .init = setup, .fini = teardown);
+
+/* An expected fact: attribute, value ('y' symbol, 'n' number, 'b' boolean), and the text
+ * its span must cover. */
+typedef struct {
+	const char *attr;
+	char type;
+	const char *sym;
+	double num;
+	const char *span;
+} want_fact;
+
+typedef struct {
+	const char *name;
+	const char *text;
+	lex_scope scope;
+	bool limited;                   /* a pattern must hit its match limit */
+	want_fact want[MAX_FACTS];      /* in text order; attr NULL ends */
+} extract_case;
+
+#define ENT(id, span) { "@", 'y', id, 0, span }
+#define SYM(attr, v, span) { attr, 'y', v, 0, span }
+#define NUM(attr, v, span) { attr, 'n', NULL, v, span }
+#define BOOL(attr, v, span) { attr, 'b', NULL, v, span }
+
+static const extract_case cases[] = {
+	{ "longest alias wins over the shorter ones inside it",
+	  "Use Amazon Kinesis Data Firehose, not Kinesis Data Streams or plain Kinesis.",
+	  LEX_STEM, false,
+	  { ENT("kinesis-data-firehose", "Amazon Kinesis Data Firehose"),
+	    ENT("kinesis-data-streams", "Kinesis Data Streams"),
+	    ENT("amazon-kinesis", "Kinesis") } },
+	{ "equal length: the earlier entity wins", "Run it in AWS Glue.", LEX_OPTION, false,
+	  { ENT("aws-glue", "Glue") } },
+	{ "a longer alias of a later entity still wins", "Run a Glue ETL job.", LEX_OPTION, false,
+	  { ENT("glue-etl", "Glue ETL") } },
+	{ "an entity named twice is reported once, at its first span",
+	  "Write to S3, then read from s3 again.", LEX_STEM, false,
+	  { ENT("amazon-s3", "S3") } },
+	{ "terabytes become gigabytes", "The data set is about 1 TB.", LEX_STEM, false,
+	  { NUM("data.size_gb", 1000, "1 TB") } },
+	{ "megabytes become a fraction", "Each file is 500 MB.", LEX_STEM, false,
+	  { NUM("data.size_gb", 0.5, "500 MB") } },
+	{ "units are matched caseless", "1.5 gb", LEX_STEM, false,
+	  { NUM("data.size_gb", 1.5, "1.5 gb") } },
+	{ "thousands separators", "1,000 GB arrive daily", LEX_STEM, false,
+	  { NUM("data.size_gb", 1000, "1,000 GB") } },
+	{ "same fact twice keeps the first span", "2 GB today and 2 GB tomorrow", LEX_STEM, false,
+	  { NUM("data.size_gb", 2, "2 GB") } },
+	{ "different values are different facts", "2 GB today and 3 GB tomorrow", LEX_STEM, false,
+	  { NUM("data.size_gb", 2, "2 GB"), NUM("data.size_gb", 3, "3 GB") } },
+	{ "a plain number capture", "It writes 12,500 records per second.", LEX_STEM, false,
+	  { NUM("records.per_second", 12500, "12,500 records per second") } },
+	{ "a symbol capture is lowercased; constants ride along",
+	  "Store it as PARQUET files.", LEX_OPTION, false,
+	  { SYM("output.format", "parquet", "PARQUET"), BOOL("columnar", 1, "PARQUET") } },
+	{ "two matches of one pattern give two values", "Either ORC or Parquet.", LEX_OPTION, false,
+	  { SYM("output.format", "orc", "ORC"), BOOL("columnar", 1, "ORC"),
+	    SYM("output.format", "parquet", "Parquet") } },
+	{ "dedupe across patterns: first span", "A clickstream in near real-time", LEX_STEM, false,
+	  { SYM("data.arrival", "streaming", "clickstream") } },
+	{ "stem-only entries do not run on options", "Train in file mode on 5 GB.", LEX_OPTION, false,
+	  { SYM("input.mode", "file", "file mode") } },
+	{ "option-only entries do not run on stems", "Train in file mode on 5 GB.", LEX_STEM, false,
+	  { NUM("data.size_gb", 5, "5 GB") } },
+	{ "LEX_ANY runs every entry", "Train in file mode on 5 GB.", LEX_ANY, false,
+	  { SYM("input.mode", "file", "file mode"), NUM("data.size_gb", 5, "5 GB") } },
+	{ "a unit missing from the table gives no fact", "10 TB of logs", LEX_OPTION, false,
+	  { { NULL, 0, NULL, 0, NULL } } },
+	{ "a unit in the table does", "10 GB of logs", LEX_OPTION, false,
+	  { NUM("logs.size_gb", 10, "10 GB of logs") } },
+	{ "an optional group that did not match gives no fact", "a tier  ", LEX_OPTION, false,
+	  { { NULL, 0, NULL, 0, NULL } } },
+	{ "lexicon and entities interleave in text order",
+	  "Firehose writes Parquet to S3 in near real time", LEX_STEM, false,
+	  { ENT("kinesis-data-firehose", "Firehose"), SYM("output.format", "parquet", "Parquet"),
+	    BOOL("columnar", 1, "Parquet"), ENT("amazon-s3", "S3"),
+	    SYM("data.arrival", "streaming", "near real time") } },
+	{ "a pattern that hits its limit is reported",
+	  "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq! then Firehose", LEX_STEM, true,
+	  { ENT("kinesis-data-firehose", "Firehose") } },
+	{ "nothing to find", "What is the answer?", LEX_STEM, false, { { NULL, 0, NULL, 0, NULL } } },
+	{ "UTF-8 text keeps byte spans", "Caf\xC3\xA9 data: 2 GB", LEX_STEM, false,
+	  { NUM("data.size_gb", 2, "2 GB") } },
+};
+
+static bool same_value(eng_value v, const want_fact *w)
+{
+	switch (w->type) {
+	case 'y': return v.type == ENG_SYMBOL && strcmp(eng_sym_name(k->e, v.u.sym), w->sym) == 0;
+	case 'n': return v.type == ENG_NUMBER && v.u.num == w->num;
+	case 'b': return v.type == ENG_BOOL && v.u.b == (w->num != 0);
+	default: return false;
+	}
+}
+
+static const char *show(const xfacts *x, const char *text, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < x->n && o < size; i++) {
+		char v[64];
+		eng_value_format(k->e, x->v[i].value, v, sizeof(v));
+		o += (size_t)snprintf(buf + o, size - o, "\n    %s = %s at `%.*s`",
+		                      eng_sym_name(k->e, x->v[i].attr), v,
+		                      (int)(x->v[i].end - x->v[i].start), text + x->v[i].start);
+	}
+	return buf;
+}
+
+Test(extract, table)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const extract_case *c = &cases[i];
+		xfacts x = { NULL, 0, 0, false };
+		eng_sym ent_attr = c->scope == LEX_OPTION ? k->s_uses : k->s_mentions;
+		eng_status st = extract(k, c->text, strlen(c->text), c->scope, ent_attr, &x);
+		cr_expect_eq(st, ENG_OK, "%s: %s", c->name, eng_status_str(st));
+		size_t nwant = 0;
+		while (nwant < MAX_FACTS && c->want[nwant].attr)
+			nwant++;
+		char got[2048];
+		cr_expect_eq(x.n, nwant, "%s: %zu facts, expected %zu:%s", c->name, x.n, nwant,
+		             show(&x, c->text, got, sizeof(got)));
+		for (size_t j = 0; j < x.n && j < nwant; j++) {
+			const want_fact *w = &c->want[j];
+			const xfact *f = &x.v[j];
+			bool entity = strcmp(w->attr, "@") == 0;
+			eng_sym attr = entity ? ent_attr : eng_sym_lookup(k->e, w->attr);
+			const char *span = c->text + f->start;
+			size_t n = f->end - f->start;
+			cr_expect(f->attr == attr && same_value(f->value, w) &&
+			          n == strlen(w->span) && strncmp(span, w->span, n) == 0,
+			          "%s: fact %zu differs from %s at `%s`:%s", c->name, j, w->attr,
+			          w->span, show(&x, c->text, got, sizeof(got)));
+			cr_expect_eq(f->source, entity ? XF_ENTITY : XF_LEXICON,
+			             "%s: fact %zu has the wrong source", c->name, j);
+			if (entity && f->source == XF_ENTITY)
+				cr_expect_str_eq(k->entities[f->index].id, w->sym,
+				                 "%s: fact %zu names entity %u", c->name, j, f->index);
+		}
+		cr_expect_eq(x.limited, c->limited, "%s: limited is %d", c->name, x.limited);
+		xfacts_free(&x);
+	}
+}
+
+Test(extract, lexicon_index_names_the_entry)
+{
+	const char *text = "near real-time data of 3 TB";
+	xfacts x = { NULL, 0, 0, false };
+	cr_assert_eq(extract(k, text, strlen(text), LEX_STEM, k->s_mentions, &x), ENG_OK);
+	cr_assert_eq(x.n, 2);
+	cr_expect_str_eq(k->lexicon[x.v[0].index].id, "streaming");
+	cr_expect_str_eq(k->lexicon[x.v[1].index].id, "dataset-size");
+	xfacts_free(&x);
+}
+
+Test(extract, appends_and_dedupes_only_its_own_facts)
+{
+	xfacts x = { NULL, 0, 0, false };
+	const char *a = "Firehose to S3";
+	const char *b = "S3 only";
+	cr_assert_eq(extract(k, a, strlen(a), LEX_STEM, k->s_mentions, &x), ENG_OK);
+	cr_assert_eq(x.n, 2);
+	cr_assert_eq(extract(k, b, strlen(b), LEX_OPTION, k->s_uses, &x), ENG_OK);
+	cr_assert_eq(x.n, 3, "the second call appends");
+	cr_expect_eq(x.v[2].attr, k->s_uses);
+	cr_expect_eq(x.v[2].start, 0);
+	xfacts_free(&x);
+	cr_expect_null(x.v);
+	cr_expect_eq(x.n, 0);
+}
+
+Test(extract, only_part_of_a_buffer)
+{
+	const char *text = "Firehose|S3";
+	xfacts x = { NULL, 0, 0, false };
+	cr_assert_eq(extract(k, text, 8, LEX_STEM, k->s_mentions, &x), ENG_OK);
+	cr_assert_eq(x.n, 1, "text past LEN is not read");
+	xfacts_free(&x);
+	cr_assert_eq(extract(k, NULL, 0, LEX_STEM, k->s_mentions, &x), ENG_OK);
+	cr_expect_eq(x.n, 0);
+	xfacts_free(&x);
+}

@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_kb.c - loading a knowledge base directory (src/kb.c): a clean one as seen through
+ * kb.h and the engine, and a table of broken ones, each with the exact diagnostics
+ * (file:line:col and message) it must produce.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kb.h"
+
+#define MAX_FILES 6
+#define MAX_DIAGS 6
+
+typedef struct {
+	const char *path;       /* relative to the knowledge base directory */
+	const char *text;
+} kfile;
+
+/* ---- a temporary directory of files ---- */
+
+typedef struct {
+	char dir[64];
+	char paths[MAX_FILES * 2][256];
+	size_t npaths;          /* files and directories created, removed in reverse */
+} tmpkb;
+
+static void tmp_add(tmpkb *t, const char *path)
+{
+	cr_assert_lt(t->npaths, MAX_FILES * 2);
+	snprintf(t->paths[t->npaths++], sizeof(t->paths[0]), "%s", path);
+}
+
+/* Creates a directory holding FILES (subdirectories as needed). */
+static void tmp_make(tmpkb *t, const kfile *files)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/mlarch-kb-XXXXXX");
+	cr_assert_not_null(mkdtemp(t->dir));
+	for (size_t i = 0; i < MAX_FILES && files[i].path; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", t->dir, files[i].path);
+		for (char *s = path + strlen(t->dir) + 1; (s = strchr(s, '/')); s++) {
+			*s = '\0';
+			if (mkdir(path, 0700) == 0)
+				tmp_add(t, path);
+			else
+				cr_assert_eq(errno, EEXIST, "mkdir %s", path);
+			*s = '/';
+		}
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f, "cannot write %s", path);
+		fputs(files[i].text, f);
+		fclose(f);
+		tmp_add(t, path);
+	}
+}
+
+static void tmp_remove(tmpkb *t)
+{
+	while (t->npaths)
+		remove(t->paths[--t->npaths]);
+	rmdir(t->dir);
+}
+
+/* All diagnostics as text, for failure messages. */
+static const char *diags_text(const eng_diags *d, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < eng_diags_count(d) && n < size; i++) {
+		const eng_diag *g = eng_diags_get(d, i);
+		n += (size_t)snprintf(buf + n, size - n, "\n    %s:%u:%u: %s", g->file, g->line,
+		                      g->col, g->message);
+	}
+	return buf;
+}
+
+/* ---- a clean knowledge base ---- */
+
+static const char sources_yaml[] =
+	"sources:\n"
+	"  - id: de-8\n"
+	"    title: Firehose converts to Parquet without servers\n"
+	"    topic: ingestion\n"
+	"  - id: de-26\n"
+	"    title: A link to a cheat sheet\n"
+	"    topic: ingestion\n"
+	"    decides: false\n"
+	"    why: it gives a link and states no fact\n"
+	"  - id: sum-modes\n"
+	"    title: Pipe mode formats\n"
+	"    topic: training-input\n"
+	"    conflict: disagrees with algo-knn\n";
+
+static const char catalog_yaml[] =
+	"catalog:\n"
+	"  - id: kinesis-data-firehose\n"
+	"    name: Amazon Kinesis Data Firehose\n"
+	"    kind: service\n"
+	"    aliases:\n"
+	"      - '(?:amazon\\s+)?kinesis\\s+(?:data\\s+)?firehose'\n"
+	"      - '\\bKDF\\b'\n"
+	"    facts:\n"
+	"      serverless: yes\n"
+	"      buffer.size_mb.max: 128\n"
+	"      output.formats: [parquet, orc]\n"
+	"      note: \"a string\"\n"
+	"    cite: [de-8]\n"
+	"  - id: amazon-emr\n"
+	"    name: Amazon EMR\n"
+	"    kind: service\n"
+	"    aliases: ['\\bEMR\\b']\n";
+
+static const char lexicon_yaml[] =
+	"lexicon:\n"
+	"  - id: no-servers\n"
+	"    match: 'without\\s+managing\\s+servers|serverless'\n"
+	"    assert: {ops.manage_servers: no}\n"
+	"  - id: dataset-size\n"
+	"    match: '(?<n>\\d+(?:\\.\\d+)?)\\s*(?<unit>KB|MB|GB|TB)\\b'\n"
+	"    scope: stem\n"
+	"    assert:\n"
+	"      data.size_gb: {capture: n, scale-by: unit,\n"
+	"                     scale: {KB: 0.000001, MB: 0.001, GB: 1, TB: 1000}}\n"
+	"  - id: goals\n"
+	"    match: 'cheapest and simplest'\n"
+	"    scope: option\n"
+	"    assert: {goal: [lowest-cost, least-ops]}\n";
+
+static const char rules_yaml[] =
+	"rules:\n"
+	"  - id: firehose-parquet\n"
+	"    when:\n"
+	"      - data.arrival: streaming\n"
+	"    then:\n"
+	"      - recommend: kinesis-data-firehose\n"
+	"    because: Firehose converts on the way in.\n"
+	"    cite: [de-8, sum-modes]\n";
+
+static const kfile clean_kb[] = {
+	{ "sources.yaml", sources_yaml },
+	{ "catalog/services.yaml", catalog_yaml },
+	{ "lexicon/size.yml", lexicon_yaml },
+	{ "ingestion.yaml", rules_yaml },
+	{ ".hidden.yaml", "this: is not loaded\n" },
+	{ "notes.txt", "not YAML at all: [\n" },
+};
+
+Test(kb, clean_load)
+{
+	tmpkb t;
+	tmp_make(&t, clean_kb);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	char buf[4096];
+	eng_status st = kb_load(t.dir, NULL, d, &k);
+	cr_assert_eq(st, ENG_OK, "status %s:%s", eng_status_str(st),
+	             diags_text(d, buf, sizeof(buf)));
+	cr_assert_not_null(k);
+	cr_expect_eq(eng_diags_errors(d), 0);
+
+	cr_expect_eq(k->nsources, 3);
+	const kb_source *s = kb_source_find(k, "de-26");
+	cr_assert_not_null(s);
+	cr_expect_str_eq(s->topic, "ingestion");
+	cr_expect(!s->decides);
+	cr_expect_str_eq(s->why, "it gives a link and states no fact");
+	cr_expect_eq(s->line, 5);
+	cr_expect(kb_source_find(k, "de-8")->decides);
+	cr_expect_str_eq(kb_source_find(k, "sum-modes")->conflict, "disagrees with algo-knn");
+	cr_expect_null(kb_source_find(k, "de-9"));
+
+	cr_expect_eq(k->nentities, 2);
+	const kb_entity *en = kb_entity_find(k, "kinesis-data-firehose");
+	cr_assert_not_null(en);
+	cr_expect_str_eq(en->name, "Amazon Kinesis Data Firehose");
+	cr_expect_str_eq(en->kind, "service");
+	cr_expect_eq(en->naliases, 2);
+	cr_expect_str_eq(en->alias_src[1], "\\bKDF\\b");
+	cr_expect_eq(en->ncite, 1);
+	cr_expect_str_eq(en->cite[0], "de-8");
+	cr_expect_eq(kb_entity_by_sym(k, en->sym), en);
+	cr_expect_str_eq(eng_sym_name(k->e, en->sym), "kinesis-data-firehose");
+	cr_expect_null(kb_entity_find(k, "glue"));
+	cr_expect_null(kb_entity_by_sym(k, k->s_option));
+	cr_expect(strstr(en->file, "catalog/services.yaml") != NULL);
+	cr_expect_eq(en->line, 2);
+	cr_expect_eq(en->col, 5);
+
+	cr_expect_eq(k->nlexicon, 3);
+	const kb_lexeme *lx = &k->lexicon[1];
+	cr_expect_str_eq(lx->id, "dataset-size");
+	cr_expect_eq(lx->scope, LEX_STEM);
+	cr_expect_eq(k->lexicon[0].scope, LEX_ANY);
+	cr_expect_eq(k->lexicon[2].scope, LEX_OPTION);
+	cr_assert_eq(lx->nvals, 1);
+	cr_expect(lx->vals[0].from_capture);
+	cr_expect_str_eq(lx->vals[0].capture, "n");
+	cr_expect_str_eq(lx->vals[0].scale_by, "unit");
+	cr_assert_eq(lx->vals[0].nscale, 4);
+	cr_expect_str_eq(lx->vals[0].scale_keys[3], "TB");
+	cr_expect_eq(lx->vals[0].scale_vals[3], 1000);
+	cr_expect_eq(k->lexicon[0].vals[0].k.type, ENG_BOOL);
+	cr_expect_eq(k->lexicon[2].nvals, 2, "a list gives one value each");
+
+	cr_expect_eq(eng_rule_count(k->e), 1);
+	cr_expect_str_eq(eng_sym_name(k->e, k->s_scenario), "scenario");
+	cr_expect_str_eq(eng_sym_name(k->e, k->s_option), "option");
+	cr_expect_str_eq(eng_sym_name(k->e, k->s_uses), "uses");
+	cr_expect_str_eq(eng_sym_name(k->e, k->s_mentions), "mentions");
+
+	/* the catalog's facts are background facts, typed by spelling */
+	cr_assert_eq(eng_reset(k->e), ENG_OK);
+	eng *e = k->e;
+	eng_sym kdf = en->sym;
+	cr_expect(eng_fact_find(e, kdf, eng_intern(e, "serverless", 10), eng_bool(true)));
+	cr_expect(eng_fact_find(e, kdf, eng_intern(e, "buffer.size_mb.max", 18), eng_number(128)));
+	cr_expect(eng_fact_find(e, kdf, eng_intern(e, "output.formats", 14),
+	                        eng_symbol(e, "parquet")));
+	cr_expect(eng_fact_find(e, kdf, eng_intern(e, "output.formats", 14),
+	                        eng_symbol(e, "orc")));
+	cr_expect(eng_fact_find(e, kdf, eng_intern(e, "note", 4), eng_string(e, "a string")));
+	cr_expect(!eng_fact_find(e, kdf, eng_intern(e, "note", 4), eng_symbol(e, "a string")));
+
+	kb_free(k);
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+Test(kb, limits_are_applied)
+{
+	tmpkb t;
+	tmp_make(&t, clean_kb);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	eng_limits lim = { 7, 99 }, got;
+	cr_assert_eq(kb_load(t.dir, &lim, d, &k), ENG_OK);
+	eng_limits_get(k->e, &got);
+	cr_expect_eq(got.max_firings, 7);
+	cr_expect_eq(got.max_facts, 99);
+	kb_free(k);
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+Test(kb, missing_directory)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = (kb *)1;
+	cr_expect_eq(kb_load("/nonexistent/mlarch-rules", NULL, d, &k), ENG_ERR_IO);
+	cr_expect_null(k);
+	cr_expect_eq(eng_diags_errors(d), 1);
+	eng_diags_free(d);
+}
+
+Test(kb, single_file)
+{
+	tmpkb t;
+	tmp_make(&t, clean_kb);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/catalog/services.yaml", t.dir);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(path, NULL, d, &k), ENG_OK);
+	cr_expect_eq(k->nentities, 2);
+	cr_expect_eq(k->nsources, 0);
+	kb_free(k);
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+/* ---- broken knowledge bases ---- */
+
+typedef struct {
+	const char *file;       /* relative to the directory */
+	uint32_t line, col;
+	const char *msg;        /* the whole message; "{dir}" stands for the directory */
+} want_diag;
+
+typedef struct {
+	const char *name;
+	kfile files[MAX_FILES];
+	want_diag want[MAX_DIAGS];
+} broken_case;
+
+#define SOURCES "sources.yaml", sources_yaml
+#define ENTRY(id) "  - id: " id "\n    name: N\n    kind: service\n"
+
+static const broken_case broken[] = {
+	{ "rule cites an unknown note",
+	  { { SOURCES },
+	    { "rules/ingest.yaml",
+	      "rules:\n"
+	      "  - id: firehose-parquet\n"
+	      "    when:\n"
+	      "      - data.arrival: streaming\n"
+	      "    then:\n"
+	      "      - recommend: kinesis-data-firehose\n"
+	      "    because: Firehose converts on the way in.\n"
+	      "    cite: [de-8, de-99]\n" } },
+	  { { "rules/ingest.yaml", 8, 18, "unknown note id `de-99` (not in {dir}/sources.yaml)" } } },
+	{ "a misspelt note id gets a hint",
+	  { { SOURCES },
+	    { "catalog.yaml", "catalog:\n" ENTRY("glue") "    cite: [sum-mode]\n" } },
+	  { { "catalog.yaml", 5, 12, "unknown note id `sum-mode` (not in {dir}/sources.yaml) "
+	      "(did you mean `sum-modes`?)" } } },
+	{ "catalog entry cites an unknown note",
+	  { { SOURCES },
+	    { "catalog.yaml", "catalog:\n" ENTRY("glue") "    cite: [de-8, nope-1]\n" } },
+	  { { "catalog.yaml", 5, 18, "unknown note id `nope-1` (not in {dir}/sources.yaml)" } } },
+	{ "without sources.yaml citations are not checked",
+	  { { "catalog.yaml", "catalog:\n" ENTRY("glue") "    cite: [de-99]\n" },
+	    { "catalog2.yaml", "catalog:\n" ENTRY("emr") "    bad: 1\n" } },
+	  { { "catalog2.yaml", 5, 5,
+	      "unknown key `bad` in a catalog entry" } } },
+	{ "duplicate entity id across files",
+	  { { "catalog/a.yaml", "catalog:\n" ENTRY("amazon-emr") },
+	    { "catalog/b.yaml", "catalog:\n" ENTRY("glue") ENTRY("amazon-emr") } },
+	  { { "catalog/b.yaml", 5, 9,
+	      "duplicate entity id `amazon-emr` (already loaded from {dir}/catalog/a.yaml:2)" } } },
+	{ "duplicate ids in one file",
+	  { { "catalog.yaml", "catalog:\n" ENTRY("glue") ENTRY("glue") },
+	    { "lexicon.yaml", "lexicon:\n"
+	                      "  - {id: x, match: a, assert: {k: v}}\n"
+	                      "  - {id: x, match: b, assert: {k: v}}\n" } },
+	  { { "catalog.yaml", 5, 9, "duplicate entity id `glue` (first defined at line 2)" },
+	    { "lexicon.yaml", 3, 10, "duplicate lexicon id `x` (first defined at line 2)" } } },
+	{ "duplicate note id",
+	  { { "sources.yaml", "sources:\n"
+	                      "  - {id: de-1, title: t, topic: etl}\n"
+	                      "  - {id: de-1, title: t, topic: etl}\n" } },
+	  { { "sources.yaml", 3, 10, "duplicate note id `de-1` (first defined at line 2)" } } },
+	{ "unknown keys with did-you-mean",
+	  { { "catalog.yaml", "catalog:\n" ENTRY("glue") "    alias: ['glue']\n" },
+	    { "lexicon.yaml", "lexicon:\n  - id: x\n    match: a\n    asert: {k: v}\n" },
+	    { "sources.yaml", "sources:\n  - {id: a, title: t, topic: etl, tilte: u}\n" } },
+	  { { "catalog.yaml", 5, 5,
+	      "unknown key `alias` in a catalog entry (did you mean `aliases`?)" },
+	    { "lexicon.yaml", 4, 5,
+	      "unknown key `asert` in a lexicon entry (did you mean `assert`?)" },
+	    { "lexicon.yaml", 2, 5, "a lexicon entry is missing `assert`" },
+	    { "sources.yaml", 2, 35, "unknown key `tilte` in a source (did you mean `title`?)" } } },
+	{ "missing keys and wrong types",
+	  { { "catalog.yaml", "catalog:\n"
+	                      "  - id: glue\n"
+	                      "    kind: service\n"
+	                      "    aliases: {a: b}\n"
+	                      "    facts: [a, b]\n"
+	                      "  - just a string\n" } },
+	  { { "catalog.yaml", 2, 5, "a catalog entry is missing `name`" },
+	    { "catalog.yaml", 4, 14, "`aliases` must be a list of patterns, found a mapping" },
+	    { "catalog.yaml", 5, 12,
+	      "`facts` must be a mapping of `attribute: value`, found a list" },
+	    { "catalog.yaml", 6, 5, "a catalog entry must be a mapping, found `just a string`" } } },
+	{ "bad enumerations",
+	  { { "catalog.yaml", "catalog:\n  - id: glue\n    name: N\n    kind: servce\n" },
+	    { "lexicon.yaml", "lexicon:\n  - {id: x, match: a, assert: {k: v}, scope: stems}\n" },
+	    { "sources.yaml", "sources:\n  - {id: a, title: t, topic: ingest}\n" } },
+	  { { "catalog.yaml", 4, 11,
+	      "`kind` must be one of service, feature, algorithm, format, metric, technique, "
+	      "instance, concept, found `servce` (did you mean `service`?)" },
+	    { "lexicon.yaml", 2, 46,
+	      "`scope` must be one of any, stem, option, found `stems` (did you mean `stem`?)" },
+	    { "sources.yaml", 2, 30,
+	      "`topic` must be one of ingestion, etl, storage, query, training-input, algorithms, "
+	      "instances, evaluation, data-prep, fitting, deployment, security, ai-services, "
+	      "general, found `ingest`" } } },
+	{ "invalid regular expressions point into the pattern",
+	  { { "lexicon.yaml", "lexicon:\n"
+	                      "  - id: x\n"
+	                      "    match: 'kinesis (data|streams'\n"
+	                      "    assert: {k: v}\n"
+	                      "  - id: y\n"
+	                      "    match: a{2,1}\n"
+	                      "    assert: {k: v}\n"
+	                      "  - id: z\n"
+	                      "    match: \"caf\\u00e9 it''s \\\\d)\"\n"
+	                      "    assert: {k: v}\n" },
+	    { "catalog.yaml", "catalog:\n" ENTRY("glue") "    aliases: ['ok', 'it''s [z-a]']\n" } },
+	  { { "catalog.yaml", 5, 31, "invalid regular expression in an alias: range out of order "
+	      "in character class (at offset 8)" },
+	    { "lexicon.yaml", 3, 34, "invalid regular expression in `match`: missing closing "
+	      "parenthesis (at offset 21)" },
+	    { "lexicon.yaml", 6, 17, "invalid regular expression in `match`: numbers out of "
+	      "order in {} quantifier (at offset 5)" },
+	    { "lexicon.yaml", 9, 12, "invalid regular expression in `match`: unmatched closing "
+	      "parenthesis (at offset 14)" } } },
+	{ "captures must exist in the pattern",
+	  { { "lexicon.yaml", "lexicon:\n"
+	                      "  - id: size\n"
+	                      "    match: '(?<n>\\d+)\\s*(?<unit>GB|TB)'\n"
+	                      "    assert:\n"
+	                      "      a: {capture: num}\n"
+	                      "      b: {capture: n, scale-by: units, scale: {GB: 1}}\n"
+	                      "      c: {capture: n, scale-by: unit}\n"
+	                      "      d: {capture: n, scale-by: unit, scale: {GB: big}}\n"
+	                      "      e: {scale: {GB: 1}}\n" } },
+	  { { "lexicon.yaml", 5, 20,
+	      "`capture` `num` is not a named group of the pattern (write `(?<num>...)`)" },
+	    { "lexicon.yaml", 6, 33,
+	      "`scale-by` `units` is not a named group of the pattern (write `(?<units>...)`)" },
+	    { "lexicon.yaml", 7, 33, "`scale-by` needs a `scale` table beside it" },
+	    { "lexicon.yaml", 8, 51, "a scale factor must be a number, found `big`" },
+	    { "lexicon.yaml", 9, 10, "a captured value is missing `capture`" },
+	    { "lexicon.yaml", 9, 18,
+	      "`scale` needs `scale-by` (the group that picks the factor)" } } },
+	{ "sources that decide nothing need a reason",
+	  { { "sources.yaml", "sources:\n  - {id: a, title: t, topic: etl, decides: nope}\n"
+	                      "  - {id: b, title: t, topic: etl, decides: false}\n" } },
+	  { { "sources.yaml", 2, 44, "`decides` must be true or false, found `nope`" },
+	    { "sources.yaml", 3, 5,
+	      "a source with `decides: false` needs `why` (what it lacks)" } } },
+	{ "entity ids are lowercase symbols; fact values are constants",
+	  { { "catalog.yaml", "catalog:\n"
+	                      "  - id: Amazon EMR\n"
+	                      "    name: N\n"
+	                      "    kind: service\n"
+	                      "    facts: {a: ?x, b: , c: {d: 1}}\n" } },
+	  { { "catalog.yaml", 2, 9, "an entity id must be a name of lowercase letters, digits, "
+	      "`-`, `.` and `_`, found `Amazon EMR`" },
+	    { "catalog.yaml", 5, 16, "variables cannot appear in a fact's value, found `?x`" },
+	    { "catalog.yaml", 5, 23, "a fact's value is missing" },
+	    { "catalog.yaml", 5, 28, "a fact's value must be a single value, found a mapping" } } },
+	{ "sections must be lists",
+	  { { "catalog.yaml", "catalog: {id: x}\nlexicon: oops\nsources:\n" } },
+	  { { "catalog.yaml", 1, 10, "`catalog` must be a list of entries, found a mapping" },
+	    { "catalog.yaml", 2, 10, "`lexicon` must be a list of entries, found `oops`" } } },
+};
+
+/* Replaces "{dir}" in MSG by DIR. */
+static const char *expand(const char *msg, const char *dir, char *buf, size_t size)
+{
+	const char *p = strstr(msg, "{dir}");
+	if (!p)
+		snprintf(buf, size, "%s", msg);
+	else
+		snprintf(buf, size, "%.*s%s%s", (int)(p - msg), msg, dir, p + 5);
+	return buf;
+}
+
+Test(kb, broken_knowledge_bases)
+{
+	for (size_t i = 0; i < sizeof(broken) / sizeof(*broken); i++) {
+		const broken_case *c = &broken[i];
+		tmpkb t;
+		tmp_make(&t, c->files);
+		eng_diags *d = eng_diags_new(0);
+		kb *k = (kb *)1;
+		char all[4096];
+		eng_status st = kb_load(t.dir, NULL, d, &k);
+		cr_expect_eq(st, ENG_ERR_LOAD, "%s: status %s", c->name, eng_status_str(st));
+		cr_expect_null(k, "%s: a knowledge base came back", c->name);
+		size_t nwant = 0;
+		while (nwant < MAX_DIAGS && c->want[nwant].file)
+			nwant++;
+		cr_expect_eq(eng_diags_errors(d), nwant, "%s: %zu errors, expected %zu:%s", c->name,
+		             eng_diags_errors(d), nwant, diags_text(d, all, sizeof(all)));
+		for (size_t w = 0; w < nwant; w++) {
+			const want_diag *wd = &c->want[w];
+			char file[256], msg[512];
+			snprintf(file, sizeof(file), "%s/%s", t.dir, wd->file);
+			expand(wd->msg, t.dir, msg, sizeof(msg));
+			bool found = false;
+			for (size_t j = 0; j < eng_diags_count(d) && !found; j++) {
+				const eng_diag *g = eng_diags_get(d, j);
+				found = g->severity == ENG_SEV_ERROR && strcmp(g->file, file) == 0 &&
+				        g->line == wd->line && g->col == wd->col &&
+				        strcmp(g->message, msg) == 0;
+			}
+			cr_expect(found, "%s: no error %s:%u:%u: %s; got:%s", c->name, wd->file,
+			          wd->line, wd->col, msg, diags_text(d, all, sizeof(all)));
+		}
+		eng_diags_free(d);
+		tmp_remove(&t);
+	}
+}
+
+Test(kb, diagnostics_carry_context_and_source)
+{
+	static const kfile files[] = {
+		{ "catalog.yaml", "catalog:\n" ENTRY("glue") "    alias: x\n" },
+		{ NULL, NULL },
+	};
+	tmpkb t;
+	tmp_make(&t, files);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(t.dir, NULL, d, &k), ENG_ERR_LOAD);
+	cr_assert_eq(eng_diags_count(d), 1);
+	const eng_diag *g = eng_diags_get(d, 0);
+	cr_expect_str_eq(g->context, "in catalog entry `glue` (line 2)");
+	cr_expect_str_eq(g->source, "    alias: x");
+	cr_expect_eq(g->span, 5);
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+Test(kb, engine_errors_are_collected_too)
+{
+	static const kfile files[] = {
+		{ "a.yaml", "rules:\n  - id: r\n    when: []\n" },
+		{ "b.yaml", "catalog:\n" ENTRY("glue") "    bad: 1\n" },
+		{ NULL, NULL },
+	};
+	tmpkb t;
+	tmp_make(&t, files);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	char all[4096];
+	cr_assert_eq(kb_load(t.dir, NULL, d, &k), ENG_ERR_LOAD);
+	bool engine = false, app = false;
+	for (size_t i = 0; i < eng_diags_count(d); i++) {
+		const eng_diag *g = eng_diags_get(d, i);
+		engine = engine || strstr(g->file, "a.yaml");
+		app = app || strstr(g->file, "b.yaml");
+	}
+	cr_expect(engine && app, "errors of both files expected:%s",
+	          diags_text(d, all, sizeof(all)));
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
