@@ -1,17 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agenda.c - activations waiting to fire, in a binary heap: higher salience first, then
- * the newest activation (recency). Each activation knows its heap slot, so one whose
- * token is deleted leaves in O(log n).
+ * recency. Each activation knows its heap slot, so one whose token is deleted leaves in
+ * O(log n).
+ *
+ * Recency is OPS5's LEX order, which CLIPS's `lex` strategy also follows: the ids of the
+ * facts each activation matched (ids grow with time, so they are time tags) are sorted
+ * newest first and compared in turn; the first difference decides, newer first; when one
+ * list is a prefix of the other, the longer one (the more specific match) goes first;
+ * when they are the same, the newer activation goes first. So when one fact completes
+ * many matches at once, the match with the newest other facts fires first, whatever the
+ * order in which the network found them.
  */
 #include "core.h"
+
+#include <string.h>
 
 static bool before(const activation *a, const activation *b)
 {
 	int32_t sa = a->r->ir->salience, sb = b->r->ir->salience;
 	if (sa != sb)
 		return sa > sb;
+	uint32_t n = a->ntags < b->ntags ? a->ntags : b->ntags;
+	for (uint32_t i = 0; i < n; i++)
+		if (a->tags[i] != b->tags[i])
+			return a->tags[i] > b->tags[i];
+	if (a->ntags != b->ntags)
+		return a->ntags > b->ntags;
 	return a->seq > b->seq;
+}
+
+/* Fills A's time tags from the facts of token T: the AGENDA_TAGS newest, newest first.
+ * Going up a token, facts tend to get newer (the first conditions of a rule are the
+ * contexts that change), so the list is kept oldest first while it is built, each id
+ * going in from the newest end, and turned round at the end. */
+static void tags_fill(activation *a, const token *t)
+{
+	eng_fact_id up[AGENDA_TAGS];
+	uint32_t n = 0;
+	for (; t; t = t->parent) {
+		if (!t->wme)
+			continue;
+		eng_fact_id id = t->wme->id;
+		uint32_t i;
+		if (n < AGENDA_TAGS) {
+			i = n++;
+		} else {
+			if (id <= up[0])
+				continue;
+			memmove(up, up + 1, (AGENDA_TAGS - 1) * sizeof(up[0]));
+			i = AGENDA_TAGS - 1;
+		}
+		while (i > 0 && up[i - 1] > id) {
+			up[i] = up[i - 1];
+			i--;
+		}
+		up[i] = id;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		a->tags[k] = up[n - 1 - k];
+	a->ntags = n;
 }
 
 static void place(eng *e, uint32_t i, activation *a)
@@ -50,28 +98,60 @@ static void sift_down(eng *e, uint32_t i)
 	place(e, i, a);
 }
 
+/* A new activation waits in the pending list, unsorted, until the agenda is next
+ * consulted (agenda_flush): a firing's later actions often delete what its first ones
+ * matched (a context fact replaced twice), and those activations then cost a push and a
+ * pop instead of time tags and a heap insertion. The order is the same either way: the
+ * heap sorts by rule and facts, and seq keeps the order of creation. */
 eng_status agenda_add(eng *e, token *t, rule *r)
 {
-	if (grow((void **)&e->heap, &e->capheap, e->nheap + 1, sizeof(activation *)))
+	if (grow((void **)&e->pending, &e->cappending, e->npending + 1, sizeof(activation *)))
 		return ENG_ERR_NOMEM;
-	activation *a = pool_get(&e->act_pool);
+	activation *a = pool_get_raw(&e->act_pool);   /* every field is set below or at flush */
 	if (!a)
 		return ENG_ERR_NOMEM;
 	a->tok = t;
 	a->r = r;
 	a->seq = ++e->seq;
+	a->pending = true;
+	a->ntags = 0;
 	t->act = a;
-	e->heap[e->nheap] = a;
-	a->heap = e->nheap++;
-	sift_up(e, a->heap);
+	a->heap = e->npending;
+	e->pending[e->npending++] = a;
 	return ENG_OK;
 }
 
-/* Removes A from the heap and frees it. */
+/* Moves the pending activations into the heap. */
+eng_status agenda_flush(eng *e)
+{
+	if (!e->npending)
+		return ENG_OK;
+	if (grow((void **)&e->heap, &e->capheap, e->nheap + e->npending, sizeof(activation *)))
+		return ENG_ERR_NOMEM;
+	for (uint32_t k = 0; k < e->npending; k++) {
+		activation *a = e->pending[k];
+		a->pending = false;
+		tags_fill(a, a->tok);
+		e->heap[e->nheap] = a;
+		a->heap = e->nheap++;
+		sift_up(e, a->heap);
+	}
+	e->npending = 0;
+	return ENG_OK;
+}
+
+/* Removes A from the agenda and frees it. */
 void agenda_remove(eng *e, activation *a)
 {
 	uint32_t i = a->heap;
 	a->tok->act = NULL;
+	if (a->pending) {
+		activation *last = e->pending[--e->npending];
+		e->pending[i] = last;
+		last->heap = i;
+		pool_put(&e->act_pool, a);
+		return;
+	}
 	e->nheap--;
 	if (i != e->nheap) {
 		activation *moved = e->heap[e->nheap];
@@ -83,10 +163,11 @@ void agenda_remove(eng *e, activation *a)
 	pool_put(&e->act_pool, a);
 }
 
-/* Takes the first activation off the heap; the caller frees it. NULL when empty. */
+/* Takes the first activation off the heap; the caller frees it. NULL when empty (or when
+ * the pending ones cannot be sorted in for want of memory). */
 activation *agenda_pop(eng *e)
 {
-	if (!e->nheap)
+	if (agenda_flush(e) != ENG_OK || !e->nheap)
 		return NULL;
 	activation *a = e->heap[0];
 	e->nheap--;
@@ -100,10 +181,11 @@ activation *agenda_pop(eng *e)
 void agenda_clear(eng *e)
 {
 	e->nheap = 0;
-	pool_drop(&e->act_pool);
+	e->npending = 0;
+	pool_reset(&e->act_pool);
 }
 
 size_t eng_agenda_size(const eng *e)
 {
-	return e->nheap;
+	return e->nheap + e->npending;
 }

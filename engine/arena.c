@@ -68,6 +68,20 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 	return p;
 }
 
+void arena_reset(arena *a)
+{
+	struct block *keep = a ? a->top : NULL;
+	if (!keep)
+		return;
+	while (keep->prev) {   /* keep the oldest block: it has the usual size */
+		struct block *b = keep;
+		keep = b->prev;
+		free(b);
+	}
+	keep->used = 0;
+	a->top = keep;
+}
+
 arena_mark arena_mark_get(const arena *a)
 {
 	arena_mark m = { a->top, a->top ? a->top->used : 0 };

@@ -40,6 +40,8 @@ typedef struct {
 	size_t nfacts, capfacts;
 	comp_seen *seen;
 	size_t nseen, capseen;
+	uint32_t *seen_slots;   /* open addressing over seen: index + 1, 0 = empty */
+	size_t nseen_slots;     /* a power of two, at least twice nseen */
 	const char *file;       /* the document's name, in the rules arena */
 	bool handed;            /* eng_rules_add was called: the IR may be in use */
 } comp_out;
@@ -358,11 +360,44 @@ static void comp_facts(compiler *c, comp_out *out, const eng_node *n)
 
 /* ---- rules ---- */
 
-enum { K_ID, K_WHEN, K_THEN, K_BECAUSE, K_CITE, K_SALIENCE, K_WEIGHT, K_COUNT };
+enum { K_ID, K_WHEN, K_THEN, K_BECAUSE, K_CITE, K_SALIENCE, K_WEIGHT, K_LOGICAL, K_COUNT };
 static const char *const comp_rule_keys[K_COUNT] = {
-	"id", "when", "then", "because", "cite", "salience", "weight",
+	"id", "when", "then", "because", "cite", "salience", "weight", "logical",
 };
 #define COMP_REQUIRED K_SALIENCE
+
+static uint64_t comp_id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of ID in out->seen_slots: where it is, or the empty slot where it would go. */
+static size_t comp_seen_slot(const comp_out *out, const char *id)
+{
+	size_t mask = out->nseen_slots - 1, i = (size_t)comp_id_hash(id) & mask;
+	while (out->seen_slots[i] && strcmp(out->seen[out->seen_slots[i] - 1].id, id) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static bool comp_seen_rehash(compiler *c, comp_out *out)
+{
+	size_t n = out->nseen_slots ? out->nseen_slots * 2 : 256;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	if (!slots) {
+		comp_nomem(c);
+		return false;
+	}
+	free(out->seen_slots);
+	out->seen_slots = slots;
+	out->nseen_slots = n;
+	for (size_t k = 0; k < out->nseen; k++)
+		slots[comp_seen_slot(out, out->seen[k].id)] = (uint32_t)k + 1;
+	return true;
+}
 
 /* Checks the id for emptiness and duplicates (earlier in the document or loaded
  * already); records it. Returns false after an error. */
@@ -376,12 +411,13 @@ static bool comp_rule_id(compiler *c, comp_out *out, const eng_node *n)
 		           comp_found(n, found, sizeof(found)));
 		return false;
 	}
-	for (size_t i = 0; i < out->nseen; i++) {
-		if (strcmp(out->seen[i].id, id) == 0) {
-			comp_error(c, n, "duplicate rule id `%s` (first defined at line %u)", id,
-			           out->seen[i].line);
-			return false;
-		}
+	if ((out->nseen + 1) * 2 > out->nseen_slots && !comp_seen_rehash(c, out))
+		return false;
+	size_t slot = comp_seen_slot(out, id);
+	if (out->seen_slots[slot]) {
+		comp_error(c, n, "duplicate rule id `%s` (first defined at line %u)", id,
+		           out->seen[out->seen_slots[slot] - 1].line);
+		return false;
 	}
 	long prev = eng_rule_find(c->e, id);
 	if (prev >= 0) {
@@ -396,6 +432,7 @@ static bool comp_rule_id(compiler *c, comp_out *out, const eng_node *n)
 		return false;
 	out->seen[out->nseen].id = id;
 	out->seen[out->nseen++].line = eng_node_line(n);
+	out->seen_slots[slot] = (uint32_t)out->nseen;
 	return true;
 }
 
@@ -488,6 +525,25 @@ static void comp_weight(compiler *c, const eng_node *n, ir_rule *r)
 	r->weight = k.u.num;
 }
 
+/* `logical: no` makes what the rule asserts stand on its own (as in a rule with a
+ * retract or modify): the facts stay until retracted, whatever happens to the match. */
+static void comp_logical(compiler *c, const eng_node *n)
+{
+	char found[96];
+	eng_value k;
+	cv_kind kind = eng_node_kind_of(n) == ENG_NODE_SCALAR ?
+	               comp_scalar(c, n, &k, NULL, NULL) : CV_EMPTY;
+	if (kind == CV_ERROR)
+		return;
+	if (kind != CV_CONST || k.type != ENG_BOOL) {
+		comp_error(c, n, "`logical` must be yes or no, found %s",
+		           comp_found(n, found, sizeof(found)));
+		return;
+	}
+	if (!k.u.b)
+		c->procedural = true;
+}
+
 /* Copies the rule's conditions, actions and variable names into the arena. */
 static bool comp_rule_finish(compiler *c, ir_rule *r)
 {
@@ -572,6 +628,8 @@ static void comp_rule(compiler *c, comp_out *out, const eng_node *rn)
 		comp_salience(c, val[K_SALIENCE], r);
 	if (val[K_WEIGHT])
 		comp_weight(c, val[K_WEIGHT], r);
+	if (val[K_LOGICAL])
+		comp_logical(c, val[K_LOGICAL]);
 
 	if (c->errors == errors && c->st == ENG_OK) {
 		if (!r->id || !comp_rule_finish(c, r))
@@ -687,6 +745,7 @@ eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 	free(out.rules);
 	free(out.facts);
 	free(out.seen);
+	free(out.seen_slots);
 	free(c.vars);
 	free(c.conds);
 	free(c.acts);

@@ -676,7 +676,8 @@ static void comp_act_value(compiler *c, const eng_node *n, const char *what, boo
 	char found[96], hint[64];
 	const char *name;
 	size_t len;
-	const char *expect = calc ? "a constant, a bound variable or `{calc: ...}`" :
+	const char *expect = calc && symbol ? "a symbol, a bound variable or `{calc: ...}`" :
+	                     calc ? "a constant, a bound variable or `{calc: ...}`" :
 	                     symbol ? "a symbol or a bound variable" :
 	                     "a constant or a bound variable";
 	if (eng_node_kind_of(n) == ENG_NODE_MAP && calc && eng_node_size(n) == 1) {
@@ -766,8 +767,9 @@ static void comp_fact_action(compiler *c, act_kind kind, const eng_node *key,
 	ir_action *a = comp_act_new(c, kind, key);
 	if (!a)
 		return;
-	comp_act_value(c, eng_node_item(n, 0), "subject", false, true, &a->s);
-	comp_act_value(c, eng_node_item(n, 1), "attribute", false, true, &a->a);
+	/* a computed subject or attribute (symbol(...)) names entities made at run time */
+	comp_act_value(c, eng_node_item(n, 0), "subject", true, true, &a->s);
+	comp_act_value(c, eng_node_item(n, 1), "attribute", true, true, &a->a);
 	comp_act_value(c, eng_node_item(n, 2), "value", kind != ACT_RETRACT, false, &a->v);
 }
 

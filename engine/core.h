@@ -15,14 +15,17 @@ typedef struct pool {
 	size_t size;            /* object size, rounded up */
 	void *free;             /* free list through the first word */
 	void *chunks;           /* chunk list through the first word */
+	void *spare;            /* chunks emptied by pool_reset, reused before new ones */
 	size_t left;            /* objects not yet carved from the newest chunk */
 	unsigned char *next;
 } pool;
 
 void pool_init(pool *p, size_t size);
 void *pool_get(pool *p);                /* zeroed object or NULL */
+void *pool_get_raw(pool *p);            /* the same, not zeroed: the caller sets it all */
 void pool_put(pool *p, void *obj);
-void pool_drop(pool *p);                /* frees every object at once */
+void pool_reset(pool *p);               /* drops every object at once, keeps the memory */
+void pool_drop(pool *p);                /* frees every object and the memory */
 
 /* ---- symbols ---- */
 
@@ -83,7 +86,7 @@ struct amem_item {
 	fact *f;
 	amem *mem;
 	amem_item *next, *prev;         /* in the memory */
-	amem_item *hnext[3], *hprev[3]; /* in the memory's per-field index */
+	amem_item *hnext[4], *hprev[4]; /* in the memory's indexes (AIDX_*) */
 	amem_item *fnext;               /* in the fact's list */
 };
 
@@ -92,6 +95,11 @@ typedef struct {
 	uint32_t nbuckets;      /* power of two, 0 = no index */
 } aindex;
 
+/* An alpha memory's indexes: one per field, and one on several fields at once (the
+ * fields of multi_mask) for joins that compare two or three fields with the token. */
+#define AIDX_MULTI 3
+#define AIDX_COUNT 4
+
 struct amem {
 	uint8_t mask;           /* which fields are constants: bit 0 subject, 1 attr, 2 value */
 	eng_value k[3];
@@ -99,11 +107,14 @@ struct amem {
 	uint32_t ntests;
 	amem_item *items;
 	uint32_t count;
-	aindex idx[3];
+	aindex idx[AIDX_COUNT];
+	uint8_t multi_mask;     /* the fields of idx[AIDX_MULTI]; 0 while it is unused */
 	rnode **succ;           /* join and negative nodes fed by this memory */
-	uint32_t nsucc;
+	uint32_t nsucc, capsucc;
 	amem *next;             /* in the engine's list of memories with the same key */
 	amem *all;              /* in the engine's list of all memories */
+	amem *dirty_next;       /* in the engine's list of memories filled since the last clear */
+	bool dirty;
 };
 
 /* ---- beta network ---- */
@@ -146,6 +157,8 @@ struct rnode {
 	jtest *tests;
 	uint32_t ntests;
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
+	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
+	int8_t mtest[3];        /* AIDX_MULTI: the equality test on each field of the key */
 
 	/* TEST */
 	const expr *test;
@@ -157,6 +170,8 @@ struct rnode {
 	/* PROD */
 	rule *prod;
 	rnode *next_all;        /* engine's list of all stores */
+	rnode *dirty_next;      /* engine's list of stores filled since the last clear */
+	bool dirty;
 };
 
 struct rule {
@@ -171,17 +186,18 @@ struct rule {
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. */
 struct token {
+	/* what a walk up the tree reads, together in the first cache line */
 	token *parent;
 	fact *wme;              /* NULL at levels of negations and tests */
-	rnode *node;
 	uint16_t level;
+	uint32_t nresults;
+	rnode *node;
+	token *hnext, *hprev;   /* in the node's hash bucket */
+	uint32_t hbucket;
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
 	token *mnext, *mprev;   /* in node->tokens */
-	token *hnext, *hprev;   /* in the node's hash bucket */
-	uint32_t hbucket;
 	negres *results;        /* NEG: facts that block it */
-	uint32_t nresults;
 	struct activation *act; /* PROD: pending activation */
 	firing *fired;          /* PROD: the logical firing it produced */
 };
@@ -193,11 +209,17 @@ struct negres {
 	negres *fnext, *fprev;  /* in f->negs */
 };
 
+/* How many of a match's facts the agenda compares for recency (the newest ones). */
+#define AGENDA_TAGS 16
+
 typedef struct activation {
 	token *tok;
 	rule *r;
 	uint64_t seq;
-	uint32_t heap;          /* index in the agenda heap */
+	uint32_t heap;          /* index in the agenda heap, or in the pending list */
+	bool pending;           /* not in the heap yet (agenda.c) */
+	uint32_t ntags;
+	eng_fact_id tags[AGENDA_TAGS];  /* the ids of the matched facts, newest first */
 } activation;
 
 typedef struct effect {
@@ -241,6 +263,8 @@ struct eng {
 	/* rules */
 	rule **rules;
 	uint32_t nrules, caprules;
+	uint32_t *rule_slots;   /* rule ids, open addressing: index + 1, 0 = empty */
+	uint32_t nrule_slots;   /* a power of two, at least twice nrules */
 	eng_triple *deffacts;
 	uint32_t ndeffacts, capdeffacts;
 
@@ -250,10 +274,12 @@ struct eng {
 	uint8_t masks_used;     /* bit m set: some memory has constant mask m */
 	amem *amems;
 	uint32_t namems;
+	amem *dirty_amems;      /* what eng_clear must empty: only what was filled */
 
 	/* beta network */
 	rnode *top;             /* the dummy top memory */
-	rnode *stores;          /* all stores (for clearing) */
+	rnode *stores;          /* all stores */
+	rnode *dirty_stores;    /* stores that got tokens since the last clear */
 
 	/* working memory */
 	fact **facts;           /* by id */
@@ -268,6 +294,8 @@ struct eng {
 	/* agenda */
 	activation **heap;
 	uint32_t nheap, capheap;
+	activation **pending;   /* made since the agenda was last consulted */
+	uint32_t npending, cappending;
 	uint64_t seq;
 
 	/* firings and conclusions */
@@ -275,7 +303,8 @@ struct eng {
 	concl *concls;          /* concls[0] unused */
 	uint32_t nconcls, capconcls;
 
-	pool token_pool, item_pool, neg_pool, act_pool, support_pool, effect_pool;
+	pool token_pool, item_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
+	arena *run_arena;       /* firings: they live until the next clear */
 	eng_status run_error;
 	eng_status match_error; /* a test failed to evaluate while matching */
 	char error[512];
@@ -305,6 +334,7 @@ bool cmp_values(cmp_op op, eng_value a, eng_value b);
 eng_status agenda_add(eng *e, token *t, rule *r);
 void agenda_remove(eng *e, activation *a);
 activation *agenda_pop(eng *e);
+eng_status agenda_flush(eng *e);
 void agenda_clear(eng *e);
 
 /* engine.c: what the network calls when a production's token goes */

@@ -58,10 +58,18 @@ static uint64_t mix64(uint64_t x)
 void pool_init(pool *p, size_t size)
 {
 	memset(p, 0, sizeof(*p));
-	p->size = (size + 15) & ~(size_t)15;
+	p->size = (size + 7) & ~(size_t)7;   /* pointer alignment: nothing pooled needs more */
 }
 
 void *pool_get(pool *p)
+{
+	void *obj = pool_get_raw(p);
+	if (obj)
+		memset(obj, 0, p->size);
+	return obj;
+}
+
+void *pool_get_raw(pool *p)
 {
 	void *obj;
 	if (p->free) {
@@ -69,8 +77,10 @@ void *pool_get(pool *p)
 		p->free = *(void **)obj;
 	} else {
 		if (p->left == 0) {
-			unsigned char *c = malloc(16 + p->size * POOL_CHUNK);
-			if (!c)
+			unsigned char *c = p->spare;
+			if (c)
+				p->spare = *(void **)c;
+			else if (!(c = malloc(16 + p->size * POOL_CHUNK)))
 				return NULL;
 			*(void **)c = p->chunks;
 			p->chunks = c;
@@ -81,7 +91,6 @@ void *pool_get(pool *p)
 		p->next += p->size;
 		p->left--;
 	}
-	memset(obj, 0, p->size);
 	return obj;
 }
 
@@ -91,16 +100,27 @@ void pool_put(pool *p, void *obj)
 	p->free = obj;
 }
 
-void pool_drop(pool *p)
+void pool_reset(pool *p)
 {
 	while (p->chunks) {
 		void *c = p->chunks;
 		p->chunks = *(void **)c;
-		free(c);
+		*(void **)c = p->spare;
+		p->spare = c;
 	}
 	p->free = NULL;
 	p->left = 0;
 	p->next = NULL;
+}
+
+void pool_drop(pool *p)
+{
+	pool_reset(p);
+	while (p->spare) {
+		void *c = p->spare;
+		p->spare = *(void **)c;
+		free(c);
+	}
 }
 
 /* ---- status ---- */
@@ -314,7 +334,9 @@ eng *eng_new(void)
 	pool_init(&e->act_pool, sizeof(activation));
 	pool_init(&e->support_pool, sizeof(support));
 	pool_init(&e->effect_pool, sizeof(effect));
-	if (!e->syms.text || !e->rules_arena || eng_intern(e, "", 0) != 0 ||
+	pool_init(&e->fact_pool, sizeof(fact));
+	e->run_arena = arena_new();
+	if (!e->syms.text || !e->rules_arena || !e->run_arena || eng_intern(e, "", 0) != 0 ||
 	    rete_top_init(e) != ENG_OK) {
 		eng_free(e);
 		return NULL;
@@ -327,14 +349,6 @@ eng *eng_new(void)
 	return e;
 }
 
-static void firings_free(eng *e)
-{
-	while (e->firings) {
-		firing *f = e->firings;
-		e->firings = f->next_all;
-		free(f);
-	}
-}
 
 void eng_free(eng *e)
 {
@@ -346,8 +360,10 @@ void eng_free(eng *e)
 	free(e->ftable);
 	free(e->dying);
 	free(e->heap);
+	free(e->pending);
 	free(e->concls);
 	free(e->rules);
+	free(e->rule_slots);
 	free(e->deffacts);
 	free(e->concl_kinds);
 	for (uint32_t i = 0; i < e->nskip; i++)
@@ -364,6 +380,8 @@ void eng_free(eng *e)
 	pool_drop(&e->act_pool);
 	pool_drop(&e->support_pool);
 	pool_drop(&e->effect_pool);
+	pool_drop(&e->fact_pool);
+	arena_free(e->run_arena);
 	free(e);
 }
 
@@ -442,11 +460,44 @@ arena *eng_rules_arena(eng *e)
 
 /* ---- rules ---- */
 
+/* The slot of rule id ID in e->rule_slots: where it is, or the empty slot where it goes. */
+static uint32_t rule_slot(const eng *e, const char *id)
+{
+	uint32_t mask = e->nrule_slots - 1;
+	uint32_t i = (uint32_t)hash_bytes(id, strlen(id)) & mask;
+	while (e->rule_slots[i] && strcmp(e->rules[e->rule_slots[i] - 1]->ir->id, id) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Makes room in the id index for NEED rules. */
+static eng_status rule_slots_grow(eng *e, uint32_t need)
+{
+	if ((uint64_t)need * 2 <= e->nrule_slots)
+		return ENG_OK;
+	uint32_t n = e->nrule_slots ? e->nrule_slots : 256;
+	while ((uint64_t)need * 2 > n) {
+		if (n > UINT32_MAX / 2)
+			return ENG_ERR_NOMEM;
+		n *= 2;
+	}
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return ENG_ERR_NOMEM;
+	free(e->rule_slots);
+	e->rule_slots = slots;
+	e->nrule_slots = n;
+	for (uint32_t k = 0; k < e->nrules; k++)
+		slots[rule_slot(e, e->rules[k]->ir->id)] = k + 1;
+	return ENG_OK;
+}
+
 eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 {
 	if (e->live || e->nfacts)
 		return ENG_ERR_INVALID;
-	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)))
+	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)) ||
+	    rule_slots_grow(e, e->nrules + (uint32_t)n))
 		return ENG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		rule *r = arena_alloc(e->rules_arena, sizeof(*r));
@@ -459,6 +510,7 @@ eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 		if (st)
 			return st;
 		e->rules[e->nrules++] = r;
+		e->rule_slots[rule_slot(e, r->ir->id)] = e->nrules;
 	}
 	return ENG_OK;
 }
@@ -504,10 +556,10 @@ bool eng_rule_get(const eng *e, size_t i, eng_rule_info *out)
 
 long eng_rule_find(const eng *e, const char *id)
 {
-	for (uint32_t i = 0; i < e->nrules; i++)
-		if (strcmp(e->rules[i]->ir->id, id) == 0)
-			return (long)i;
-	return -1;
+	if (!e->nrule_slots)
+		return -1;
+	uint32_t k = e->rule_slots[rule_slot(e, id)];
+	return k ? (long)k - 1 : -1;
 }
 
 const char *eng_rule_var_name(const eng *e, size_t i, uint32_t v)
@@ -677,7 +729,7 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 		return ENG_ERR_NOMEM;
 	if (grow((void **)&e->facts, &e->capfacts, e->nfacts + 1, sizeof(fact *)))
 		return ENG_ERR_NOMEM;
-	f = calloc(1, sizeof(*f));
+	f = pool_get(&e->fact_pool);
 	if (!f)
 		return ENG_ERR_NOMEM;
 	f->id = e->nfacts + 1;
@@ -741,7 +793,7 @@ void wm_retract(eng *e, fact *f)
 	}
 	e->facts[f->id - 1] = NULL;
 	e->live--;
-	free(f);
+	pool_put(&e->fact_pool, f);
 	e->busy = was_busy;
 	wm_settle(e);
 }
@@ -775,18 +827,24 @@ eng_status eng_retract(eng *e, eng_fact_id id)
 void eng_clear(eng *e)
 {
 	agenda_clear(e);
-	firings_free(e);
+	e->firings = NULL;
+	arena_reset(e->run_arena);
 	rete_clear(e);
-	for (uint32_t i = 0; i < e->nfacts; i++)
-		free(e->facts[i]);
+	/* empty the dedup table bucket by bucket when few facts were made, else at once */
+	if (e->ftable && (uint64_t)e->nfacts * 8 < e->nftable) {
+		for (uint32_t i = 0; i < e->nfacts; i++)
+			if (e->facts[i])
+				e->ftable[e->facts[i]->hash & (e->nftable - 1)] = NULL;
+	} else if (e->ftable) {
+		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
+	}
+	pool_reset(&e->fact_pool);
 	e->nfacts = 0;
 	e->live = 0;
 	e->ndying = 0;
-	if (e->ftable)
-		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
 	e->nconcls = 0;
-	pool_drop(&e->support_pool);
-	pool_drop(&e->effect_pool);
+	pool_reset(&e->support_pool);
+	pool_reset(&e->effect_pool);
 	e->run_error = ENG_OK;
 	e->error[0] = '\0';
 }
@@ -1018,7 +1076,7 @@ static eng_status fire(eng *e, activation *act)
 	token *tok = act->tok;
 	tok->act = NULL;
 	size_t sz = sizeof(firing) + r->npos * sizeof(eng_fact_id) + ir->nvars * sizeof(eng_value);
-	firing *fr = calloc(1, sz);
+	firing *fr = arena_alloc(e->run_arena, sz);
 	if (!fr)
 		return ENG_ERR_NOMEM;
 	eng_value *vars = (eng_value *)(fr + 1);
@@ -1067,7 +1125,14 @@ eng_status eng_run(eng *e, uint64_t *fired)
 	eng_status st = ENG_OK;
 	e->run_error = ENG_OK;
 	e->error[0] = '\0';
-	while (e->nheap) {
+	for (;;) {
+		if (agenda_flush(e) != ENG_OK) {
+			st = ENG_ERR_NOMEM;
+			snprintf(e->error, sizeof(e->error), "out of memory in the agenda");
+			break;
+		}
+		if (!e->nheap)
+			break;
 		if (n >= e->limits.max_firings) {
 			/* the activation stays: the caller may raise the limit and run again */
 			e->current = e->heap[0]->r;
@@ -1076,13 +1141,14 @@ eng_status eng_run(eng *e, uint64_t *fired)
 			break;
 		}
 		activation *act = agenda_pop(e);
+		const rule *r = act->r;     /* fire may fail before it sets e->current */
 		n++;
 		st = fire(e, act);
 		pool_put(&e->act_pool, act);
 		if (st) {
 			if (st == ENG_ERR_NOMEM && !e->error[0])
 				snprintf(e->error, sizeof(e->error), "out of memory in rule `%s`",
-				         e->current->ir->id);
+				         r->ir->id);
 			break;
 		}
 	}

@@ -180,7 +180,8 @@ const eng_node *eng_node_get(const eng_node *map, const char *key);
 /* Compiles the `rules:` and `facts:` sections of DOC into the engine. All errors are
  * collected into D (file:line:col, with the rule they belong to); on any error nothing of
  * DOC is added and ENG_ERR_LOAD is returned. Rules must be loaded while working memory is
- * empty (before the first assert, or right after eng_clear). */
+ * empty (before the first assert, or right after eng_clear). On ENG_ERR_NOMEM the engine
+ * may hold part of DOC and is only fit to be freed. */
 eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d);
 /* eng_doc_read_file + eng_load_doc. */
 eng_status eng_load_file(eng *e, const char *path, eng_diags *d);

@@ -60,7 +60,9 @@ typedef enum {
 	EX_CALL,        /* fn(args...) */
 } expr_kind;
 
-typedef enum { FN_CEIL, FN_FLOOR, FN_ROUND, FN_ABS, FN_MIN, FN_MAX } expr_fn;
+typedef enum {
+	FN_CEIL, FN_FLOOR, FN_ROUND, FN_ABS, FN_MIN, FN_MAX, FN_SYMBOL, FN_SQRT, FN_LOG, FN_EXP,
+} expr_fn;
 
 struct expr {
 	expr_kind kind;
@@ -84,6 +86,10 @@ static const struct {
 	{ "abs", FN_ABS, 1, 1 },
 	{ "min", FN_MIN, 1, 0 },
 	{ "max", FN_MAX, 1, 0 },
+	{ "symbol", FN_SYMBOL, 1, 0 },   /* the texts of its arguments joined, as a symbol */
+	{ "sqrt", FN_SQRT, 1, 1 },
+	{ "log", FN_LOG, 1, 1 },         /* natural logarithm */
+	{ "exp", FN_EXP, 1, 1 },
 };
 
 /* ---- lexer ---- */
@@ -893,7 +899,17 @@ static eng_status eval_call(const expr *x, const eng *e, const eng_value *vars, 
 	case FN_FLOOR: acc = floor(acc); break;
 	case FN_ROUND: acc = round(acc); break;
 	case FN_ABS: acc = fabs(acc); break;
-	case FN_MIN: case FN_MAX: break;
+	case FN_SQRT:
+	case FN_LOG:
+		if (acc < 0 || (x->op == FN_LOG && acc == 0)) {
+			if (err && errsz)
+				snprintf(err, errsz, "`%s` of %g is not a real number", name, acc);
+			return ENG_ERR_EVAL;
+		}
+		acc = x->op == FN_SQRT ? sqrt(acc) : log(acc);
+		break;
+	case FN_EXP: acc = exp(acc); break;
+	case FN_MIN: case FN_MAX: case FN_SYMBOL: break;
 	}
 	*out = acc;
 	return ENG_OK;
@@ -930,6 +946,44 @@ static eng_status eval_cmp(const expr *x, const eng *e, const eng_value *vars, b
 	return ENG_OK;
 }
 
+#define EXPR_SYMBOL_MAX 256
+
+/* symbol(a, b, ...): the arguments written as rule-file text (strings without quotes)
+ * and joined, interned as a symbol, e.g. symbol(s, ?n) gives s12 for ?n = 12. Entity
+ * ids are built this way. Interning is the one change evaluation makes to the engine:
+ * the symbol table only grows, so what callers hold of it stays valid. */
+static eng_status eval_symbol(const expr *x, const eng *e, const eng_value *vars,
+                              eng_value *out, char *err, size_t errsz)
+{
+	char buf[EXPR_SYMBOL_MAX];
+	size_t n = 0;
+	for (uint32_t i = 0; i < x->n; i++) {
+		eng_value v;
+		eng_status st = eval(x->args[i], e, vars, &v, err, errsz);
+		if (st != ENG_OK)
+			return st;
+		if (v.type == ENG_STRING)
+			v.type = ENG_SYMBOL;
+		int len = v.type == ENG_NONE ? -1 : eng_value_format(e, v, buf + n, sizeof(buf) - n);
+		if (len < 0 || (size_t)len >= sizeof(buf) - n) {
+			if (err && errsz)
+				snprintf(err, errsz, len < 0 ? "`symbol` got an unbound value"
+				         : "`symbol` made a name longer than %d bytes", EXPR_SYMBOL_MAX - 1);
+			return ENG_ERR_EVAL;
+		}
+		n += (size_t)len;
+	}
+	eng_sym id = n ? eng_intern((eng *)e, buf, n) : 0;
+	if (!id) {
+		if (err && errsz)
+			snprintf(err, errsz, n ? "out of memory" : "`symbol` made an empty name");
+		return n ? ENG_ERR_NOMEM : ENG_ERR_EVAL;
+	}
+	out->type = ENG_SYMBOL;
+	out->u.sym = id;
+	return ENG_OK;
+}
+
 /* Recursion is bounded by the tree's depth, which the parser caps. */
 static eng_status eval(const expr *x, const eng *e, const eng_value *vars, eng_value *out,
                        char *err, size_t errsz)
@@ -958,6 +1012,8 @@ static eng_status eval(const expr *x, const eng *e, const eng_value *vars, eng_v
 	}
 	case EX_ARITH:
 	case EX_CALL: {
+		if (x->kind == EX_CALL && x->op == FN_SYMBOL)
+			return eval_symbol(x, e, vars, out, err, errsz);
 		double d = 0;
 		st = x->kind == EX_ARITH ? eval_arith(x, e, vars, &d, err, errsz)
 		                         : eval_call(x, e, vars, &d, err, errsz);
@@ -993,7 +1049,8 @@ static eng_status eval(const expr *x, const eng *e, const eng_value *vars, eng_v
  * other than `=`/`!=` on a non-number, a boolean operator on a non-boolean, division
  * by zero or an arithmetic result too large for a double, with a message in ERR (ERRSZ
  * bytes; ERR may be NULL) and *OUT unspecified.
- * `and`/`or` stop at the first operand that decides them. Allocates nothing.
+ * `and`/`or` stop at the first operand that decides them. Allocates nothing, except
+ * that `symbol(...)` interns the name it makes in E.
  */
 eng_status expr_eval(const expr *x, const eng *e, const eng_value *vars, eng_value *out,
                      char *err, size_t errsz)

@@ -28,6 +28,8 @@ void arena_free(arena *a);
 void *arena_alloc(arena *a, size_t size);
 /* A NUL-terminated copy of LEN bytes of S, or NULL. */
 char *arena_strndup(arena *a, const char *s, size_t len);
+/* Frees everything allocated, keeping one block for what comes next. */
+void arena_reset(arena *a);
 /* Remembers the fill level, and later frees everything allocated since. */
 arena_mark arena_mark_get(const arena *a);
 void arena_rewind(arena *a, arena_mark m);

@@ -36,8 +36,15 @@
  * consistent again (wm_settle).
  *
  * The agenda (agenda.c) is a binary heap of activations ordered by salience, then by
- * recency (newest first); refraction comes for free, since a token activates its rule
- * once and only a new token (new facts) can activate it again.
+ * recency of the facts matched (LEX: newest fact first, then the next newest, ...);
+ * refraction comes for free, since a token activates its rule once and only a new token
+ * (new facts) can activate it again.
+ *
+ * What keeps the cost with what changes: a join whose alpha memory is empty does not
+ * look at a new token, and one whose parent store is empty does not look at a new fact
+ * (Rete/UL's unlinking, as two tests); an equality join looks in one hash bucket, on up
+ * to three fields at once (the memory's multi-field index); clearing visits only the
+ * memories and stores filled since the last clear, and the pools keep their memory.
  */
 #include "core.h"
 
@@ -57,7 +64,7 @@ eng_value fact_field(const fact *f, uint8_t field)
 	}
 }
 
-void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
+static inline void tok_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
 {
 	while (t && t->level > level)
 		t = t->parent;
@@ -67,13 +74,56 @@ void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
 		out->type = ENG_NONE;
 }
 
+void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
+{
+	tok_value(t, level, field, out);
+}
+
 void token_bindings(const token *t, const rule *r, eng_value *out)
 {
 	for (uint32_t v = 0; v < r->ir->nvars; v++) {
 		if (r->vars[v].level)
-			token_value(t, r->vars[v].level, r->vars[v].field, &out[v]);
+			tok_value(t, r->vars[v].level, r->vars[v].field, &out[v]);
 		else
 			out[v].type = ENG_NONE;
+	}
+}
+
+/* eng_value_hash, inlined where the matcher spends its time (the same function). */
+static inline uint64_t value_hash(eng_value v)
+{
+	uint64_t x;
+	switch (v.type) {
+	case ENG_SYMBOL:
+	case ENG_STRING: x = v.u.sym; break;
+	case ENG_NUMBER: {
+		double d = v.u.num == 0 ? 0.0 : v.u.num;
+		memcpy(&x, &d, sizeof(x));
+		break;
+	}
+	case ENG_BOOL: x = v.u.b; break;
+	default: x = 0; break;
+	}
+	x = x * 8 + (uint64_t)v.type;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* eng_value_eq, inlined where the matcher spends its time. */
+static inline bool value_eq(eng_value a, eng_value b)
+{
+	if (a.type != b.type)
+		return false;
+	switch (a.type) {
+	case ENG_SYMBOL:
+	case ENG_STRING: return a.u.sym == b.u.sym;
+	case ENG_NUMBER: return a.u.num == b.u.num;
+	case ENG_BOOL: return a.u.b == b.u.b;
+	default: return true;
 	}
 }
 
@@ -81,8 +131,8 @@ bool cmp_values(cmp_op op, eng_value a, eng_value b)
 {
 	double x, y;
 	switch (op) {
-	case CMP_EQ: return eng_value_eq(a, b);
-	case CMP_NE: return !eng_value_eq(a, b);
+	case CMP_EQ: return value_eq(a, b);
+	case CMP_NE: return !value_eq(a, b);
 	case CMP_LT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x < y;
 	case CMP_LE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x <= y;
 	case CMP_GT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x > y;
@@ -105,13 +155,31 @@ static bool atest_pass(const atest *t, const fact *f)
 	return cmp_values(t->op, v, t->k);
 }
 
+/* The token's side of J's tests, for a loop over many facts against one token. */
+static void jtests_values(const rnode *j, const token *tok, eng_value *vals)
+{
+	for (uint32_t i = 0; i < j->ntests; i++)
+		tok_value(tok, j->tests[i].level, j->tests[i].lfield, &vals[i]);
+}
+
+static bool jtests_pass_values(const rnode *j, const eng_value *vals, const fact *f)
+{
+	for (uint32_t i = 0; i < j->ntests; i++) {
+		const jtest *t = &j->tests[i];
+		eng_value fv = fact_field(f, t->field);
+		if (t->op == CMP_EQ ? !value_eq(fv, vals[i]) : !cmp_values(t->op, fv, vals[i]))
+			return false;
+	}
+	return true;
+}
+
 static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 {
 	for (uint32_t i = 0; i < j->ntests; i++) {
 		const jtest *t = &j->tests[i];
-		eng_value tv;
-		token_value(tok, t->level, t->lfield, &tv);
-		if (!cmp_values(t->op, fact_field(f, t->field), tv))
+		eng_value tv, fv = fact_field(f, t->field);
+		tok_value(tok, t->level, t->lfield, &tv);
+		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !cmp_values(t->op, fv, tv))
 			return false;
 	}
 	return true;
@@ -124,8 +192,27 @@ static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
 	uint64_t h = mask * 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < 3; i++)
 		if (mask & (1u << i))
-			h = (h ^ eng_value_hash(k[i])) * 0x100000001b3ull;
+			h = (h ^ value_hash(k[i])) * 0x100000001b3ull;
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The hash of a multi-field key from the values of its fields, in field order. */
+static uint32_t multi_hash(uint8_t mask, const eng_value *v)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 3; i++)
+		if (mask & (1u << i))
+			h = (h ^ value_hash(v[i])) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The hash of fact F in index FIELD (AIDX_*) of M. */
+static uint32_t item_hash(const amem *m, uint8_t field, const fact *f)
+{
+	if (field < AIDX_MULTI)
+		return (uint32_t)value_hash(fact_field(f, field));
+	eng_value v[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
+	return multi_hash(m->multi_mask, v);
 }
 
 static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
@@ -139,7 +226,7 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 	ix->buckets = b;
 	ix->nbuckets = nbuckets;
 	for (amem_item *it = m->items; it; it = it->next) {
-		uint32_t h = (uint32_t)eng_value_hash(fact_field(it->f, field)) & (nbuckets - 1);
+		uint32_t h = item_hash(m, field, it->f) & (nbuckets - 1);
 		it->hprev[field] = NULL;
 		it->hnext[field] = b[h];
 		if (b[h])
@@ -149,17 +236,37 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 	return ENG_OK;
 }
 
-static amem_item *aindex_bucket(const amem *m, uint8_t field, eng_value v)
+/* The items of N's alpha memory that may pass its tests, given the token's side of the
+ * tests in VALS: one bucket of an index, or all of them. Iterate with item_next. */
+static amem_item *node_items(const rnode *n, const eng_value *vals)
 {
-	const aindex *ix = &m->idx[field];
-	return ix->buckets[(uint32_t)eng_value_hash(v) & (ix->nbuckets - 1)];
+	const amem *m = n->am;
+	if (n->aidx < 0)
+		return m->items;
+	const aindex *ix = &m->idx[n->aidx];
+	uint32_t h;
+	if (n->aidx < AIDX_MULTI) {
+		h = (uint32_t)value_hash(vals[n->hashed_test]);
+	} else {
+		eng_value v[3] = { { ENG_NONE, { 0 } }, { ENG_NONE, { 0 } }, { ENG_NONE, { 0 } } };
+		for (int i = 0; i < 3; i++)
+			if (m->multi_mask & (1u << i))
+				v[i] = vals[n->mtest[i]];
+		h = multi_hash(m->multi_mask, v);
+	}
+	return ix->buckets[h & (ix->nbuckets - 1)];
+}
+
+static inline amem_item *item_next(const rnode *n, const amem_item *it)
+{
+	return n->aidx < 0 ? it->next : it->hnext[n->aidx];
 }
 
 static uint32_t store_hash(const rnode *s, const token *t)
 {
 	eng_value v;
-	token_value(t, s->key_level, s->key_field, &v);
-	return (uint32_t)eng_value_hash(v);
+	tok_value(t, s->key_level, s->key_field, &v);
+	return (uint32_t)value_hash(v);
 }
 
 static eng_status store_rehash(rnode *s, uint32_t nbuckets)
@@ -187,7 +294,11 @@ static void propagate(eng *e, rnode *node, token *tok);
 
 static eng_status store_link(eng *e, rnode *s, token *t)
 {
-	(void)e;
+	if (!s->dirty) {
+		s->dirty = true;
+		s->dirty_next = e->dirty_stores;
+		e->dirty_stores = s;
+	}
 	if (s->tbuckets && s->ntokens + 1 > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
 	t->mprev = NULL;
@@ -280,13 +391,10 @@ static void token_delete(eng *e, token *t)
 
 static token *token_new(eng *e, rnode *s, token *parent, fact *wme)
 {
-	token *t = pool_get(&e->token_pool);
+	token *t = pool_get_raw(&e->token_pool);   /* hot: every field is set here */
 	if (!t)
 		return NULL;
-	t->parent = parent;
-	t->wme = wme;
-	t->node = s;
-	t->level = s->level;
+	*t = (token){ .parent = parent, .wme = wme, .node = s, .level = s->level };
 	if (parent) {
 		t->next_sib = parent->children;
 		if (parent->children)
@@ -355,18 +463,10 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 	}
 	switch (s->kind) {
 	case RN_NEG: {
-		amem *m = s->am;
-		amem_item *it;
-		int ht = s->hashed_test;
-		if (ht >= 0) {
-			eng_value v;
-			token_value(t, s->tests[ht].level, s->tests[ht].lfield, &v);
-			it = aindex_bucket(m, s->tests[ht].field, v);
-		} else {
-			it = m->items;
-		}
-		for (; it; it = ht >= 0 ? it->hnext[s->tests[ht].field] : it->next) {
-			if (!jtests_pass(s, t, it->f))
+		eng_value vals[16];   /* patterns have at most 16 join tests */
+		jtests_values(s, t, vals);
+		for (amem_item *it = node_items(s, vals); it; it = item_next(s, it)) {
+			if (!jtests_pass_values(s, vals, it->f))
 				continue;
 			negres *r = pool_get(&e->neg_pool);
 			if (!r) {
@@ -401,18 +501,12 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 
 static void join_left(eng *e, rnode *j, token *t)
 {
-	amem *m = j->am;
-	int ht = j->hashed_test;
-	amem_item *it;
-	if (ht >= 0) {
-		eng_value v;
-		token_value(t, j->tests[ht].level, j->tests[ht].lfield, &v);
-		it = aindex_bucket(m, j->tests[ht].field, v);
-	} else {
-		it = m->items;
-	}
-	for (; it; it = ht >= 0 ? it->hnext[j->tests[ht].field] : it->next)
-		if (jtests_pass(j, t, it->f))
+	if (!j->am->items)
+		return;   /* Rete/UL's left unlinking, as a test */
+	eng_value vals[16];   /* patterns have at most 16 join tests */
+	jtests_values(j, t, vals);
+	for (amem_item *it = node_items(j, vals); it; it = item_next(j, it))
+		if (jtests_pass_values(j, vals, it->f))
 			for (rnode *c = j->children; c; c = c->sibling)
 				store_insert(e, c, t, it->f);
 }
@@ -437,7 +531,7 @@ static token *candidates(const rnode *s, const rnode *j, const fact *f, bool *ha
 	if (ht >= 0 && s->tbuckets && s->key_level == j->tests[ht].level &&
 	    s->key_field == j->tests[ht].lfield) {
 		*hashed = true;
-		uint32_t h = (uint32_t)eng_value_hash(fact_field(f, j->tests[ht].field));
+		uint32_t h = (uint32_t)value_hash(fact_field(f, j->tests[ht].field));
 		return s->tbuckets[h & (s->ntbuckets - 1)];
 	}
 	return s->tokens;
@@ -493,6 +587,11 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 	amem_item *it = pool_get(&e->item_pool);
 	if (!it)
 		return ENG_ERR_NOMEM;
+	if (!m->dirty) {
+		m->dirty = true;
+		m->dirty_next = e->dirty_amems;
+		e->dirty_amems = m;
+	}
 	it->f = f;
 	it->mem = m;
 	it->next = m->items;
@@ -502,13 +601,13 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 	m->count++;
 	it->fnext = f->items;
 	f->items = it;
-	for (uint8_t fld = 0; fld < 3; fld++) {
+	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
 		if (m->count > ix->nbuckets * 2 && aindex_build(e, m, fld, ix->nbuckets * 4) == ENG_OK)
 			continue;  /* the rebuild linked the new item too */
-		uint32_t h = (uint32_t)eng_value_hash(fact_field(f, fld)) & (ix->nbuckets - 1);
+		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
 		it->hnext[fld] = ix->buckets[h];
 		if (ix->buckets[h])
 			ix->buckets[h]->hprev[fld] = it;
@@ -527,14 +626,14 @@ static void amem_remove(eng *e, amem_item *it)
 	if (it->next)
 		it->next->prev = it->prev;
 	m->count--;
-	for (uint8_t fld = 0; fld < 3; fld++) {
+	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
 		if (it->hprev[fld])
 			it->hprev[fld]->hnext[fld] = it->hnext[fld];
 		else {
-			uint32_t h = (uint32_t)eng_value_hash(fact_field(it->f, fld)) & (ix->nbuckets - 1);
+			uint32_t h = item_hash(m, fld, it->f) & (ix->nbuckets - 1);
 			if (ix->buckets[h] == it)
 				ix->buckets[h] = it->hnext[fld];
 		}
@@ -557,7 +656,7 @@ eng_status rete_add_fact(eng *e, fact *f)
 			bool ok = true;
 			for (int i = 0; i < 3 && ok; i++)
 				if (mask & (1u << i))
-					ok = eng_value_eq(m->k[i], k[i]);
+					ok = value_eq(m->k[i], k[i]);
 			for (uint32_t i = 0; i < m->ntests && ok; i++)
 				ok = atest_pass(&m->tests[i], f);
 			if (!ok)
@@ -568,10 +667,14 @@ eng_status rete_add_fact(eng *e, fact *f)
 			 * one rule makes each pair once */
 			for (uint32_t i = m->nsucc; i-- > 0;) {
 				rnode *n = m->succ[i];
-				if (n->kind == RN_JOIN)
-					join_right(e, n, f);
-				else
+				/* a node whose left side holds no token can make nothing of a new fact
+				 * (Rete/UL's right unlinking, as a test) */
+				if (n->kind == RN_JOIN) {
+					if (n->parent->tokens)
+						join_right(e, n, f);
+				} else if (n->tokens) {
 					neg_right(e, n, f);
+				}
 			}
 		}
 	}
@@ -686,15 +789,21 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 	return ENG_OK;
 }
 
+/* The list grows by doubling: a memory that feeds thousands of rules costs a few times
+ * its size in the arena, not the square of it. */
 static eng_status amem_succ_add(eng *e, amem *m, rnode *n)
 {
-	rnode **s = arena_alloc(e->rules_arena, (m->nsucc + 1) * sizeof(*s));
-	if (!s)
-		return ENG_ERR_NOMEM;
-	if (m->nsucc)
-		memcpy(s, m->succ, m->nsucc * sizeof(*s));
-	s[m->nsucc++] = n;
-	m->succ = s;
+	if (m->nsucc == m->capsucc) {
+		uint32_t cap = m->capsucc ? m->capsucc * 2 : 4;
+		rnode **s = arena_alloc(e->rules_arena, cap * sizeof(*s));
+		if (!s)
+			return ENG_ERR_NOMEM;
+		if (m->nsucc)
+			memcpy(s, m->succ, m->nsucc * sizeof(*s));
+		m->succ = s;
+		m->capsucc = cap;
+	}
+	m->succ[m->nsucc++] = n;
 	return ENG_OK;
 }
 
@@ -712,6 +821,7 @@ static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
 		return NULL;
 	n->kind = kind;
 	n->hashed_test = -1;
+	n->aidx = -1;
 	if (kind != RN_JOIN) {
 		n->next_all = e->stores;
 		e->stores = n;
@@ -732,17 +842,41 @@ static bool jtests_same(const jtest *a, uint32_t na, const jtest *b, uint32_t nb
 	return true;
 }
 
-/* Chooses the equality test to hash on and makes sure the memories are indexed for it. */
+/* Chooses the equality tests to hash on and makes sure the memories are indexed for
+ * them: the token store on the first one, the alpha memory on every field that an
+ * equality test compares when there are several (its multi-field index, unless the
+ * memory's is taken by other fields) or else on the first one's field. */
 static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 {
+	int8_t mtest[3] = { -1, -1, -1 };
+	uint8_t mask = 0;
+	for (uint32_t i = 0; i < n->ntests; i++)
+		if (n->tests[i].op == CMP_EQ && mtest[n->tests[i].field] < 0) {
+			mtest[n->tests[i].field] = (int8_t)i;
+			mask |= (uint8_t)(1u << n->tests[i].field);
+		}
+	if (mask && (mask & (mask - 1)) && (!n->am->multi_mask || n->am->multi_mask == mask)) {
+		if (!n->am->multi_mask) {
+			n->am->multi_mask = mask;
+			if (aindex_build(e, n->am, AIDX_MULTI, 64) != ENG_OK) {
+				n->am->multi_mask = 0;
+				return ENG_ERR_NOMEM;
+			}
+		}
+		n->aidx = AIDX_MULTI;
+		memcpy(n->mtest, mtest, sizeof(mtest));
+	}
 	for (uint32_t i = 0; i < n->ntests; i++) {
 		if (n->tests[i].op != CMP_EQ)
 			continue;
 		n->hashed_test = (int)i;
 		const jtest *t = &n->tests[i];
-		if (!n->am->idx[t->field].nbuckets &&
-		    aindex_build(e, n->am, t->field, 64) != ENG_OK)
-			return ENG_ERR_NOMEM;
+		if (n->aidx < 0) {
+			if (!n->am->idx[t->field].nbuckets &&
+			    aindex_build(e, n->am, t->field, 64) != ENG_OK)
+				return ENG_ERR_NOMEM;
+			n->aidx = (int8_t)t->field;
+		}
 		if (!left->key_level) {
 			left->key_level = t->level;
 			left->key_field = t->lfield;
@@ -766,7 +900,7 @@ typedef struct {
 static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
                                bool binds, pattern *p)
 {
-	int8_t local[3] = { -1, -1, -1 };   /* var index bound in this pattern, per field */
+	int32_t local[3] = { -1, -1, -1 };  /* var index bound in this pattern, per field */
 	memset(p, 0, sizeof(*p));
 	for (uint8_t f = 0; f < 3; f++) {
 		const ir_operand *o = &c->slot[f];
@@ -777,7 +911,7 @@ static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
 			uint32_t v = o->var;
 			int same = -1;
 			for (uint8_t g = 0; g < f; g++)
-				if (local[g] == (int8_t)v)
+				if (local[g] == (int32_t)v)
 					same = g;
 			if (same >= 0) {
 				if (p->nat == 16)
@@ -790,7 +924,7 @@ static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
 				jtest t = { f, r->vars[v].field, r->vars[v].level, CMP_EQ };
 				p->jt[p->njt++] = t;
 			} else {
-				local[f] = (int8_t)v;
+				local[f] = (int32_t)v;
 				if (binds) {
 					r->vars[v].level = level;
 					r->vars[v].field = f;
@@ -812,7 +946,7 @@ static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
 		uint32_t v = k->operand.var;
 		int same = -1;
 		for (uint8_t g = 0; g < 3; g++)
-			if (local[g] == (int8_t)v)
+			if (local[g] == (int32_t)v)
 				same = g;
 		if (same >= 0) {
 			if (p->nat == 16)
@@ -900,11 +1034,13 @@ eng_status rete_build_rule(eng *e, rule *r)
 			return st;
 		if (c->kind == COND_NEG) {
 			rnode *n = NULL;
-			if (!first_new)
-				for (rnode *x = cur->children; x; x = x->sibling)
-					if (x->kind == RN_NEG && x->am == m &&
+			if (!first_new)   /* a node to share is among those the memory feeds */
+				for (uint32_t k = 0; k < m->nsucc && !n; k++) {
+					rnode *x = m->succ[k];
+					if (x->parent == cur && x->kind == RN_NEG &&
 					    jtests_same(x->tests, x->ntests, p.jt, p.njt))
 						n = x;
+				}
 			if (!n) {
 				if (!(n = node_new(e, RN_NEG, cur)))
 					return ENG_ERR_NOMEM;
@@ -921,11 +1057,13 @@ eng_status rete_build_rule(eng *e, rule *r)
 		}
 		r->pos_level[r->npos++] = level;
 		rnode *j = NULL;
-		if (!first_new)
-			for (rnode *x = cur->children; x; x = x->sibling)
-				if (x->kind == RN_JOIN && x->am == m &&
+		if (!first_new)   /* not cur->children: the top node has thousands */
+			for (uint32_t k = 0; k < m->nsucc && !j; k++) {
+				rnode *x = m->succ[k];
+				if (x->parent == cur && x->kind == RN_JOIN &&
 				    jtests_same(x->tests, x->ntests, p.jt, p.njt))
 					j = x;
+			}
 		if (!j) {
 			if (!(j = node_new(e, RN_JOIN, cur)))
 				return ENG_ERR_NOMEM;
@@ -978,38 +1116,51 @@ eng_status rete_top_init(eng *e)
  * reaches without facts (rules with only negations and tests). */
 void rete_clear(eng *e)
 {
-	for (amem *m = e->amems; m; m = m->all) {
+	/* Only the memories and stores filled since the last clear are visited, so a clear
+	 * costs what the run before it touched, not the size of the network. */
+	for (amem *m = e->dirty_amems, *next; m; m = next) {
+		next = m->dirty_next;
+		m->dirty = false;
+		m->dirty_next = NULL;
 		m->items = NULL;
 		m->count = 0;
-		for (int f = 0; f < 3; f++)
+		for (int f = 0; f < AIDX_COUNT; f++)
 			if (m->idx[f].nbuckets)
 				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(amem_item *));
 	}
-	for (rnode *s = e->stores; s; s = s->next_all) {
+	e->dirty_amems = NULL;
+	for (rnode *s = e->dirty_stores, *next; s; s = next) {
+		next = s->dirty_next;
+		s->dirty = false;
+		s->dirty_next = NULL;
 		s->tokens = NULL;
 		s->ntokens = 0;
 		if (s->tbuckets)
 			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
 	}
-	for (uint32_t i = 0; i < e->nfacts; i++)
-		if (e->facts[i]) {
-			e->facts[i]->items = NULL;
-			e->facts[i]->tokens = NULL;
-			e->facts[i]->negs = NULL;
-		}
-	pool_drop(&e->token_pool);
-	pool_drop(&e->item_pool);
-	pool_drop(&e->neg_pool);
+	e->dirty_stores = NULL;
+	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
+	pool_reset(&e->token_pool);
+	pool_reset(&e->item_pool);
+	pool_reset(&e->neg_pool);
 	e->match_error = ENG_OK;
+	if (!e->top)
+		return;         /* eng_new failed before the network was made */
 	token *top = token_new(e, e->top, NULL, NULL);
-	if (top)
-		propagate(e, e->top, top);
+	if (!top) {
+		set_nomem(e);   /* nothing can match now: asserts fail until the next clear */
+		return;
+	}
+	/* every alpha memory is empty now: only what needs no fact can match */
+	for (rnode *c = e->top->children; c; c = c->sibling)
+		if (c->kind != RN_JOIN)
+			store_insert(e, c, top, NULL);
 }
 
 void rete_free(eng *e)
 {
 	for (amem *m = e->amems; m; m = m->all)
-		for (int f = 0; f < 3; f++)
+		for (int f = 0; f < AIDX_COUNT; f++)
 			free(m->idx[f].buckets);
 	for (rnode *s = e->stores; s; s = s->next_all)
 		free(s->tbuckets);

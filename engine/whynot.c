@@ -191,7 +191,7 @@ static void put_operand(out_buf *o, const eng *e, const ir_rule *ir, const ir_op
 
 static const char *op_name(cmp_op op)
 {
-	static const char *names[] = { "=", "!=", "<", "<=", ">", ">=", "in", "not-in" };
+	static const char *names[] = { "'='", "'!='", "'<'", "'<='", "'>'", "'>='", "in", "not-in" };
 	return names[op];
 }
 
@@ -248,9 +248,11 @@ int eng_rule_cond_format(const eng *e, size_t i, uint32_t c, char *buf, size_t s
 			put(&o, "not: ");
 		if (cd->slot[0].kind == OPD_CONST && cd->slot[0].k.type == ENG_SYMBOL &&
 		    cd->slot[0].k.u.sym == e->default_subject && cd->slot[1].kind == OPD_CONST) {
+			put(&o, cd->kind == COND_NEG ? "{" : "");
 			put_value(&o, e, cd->slot[1].k);
 			put(&o, ": ");
 			put_value_spec(&o, e, ir, cd);
+			put(&o, cd->kind == COND_NEG ? "}" : "");
 		} else {
 			put(&o, "[");
 			put_operand(&o, e, ir, &cd->slot[0]);

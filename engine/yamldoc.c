@@ -116,6 +116,13 @@ static size_t doc_break_len(const char *p, const char *end)
 	return 0;
 }
 
+/* Whether a line break (see doc_break_len) can start with byte C: most bytes cannot. */
+static inline bool doc_may_break(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return u == '\n' || u == '\r' || u == 0xC2 || u == 0xE2;
+}
+
 /* Copies TEXT into doc->lines with breaks turned into NULs and records where each line
  * starts. Returns ENG_ERR_NOMEM on failure (the doc keeps what it got; eng_doc_free frees
  * it). */
@@ -123,6 +130,10 @@ static eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 {
 	size_t n = 1;
 	for (size_t i = 0; i < len;) {
+		if (!doc_may_break(text[i])) {
+			i++;
+			continue;
+		}
 		size_t b = doc_break_len(text + i, text + len);
 		if (b)
 			n++;
@@ -140,7 +151,7 @@ static eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 	doc->starts[0] = 0;
 	n = 1;
 	for (size_t i = 0; i < len;) {
-		size_t b = doc_break_len(text + i, text + len);
+		size_t b = doc_may_break(text[i]) ? doc_break_len(text + i, text + len) : 0;
 		if (!b) {
 			i++;
 			continue;
@@ -244,11 +255,12 @@ static bool doc_count(doc_builder *b, size_t weight, yaml_mark_t m, const char *
 	if (weight > b->lim.max_nodes - b->nodes) {
 		if (alias)
 			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-			          "alias `*%s` expands the document past %zu nodes (max_nodes)",
-			          alias, b->lim.max_nodes);
+			          "alias `*%s` expands the document past %zu nodes (max_nodes); "
+			          "raise eng_doc_limits.max_nodes to read it", alias, b->lim.max_nodes);
 		else
 			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-			          "document has more than %zu nodes (max_nodes)", b->lim.max_nodes);
+			          "document has more than %zu nodes (max_nodes); raise "
+			          "eng_doc_limits.max_nodes to read it", b->lim.max_nodes);
 		return false;
 	}
 	b->nodes += weight;
@@ -309,8 +321,8 @@ static void doc_alias(doc_builder *b, const yaml_event_t *ev)
 	yaml_mark_t m = ev->start_mark;
 	uint32_t line = (uint32_t)m.line + 1, col = (uint32_t)m.column + 1;
 	if (++b->aliases > b->lim.max_aliases) {
-		doc_fatal(b, line, col, "more than %u aliases in the document (max_aliases)",
-		          b->lim.max_aliases);
+		doc_fatal(b, line, col, "more than %u aliases in the document (max_aliases); "
+		          "raise eng_doc_limits.max_aliases to read it", b->lim.max_aliases);
 		return;
 	}
 	const doc_anchor *a = NULL;
@@ -372,7 +384,8 @@ static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
 	yaml_mark_t m = ev->start_mark;
 	if (b->depth >= b->lim.max_depth) {
 		doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-		          "nesting deeper than %u levels (max_depth)", b->lim.max_depth);
+		          "nesting deeper than %u levels (max_depth); raise "
+		          "eng_doc_limits.max_depth to read it", b->lim.max_depth);
 		return;
 	}
 	size_t before = b->nodes;
@@ -442,7 +455,8 @@ static void doc_check_keys(doc_builder *b, const eng_node *map)
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		const eng_node *k = map->u.items[2 * i];
-		if (k->kind == ENG_NODE_SCALAR) {
+		/* the keys counted above: a merge key is not one of them */
+		if (k->kind == ENG_NODE_SCALAR && (k->quoted || strcmp(k->u.text, "<<") != 0)) {
 			keys[m].key = k;
 			keys[m++].i = i;
 		}
@@ -740,8 +754,8 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len,
 	}
 	eng_status lst = ENG_OK;
 	if (len > b.lim.max_bytes)
-		doc_fatal(&b, 0, 0, "input is larger than the limit of %zu bytes (max_bytes)",
-		          b.lim.max_bytes);
+		doc_fatal(&b, 0, 0, "input is larger than the limit of %zu bytes (max_bytes); "
+		          "raise eng_doc_limits.max_bytes to read it", b.lim.max_bytes);
 	else if ((lst = doc_lines_init(doc, text, len)) == ENG_ERR_INVALID)
 		doc_fatal(&b, 0, 0, "too many lines");
 	else if (lst != ENG_OK)

@@ -5,6 +5,9 @@
 set -eu
 
 need="pkg-config libyaml-dev libpcre2-dev libcriterion-dev libjansson-dev libedit-dev"
+# tests/test_cli.sh: jq reads the JSON output, tmux drives the interactive prompt,
+# xmllint checks the JUnit report
+need="$need jq tmux libxml2-utils"
 case "${1:-build}" in
 	build) ;;
 	bench) need="$need clips valgrind" ;;

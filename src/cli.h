@@ -36,6 +36,8 @@ typedef struct {
 	/* explain */
 	bool dot;
 	const char *output;
+	/* the prompt loads the knowledge base once; the question commands borrow it */
+	kb *kb;
 } cli_opts;
 
 /* main.c */
@@ -43,15 +45,21 @@ void cli_usage_error(const cli_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* common.c */
+/* The knowledge base folder to load: --rules, else $MLARCH_RULES, else the rules folder
+ * compiled in (the source tree's) when it exists, else the installed data directory. */
 const char *paths_rules_dir(const cli_opts *o);
+/* The installed data directory's rules folder, as compiled in. */
+const char *paths_data_dir(void);
 /* Loads the knowledge base, printing diagnostics; NULL (and *EXIT set) on failure. */
 kb *cli_kb_load(const cli_opts *o, int *exit_code);
 /* Prints every diagnostic of D as file:line:col: severity: message, the line and a caret. */
 void report_diags(const cli_opts *o, const eng_diags *d, FILE *fp);
-/* Reads the question from ARGV[0..ARGC) (words joined by spaces), or from stdin when it
- * is "-" or absent. Returns a malloc'd buffer (*LEN bytes) or NULL after an error
- * message. */
-char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len);
+/* Reads the question from ARGV[0..ARGC) (words joined by spaces), from stdin when it is
+ * "-" or absent, or from a file when the one argument names one. Returns a malloc'd
+ * buffer (*LEN bytes) and in *NAME what to call it in messages ("<stdin>", "<question>"
+ * or the path), or NULL after an error message with the exit code in *CODE. */
+char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
+                        const char **name, int *code);
 /* Parses RAW into Q, reporting errors with a caret; false on error. */
 bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, size_t len,
                         question *q);
@@ -59,7 +67,8 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
 char *read_file(const char *path, size_t *len);
 /* Colour escapes, or "" when colour is off. */
 const char *clr(const cli_opts *o, const char *code);
-/* Writes BUF to PATH atomically (temporary file in the same folder, then rename). */
+/* Writes BUF to PATH atomically (temporary file in the same folder, then rename). Returns
+ * false with the reason in ERR; PATH is then as it was. */
 bool write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errsz);
 
 /* the commands: each returns an exit code */

@@ -16,25 +16,29 @@
 
 typedef struct {
 	kb *k;
+	bool borrowed;          /* k is o->kb, loaded once by the prompt */
 	judgement j;
 	bool judged;
 } session;
 
+/* Reads and judges the question of ARGV into S; returns an exit code, after a message
+ * when it is not EXIT_OK. session_close frees S in either case. */
 static int session_open(cli_opts *o, int argc, char **argv, session *s)
 {
 	int code = EXIT_OK;
 	memset(s, 0, sizeof(*s));
 	size_t len;
-	char *raw = cli_read_question(o, argc, argv, &len);
+	const char *name;
+	char *raw = cli_read_question(o, argc, argv, &len, &name, &code);
 	if (!raw)
-		return argc == 0 ? EXIT_USAGE : EXIT_NOMEM;
+		return code;
 	question q;
-	bool ok = cli_parse_question(o, argc == 0 || !strcmp(argv[0], "-") ? "<stdin>" : "<question>",
-	                             raw, len, &q);
+	bool ok = cli_parse_question(o, name, raw, len, &q);
 	free(raw);
 	if (!ok)
 		return EXIT_INPUT;
-	if (!(s->k = cli_kb_load(o, &code))) {
+	s->borrowed = o->kb != NULL;
+	if (!(s->k = s->borrowed ? o->kb : cli_kb_load(o, &code))) {
 		question_free(&q);
 		return code;
 	}
@@ -46,8 +50,9 @@ static int session_open(cli_opts *o, int argc, char **argv, session *s)
 		return st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_RUN;
 	}
 	if (s->j.limited)
-		fprintf(stderr, "%s: warning: a pattern hit its match limit on this text; some "
-		        "facts may be missing\n", o->prog);
+		fprintf(stderr, "%s: warning: a pattern hit its match limit on this text (PCRE2 "
+		        "match and depth limits, RX_MATCH_LIMIT and RX_DEPTH_LIMIT in src/regex.c); "
+		        "some facts may be missing\n", o->prog);
 	return EXIT_OK;
 }
 
@@ -55,7 +60,8 @@ static void session_close(session *s)
 {
 	if (s->judged)
 		judgement_free(&s->j);
-	kb_free(s->k);
+	if (!s->borrowed)
+		kb_free(s->k);
 }
 
 static int print_json(const cli_opts *o, char *doc)
@@ -232,112 +238,221 @@ int cmd_ask(cli_opts *o, int argc, char **argv)
 
 /* ---- why-not ---- */
 
-/* Prints the rules that could have concluded in favour of TARGET (an entity, or `option`
- * for option O) and did not, with the condition they stopped at. */
-static void near_misses(const cli_opts *o, session *s, eng_value target, FILE *fp)
+#define MAX_MISSES 6
+
+/* Adds to M (at most MAX_MISSES, most conditions matched first, no rule twice) the rules
+ * that could have concluded in favour of TARGET (an entity, or `option`) and did not. */
+static void misses_collect(const session *s, eng_value target, why_not_miss *m, size_t *n)
 {
 	eng *e = s->k->e;
 	eng_sym good[3] = { eng_sym_lookup(e, "recommend"), eng_sym_lookup(e, "prefer"),
 	                    eng_sym_lookup(e, "require") };
-	typedef struct {
-		size_t rule;
-		eng_whynot w;
-	} miss;
-	miss best[4];
-	size_t nbest = 0;
 	for (size_t i = 0; i < eng_rule_count(e); i++) {
 		eng_sym kinds[8];
 		eng_value targets[8];
-		size_t n = eng_rule_conclusions(e, i, kinds, targets, 8);
+		size_t nc = eng_rule_conclusions(e, i, kinds, targets, 8);
 		bool relevant = false;
-		for (size_t c = 0; c < n && c < 8; c++)
+		for (size_t c = 0; c < nc && c < 8; c++)
 			relevant = relevant || ((kinds[c] == good[0] || kinds[c] == good[1] ||
 			                         kinds[c] == good[2]) && eng_value_eq(targets[c], target));
-		if (!relevant)
+		bool seen = false;
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = m[k].rule == i;
+		if (!relevant || seen)
 			continue;
-		miss m = { i, { 0 } };
-		if (eng_rule_whynot(e, i, &m.w) != ENG_OK || m.w.fired)
+		why_not_miss x = { i, { 0 } };
+		if (eng_rule_whynot(e, i, &x.w) != ENG_OK || x.w.fired)
 			continue;
-		/* keep the four that got furthest */
-		size_t at = nbest < 4 ? nbest++ : 3;
-		if (at == 3 && nbest == 4 && best[3].w.matched >= m.w.matched)
+		size_t at;
+		if (*n < MAX_MISSES)
+			at = (*n)++;
+		else if (x.w.matched > m[MAX_MISSES - 1].w.matched)
+			at = MAX_MISSES - 1;
+		else
 			continue;
-		best[at] = m;
-		for (size_t k = at; k > 0 && best[k].w.matched > best[k - 1].w.matched; k--) {
-			miss t = best[k];
-			best[k] = best[k - 1];
-			best[k - 1] = t;
+		m[at] = x;
+		for (; at > 0 && m[at].w.matched > m[at - 1].w.matched; at--) {
+			why_not_miss t = m[at];
+			m[at] = m[at - 1];
+			m[at - 1] = t;
 		}
 	}
-	if (!nbest)
+}
+
+static void misses_print(const cli_opts *o, const session *s, const why_not_miss *m, size_t n,
+                         FILE *fp)
+{
+	eng *e = s->k->e;
+	if (!n)
 		return;
 	fprintf(fp, "\nNear misses (rules that would have supported it):\n");
-	for (size_t i = 0; i < nbest; i++) {
+	for (size_t i = 0; i < n; i++) {
 		eng_rule_info info;
 		char cond[512], val[256];
-		eng_rule_get(e, best[i].rule, &info);
-		eng_rule_cond_format(e, best[i].rule, best[i].w.cond, cond, sizeof(cond));
+		eng_rule_get(e, m[i].rule, &info);
+		eng_rule_cond_format(e, m[i].rule, m[i].w.cond, cond, sizeof(cond));
 		fprintf(fp, "  - %s%s%s (%s:%u) ", clr(o, "bold"), info.id, clr(o, "reset"),
 		        info.file, info.line);
-		fprintf(fp, "matched %u of %u conditions; it needs `%s`", best[i].w.matched,
+		fprintf(fp, "matched %u of %u conditions; it needs `%s`", m[i].w.matched,
 		        info.nconds, cond);
-		if (best[i].w.has_actual)
+		if (m[i].w.has_actual)
 			fprintf(fp, ", but the question gives `%s`",
-			        value_name(s->k, best[i].w.actual, val, sizeof(val)));
+			        value_name(s->k, m[i].w.actual, val, sizeof(val)));
 		else
 			fprintf(fp, ", and nothing in the question gives it");
-		fprintf(fp, "\n      %s\n", info.because);
+		fprintf(fp, "\n      %s ", info.because);
+		print_cites(s, m[i].rule, fp);
+		fputc('\n', fp);
 	}
+}
+
+/* Prints R (text or JSON) and frees what it holds. */
+static int why_not_report_print(const cli_opts *o, session *s, why_not_report *r)
+{
+	int code = EXIT_OK;
+	if (o->json) {
+		code = print_json(o, json_why_not(s->k, &s->j, r));
+	} else {
+		for (size_t i = 0; i < r->nagainst; i++)
+			print_reason(o, s, &r->against[i], stdout);
+		if (!r->nagainst)
+			printf("   No rule of the notes rules out %s here.\n", r->what);
+		misses_print(o, s, r->misses, r->nmisses, stdout);
+	}
+	free(r->against);
+	return code;
 }
 
 static int why_not_option(cli_opts *o, session *s, uint32_t opt)
 {
 	j_option *op = &s->j.opts[opt];
-	size_t against = 0;
-	printf("%c. ", op->letter);
-	put_oneline(stdout, s->j.q.text + op->start, op->end - op->start, 100);
-	printf("\n   %s (score %+g)\n", verdict_word(op->verdict), op->score);
-	for (size_t r = 0; r < op->why.n; r++)
-		if ((s->j.negative ? -op->why.v[r].weight : op->why.v[r].weight) < 0) {
-			print_reason(o, s, &op->why.v[r], stdout);
-			against++;
-		}
-	if (!against)
-		printf("   No rule of the notes rules out %c.\n", op->letter);
+	why_not_miss misses[MAX_MISSES];
+	char what[2] = { op->letter, '\0' };
+	why_not_report r = { .what = what, .option = (int)opt, .named_by = "", .misses = misses };
+	r.against = calloc(op->why.n + 1, sizeof(reason));
+	if (!r.against) {
+		fprintf(stderr, "%s: out of memory\n", o->prog);
+		return EXIT_NOMEM;
+	}
+	for (size_t i = 0; i < op->why.n; i++)
+		if ((s->j.negative ? -op->why.v[i].weight : op->why.v[i].weight) < 0)
+			r.against[r.nagainst++] = op->why.v[i];
+	/* near misses are looked for with the option's facts in working memory */
 	eng_fact_id *ids;
-	if (judge_option_enter(s->k, &s->j, opt, &ids) == ENG_OK) {
+	eng_status st = judge_option_enter(s->k, &s->j, opt, &ids);
+	if (st == ENG_OK) {
 		eng_value self = { ENG_SYMBOL, { 0 } };
 		self.u.sym = s->k->s_option;
-		near_misses(o, s, self, stdout);
+		misses_collect(s, self, misses, &r.nmisses);
 		for (size_t i = 0; i < op->facts.n; i++)
 			if (op->facts.v[i].source == XF_ENTITY)
-				near_misses(o, s, op->facts.v[i].value, stdout);
-		judge_option_leave(s->k, &s->j, opt, ids);
-	} else {
-		judge_option_leave(s->k, &s->j, opt, ids);
+				misses_collect(s, op->facts.v[i].value, misses, &r.nmisses);
 	}
-	return EXIT_OK;
+	if (ids)
+		judge_option_leave(s->k, &s->j, opt, ids);
+	if (st) {
+		free(r.against);
+		fprintf(stderr, "%s: %s\n", o->prog, eng_status_str(st));
+		return st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_RUN;
+	}
+	if (!o->json) {
+		printf("%c. ", op->letter);
+		put_oneline(stdout, s->j.q.text + op->start, op->end - op->start, 100);
+		printf("\n   %s (score %+g)\n", verdict_word(op->verdict), op->score);
+	}
+	return why_not_report_print(o, s, &r);
 }
 
+/* The reason conclusion C gives, with weight W and the question's words behind it. */
+static void reason_of(const session *s, eng_concl_id id, const eng_conclusion *c, double w,
+                      reason *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->concl = id;
+	r->rule = c->why->rule;
+	r->kind = c->kind;
+	r->target = c->target;
+	r->role = c->role;
+	r->weight = w;
+	r->nbindings = c->why->nbindings < 32 ? c->why->nbindings : 32;
+	memcpy(r->bindings, c->why->bindings, r->nbindings * sizeof(eng_value));
+	r->nfacts = c->why->nfacts < 16 ? c->why->nfacts : 16;
+	memcpy(r->facts, c->why->facts, r->nfacts * sizeof(eng_fact_id));
+	for (uint32_t i = 0; i < r->nfacts; i++)
+		if (r->facts[i])
+			judge_trace(s->k, &s->j, r->facts[i], r);
+}
+
+/* Why entity ENT is wrong here: the judge is asked about an option that would use it
+ * (what an option naming it gives), so rules against such an option fire, as do rules
+ * against the entity itself and requirements it does not meet. */
 static int why_not_entity(cli_opts *o, session *s, const kb_entity *ent)
 {
+	eng *e = s->k->e;
 	eng_value v = { ENG_SYMBOL, { 0 } };
 	v.u.sym = ent->sym;
-	size_t against = 0;
-	printf("%s (%s)\n", ent->name ? ent->name : ent->id, ent->id);
-	for (size_t i = 0; i < s->j.base.n; i++) {
-		const reason *r = &s->j.base.v[i];
-		if (!eng_value_eq(r->target, v) || !judge_kind_negative(s->k, r->kind))
+	why_not_miss misses[MAX_MISSES];
+	why_not_report r = { .what = ent->id, .option = -1, .entity = ent, .misses = misses };
+	char named[Q_MAX_OPTIONS + 1] = "";
+	size_t nn = 0;
+	for (uint32_t i = 0; i < s->j.nopts; i++)
+		for (size_t f = 0; f < s->j.opts[i].facts.n; f++)
+			if (s->j.opts[i].facts.v[f].source == XF_ENTITY &&
+			    eng_value_eq(s->j.opts[i].facts.v[f].value, v) &&
+			    !memchr(named, s->j.opts[i].letter, nn))
+				named[nn++] = s->j.opts[i].letter;
+	r.named_by = named;
+	eng_fact_id fact = 0;
+	bool added = false;
+	eng_status st = eng_assert(e, s->k->s_option, s->k->s_uses, v, 0, &fact, &added);
+	if (!st)
+		st = eng_run(e, NULL);
+	eng_sym reject = eng_sym_lookup(e, "reject"), avoid = eng_sym_lookup(e, "avoid"),
+	        require = eng_sym_lookup(e, "require");
+	size_t cap = 0;
+	for (eng_concl_id c = st ? 0 : eng_concl_next(e, 0); c; c = eng_concl_next(e, c)) {
+		eng_conclusion cc;
+		eng_rule_info info;
+		if (!eng_concl_get(e, c, &cc) || !eng_rule_get(e, cc.why->rule, &info))
 			continue;
-		reason shown = *r;
-		shown.weight = -1;
-		print_reason(o, s, &shown, stdout);
-		against++;
+		bool names = eng_value_eq(cc.target, v) || (cc.target.type == ENG_SYMBOL &&
+		                                             cc.target.u.sym == s->k->s_option);
+		double w = cc.kind == reject && names ? -info.weight
+		           : cc.kind == avoid && names ? -info.weight / 2
+		           : cc.kind == require && !names ? -info.weight : 0;
+		if (w >= 0)
+			continue;
+		if (r.nagainst == cap) {
+			cap = cap ? cap * 2 : 8;
+			reason *nv = realloc(r.against, cap * sizeof(reason));
+			if (!nv) {
+				st = ENG_ERR_NOMEM;
+				break;
+			}
+			r.against = nv;
+		}
+		reason_of(s, c, &cc, w, &r.against[r.nagainst++]);
 	}
-	if (!against)
-		printf("   No rule of the notes rules out %s here.\n", ent->id);
-	near_misses(o, s, v, stdout);
-	return EXIT_OK;
+	if (!st)
+		misses_collect(s, v, misses, &r.nmisses);
+	if (added)
+		eng_retract(e, fact);
+	if (st) {
+		free(r.against);
+		fprintf(stderr, "%s: %s%s%s\n", o->prog, eng_status_str(st),
+		        *eng_error(e) ? ": " : "", eng_error(e));
+		return st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_RUN;
+	}
+	if (!o->json) {
+		printf("%s (%s)", ent->name ? ent->name : ent->id, ent->id);
+		if (nn)
+			for (size_t i = 0; i < nn; i++)
+				printf("%s%c", i ? ", " : ", named by option ", named[i]);
+		else
+			printf(", named by no option");
+		printf("; judged as an option that uses it:\n");
+	}
+	return why_not_report_print(o, s, &r);
 }
 
 int cmd_why_not(cli_opts *o, int argc, char **argv)
@@ -462,10 +577,14 @@ static unsigned tree_fact(tree *t, eng_fact_id f, int depth)
 		                                          : k->lexicon[sp->index].id;
 		if (t->dot) {
 			unsigned sid = ++t->next_id;
-			char words[256];
-			size_t n = sp->end - sp->start < 200 ? sp->end - sp->start : 200;
-			snprintf(words, sizeof(words), "\"%.*s\"\n(%s %s)", (int)n,
-			         t->s->j.q.text + sp->start,
+			/* the words on one line, cut on a character boundary: DOT wants UTF-8 */
+			char folded[160] = "", words[512];
+			FILE *m = fmemopen(folded, sizeof(folded), "w");
+			if (m) {
+				put_oneline(m, t->s->j.q.text + sp->start, sp->end - sp->start, 120);
+				fclose(m);
+			}
+			snprintf(words, sizeof(words), "\"%s\"\n(%s %s)", folded,
 			         sp->source == XF_ENTITY ? "catalog" : "lexicon", pat);
 			fprintf(t->fp, "  n%u [shape=note label=", sid);
 			dot_quote(t->fp, words);
@@ -581,8 +700,13 @@ static int explain_to(cli_opts *o, session *s, FILE *fp)
 		print_answer(o, s, fp);
 		fprintf(fp, "\nProof (question words -> facts -> rules -> conclusions):\n");
 	}
-	for (uint32_t i = 0; i < s->j.nopts; i++)
+	size_t shown = 0;
+	for (uint32_t i = 0; i < s->j.nopts; i++) {
 		tree_option(&t, i);
+		shown += s->j.opts[i].why.n > 0;
+	}
+	if (s->j.nopts && !shown && !o->dot)
+		fprintf(fp, "  (no rule bears on any option: there is nothing to prove)\n");
 	if (!s->j.nopts) {
 		for (eng_concl_id c = eng_concl_next(s->k->e, 0); c; c = eng_concl_next(s->k->e, c)) {
 			eng_conclusion cc;
@@ -632,7 +756,10 @@ int cmd_explain(cli_opts *o, int argc, char **argv)
 
 /* ---- facts ---- */
 
-static void print_xfacts(const cli_opts *o, const kb *k, const char *text, const xfacts *x)
+/* Prints the facts X read from TEXT + BASE (BASE: where the option starts in TEXT; spans
+ * are shown as offsets in the whole question). */
+static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_t base,
+                         const xfacts *x)
 {
 	if (!x->n)
 		printf("    (no facts)\n");
@@ -642,11 +769,11 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, const
 		eng_value_format(k->e, f->value, v, sizeof(v));
 		printf("    %s = %s%s%s  \"", eng_sym_name(k->e, f->attr), clr(o, "bold"), v,
 		       clr(o, "reset"));
-		put_oneline(stdout, text + f->start, f->end - f->start, 60);
+		put_oneline(stdout, text + base + f->start, f->end - f->start, 60);
 		printf("\"  %s(%s %s, bytes %zu-%zu)%s\n", clr(o, "dim"),
 		       f->source == XF_ENTITY ? "catalog" : "lexicon",
 		       f->source == XF_ENTITY ? k->entities[f->index].id : k->lexicon[f->index].id,
-		       f->start, f->end, clr(o, "reset"));
+		       base + f->start, base + f->end, clr(o, "reset"));
 	}
 }
 
@@ -659,10 +786,10 @@ int cmd_facts(cli_opts *o, int argc, char **argv)
 			code = print_json(o, json_facts(s.k, &s.j));
 		} else {
 			printf("stem:\n");
-			print_xfacts(o, s.k, s.j.q.text, &s.j.stem);
+			print_xfacts(o, s.k, s.j.q.text, 0, &s.j.stem);
 			for (uint32_t i = 0; i < s.j.nopts; i++) {
 				printf("%c:\n", s.j.opts[i].letter);
-				print_xfacts(o, s.k, s.j.q.text + s.j.opts[i].start, &s.j.opts[i].facts);
+				print_xfacts(o, s.k, s.j.q.text, s.j.opts[i].start, &s.j.opts[i].facts);
 			}
 			printf("choose: %u\n", s.j.q.choose ? s.j.q.choose : 1);
 		}

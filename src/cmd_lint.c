@@ -6,11 +6,13 @@
  * rules that recommend and reject the same thing on the same conditions, and lexicon
  * facts no rule uses; and the map from notes to the rules citing them.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "json.h"
+#include "scenario.h"
 
 /* What can appear in working memory: attributes, and the values seen for them (any value
  * when some producer's value is not a constant). */
@@ -285,7 +287,9 @@ static void check_lexicon_use(linter *l)
 		const kb_lexeme *lx = &l->k->lexicon[i];
 		for (uint32_t v = 0; v < lx->nvals; v++) {
 			const kb_lexval *lv = &lx->vals[v];
-			bool used = answers && lx->scope == LEX_OPTION;
+			/* the judge itself reads the question's polarity */
+			bool used = (answers && lx->scope == LEX_OPTION) ||
+			            !strcmp(eng_sym_name(e, lv->attr), "question.polarity");
 			for (size_t r = 0; r < eng_rule_count(e) && !used; r++) {
 				eng_rule_info info;
 				eng_rule_get(e, r, &info);
@@ -319,17 +323,11 @@ static void check_lexicon_use(linter *l)
 	}
 }
 
-int cmd_lint(cli_opts *o, int argc, char **argv)
+/* Lints the knowledge base O names (--rules, or the default); returns an exit code. */
+static int lint_one(const cli_opts *o)
 {
-	if (argc > 1) {
-		cli_usage_error(o, "lint takes at most one knowledge base folder");
-		return EXIT_USAGE;
-	}
-	cli_opts lo = *o;
-	if (argc == 1)
-		lo.rules_dir = argv[0];
 	int code = EXIT_OK;
-	kb *k = cli_kb_load(&lo, &code);
+	kb *k = cli_kb_load(o, &code);
 	if (!k)
 		return code == EXIT_KB ? EXIT_FAIL : code;
 	linter l = { o, k, eng_diags_new(0), 0, 0 };
@@ -344,7 +342,7 @@ int cmd_lint(cli_opts *o, int argc, char **argv)
 	check_lexicon_use(&l);
 	report_diags(o, l.d, stderr);
 	printf("%s: %zu rules, %u catalog entities, %u lexicon entries, %u notes: %zu errors, "
-	       "%zu warnings\n", paths_rules_dir(&lo), eng_rule_count(k->e), k->nentities,
+	       "%zu warnings\n", paths_rules_dir(o), eng_rule_count(k->e), k->nentities,
 	       k->nlexicon, k->nsources, l.errors, l.warnings);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.v[i].vals);
@@ -354,17 +352,68 @@ int cmd_lint(cli_opts *o, int argc, char **argv)
 	return l.errors ? EXIT_FAIL : EXIT_OK;
 }
 
+int cmd_lint(cli_opts *o, int argc, char **argv)
+{
+	if (argc == 0)
+		return lint_one(o);
+	/* each folder is a knowledge base of its own; the worst exit code wins */
+	int code = EXIT_OK;
+	for (int i = 0; i < argc; i++) {
+		cli_opts lo = *o;
+		lo.rules_dir = argv[i];
+		int c = lint_one(&lo);
+		if (c > code)
+			code = c;
+	}
+	return code;
+}
+
+/* For `coverage PATH...`: how many scenarios cite each note, in COUNTS (by source index).
+ * Returns false after an error message. */
+static bool scenario_cites(const cli_opts *o, kb *k, int argc, char **argv, size_t *counts)
+{
+	size_t n = 0;
+	const char *bad = NULL;
+	char **files = scenario_find(argv, argc, &n, &bad);
+	if (!files) {
+		fprintf(stderr, "%s: %s: %s\n", o->prog, bad ? bad : "?", strerror(errno));
+		return false;
+	}
+	eng_diags *d = eng_diags_new(0);
+	bool ok = d != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		scenario s;
+		if (scenario_load(k, files[i], d, &s) == ENG_OK)
+			for (size_t c = 0; c < s.ncite; c++)
+				for (uint32_t m = 0; m < k->nsources; m++)
+					if (!strcmp(k->sources[m].id, s.cite[c]))
+						counts[m]++;
+		scenario_free(&s);
+	}
+	if (d && eng_diags_errors(d)) {
+		report_diags(o, d, stderr);
+		ok = false;
+	}
+	eng_diags_free(d);
+	scenario_paths_free(files, n);
+	return ok;
+}
+
 int cmd_coverage(cli_opts *o, int argc, char **argv)
 {
-	(void)argv;
-	if (argc) {
-		cli_usage_error(o, "coverage takes no arguments (use --rules DIR)");
-		return EXIT_USAGE;
-	}
 	int code = EXIT_OK;
 	kb *k = cli_kb_load(o, &code);
 	if (!k)
 		return code;
+	size_t *sc_counts = NULL;
+	if (argc) {
+		sc_counts = calloc(k->nsources + 1, sizeof(size_t));
+		if (!sc_counts || !scenario_cites(o, k, argc, argv, sc_counts)) {
+			free(sc_counts);
+			kb_free(k);
+			return sc_counts ? EXIT_INPUT : EXIT_NOMEM;
+		}
+	}
 	coverage_row *rows = calloc(k->nsources + 1, sizeof(coverage_row));
 	if (!rows) {
 		kb_free(k);
@@ -424,6 +473,8 @@ int cmd_coverage(cli_opts *o, int argc, char **argv)
 				if (strcmp(rows[t].topic ? rows[t].topic : "", topic))
 					continue;
 				printf("  %-22s ", rows[t].id);
+				if (sc_counts)
+					printf("%3zu scen. ", sc_counts[t]);
 				if (rows[t].nrules) {
 					printf("%zu rule%s: ", rows[t].nrules, rows[t].nrules == 1 ? "" : "s");
 					for (size_t r = 0; r < rows[t].nrules && r < 3; r++)
@@ -438,9 +489,20 @@ int cmd_coverage(cli_opts *o, int argc, char **argv)
 		}
 		printf("%zu of %u notes cited by rules; %u uncited\n", cited, k->nsources,
 		       k->nsources - (uint32_t)cited);
+		if (sc_counts) {
+			size_t missing = 0;
+			for (uint32_t t = 0; t < k->nsources; t++)
+				if (k->sources[t].decides && !sc_counts[t]) {
+					printf("%s%s", missing ? ", " : "deciding notes no scenario cites: ",
+					       k->sources[t].id);
+					missing++;
+				}
+			printf("%s%zu deciding notes without a scenario\n", missing ? "\n" : "", missing);
+		}
 	}
 	free(all);
 	free(rows);
+	free(sc_counts);
 	kb_free(k);
 	return code;
 }

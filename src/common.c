@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,8 @@
 
 #include "cli.h"
 
+/* The Makefile compiles both in: RULES_DIR is the source tree's rules/ for build/mlarch and
+ * the data directory for the binary `make install` installs. */
 #ifndef MLARCH_RULES_DIR
 #define MLARCH_RULES_DIR "rules"
 #endif
@@ -22,6 +25,11 @@ static bool is_dir(const char *p)
 {
 	struct stat st;
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *paths_data_dir(void)
+{
+	return MLARCH_DATADIR;
 }
 
 const char *paths_rules_dir(const cli_opts *o)
@@ -185,21 +193,55 @@ static char *read_stream(FILE *fp, size_t *len)
 			cap *= 2;
 		}
 	}
+	if (ferror(fp)) {
+		int err = errno;        /* e.g. EISDIR: standard input is a folder */
+		free(buf);
+		errno = err;
+		return NULL;
+	}
 	buf[n] = '\0';
 	*len = n;
 	return buf;
 }
 
-char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len)
+/* Whether the lone argument S names a question file rather than being the question: one
+ * word (a question has spaces) that is a regular file. */
+static bool names_file(const char *s)
 {
+	struct stat st;
+	return s[0] && !s[strcspn(s, " \t\n")] && stat(s, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
+                        const char **name, int *code)
+{
+	*name = "<question>";
+	*code = EXIT_NOMEM;
 	if (argc == 0 || (argc == 1 && strcmp(argv[0], "-") == 0)) {
+		*name = "<stdin>";
 		if (argc == 0 && isatty(STDIN_FILENO)) {
 			cli_usage_error(o, "give a question as an argument, or '-' to read standard input");
+			*code = EXIT_USAGE;
 			return NULL;
 		}
+		errno = 0;
 		char *buf = read_stream(stdin, len);
-		if (!buf)
+		if (!buf && errno && errno != ENOMEM) {
+			fprintf(stderr, "%s: cannot read standard input: %s\n", o->prog,
+			        strerror(errno));
+			*code = EXIT_INPUT;
+		} else if (!buf) {
 			fprintf(stderr, "%s: out of memory reading standard input\n", o->prog);
+		}
+		return buf;
+	}
+	if (argc == 1 && names_file(argv[0])) {
+		*name = argv[0];
+		char *buf = read_file(argv[0], len);
+		if (!buf) {
+			fprintf(stderr, "%s: %s: %s\n", o->prog, argv[0], strerror(errno));
+			*code = errno == ENOMEM ? EXIT_NOMEM : EXIT_INPUT;
+		}
 		return buf;
 	}
 	size_t total = 1;
@@ -230,6 +272,11 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
 	q_status st = question_parse(raw, len, q, &off);
 	if (st == Q_OK)
 		return true;
+	if (st == Q_ERR_TOO_LONG) {
+		fprintf(stderr, "%s: error: the question is longer than the limit of %d bytes "
+		        "(Q_MAX_BYTES in src/question.h)\n", name, Q_MAX_BYTES);
+		return false;
+	}
 	/* the line and column of the offending byte, and the line with a caret */
 	uint32_t line = 1, col = 1;
 	size_t ls = 0;
@@ -258,7 +305,9 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
 	return false;
 }
 
-bool write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errsz)
+/* write_atomic's work, with interrupts already held back. */
+static bool write_atomic_now(const char *path, const char *buf, size_t len, char *err,
+                             size_t errsz)
 {
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 32);
@@ -266,8 +315,10 @@ bool write_atomic(const char *path, const char *buf, size_t len, char *err, size
 		snprintf(err, errsz, "out of memory");
 		return false;
 	}
+	/* in the same folder, so that rename() replaces PATH in one step: a reader sees the
+	 * old file or the new one, never a part; O_EXCL: never write through a planted link */
 	snprintf(tmp, pl + 32, "%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
 	if (fd < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
@@ -295,4 +346,20 @@ bool write_atomic(const char *path, const char *buf, size_t len, char *err, size
 	}
 	free(tmp);
 	return true;
+}
+
+bool write_atomic(const char *path, const char *buf, size_t len, char *err, size_t errsz)
+{
+	/* an interrupt waits until the temporary file is renamed or removed, so that a
+	 * stopped run leaves neither a partial PATH nor a stray temporary beside it */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	bool ok = write_atomic_now(path, buf, len, err, errsz);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return ok;
 }

@@ -132,7 +132,63 @@ char *json_judgement(const kb *k, const judgement *j)
 	return dump(root);
 }
 
-static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
+char *json_why_not(const kb *k, const judgement *j, const why_not_report *r)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "what", json_string(r->what));
+	if (r->option >= 0) {
+		const j_option *op = &j->opts[r->option];
+		json_t *x = json_object();
+		json_object_set_new(x, "letter", json_sprintf("%c", op->letter));
+		json_object_set_new(x, "text", json_stringn(j->q.text + op->start, op->end - op->start));
+		json_object_set_new(x, "verdict", json_string(verdict_name(op->verdict)));
+		json_object_set_new(x, "score", json_real(op->score));
+		json_object_set_new(root, "option", x);
+		json_object_set_new(root, "entity", json_null());
+	} else {
+		json_object_set_new(root, "option", json_null());
+		json_t *x = json_object();
+		json_object_set_new(x, "id", json_string(r->entity->id));
+		json_object_set_new(x, "name", json_string(r->entity->name ? r->entity->name
+		                                                           : r->entity->id));
+		json_object_set_new(x, "kind", json_string(r->entity->kind ? r->entity->kind : ""));
+		json_object_set_new(root, "entity", x);
+		json_t *named = json_array();
+		for (const char *c = r->named_by; c && *c; c++)
+			json_array_append_new(named, json_sprintf("%c", *c));
+		json_object_set_new(root, "named_by", named);
+	}
+	json_t *against = json_array();
+	for (size_t i = 0; i < r->nagainst; i++)
+		json_array_append_new(against, reason_json(k, j, &r->against[i]));
+	json_object_set_new(root, "against", against);
+	json_t *misses = json_array();
+	for (size_t i = 0; i < r->nmisses; i++) {
+		const why_not_miss *m = &r->misses[i];
+		eng_rule_info info;
+		char cond[512];
+		if (!eng_rule_get(k->e, m->rule, &info))
+			continue;
+		eng_rule_cond_format(k->e, m->rule, m->w.cond, cond, sizeof(cond));
+		json_t *x = json_object();
+		json_object_set_new(x, "rule", json_string(info.id));
+		json_object_set_new(x, "file", json_string(info.file));
+		json_object_set_new(x, "line", json_integer(info.line));
+		json_object_set_new(x, "matched", json_integer(m->w.matched));
+		json_object_set_new(x, "conditions", json_integer(info.nconds));
+		json_object_set_new(x, "expected", json_string(cond));
+		json_object_set_new(x, "actual", m->w.has_actual ? value_json(k, m->w.actual)
+		                                                 : json_null());
+		json_object_set_new(x, "because", json_string(info.because));
+		json_object_set_new(x, "cite", cite_json(k, (uint32_t)m->rule));
+		json_array_append_new(misses, x);
+	}
+	json_object_set_new(root, "near_misses", misses);
+	return dump(root);
+}
+
+/* The facts X read from TEXT + BASE, with offsets in the whole of TEXT. */
+static json_t *xfacts_json(const kb *k, const char *text, size_t base, const xfacts *x)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < x->n; i++) {
@@ -144,9 +200,9 @@ static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
 		                                                                    : "lexicon"));
 		json_object_set_new(o, "pattern", json_string(f->source == XF_ENTITY
 		                    ? k->entities[f->index].id : k->lexicon[f->index].id));
-		json_object_set_new(o, "start", json_integer((json_int_t)f->start));
-		json_object_set_new(o, "end", json_integer((json_int_t)f->end));
-		json_object_set_new(o, "text", json_stringn(text + f->start, f->end - f->start));
+		json_object_set_new(o, "start", json_integer((json_int_t)(base + f->start)));
+		json_object_set_new(o, "end", json_integer((json_int_t)(base + f->end)));
+		json_object_set_new(o, "text", json_stringn(text + base + f->start, f->end - f->start));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -155,11 +211,11 @@ static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
 char *json_facts(const kb *k, const judgement *j)
 {
 	json_t *root = json_object();
-	json_object_set_new(root, "stem", xfacts_json(k, j->q.text, &j->stem));
+	json_object_set_new(root, "stem", xfacts_json(k, j->q.text, 0, &j->stem));
 	json_t *opts = json_object();
 	for (uint32_t o = 0; o < j->nopts; o++) {
 		char letter[2] = { j->opts[o].letter, '\0' };
-		json_object_set_new(opts, letter, xfacts_json(k, j->q.text + j->opts[o].start,
+		json_object_set_new(opts, letter, xfacts_json(k, j->q.text, j->opts[o].start,
 		                                              &j->opts[o].facts));
 	}
 	json_object_set_new(root, "options", opts);
@@ -183,6 +239,7 @@ char *json_batch(const batch_row *rows, size_t n, size_t passed, size_t failed)
 		json_object_set_new(o, "message", rows[i].message ? json_string(rows[i].message)
 		                    : json_null());
 		json_object_set_new(o, "ms", json_real(rows[i].ms));
+		json_object_set_new(o, "blind", json_boolean(rows[i].blind));
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "scenarios", a);

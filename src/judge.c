@@ -15,6 +15,7 @@
 
 typedef struct {
 	eng_sym recommend, reject, require, prefer, avoid, answer, polarity, negative;
+	eng_sym stated_number;
 } kinds;
 
 static void kinds_get(kb *k, kinds *s)
@@ -27,6 +28,7 @@ static void kinds_get(kb *k, kinds *s)
 	s->answer = eng_intern(k->e, "answer", 6);
 	s->polarity = eng_intern(k->e, "question.polarity", 17);
 	s->negative = eng_intern(k->e, "negative", 8);
+	s->stated_number = eng_intern(k->e, "stated.number", 13);
 }
 
 static eng_status reasons_add(reasons *rs, const reason *r)
@@ -108,26 +110,21 @@ static bool option_uses(kb *k, eng_value target)
 	       eng_fact_find(k->e, k->s_option, k->s_uses, target) != 0;
 }
 
-static bool option_states(kb *k, eng_value v)
+/* What the option states in attribute ATTR (0: any attribute): whether it states V, and
+ * whether it states any value of V's type there. */
+static void option_states(kb *k, eng_sym attr, eng_value v, bool *same, bool *other)
 {
+	*same = *other = false;
 	for (eng_fact_id f = eng_fact_next(k->e, 0); f; f = eng_fact_next(k->e, f)) {
 		eng_triple t;
-		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
-		    eng_value_eq(t.value, v))
-			return true;
+		if (!eng_fact_get(k->e, f, &t, NULL) || t.subject != k->s_option ||
+		    (attr && t.attribute != attr))
+			continue;
+		if (eng_value_eq(t.value, v))
+			*same = true;
+		else if (t.value.type == v.type && attr)
+			*other = true;
 	}
-	return false;
-}
-
-static bool option_states_number(kb *k)
-{
-	for (eng_fact_id f = eng_fact_next(k->e, 0); f; f = eng_fact_next(k->e, f)) {
-		eng_triple t;
-		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
-		    t.value.type == ENG_NUMBER)
-			return true;
-	}
-	return false;
 }
 
 /* The signed weight conclusion C adds to the option now asserted, or 0. */
@@ -146,9 +143,14 @@ static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w)
 	if (c->kind == s->require)
 		return names ? w / 2 : -w;
 	if (c->kind == s->answer) {
-		if (option_states(k, c->target))
-			return w;
-		return option_states_number(k) ? -w : 0;
+		/* `role:` names the option attribute that states the value; a number is compared
+		 * with the numbers an option states (stated.number) by default. An option that
+		 * states another value there is wrong; one that states nothing is not judged. */
+		eng_sym attr = c->role.type == ENG_SYMBOL ? c->role.u.sym
+		               : c->target.type == ENG_NUMBER ? s->stated_number : 0;
+		bool same, other;
+		option_states(k, attr, c->target, &same, &other);
+		return same ? w : other ? -w : 0;
 	}
 	return 0;
 }
@@ -240,6 +242,12 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 		reason_from(k, c, &cc, &r);
 		double w = bearing(k, s, &cc, r.weight);
 		if (w == 0)
+			continue;
+		/* a rule gives one opinion of an option, however many of its matches bear on it */
+		bool counted = false;
+		for (size_t i = 0; i < op->why.n && !counted; i++)
+			counted = op->why.v[i].rule == r.rule && op->why.v[i].kind == r.kind;
+		if (counted)
 			continue;
 		r.weight = w;
 		op->score += w;
@@ -396,7 +404,8 @@ eng_status judge_option_enter(kb *k, judgement *j, uint32_t o, eng_fact_id **ids
 
 void judge_option_leave(kb *k, judgement *j, uint32_t o, eng_fact_id *ids)
 {
-	for (size_t i = j->opts[o].facts.n; i-- > 0;)
+	/* IDS is NULL when judge_option_enter ran out of memory */
+	for (size_t i = ids ? j->opts[o].facts.n : 0; i-- > 0;)
 		if (ids[i] && eng_fact_get(k->e, ids[i], NULL, NULL))
 			eng_retract(k->e, ids[i]);
 	free(ids);

@@ -86,7 +86,7 @@ void judgement_free(judgement *j);
 
 /* Asserts option O's facts again (after judge_question) so that its conclusions are live
  * for explanation; IDS gets a malloc'd array of the fact ids (one per facts.v entry).
- * judge_option_leave retracts them and frees IDS. */
+ * judge_option_leave retracts them and frees IDS (NULL after a failed enter is allowed). */
 eng_status judge_option_enter(kb *k, judgement *j, uint32_t o, eng_fact_id **ids);
 void judge_option_leave(kb *k, judgement *j, uint32_t o, eng_fact_id *ids);
 /* Adds to R the question spans behind fact F, following derived facts to inputs. */

@@ -19,6 +19,7 @@
 #include "kb_private.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,7 @@ static eng_status kb_walk(kb_loader *L, const char *dir, unsigned depth, kb_path
 	if (!dh) {
 		L->failed = true;
 		if (eng_diags_add(L->d, ENG_SEV_ERROR, dir, 0, 0, 0, NULL, NULL,
-		                  "cannot read the directory") != ENG_OK)
+		                  "cannot read the directory: %s", strerror(errno)) != ENG_OK)
 			return ENG_ERR_NOMEM;
 		return ENG_ERR_IO;
 	}

@@ -13,6 +13,7 @@
  */
 #include "kb_private.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -621,6 +622,10 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 		return NULL;
 	}
 	rx *r = rx_compile(t, err, sizeof(err), &off);
+	if (!r && errno == ENOMEM) {
+		L->nomem = true;
+		return NULL;
+	}
 	if (!r) {
 		kb_error_at(L, eng_node_line(n), kb_pattern_col(L->doc, n, off), 1,
 		            "invalid regular expression in %s: %s (at offset %zu)", what, err, off);

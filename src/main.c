@@ -10,6 +10,13 @@
 
 #define MLARCH_VERSION "0.1.0"
 
+/* Options that only mean something to one command; naming one with another command is a
+ * usage error rather than silently ignored. */
+typedef struct {
+	const char *batch;      /* the first batch-only option given, or NULL */
+	const char *explain;    /* the first explain-only option given, or NULL */
+} scoped_opts;
+
 static const char usage[] =
 	"usage: %s [OPTIONS] COMMAND [ARGS]\n"
 	"\n"
@@ -24,15 +31,17 @@ static const char usage[] =
 	"  facts [QUESTION|-]        the facts read from the text, with the words behind them\n"
 	"  batch PATH...             run scenario files or folders; closing line N passed, N failed\n"
 	"  lint [PATH...]            check a knowledge base (default: the one in use)\n"
-	"  coverage                  which notes the rules cite, and which they do not\n"
+	"  coverage [PATH...]        which notes the rules cite, and which they do not; with\n"
+	"                            scenario folders, also how many scenarios cite each note\n"
 	"  (none)                    on a terminal: an interactive prompt\n"
 	"\n"
 	"A question is read from the arguments, or from standard input when it is `-` or\n"
-	"absent and standard input is not a terminal.\n"
+	"absent and standard input is not a terminal. At the prompt, a blank line submits a\n"
+	"question; :why-not X, :explain, :facts and :json work on the last one; Ctrl-D leaves.\n"
 	"\n"
 	"Options:\n"
 	"  -r, --rules DIR           knowledge base folder (default: the built-in rules)\n"
-	"      --json                machine-readable output\n"
+	"      --json                ask, why-not, facts, batch, coverage: one JSON document\n"
 	"      --no-color            no colour (also when NO_COLOR is set or not a terminal)\n"
 	"      --max-firings N       stop a run after N rule firings (default 100000)\n"
 	"      --max-facts N         stop when working memory holds N facts (default 1000000)\n"
@@ -46,7 +55,13 @@ static const char usage[] =
 	"  -V, --version             the version\n"
 	"\n"
 	"Exit codes: 0 ok; 1 a scenario failed or lint found errors; 2 usage; 3 bad input;\n"
-	"4 the knowledge base does not load; 5 a run limit or expression error; 6 out of memory.\n";
+	"4 the knowledge base does not load; 5 a run limit or expression error; 6 out of memory.\n"
+	"\n"
+	"Environment: MLARCH_RULES (knowledge base folder when --rules is not given), NO_COLOR\n"
+	"(no colour), MLARCH_NO_JIT (no PCRE2 JIT). Without --rules or MLARCH_RULES, mlarch\n"
+	"loads the rules of the source tree it was built in, or once installed those in\n"
+	"%s.\n"
+	"The manual: man mlarch.\n";
 
 void cli_usage_error(const cli_opts *o, const char *fmt, ...)
 {
@@ -70,9 +85,16 @@ static bool parse_count(const char *s, uint64_t *out)
 	return true;
 }
 
-/* Parses the options into O; returns the index of the first operand, or -1 after an
- * error message (and -2 for --help/--version, already answered). */
-static int parse_options(cli_opts *o, int argc, char **argv, bool permute)
+static void scope_note(const char **first, const char *name)
+{
+	if (!*first)
+		*first = name;
+}
+
+/* Parses the options into O, noting command-specific ones in SC; returns the index of the
+ * first operand, or -1 after an error message (and -2 for --help/--version, already
+ * answered). */
+static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bool permute)
 {
 	enum { OPT_JSON = 256, OPT_NO_COLOR, OPT_MAX_FIRINGS, OPT_MAX_FACTS, OPT_TAP,
 	       OPT_JUNIT, OPT_DOT };
@@ -96,7 +118,7 @@ static int parse_options(cli_opts *o, int argc, char **argv, bool permute)
 	int c;
 	uint64_t n;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, permute ? "r:j:qo:hV" : "+r:j:qo:hV", longopts,
+	while ((c = getopt_long(argc, argv, permute ? ":r:j:qo:hV" : "+:r:j:qo:hV", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'r': o->rules_dir = optarg; break;
@@ -114,20 +136,21 @@ static int parse_options(cli_opts *o, int argc, char **argv, bool permute)
 				return -1;
 			}
 			break;
-		case OPT_TAP: o->tap = true; break;
-		case OPT_JUNIT: o->junit = optarg; break;
+		case OPT_TAP: o->tap = true; scope_note(&sc->batch, "tap"); break;
+		case OPT_JUNIT: o->junit = optarg; scope_note(&sc->batch, "junit"); break;
 		case 'j':
 			if (!parse_count(optarg, &n) || n > 64) {
 				cli_usage_error(o, "--jobs needs a whole number from 1 to 64, not '%s'", optarg);
 				return -1;
 			}
 			o->jobs = (unsigned)n;
+			scope_note(&sc->batch, "jobs");
 			break;
-		case 'q': o->quiet = true; break;
-		case OPT_DOT: o->dot = true; break;
-		case 'o': o->output = optarg; break;
+		case 'q': o->quiet = true; scope_note(&sc->batch, "quiet"); break;
+		case OPT_DOT: o->dot = true; scope_note(&sc->explain, "dot"); break;
+		case 'o': o->output = optarg; scope_note(&sc->explain, "output"); break;
 		case 'h':
-			printf(usage, o->prog);
+			printf(usage, o->prog, paths_data_dir());
 			return -2;
 		case 'V':
 			printf("mlarch %s\n", MLARCH_VERSION);
@@ -135,12 +158,42 @@ static int parse_options(cli_opts *o, int argc, char **argv, bool permute)
 		case ':':
 			cli_usage_error(o, "option '%s' needs a value", argv[optind - 1]);
 			return -1;
-		default:
-			cli_usage_error(o, "unknown option '%s'", argv[optind - 1]);
+		default: {
+			/* a long option is always a whole word, just passed; a short one is optopt
+			 * (which for a long option given a value it takes not is its code) */
+			const char *w = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+			bool valued = !strncmp(w, "--", 2) && strchr(w, '=');
+			if (optopt && (optopt >= 256 || valued))
+				cli_usage_error(o, "option '%.*s' takes no value", (int)strcspn(w, "="), w);
+			else if (optopt)
+				cli_usage_error(o, "unknown option '-%c'", optopt);
+			else
+				cli_usage_error(o, "unknown option '%s'", w);
 			return -1;
+		}
 		}
 	}
 	return optind;
+}
+
+/* Whether the options given mean something to COMMAND; false after a usage message. */
+static bool options_fit(const cli_opts *o, const scoped_opts *sc, const char *command)
+{
+	if (sc->batch && strcmp(command, "batch")) {
+		cli_usage_error(o, "--%s is an option of batch, not of %s", sc->batch, command);
+		return false;
+	}
+	if (sc->explain && strcmp(command, "explain")) {
+		cli_usage_error(o, "--%s is an option of explain, not of %s", sc->explain, command);
+		return false;
+	}
+	if (o->json && (!strcmp(command, "explain") || !strcmp(command, "lint"))) {
+		cli_usage_error(o, "%s has no JSON output%s", command, !strcmp(command, "explain")
+		                ? " (ask --json gives the reasons with the question's words; "
+		                  "explain --dot the proof as a graph)" : "");
+		return false;
+	}
+	return true;
 }
 
 static const struct {
@@ -163,15 +216,20 @@ int main(int argc, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 	o.prog = slash ? slash + 1 : argv[0];
 	o.jobs = 1;
-	o.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	/* no-color.org: NO_COLOR set to anything but the empty string turns colour off */
+	const char *no_color = getenv("NO_COLOR");
+	o.color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
 	o.limits.max_firings = 100000;
 	o.limits.max_facts = 1000000;
-	int first = parse_options(&o, argc, argv, false);
+	scoped_opts sc = { NULL, NULL };
+	int first = parse_options(&o, &sc, argc, argv, false);
 	if (first == -2)
 		return EXIT_OK;
 	if (first < 0)
 		return EXIT_USAGE;
 	if (first == argc) {
+		if (!options_fit(&o, &sc, "ask"))
+			return EXIT_USAGE;
 		if (isatty(STDIN_FILENO))
 			return cmd_repl(&o);
 		return cmd_ask(&o, 0, argv + first);
@@ -184,10 +242,10 @@ int main(int argc, char **argv)
 		char **rest = argv + first;
 		int nrest = argc - first;
 		optind = 1;
-		int sub = parse_options(&o, nrest, rest, true);
+		int sub = parse_options(&o, &sc, nrest, rest, true);
 		if (sub == -2)
 			return EXIT_OK;
-		if (sub < 0)
+		if (sub < 0 || !options_fit(&o, &sc, name))
 			return EXIT_USAGE;
 		return commands[i].run(&o, nrest - sub, rest + sub);
 	}

@@ -14,7 +14,8 @@
 typedef struct rx rx;
 
 /* Compiles PATTERN (NUL-terminated). On failure returns NULL and writes a message and the
- * byte offset of the problem in the pattern to ERR / *ERR_OFF. */
+ * byte offset of the problem in the pattern to ERR / *ERR_OFF; errno is ENOMEM when memory
+ * ran out, EINVAL for a bad pattern. */
 rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off);
 void rx_free(rx *r);
 
@@ -26,6 +27,10 @@ typedef struct {
  * match, 0 when there is none, -1 when a match limit was hit (the text is then treated as
  * not matching and the caller should say so). */
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
+/* The same without checking that SUBJECT is valid UTF-8: for the next match in a subject
+ * that an rx_find from offset 0 has already accepted (unchanged since), at an OFFSET on a
+ * character boundary. Linear in the matches instead of in the rest of the subject. */
+int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
 /* After a successful rx_find on the same subject with the same R: the span of named group
  * NAME; false if the group did not take part or does not exist. Not thread-safe per rx. */
 bool rx_group(const rx *r, const char *name, rx_span *out);

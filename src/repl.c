@@ -2,11 +2,17 @@
 /*
  * repl.c - the interactive prompt (libedit: line editing and history from a well-kept
  * library rather than our own terminal code). Paste a question; a blank line submits it.
- * Commands on the last question: :why-not X, :explain, :facts, :json; :help; Ctrl-D leaves.
+ * Commands on the last question: :why-not X, :explain, :facts, :json; :help; Ctrl-C drops
+ * what was typed so far, Ctrl-D leaves (answering a question still being typed first).
  */
 #include <editline/readline.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,7 +20,7 @@
 static const char help[] =
 	"Paste a question with its lettered options, then an empty line to submit it.\n"
 	"On the last question:  :why-not LETTER|ENTITY   :explain   :facts   :json\n"
-	":help shows this, :quit or Ctrl-D leaves.\n";
+	":help shows this; Ctrl-C drops what was typed; :quit or Ctrl-D leaves.\n";
 
 typedef struct {
 	char *buf;
@@ -39,6 +45,87 @@ static bool text_add(text *t, const char *line)
 	return true;
 }
 
+/* Set by SIGINT while the prompt waits for a line. A signal handler can only talk to the
+ * code it interrupts through a variable like this one. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Reads one character for libedit (as rl_getc_function): the next UTF-8 sequence from FP
+ * as a code point (U+FFFD for a broken one), or -1, which ends the line being read, at end
+ * of input, on an error, or once Ctrl-C has been pressed. libedit's own reader would block
+ * in read() again after a Ctrl-C that came while it was busy drawing; here SIGINT is only
+ * let in while waiting in pselect(), so a Ctrl-C is never missed between the check of
+ * `interrupted` and the wait. */
+static int prompt_getc(FILE *fp)
+{
+	int fd = fileno(fp);
+	sigset_t block, orig;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	unsigned char b[4];
+	size_t n = 0, need = 1;
+	int c = -1;
+	while (n < need && !interrupted) {
+		fd_set rd;
+		FD_ZERO(&rd);
+		FD_SET(fd, &rd);
+		if (pselect(fd + 1, &rd, NULL, NULL, NULL, &orig) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		ssize_t r = read(fd, &b[n], 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (n == 0)
+			need = b[0] < 0x80 ? 1 : (b[0] & 0xe0) == 0xc0 ? 2 : (b[0] & 0xf0) == 0xe0 ? 3
+			       : (b[0] & 0xf8) == 0xf0 ? 4 : 1;
+		else if ((b[n] & 0xc0) != 0x80)
+			need = 0;   /* a broken sequence */
+		n++;
+	}
+	if (n && n == need) {
+		static const unsigned char lead_mask[5] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+		c = b[0] & lead_mask[need];
+		for (size_t i = 1; i < need; i++)
+			c = c << 6 | (b[i] & 0x3f);
+		if (need == 1 && b[0] >= 0x80)
+			c = 0xfffd;
+	} else if (n && !interrupted) {
+		c = 0xfffd;
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return c;
+}
+
+/* libedit reads and shows UTF-8 only under a UTF-8 LC_CTYPE; the rest of mlarch works on
+ * bytes in the C locale. Switches LC_CTYPE to the user's locale when it is UTF-8, else to
+ * C.UTF-8; false when neither is to be had. */
+static bool prompt_locale(void)
+{
+	if (setlocale(LC_CTYPE, "") && !strcmp(nl_langinfo(CODESET), "UTF-8"))
+		return true;
+	return setlocale(LC_CTYPE, "C.UTF-8") != NULL || setlocale(LC_CTYPE, "C.utf8") != NULL;
+}
+
+/* readline() with LC_CTYPE set for it (UTF8: a UTF-8 locale exists), and back to "C". */
+static char *read_line(const char *prompt, bool utf8)
+{
+	if (utf8)
+		prompt_locale();
+	char *line = readline(prompt);
+	setlocale(LC_CTYPE, "C");
+	return line;
+}
+
 /* Runs a question command on the saved question, as if it came from the command line. */
 static void run_on(cli_opts *o, int (*cmd)(cli_opts *, int, char **), const char *extra,
                    const char *q_text)
@@ -52,70 +139,133 @@ static void run_on(cli_opts *o, int (*cmd)(cli_opts *, int, char **), const char
 	fflush(stdout);
 	cmd(o, n, args);
 	fflush(stdout);
+	fflush(stderr);
+}
+
+/* Runs prompt command LINE (":why-not C", ...) on the question LAST (NULL: none yet).
+ * Returns false for :quit. */
+static bool command(cli_opts *o, char *line, const char *last)
+{
+	char *arg = line + strcspn(line, " \t");
+	if (*arg) {
+		*arg++ = '\0';
+		arg += strspn(arg, " \t");
+		for (size_t n = strlen(arg); n && (arg[n - 1] == ' ' || arg[n - 1] == '\t');)
+			arg[--n] = '\0';
+	}
+	if (!strcmp(line, ":quit") || !strcmp(line, ":q"))
+		return false;
+	if (!strcmp(line, ":help") || !strcmp(line, ":h") || !strcmp(line, ":?")) {
+		fputs(help, stdout);
+		return true;
+	}
+	bool known = !strcmp(line, ":why-not") || !strcmp(line, ":explain") ||
+	             !strcmp(line, ":facts") || !strcmp(line, ":json");
+	if (!known)
+		printf("Unknown command %s.\n%s", line, help);
+	else if (!last)
+		printf("No question yet: paste one first, then an empty line.\n");
+	else if (!strcmp(line, ":why-not") && !*arg)
+		printf("Which option or entity? :why-not LETTER or :why-not ENTITY-ID "
+		       "(e.g. :why-not C)\n");
+	else if (!strcmp(line, ":why-not"))
+		run_on(o, cmd_why_not, arg, last);
+	else if (!strcmp(line, ":explain"))
+		run_on(o, cmd_explain, NULL, last);
+	else if (!strcmp(line, ":facts"))
+		run_on(o, cmd_facts, NULL, last);
+	else {
+		bool json = o->json;
+		o->json = true;
+		run_on(o, cmd_ask, NULL, last);
+		o->json = json;
+	}
+	return true;
+}
+
+/* Makes CUR the last question (taking its text) and answers it. */
+static void submit(cli_opts *o, text *cur, char **last)
+{
+	free(*last);
+	*last = strdup(cur->buf);
+	cur->len = 0;
+	if (*last)
+		run_on(o, cmd_ask, NULL, *last);
+	else
+		fprintf(stderr, "%s: out of memory\n", o->prog);
 }
 
 int cmd_repl(cli_opts *o)
 {
-	printf("mlarch: AWS ML architecture questions, answered from the study notes.\n%s", help);
+	/* the knowledge base is loaded once, before the first prompt, so that a broken one
+	 * says so at once and each question costs only its judging */
+	int code = EXIT_OK;
+	cli_opts ro = *o;
+	ro.output = NULL;
+	ro.dot = false;
+	if (!(ro.kb = cli_kb_load(o, &code)))
+		return code;
+	/* Ctrl-C interrupts the line being read: libedit restores the terminal and passes the
+	 * signal on to on_sigint, after which prompt_getc ends the line */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old);
+	/* libedit is set up (using_history initialises it) under the locale it will read in */
+	bool utf8 = prompt_locale();
+	rl_getc_function = prompt_getc;
 	using_history();
+	setlocale(LC_CTYPE, "C");
+	printf("mlarch: AWS ML architecture questions, answered from the study notes.\n%s", help);
 	text cur = { NULL, 0, 0 };
 	char *last = NULL;
 	for (;;) {
-		char *line = readline(cur.len ? "... " : "mlarch> ");
+		interrupted = 0;
+		char *line = read_line(cur.len ? "... " : "mlarch> ", utf8);
+		if (interrupted) {
+			/* drop the question being typed; a new prompt */
+			free(line);
+			if (cur.len)
+				printf("\n(dropped the question being typed)\n");
+			else
+				putchar('\n');
+			cur.len = 0;
+			continue;
+		}
 		if (!line) {
 			putchar('\n');
+			if (cur.len)
+				submit(&ro, &cur, &last);
 			break;
 		}
 		if (!cur.len && line[0] == ':') {
 			add_history(line);
-			char *arg = strchr(line, ' ');
-			if (arg)
-				while (*arg == ' ')
-					*arg++ = '\0';
-			if (!strcmp(line, ":quit") || !strcmp(line, ":q")) {
-				free(line);
+			bool go_on = command(&ro, line, last);
+			free(line);
+			if (!go_on)
 				break;
-			} else if (!strcmp(line, ":help")) {
-				fputs(help, stdout);
-			} else if (!last) {
-				printf("No question yet: paste one first.\n");
-			} else if (!strcmp(line, ":why-not") && arg && *arg) {
-				run_on(o, cmd_why_not, arg, last);
-			} else if (!strcmp(line, ":explain")) {
-				run_on(o, cmd_explain, NULL, last);
-			} else if (!strcmp(line, ":facts")) {
-				run_on(o, cmd_facts, NULL, last);
-			} else if (!strcmp(line, ":json")) {
-				bool json = o->json;
-				o->json = true;
-				run_on(o, cmd_ask, NULL, last);
-				o->json = json;
-			} else {
-				printf("Unknown command %s. %s", line, help);
-			}
-			free(line);
 			continue;
 		}
-		if (line[strspn(line, " \t")] == '\0') {
+		if (line[strspn(line, " \t\r")] == '\0') {
 			free(line);
-			if (!cur.len)
-				continue;
-			add_history(cur.buf);
-			free(last);
-			last = strdup(cur.buf);
-			cur.len = 0;
-			if (last)
-				run_on(o, cmd_ask, NULL, last);
+			if (cur.len)
+				submit(&ro, &cur, &last);
 			continue;
 		}
+		add_history(line);
 		if (!text_add(&cur, line)) {
 			free(line);
 			fprintf(stderr, "%s: out of memory\n", o->prog);
+			code = EXIT_NOMEM;
 			break;
 		}
 		free(line);
 	}
+	clear_history();
+	sigaction(SIGINT, &old, NULL);
 	free(cur.buf);
 	free(last);
-	return EXIT_OK;
+	kb_free(ro.kb);
+	return code;
 }

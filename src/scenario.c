@@ -2,6 +2,7 @@
 /* scenario.c - loading, finding and running scenario files. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,9 +39,10 @@ static const char *scalar(const eng_node *n)
 	return n && eng_node_kind_of(n) == ENG_NODE_SCALAR ? eng_node_text(n, NULL) : NULL;
 }
 
-/* A list of scalars (a lone scalar counts as a list of one) into *OUT. */
+/* A list of scalars (a lone scalar counts as a list of one) into *OUT (*NOUT of them,
+ * set even on failure). False after an error in D, or with *NOMEM set. */
 static bool str_list(const eng_doc *doc, const eng_node *n, const char *key, eng_diags *d,
-                     char ***out, size_t *nout)
+                     char ***out, size_t *nout, bool *nomem)
 {
 	*out = NULL;
 	*nout = 0;
@@ -52,8 +54,10 @@ static bool str_list(const eng_doc *doc, const eng_node *n, const char *key, eng
 		return false;
 	}
 	*out = calloc(count + 1, sizeof(char *));
-	if (!*out)
+	if (!*out) {
+		*nomem = true;
 		return false;
+	}
 	for (size_t i = 0; i < count; i++) {
 		const eng_node *it = eng_node_kind_of(n) == ENG_NODE_SEQ ? eng_node_item(n, i) : n;
 		const char *s = scalar(it);
@@ -61,8 +65,11 @@ static bool str_list(const eng_doc *doc, const eng_node *n, const char *key, eng
 			err_at(d, doc, it, "items of `%s` must be plain values", key);
 			return false;
 		}
-		if (!((*out)[(*nout)++] = strdup(s)))
+		if (!((*out)[*nout] = strdup(s))) {
+			*nomem = true;
 			return false;
+		}
+		(*nout)++;
 	}
 	return true;
 }
@@ -99,13 +106,14 @@ static bool known(const char *k, const char **keys)
 	return false;
 }
 
-static bool answer_letters(const eng_doc *doc, const eng_node *n, eng_diags *d, scenario *s)
+static bool answer_letters(const eng_doc *doc, const eng_node *n, eng_diags *d, scenario *s,
+                           bool *nomem)
 {
 	char **letters;
 	size_t nl;
-	if (!str_list(doc, n, "answer", d, &letters, &nl))
-		return false;
-	bool ok = nl <= Q_MAX_OPTIONS;
+	/* letters/nl are set even when str_list fails; each letter A-H at most once keeps
+	 * s->answer within its Q_MAX_OPTIONS letters */
+	bool ok = str_list(doc, n, "answer", d, &letters, &nl, nomem);
 	for (size_t i = 0; i < nl && ok; i++) {
 		if (strlen(letters[i]) != 1 || letters[i][0] < 'A' || letters[i][0] > 'H' ||
 		    memchr(s->answer, letters[i][0], strlen(s->answer))) {
@@ -131,15 +139,13 @@ static bool answer_letters(const eng_doc *doc, const eng_node *n, eng_diags *d, 
 	return ok;
 }
 
-eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *s)
+/* Reads the scenario in DOC (read from PATH) into *S, which scenario_load has zeroed; D
+ * had BEFORE errors. Frees DOC. Returns ENG_ERR_NOMEM when memory ran out, ENG_ERR_LOAD
+ * when it added errors to D. */
+static eng_status scenario_read(const kb *k, const char *path, eng_doc *doc, eng_diags *d,
+                                size_t before, scenario *s)
 {
-	memset(s, 0, sizeof(*s));
-	eng_status st;
-	size_t before = eng_diags_errors(d);
-	eng_doc *doc = eng_doc_read_file(path, NULL, d, &st);
-	if (!doc)
-		return st ? st : ENG_ERR_LOAD;
-	s->file = strdup(path);
+	bool nomem = !(s->file = strdup(path));
 	const eng_node *root = eng_doc_root(doc);
 	if (!root || eng_node_kind_of(root) != ENG_NODE_MAP) {
 		err_at(d, doc, root, "a scenario is a mapping with `question` or `facts`%s", "");
@@ -163,6 +169,7 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 			n -= 5;
 		s->id = dupn(base, n);
 	}
+	nomem = nomem || !s->id;
 	const eng_node *q = eng_node_get(root, "question");
 	const eng_node *facts = eng_node_get(root, "facts");
 	if (q) {
@@ -172,6 +179,7 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 			err_at(d, doc, q, "`question` must be text%s", "");
 		else {
 			s->question = dupn(text, len);
+			nomem = nomem || !s->question;
 			s->question_len = len;
 			s->question_line = eng_node_line(q);
 		}
@@ -181,13 +189,16 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 			err_at(d, doc, facts, "`facts` must map attributes to values%s", "");
 		} else {
 			s->facts = calloc(eng_node_size(facts) + 1, sizeof(sc_fact));
-			for (size_t i = 0; s->facts && i < eng_node_size(facts); i++) {
+			nomem = nomem || !s->facts;
+			for (size_t i = 0; s->facts && !nomem && i < eng_node_size(facts); i++) {
 				const eng_node *key = eng_node_key(facts, i), *val = eng_node_value(facts, i);
 				const char *attr = scalar(key);
 				size_t count = eng_node_kind_of(val) == ENG_NODE_SEQ ? eng_node_size(val) : 1;
 				sc_fact *grown = realloc(s->facts, (s->nfacts + count + 1) * sizeof(sc_fact));
-				if (!grown)
+				if (!grown) {
+					nomem = true;
 					break;
+				}
 				s->facts = grown;
 				for (size_t m = 0; m < count; m++) {
 					const eng_node *v = eng_node_kind_of(val) == ENG_NODE_SEQ
@@ -200,6 +211,7 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 					f->attr = eng_intern(k->e, attr, strlen(attr));
 					f->value = typed(k->e, v);
 					f->line = eng_node_line(v);
+					nomem = nomem || !f->attr || f->value.type == ENG_NONE;
 				}
 			}
 		}
@@ -221,10 +233,11 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 		}
 		const eng_node *a = eng_node_get(ex, "answer");
 		if (a)
-			answer_letters(doc, a, d, s);
+			answer_letters(doc, a, d, s, &nomem);
 		str_list(doc, eng_node_get(ex, "recommend"), "recommend", d, &s->recommend,
-		         &s->nrecommend);
-		str_list(doc, eng_node_get(ex, "reject"), "reject", d, &s->reject, &s->nreject);
+		         &s->nrecommend, &nomem);
+		str_list(doc, eng_node_get(ex, "reject"), "reject", d, &s->reject, &s->nreject,
+		         &nomem);
 		if (q && !a)
 			err_at(d, doc, ex, "a question scenario needs `expect: answer:`%s", "");
 		for (size_t i = 0; i < s->nrecommend; i++)
@@ -240,7 +253,7 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 	if (!cite)
 		err_at(d, doc, root, "a scenario needs `cite:` (the notes that decide it; [] when "
 		       "they do not)%s", "");
-	else if (str_list(doc, cite, "cite", d, &s->cite, &s->ncite) && k->nsources)
+	else if (str_list(doc, cite, "cite", d, &s->cite, &s->ncite, &nomem) && k->nsources)
 		for (size_t i = 0; i < s->ncite; i++)
 			if (!kb_source_find(k, s->cite[i]))
 				err_at(d, doc, cite, "unknown note id `%s`", s->cite[i]);
@@ -248,7 +261,32 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 		err_at(d, doc, cite, "a decided scenario must cite the notes that decide it%s", "");
 done:
 	eng_doc_free(doc);
+	if (nomem)
+		return ENG_ERR_NOMEM;
 	return eng_diags_errors(d) > before ? ENG_ERR_LOAD : ENG_OK;
+}
+
+eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *s)
+{
+	memset(s, 0, sizeof(*s));
+	eng_status st;
+	size_t before = eng_diags_errors(d);
+	eng_doc *doc = eng_doc_read_file(path, NULL, d, &st);
+	if (!doc)
+		return st ? st : ENG_ERR_LOAD;
+	return scenario_read(k, path, doc, d, before, s);
+}
+
+eng_status scenario_load_string(const kb *k, const char *name, const char *text, size_t len,
+                                eng_diags *d, scenario *s)
+{
+	memset(s, 0, sizeof(*s));
+	eng_status st;
+	size_t before = eng_diags_errors(d);
+	eng_doc *doc = eng_doc_read_string(name, text, len, NULL, d, &st);
+	if (!doc)
+		return st ? st : ENG_ERR_LOAD;
+	return scenario_read(k, name, doc, d, before, s);
 }
 
 static void free_list(char **l, size_t n)
@@ -418,7 +456,7 @@ eng_status scenario_run(kb *k, const scenario *s, sc_result *r)
 		if (qs != Q_OK) {
 			snprintf(r->message, sizeof(r->message), "the question does not read: %s",
 			         q_status_str(qs));
-			return ENG_OK;
+			return qs == Q_ERR_NOMEM ? ENG_ERR_NOMEM : ENG_OK;
 		}
 		st = judge_question(k, &q, &j);
 	} else {

@@ -34,8 +34,12 @@ typedef struct {
 } scenario;
 
 /* Reads scenario file PATH, checking its shape (unknown keys, types, letters). Symbols are
- * interned in K's engine. On error returns non-zero with diagnostics in D. */
+ * interned in K's engine. On error returns non-zero with diagnostics in D (ENG_ERR_NOMEM
+ * when memory ran out). The caller frees *OUT with scenario_free either way. */
 eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *out);
+/* The same from TEXT[0..LEN) (copied); NAME stands for the path in diagnostics and ids. */
+eng_status scenario_load_string(const kb *k, const char *name, const char *text, size_t len,
+                                eng_diags *d, scenario *out);
 void scenario_free(scenario *s);
 
 /* Collects the scenario files under each of PATHS (files as given; folders searched for

@@ -398,7 +398,7 @@ Test(whynot, first_failing_condition_and_actual_value)
 	eng_rule_cond_format(e, 0, 1, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "output.format: parquet");
 	eng_rule_cond_format(e, 0, 2, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "not: ops.manage_servers: true");
+	cr_assert_str_eq(buf, "not: {ops.manage_servers: true}");
 	put_sym(e, "scenario", "output.format", "parquet");
 	cr_assert_eq(eng_rule_whynot(e, 0, &w), ENG_OK);
 	cr_assert(w.fired);
@@ -454,4 +454,39 @@ Test(engines, two_engines_do_not_interfere)
 	cr_assert_str_eq(gb, "recommend two");
 	eng_free(a);
 	eng_free(b);
+}
+
+Test(procedural, logical_no_keeps_what_a_rule_asserted)
+{
+	eng *e = load("rules:\n"
+	              "- id: copy\n  logical: no\n  when: [{a: ?x}]\n"
+	              "  then: [{assert: [{calc: \"symbol(item, ?x)\"}, seen, yes]}]\n"
+	              "  because: b\n  cite: [n]\n");
+	eng_fact_id f = put(e, "scenario", "a", eng_number(7));
+	run(e);
+	eng_value yes = eng_bool(true);
+	cr_assert(eng_fact_find(e, S(e, "item7"), S(e, "seen"), yes), "symbol() names the subject");
+	cr_assert_eq(eng_retract(e, f), ENG_OK);
+	cr_assert(eng_fact_find(e, S(e, "item7"), S(e, "seen"), yes),
+	          "with logical: no the assertion outlives its match");
+	eng_free(e);
+}
+
+/* LEX: when one fact completes several matches, the one with the newest other fact fires
+ * first, whatever order the network found them in; a longer match beats its prefix. */
+Test(agenda, recency_compares_every_fact)
+{
+	eng *e = load("rules:\n"
+	              "- id: pick\n  when: [[?x, ready, yes], {go: yes}]\n"
+	              "  then: [{recommend: ?x}]\n  because: b\n  cite: [n]\n"
+	              "- id: short\n  when: [{go: yes}]\n  then: [{answer: short}]\n"
+	              "  because: b\n  cite: [n]\n");
+	put(e, "old", "ready", eng_bool(true));
+	put(e, "new", "ready", eng_bool(true));
+	put(e, "scenario", "go", eng_bool(true));
+	run(e);
+	char got[512];
+	concls(e, got, sizeof(got));
+	cr_assert_str_eq(got, "recommend new; recommend old; answer short");
+	eng_free(e);
 }

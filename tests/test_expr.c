@@ -208,6 +208,9 @@ static const value_case functions[] = {
 	{ "round half away from zero", "round(-2.5)", { { 0 } }, NUM(-3) },
 	{ "round down", "round(2.4)", { { 0 } }, NUM(2) },
 	{ "abs", "abs(-4)", { { 0 } }, NUM(4) },
+	{ "sqrt: RMSE from an MSE", "sqrt(16)", { { 0 } }, NUM(4) },
+	{ "log of e", "log(exp(1))", { { 0 } }, NUM(1) },
+	{ "log of one", "log(1)", { { 0 } }, NUM(0) },
 	{ "min of one", "min(3)", { { 0 } }, NUM(3) },
 	{ "min of three", "min(3, 1, 2)", { { 0 } }, NUM(1) },
 	{ "max of three", "max(3, 1, 2)", { { 0 } }, NUM(3) },
@@ -323,8 +326,8 @@ static const parse_error_case parse_errors[] = {
 	{ "two operands", "1 2", { { 0 } }, 2, "expected an operator, found `2`" },
 	{ "symbol after a value", "?a csv", { { "a", NUM(1) } }, 3,
 	  "expected an operator, found `csv`" },
-	{ "unknown function", "sqrt(4)", { { 0 } }, 0, "unknown function `sqrt`" },
-	{ "unknown function inside", "1 + sqrt(4)", { { 0 } }, 4, "unknown function `sqrt`" },
+	{ "unknown function", "cbrt(4)", { { 0 } }, 0, "unknown function `cbrt`" },
+	{ "unknown function inside", "1 + cbrt(4)", { { 0 } }, 4, "unknown function `cbrt`" },
 	{ "unbound variable", "?a + ?nope", { { "a", NUM(1) } }, 5, "unbound variable ?nope" },
 	{ "no variables at all", "?x", { { 0 } }, 0, "unbound variable ?x" },
 	{ "variable name missing", "? + 1", { { 0 } }, 0, "expected a variable name after `?`" },
@@ -386,6 +389,8 @@ static const eval_error_case eval_errors[] = {
 	{ "comparison result in arithmetic", "(1 < 2) + 1", { { 0 } },
 	  "`+` needs numbers, got boolean `true`" },
 	{ "division by zero", "1 / 0", { { 0 } }, "division by zero" },
+	{ "square root of a negative", "sqrt(-1)", { { 0 } }, "not a real number" },
+	{ "log of zero", "log(0)", { { 0 } }, "not a real number" },
 	{ "division by a computed zero", "?a / (?b - ?b)", { { "a", NUM(1) }, { "b", NUM(2) } },
 	  "division by zero" },
 	{ "overflow", "1e300 * 1e300", { { 0 } }, "`*` overflowed" },
@@ -572,7 +577,7 @@ Test(expr, small_or_missing_error_buffers)
 	expr *x = NULL;
 	char err[8];
 	memset(err, 'x', sizeof(err));
-	cr_expect_eq(expr_parse(a, e, "sqrt(2)", 7, var_index, NULL, &x, NULL, err, sizeof(err)),
+	cr_expect_eq(expr_parse(a, e, "cbrt(2)", 7, var_index, NULL, &x, NULL, err, sizeof(err)),
 	             ENG_ERR_LOAD);
 	cr_expect_str_eq(err, "unknown");
 	cr_expect_eq(expr_parse(a, e, "(", 1, var_index, NULL, &x, NULL, NULL, 0), ENG_ERR_LOAD);
@@ -610,4 +615,25 @@ Test(expr, symbols_are_interned_in_the_engine)
 	cr_expect_eq(got.type, ENG_SYMBOL);
 	cr_expect_str_eq(eng_sym_name(e, got.u.sym), "brand-new-symbol");
 	cr_expect_eq(got.u.sym, eng_sym_lookup(e, "brand-new-symbol"));
+}
+
+Test(expr, symbol_joins_its_arguments)
+{
+	static const struct {
+		const char *name, *src, *want;
+	} cases[] = {
+		{ "symbol and number", "symbol(s, 12)", "s12" },
+		{ "arithmetic inside", "symbol(p, 2 + 3)", "p5" },
+		{ "string without quotes", "symbol('a b', c)", "a bc" },
+		{ "fraction", "symbol(x, 0.5)", "x0.5" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		expr *x = NULL;
+		cr_assert_eq(expr_parse(a, e, cases[i].src, strlen(cases[i].src), var_index, NULL, &x,
+		                        NULL, NULL, 0), ENG_OK, "case '%s': parse", cases[i].name);
+		eng_value got;
+		cr_assert_eq(expr_eval(x, e, NULL, &got, NULL, 0), ENG_OK, "case '%s'", cases[i].name);
+		cr_expect_eq(got.type, ENG_SYMBOL, "case '%s': a symbol", cases[i].name);
+		cr_expect_str_eq(eng_sym_name(e, got.u.sym), cases[i].want, "case '%s'", cases[i].name);
+	}
 }

@@ -230,6 +230,9 @@ static const error_case error_cases[] = {
 	  "mapping keys must be scalars, found a mapping" },
 	{ "merge key", "a: &a {x: 1}\nb:\n  <<: *a\n", 0, { 0 }, "3:3",
 	  "merge keys (`<<`) are not supported" },
+	/* found by fuzz_rules: the duplicate-key check overran its array */
+	{ "merge key among other keys", "a: 1\nb: 2\n<<: {c: 1}\n", 0, { 0 }, "3:1",
+	  "merge keys (`<<`) are not supported" },
 	{ "second document", "a: 1\n---\nb: 2\n", 0, { 0 }, "2:1",
 	  "a file holds one YAML document; found a second one" },
 	{ "NUL byte", "a: 1\nbb: x\0y\n", 11, { 0 }, "2:6", "NUL byte in the input" },

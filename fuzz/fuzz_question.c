@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_question.c - arbitrary bytes as a pasted question: question_parse, then extract over
+ * the stem and each option with the real knowledge base, checking that every offset the
+ * two hand out lies inside the text it describes.
+ */
+#include "fuzz.h"
+
+#include <string.h>
+
+#include "extract.h"
+#include "question.h"
+
+static void check_facts(const xfacts *x, size_t len)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		FUZZ_CHECK(x->v[i].start <= x->v[i].end && x->v[i].end <= len,
+		           "a fact's span lies outside its text");
+		FUZZ_CHECK(x->v[i].attr != 0, "a fact without an attribute");
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	question q;
+	size_t off = (size_t)-1;
+	q_status qs = question_parse((const char *)data, size, &q, &off);
+	FUZZ_CHECK(q_status_str(qs) != NULL, "a status without a name");
+	if (qs != Q_OK) {
+		FUZZ_CHECK(q.text == NULL, "a failed parse left text behind");
+		FUZZ_CHECK(qs == Q_ERR_NOMEM || qs == Q_ERR_TOO_LONG || off <= size,
+		           "an error offset outside the input");
+		return 0;
+	}
+	FUZZ_CHECK(q.text && q.len > 0 && q.text[q.len] == '\0', "a parsed question is not a string");
+	FUZZ_CHECK(strlen(q.text) == q.len, "a NUL inside the normalised text");
+	FUZZ_CHECK(q.len <= size, "normalising made the text longer");
+	FUZZ_CHECK(q.stem_end <= q.len, "the stem ends past the text");
+	FUZZ_CHECK(q.nopts <= Q_MAX_OPTIONS, "too many options");
+	FUZZ_CHECK(q.choose >= 1, "choose must be at least 1");
+	for (uint32_t i = 0; i < q.nopts; i++) {
+		FUZZ_CHECK(q.opts[i].letter == (char)('A' + i), "options out of order");
+		FUZZ_CHECK(q.opts[i].start <= q.opts[i].end && q.opts[i].end <= q.len,
+		           "an option outside the text");
+		FUZZ_CHECK(q.opts[i].start >= q.stem_end, "an option inside the stem");
+	}
+	kb *k = fuzz_kb();
+	xfacts x = { NULL, 0, 0, false };
+	if (extract(k, q.text, q.stem_end, LEX_STEM, k->s_mentions, &x) == ENG_OK)
+		check_facts(&x, q.stem_end);
+	xfacts_free(&x);
+	for (uint32_t i = 0; i < q.nopts; i++) {
+		size_t len = q.opts[i].end - q.opts[i].start;
+		if (extract(k, q.text + q.opts[i].start, len, LEX_OPTION, k->s_uses, &x) == ENG_OK)
+			check_facts(&x, len);
+		xfacts_free(&x);
+	}
+	question_free(&q);
+	return 0;
+}

@@ -1,0 +1,365 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Bad input of every kind through the command line: each case must end with the exit code
+# it names and a message on stderr (file:line:col where there is one) - never a crash, a
+# sanitizer report or a hang. The normal paths are tests/test_cli.sh's.
+# Usage: tests/test_cli_errors.sh [MLARCH]
+set -u
+cd "$(dirname "$0")/.." || exit 2
+root=$PWD
+M=${1:-build/mlarch}
+case $M in /*) ;; *) M=$root/$M ;; esac
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlarch-errors.XXXXXX") || exit 2
+trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 2' INT TERM
+pass=0
+fail=0
+skip=0
+KB=$root/examples/kb
+Q=$root/examples/question.txt
+
+# ---- fixtures ----
+
+mkkb() {        # mkkb NAME: a knowledge-base folder $tmp/NAME holding kb.yaml from stdin
+	mkdir -p "$tmp/$1"
+	cat >"$tmp/$1/kb.yaml"
+}
+printf 'Which \377 service?\nA. x\nB. y\n' >"$tmp/bad-utf8.txt"
+printf 'Which service?\nA. x\0y\nB. y\n' >"$tmp/nul.txt"
+: >"$tmp/empty.txt"
+printf '  \n\t\n\n' >"$tmp/blank.txt"
+head -c 4096 "$M" >"$tmp/binary"
+awk 'BEGIN { for (i = 0; i < 6000; i++) print "A company streams clickstream data all day long." }' \
+	>"$tmp/long.txt"
+mkdir -p "$tmp/folder"
+cp "$Q" "$tmp/unreadable.txt"
+chmod 000 "$tmp/unreadable.txt"
+
+printf 'rules:\n  - id: x\n    when: [\377]\n' | mkkb kb-utf8
+printf 'rules:\n  - id: x\0\n' | mkkb kb-nul
+head -c 4096 "$M" | mkkb kb-binary
+printf 'rules: 5\n' | mkkb kb-type
+mkkb kb-rule-type <<'EOF'
+rules:
+  - id: r
+    salience: high
+    when: [{a: b}]
+    then: [{recommend: x}]
+    because: b
+    cite: []
+EOF
+mkkb kb-unknown-key <<'EOF'
+rules:
+  - id: r
+    when: [{a: b}]
+    then: [{recommend: x}]
+    because: b
+    cite: []
+    colour: blue
+EOF
+printf 'rulez: []\n' | mkkb kb-section
+printf 'rules: %s\n' "$(awk 'BEGIN { for (i = 0; i < 80; i++) printf "["; for (i = 0; i < 80; i++) printf "]" }')" |
+	mkkb kb-deep
+awk 'BEGIN { print "a0: &a0 [x, x, x, x, x, x, x, x, x, x]";
+	for (i = 1; i < 10; i++) { printf "a%d: &a%d [", i, i;
+		for (j = 0; j < 10; j++) printf "%s*a%d", j ? ", " : "", i - 1; print "]" } }' | mkkb kb-bomb
+awk 'BEGIN { print "a0: &a0 x"; for (i = 1; i <= 1001; i++) printf "a%d: *a0\n", i }' | mkkb kb-aliases
+mkdir -p "$tmp/kb-big"
+awk 'BEGIN { s = "#"; for (i = 0; i < 1023; i++) s = s "x"; for (i = 0; i < 17 * 1024; i++) print s }' \
+	>"$tmp/kb-big/kb.yaml"
+printf 'rules: []\n' | mkkb kb-unreadable
+chmod 000 "$tmp/kb-unreadable/kb.yaml"
+sources='sources:
+  - id: n-1
+    title: a note
+    topic: general'
+{ echo "$sources"; cat; } <<'EOF' | mkkb kb-loop
+facts:
+  - [counter, n, 0]
+rules:
+  - id: count-up
+    when:
+      - [counter, n, ?n]
+    then:
+      - modify: [counter, n, {calc: "?n + 1"}]
+    because: It counts for ever.
+    cite: [n-1]
+EOF
+{ echo "$sources"; cat; } <<'EOF' | mkkb kb-facts
+facts:
+  - [a, b, 1]
+  - [a, b, 2]
+  - [a, b, 3]
+  - [a, b, 4]
+rules:
+  - id: copy
+    when:
+      - [a, b, ?n]
+    then:
+      - assert: [a, c, ?n]
+    because: Every fact makes another.
+    cite: [n-1]
+EOF
+{ echo "$sources"; cat; } <<'EOF' | mkkb kb-eval
+facts:
+  - [scenario, size, 3]
+rules:
+  - id: divide
+    when:
+      - size: ?s
+    then:
+      - assert: {half: {calc: "?s / 0"}}
+    because: b
+    cite: [n-1]
+EOF
+{ echo "$sources"; cat; } <<'EOF' | mkkb kb-slow
+catalog:
+  - id: thing
+    name: Thing
+    kind: service
+    aliases: ['\bthing\b']
+rules:
+  - id: start
+    when:
+      - go: yes
+    then:
+      - assert: [counter, n, 0]
+    because: It starts.
+    cite: [n-1]
+  - id: count
+    when:
+      - [counter, n, {as: ?n, "<": 3000}]
+    then:
+      - modify: [counter, n, {calc: "?n + 1"}]
+    because: It counts.
+    cite: [n-1]
+  - id: done
+    when:
+      - [counter, n, 3000]
+    then:
+      - recommend: thing
+    because: It is done.
+    cite: [n-1]
+EOF
+cat >"$tmp/kb-slow/scenario.txt" <<'EOF'
+id: slow
+facts:
+  go: yes
+expect:
+  recommend: [thing]
+cite: [n-1]
+EOF
+cp "$tmp/kb-slow/scenario.txt" "$tmp/slow-one.yaml"
+mkkb kb-regex <<'EOF'
+lexicon:
+  - id: runaway
+    match: '(a+)+$'
+    assert: {pattern.ran: yes}
+EOF
+
+mksc() {        # mksc NAME: a scenario file $tmp/NAME.yaml from stdin
+	cat >"$tmp/$1.yaml"
+}
+mksc sc-type <<'EOF'
+id: t
+question: [not, text]
+expect:
+  answer: B
+cite: [de-8]
+EOF
+mksc sc-letter <<'EOF'
+id: t
+question: "Which? A. x B. y"
+expect:
+  answer: [Z]
+cite: [de-8]
+EOF
+mksc sc-unknown <<'EOF'
+id: t
+question: "Which? A. x B. y"
+expect:
+  answer: A
+cite: [de-8]
+difficulty: hard
+EOF
+printf 'id: t\nquestion: "a\0b"\n' | mksc sc-nul
+printf 'id: t\nquestion: "caf\351"\n' | mksc sc-utf8
+: | mksc sc-empty
+cp "$root/examples/scenarios/firehose.yaml" "$tmp/sc-unreadable.yaml"
+chmod 000 "$tmp/sc-unreadable.yaml"
+
+# ---- the table ----
+# name | exit code | what stderr must contain (stdout when it starts `stdout:`) | stdin (-
+# for none) | mlarch's arguments
+# Fields are separated by " | "; stdin and the arguments go through the shell (eval), so
+# $tmp, $KB and $Q can be used and words can be quoted.
+cases() {
+	cat <<'EOF'
+unknown command | 2 | unknown command 'frobnicate' | - | frobnicate
+unknown option | 2 | unknown option '--frobnicate' | - | --frobnicate ask x
+unknown option after the command | 2 | unknown option '--colour-me' | - | ask --colour-me x
+option without its value | 2 | needs a value | - | ask --max-firings
+bad --max-firings | 2 | --max-firings needs a positive whole number, not 'lots' | - | --max-firings lots ask x
+zero --max-facts | 2 | --max-facts needs a positive whole number, not '0' | - | --max-facts 0 ask x
+bad --jobs | 2 | --jobs needs a whole number from 1 to 64 | - | batch -j 0 $tmp
+why-not without what | 2 | why-not needs | - | why-not
+why-not a letter the question lacks | 2 | has no option F | $Q | --rules $KB why-not F -
+why-not an unknown entity | 2 | is neither an option letter nor a catalog entity | $Q | --rules $KB why-not no-such-thing -
+invalid UTF-8 question | 3 | <stdin>:1:7: error: invalid UTF-8 | $tmp/bad-utf8.txt | --rules $KB ask -
+NUL byte in the question | 3 | <stdin>:2:5: error: NUL byte in the text | $tmp/nul.txt | --rules $KB ask -
+empty question | 3 | <stdin>:1:1: error: the question is empty | $tmp/empty.txt | --rules $KB ask -
+blank question | 3 | error: the question is empty | $tmp/blank.txt | --rules $KB facts -
+binary question | 3 | error: | $tmp/binary | --rules $KB explain -
+question over the length limit | 3 | longer than the limit of 262144 bytes (Q_MAX_BYTES | $tmp/long.txt | --rules $KB ask -
+unreadable question file | 3 | Permission denied | - | --rules $KB ask $tmp/unreadable.txt
+a folder as standard input | 3 | cannot read standard input: Is a directory | $tmp/folder | --rules $KB ask -
+missing knowledge base | 4 | error: cannot read the directory: No such file or directory | - | --rules $tmp/nowhere ask x
+a file that is no YAML as knowledge base | 4 | /etc/passwd:1:1: error: a rule file must be a mapping of sections | - | --rules /etc/passwd ask x
+invalid UTF-8 in a rule file | 4 | kb.yaml:3:12: error: invalid leading UTF-8 octet (byte 0xFF) | - | --rules $tmp/kb-utf8 ask x
+NUL byte in a rule file | 4 | kb.yaml:2:10: error: NUL byte in the input | - | --rules $tmp/kb-nul ask x
+binary rule file | 4 | error: NUL byte in the input | - | --rules $tmp/kb-binary ask x
+rules: not a list | 4 | kb.yaml:1:8: error: | - | --rules $tmp/kb-type ask x
+salience: not a number | 4 | kb.yaml:3:15: error: | - | --rules $tmp/kb-rule-type ask x
+unknown key in a rule | 4 | kb.yaml:7:5: error: unknown key `colour` | - | --rules $tmp/kb-unknown-key ask x
+unknown section | 4 | kb.yaml:1:1: error: unknown section `rulez` | - | --rules $tmp/kb-section ask x
+nesting past max_depth | 4 | nesting deeper than 64 levels (max_depth); raise eng_doc_limits.max_depth | - | --rules $tmp/kb-deep ask x
+alias bomb past max_nodes | 4 | (max_nodes); raise eng_doc_limits.max_nodes | - | --rules $tmp/kb-bomb ask x
+aliases past max_aliases | 4 | more than 1000 aliases in the document (max_aliases); raise | - | --rules $tmp/kb-aliases ask x
+file past max_bytes | 4 | larger than the limit of 16777216 bytes (max_bytes); raise | - | --rules $tmp/kb-big ask x
+unreadable rule file | 4 | Permission denied | - | --rules $tmp/kb-unreadable ask x
+unreadable scenario file | 1 | Permission denied | - | --rules $KB batch $tmp/sc-unreadable.yaml
+lint of a broken knowledge base | 1 | kb.yaml:7:5: error: unknown key `colour` | - | --rules $tmp/kb-unknown-key lint
+rules that re-enable themselves | 5 | firing limit of 1000 reached while firing rule `count-up` | - | --rules $tmp/kb-loop --max-firings 1000 ask "Which? A. x B. y"
+firing limit named with its option | 5 | --max-firings | - | --rules $tmp/kb-loop --max-firings 50 ask "Which? A. x B. y"
+a batch stopped by the firing limit | 1 | stdout:firing limit of 100 reached while firing rule `count` | - | --rules $tmp/kb-slow --max-firings 100 batch $tmp/slow-one.yaml
+fact limit | 5 | fact limit of 6 reached while firing rule `copy` | - | --rules $tmp/kb-facts --max-facts 6 ask "Which? A. x B. y"
+division by zero in a rule | 5 | in rule `divide` | - | --rules $tmp/kb-eval ask "Which? A. x B. y"
+a pattern at its match limit | 0 | warning: a pattern hit its match limit on this text (PCRE2 match and depth limits, RX_MATCH_LIMIT | - | --rules $tmp/kb-regex ask "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa! Which? A. x B. y"
+missing scenario file | 3 | nowhere.yaml | - | --rules $KB batch $tmp/nowhere.yaml
+scenario question of the wrong type | 1 | sc-type.yaml:2:11: error: `question` must be text | - | --rules $KB batch $tmp/sc-type.yaml
+scenario answer not a letter | 1 | sc-letter.yaml:4:12: error: `Z` is not an option letter | - | --rules $KB batch $tmp/sc-letter.yaml
+unknown key in a scenario | 1 | sc-unknown.yaml:6:1: error: unknown key `difficulty` | - | --rules $KB batch $tmp/sc-unknown.yaml
+NUL byte in a scenario | 1 | sc-nul.yaml:2:13: error: | - | --rules $KB batch $tmp/sc-nul.yaml
+invalid UTF-8 in a scenario | 1 | sc-utf8.yaml:2:16: error: invalid trailing UTF-8 octet | - | --rules $KB batch $tmp/sc-utf8.yaml
+empty scenario file | 1 | sc-empty.yaml: error: a scenario is a mapping | - | --rules $KB batch $tmp/sc-empty.yaml
+a folder for --junit | 3 | Is a directory | - | --rules $KB batch --junit $tmp/folder $KB/../scenarios
+a folder for explain -o | 3 | Is a directory | $Q | --rules $KB explain -o $tmp/folder -
+explain -o into a missing folder | 3 | No such file or directory | $Q | --rules $KB explain -o $tmp/nowhere/proof.txt -
+EOF
+}
+
+# ---- running ----
+
+IFS_TAB=$(printf '\t')
+cases | sed 's/ | /\t/g' | {
+	while IFS=$IFS_TAB read -r name want msg input args; do
+		case $name in unreadable*) unreadable=yes ;; *) unreadable=no ;; esac
+		if [ $unreadable = yes ] && [ "$(id -u)" -eq 0 ]; then
+			skip=$((skip + 1))
+			echo "SKIP: $name (running as root: chmod 000 does not stop reads)"
+			continue
+		fi
+		eval "set -- $args"
+		if [ "$input" = "-" ]; then
+			in=/dev/null
+		else
+			eval "in=$input"
+		fi
+		timeout 60 "$M" "$@" <"$in" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		why=""
+		if [ "$rc" -eq 124 ]; then
+			why="hung (killed after 60 s)"
+		elif [ "$rc" -ge 128 ]; then
+			why="crashed (signal $((rc - 128)))"
+		elif grep -q -e "AddressSanitizer" -e "runtime error:" -e "LeakSanitizer" "$tmp/err"; then
+			why="sanitizer report"
+		elif [ "$rc" -ne "$want" ]; then
+			why="exit code $rc, expected $want"
+		else
+			case $msg in
+			stdout:*) stream=out msg=${msg#stdout:} ;;
+			*) stream=err ;;
+			esac
+			if ! grep -qF -e "$msg" "$tmp/$stream"; then
+				why="std$stream lacks: $msg"
+			fi
+		fi
+		if [ -z "$why" ]; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			echo "FAIL: $name: $why" >&2
+			echo "    mlarch $args" >&2
+			sed -n '1,6s/^/    stderr: /p' "$tmp/err" >&2
+		fi
+	done
+	# ---- interrupted runs and closed pipes ----
+
+	ok() {
+		if [ -z "$2" ]; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			echo "FAIL: $1: $2" >&2
+		fi
+	}
+	# A batch stopped at any moment leaves the old report whole (or the new one, complete)
+	# and no temporary file beside it. Each of these scenarios takes some 3000 firings.
+	mkdir -p "$tmp/slow" "$tmp/many"
+	slow=$(cat "$tmp/kb-slow/scenario.txt")
+	i=0
+	while [ $i -lt 150 ]; do
+		printf '%s\n' "$slow" >"$tmp/slow/s$i.yaml"
+		i=$((i + 1))
+	done
+	for delay in 0.1 0.5 0.9; do
+		for jobs in 1 2; do
+			printf 'OLD\n' >"$tmp/report.xml"
+			"$M" --rules "$tmp/kb-slow" batch -q -j $jobs --junit "$tmp/report.xml" \
+				"$tmp/slow" >/dev/null 2>&1 &
+			pid=$!
+			sleep $delay
+			kill -TERM $pid 2>/dev/null
+			{ wait $pid; } 2>/dev/null
+			why=""
+			if ls "$tmp"/report.xml.tmp.* >/dev/null 2>&1; then
+				why="a temporary file was left: $(ls "$tmp"/report.xml.tmp.*)"
+			elif [ "$(cat "$tmp/report.xml")" != OLD ] &&
+			     [ "$(tail -n 1 "$tmp/report.xml")" != "</testsuites>" ]; then
+				why="report.xml is half-written: $(tail -c 80 "$tmp/report.xml")"
+			fi
+			ok "batch -j $jobs --junit stopped after ${delay}s" "$why"
+		done
+	done
+	# more output than a pipe holds
+	for f in "$root"/examples/scenarios/*.yaml; do
+		text=$(cat "$f")
+		base=$(basename "$f" .yaml)
+		i=0
+		while [ $i -lt 1500 ]; do
+			printf '%s\n' "$text" >"$tmp/many/$base-$i.yaml"
+			i=$((i + 1))
+		done
+	done
+	# What a closed pipe does to the output: the command ends, quietly.
+	for args in "batch -j 1 $tmp/many" "batch -j 2 $tmp/many" "explain -" "coverage" \
+	            "facts -" "lint"; do
+		for ignore in no yes; do
+			# shellcheck disable=SC2086
+			if [ $ignore = yes ]; then
+				( trap '' PIPE; exec "$M" --rules "$KB" $args <"$Q" 2>"$tmp/err" ) | head -c 1 >/dev/null
+			else
+				"$M" --rules "$KB" $args <"$Q" 2>"$tmp/err" | head -c 1 >/dev/null
+			fi
+			why=""
+			if [ -s "$tmp/err" ]; then
+				why="stderr: $(head -n 2 "$tmp/err")"
+			fi
+			ok "$args | head (SIGPIPE ignored: $ignore)" "$why"
+		done
+	done
+
+	echo "cli errors: $pass passed, $fail failed, $skip skipped"
+	[ "$fail" -eq 0 ]
+}
