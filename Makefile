@@ -144,7 +144,7 @@ fuzz-replay: $(FUZZ_REPLAYS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/fuzz/$$t fuzz/corpus/$$t $$(ls -d fuzz/crashes/$$t 2>/dev/null); done
 
-check: unit examples cli cli-errors fuzz-replay bench-check
+check: unit examples scenarios cli cli-errors fuzz-replay bench-check
 
 ASAN_BUILD ?= build-asan
 check-asan:

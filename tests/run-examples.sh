@@ -19,5 +19,8 @@ check() {
 # the tiny knowledge base of the docs: lints clean, its scenarios pass
 check "lint examples/kb" "$mlarch" --rules examples/kb lint >/dev/null 2>&1
 check "batch examples/scenarios" "$mlarch" --rules examples/kb batch -q examples/scenarios >/dev/null
+# the question of `make run` (and of the README's first lines): the answer is as documented
+answer=$("$mlarch" --no-color ask - < examples/question.txt | head -n 1 | cut -d' ' -f1-2)
+check "make run answer ($answer)" test "$answer" = "$(cat examples/question.expected)"
 echo "examples: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
