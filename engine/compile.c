@@ -151,93 +151,6 @@ void comp_warning(compiler *c, const eng_node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Optimal string alignment distance (edits, with adjacent transpositions), or a value
- * above 2 as soon as it cannot be 2 or less. */
-static size_t comp_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	enum { MAXW = 32 };
-	if (la > MAXW || lb > MAXW || (la > lb ? la - lb : lb - la) > 2)
-		return 3;
-	size_t d[MAXW + 1][MAXW + 1];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < best)
-				best = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
-/* The index of the candidate closest to WORD within distance 2 (and closer than its own
- * length, so that short words do not match everything), or -1. */
-static long comp_suggest(const char *word, size_t len, const char *const *cands, size_t n)
-{
-	long best = -1;
-	size_t bestd = 3;
-	for (size_t i = 0; i < n; i++) {
-		size_t cl = strlen(cands[i]);
-		size_t dist = comp_distance(word, len, cands[i], cl);
-		if (dist < bestd && dist < cl) {
-			best = (long)i;
-			bestd = dist;
-		}
-	}
-	return best;
-}
-
-/* Writes the "did you mean" suffix for WORD into BUF (or ""); returns BUF. */
-const char *comp_hint(char *buf, size_t size, const char *word, size_t len,
-                      const char *const *cands, size_t n)
-{
-	long best = comp_suggest(word, len, cands, n);
-	if (best >= 0)
-		snprintf(buf, size, " (did you mean `%s`?)", cands[best]);
-	else if (size)
-		buf[0] = '\0';
-	return buf;
-}
-
-/* Writes how N reads in a "found ..." phrase into BUF; returns BUF. */
-const char *comp_found(const eng_node *n, char *buf, size_t size)
-{
-	size_t len;
-	const char *t = eng_node_text(n, &len);
-	if (!t) {
-		snprintf(buf, size, "%s %s", eng_node_size(n) ? "a" : "an empty",
-		         eng_node_kind_of(n) == ENG_NODE_SEQ ? "list" : "mapping");
-		return buf;
-	}
-	if (len == 0 && !eng_node_quoted(n)) {
-		snprintf(buf, size, "nothing");
-		return buf;
-	}
-	size_t cut = len;
-	const char *nl = memchr(t, '\n', len);
-	if (nl)
-		cut = (size_t)(nl - t);
-	if (cut > COMP_QUOTE_MAX) {
-		cut = COMP_QUOTE_MAX;
-		while (cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80)
-			cut--;
-	}
-	const char *q = eng_node_quoted(n) ? "\"" : "";
-	snprintf(buf, size, "`%s%.*s%s%s`", q, (int)cut, t, cut < len ? "..." : "", q);
-	return buf;
-}
-
-/* Whether N is a plain scalar spelling WORD (a quoted "not" is a name, not a keyword). */
 bool comp_is(const eng_node *n, const char *word)
 {
 	const char *t = eng_node_text(n, NULL);
@@ -294,12 +207,12 @@ static void comp_fact_values(compiler *c, comp_out *out, eng_sym s, eng_sym a,
 	case CV_VAR:
 	case CV_ANY:
 		comp_error(c, n, "variables cannot appear in facts, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	case CV_EMPTY:
 		comp_error(c, n, "a fact's value must be a constant%s, found %s",
 		           in_list ? "" : " or a list of constants",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 }
@@ -322,7 +235,7 @@ static void comp_fact_item(compiler *c, comp_out *out, const eng_node *it)
 	if (eng_node_kind_of(it) != ENG_NODE_MAP) {
 		comp_error(c, it, "a fact must be a triple [SUBJECT, ATTRIBUTE, VALUE] or a "
 		           "mapping with `subject:`, found %s",
-		           comp_found(it, found, sizeof(found)));
+		           eng_node_describe(it, found, sizeof(found)));
 		return;
 	}
 	const eng_node *subject = eng_node_get(it, "subject");
@@ -351,7 +264,7 @@ static void comp_facts(compiler *c, comp_out *out, const eng_node *n)
 	if (eng_node_kind_of(n) != ENG_NODE_SEQ) {
 		if (!comp_is(n, ""))
 			comp_error(c, n, "`facts` must be a list of facts, found %s",
-			           comp_found(n, found, sizeof(found)));
+			           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	for (size_t i = 0; i < eng_node_size(n); i++)
@@ -408,7 +321,7 @@ static bool comp_rule_id(compiler *c, comp_out *out, const eng_node *n)
 	const char *id = eng_node_text(n, &len);
 	if (!id || len == 0 || memchr(id, '\0', len)) {
 		comp_error(c, n, "`id` must be a non-empty name, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return false;
 	}
 	if ((out->nseen + 1) * 2 > out->nseen_slots && !comp_seen_rehash(c, out))
@@ -449,7 +362,7 @@ static const char *comp_because(compiler *c, const eng_node *n)
 		len--;
 	if (!t || len == 0) {
 		comp_error(c, n, "`because` must be a non-empty sentence, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	for (const char *p = t; (p = memchr(p, '{', len - (size_t)(p - t))) != NULL; p++) {
@@ -478,7 +391,7 @@ static void comp_cite(compiler *c, const eng_node *n, ir_rule *r)
 	size_t size = eng_node_size(n);
 	if (eng_node_kind_of(n) != ENG_NODE_SEQ || size == 0) {
 		comp_error(c, n, "`cite` must be a non-empty list of note ids such as [de-8], "
-		           "found %s", comp_found(n, found, sizeof(found)));
+		           "found %s", eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	r->cite = arena_alloc(c->a, size * sizeof(*r->cite));
@@ -503,7 +416,7 @@ static void comp_salience(compiler *c, const eng_node *n, ir_rule *r)
 	if (!digits || v < INT32_MIN || v > INT32_MAX) {
 		comp_error(c, n, "`salience` must be an integer%s, found %s",
 		           digits ? " between -2147483648 and 2147483647" : "",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	r->salience = (int32_t)v;
@@ -519,7 +432,7 @@ static void comp_weight(compiler *c, const eng_node *n, ir_rule *r)
 		return;
 	if (kind != CV_CONST || k.type != ENG_NUMBER || !(k.u.num > 0)) {
 		comp_error(c, n, "`weight` must be a number greater than 0, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	r->weight = k.u.num;
@@ -537,7 +450,7 @@ static void comp_logical(compiler *c, const eng_node *n)
 		return;
 	if (kind != CV_CONST || k.type != ENG_BOOL) {
 		comp_error(c, n, "`logical` must be yes or no, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	if (!k.u.b)
@@ -569,7 +482,7 @@ static void comp_rule(compiler *c, comp_out *out, const eng_node *rn)
 	char found[96], hint[96];
 	if (eng_node_kind_of(rn) != ENG_NODE_MAP) {
 		comp_error(c, rn, "a rule must be a mapping with `id`, `when`, `then`, `because` "
-		           "and `cite`, found %s", comp_found(rn, found, sizeof(found)));
+		           "and `cite`, found %s", eng_node_describe(rn, found, sizeof(found)));
 		return;
 	}
 	size_t errors = c->errors;
@@ -593,11 +506,11 @@ static void comp_rule(compiler *c, comp_out *out, const eng_node *rn)
 			val[j] = eng_node_value(rn, i);
 			continue;
 		}
-		long sug = comp_suggest(kt, klen, comp_rule_keys, K_COUNT);
+		long sug = eng_suggest(kt, klen, comp_rule_keys, K_COUNT);
 		if (sug >= 0)
 			suggested[sug] = true;
 		comp_error(c, k, "unknown key `%s` in rule%s", kt,
-		           comp_hint(hint, sizeof(hint), kt, klen, comp_rule_keys, K_COUNT));
+		           eng_hint(hint, sizeof(hint), kt, klen, comp_rule_keys, K_COUNT));
 	}
 	/* A key reported as misspelt is not reported missing as well. */
 	for (size_t j = 0; j < COMP_REQUIRED; j++)
@@ -648,7 +561,7 @@ static void comp_rules(compiler *c, comp_out *out, const eng_node *n)
 	if (eng_node_kind_of(n) != ENG_NODE_SEQ) {
 		if (!comp_is(n, ""))
 			comp_error(c, n, "`rules` must be a list of rules, found %s",
-			           comp_found(n, found, sizeof(found)));
+			           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	for (size_t i = 0; i < eng_node_size(n) && c->st == ENG_OK; i++)
@@ -680,7 +593,7 @@ static void comp_section(compiler *c, comp_out *out, const eng_node *key,
 				cands[n++] = comp_sections[i];
 		char hint[96];
 		comp_error(c, key, "unknown section `%s`%s", name,
-		           comp_hint(hint, sizeof(hint), name, len, cands, n));
+		           eng_hint(hint, sizeof(hint), name, len, cands, n));
 	}
 }
 
@@ -725,7 +638,7 @@ eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 		/* an empty document adds nothing */
 	} else if (eng_node_kind_of(root) != ENG_NODE_MAP) {
 		comp_error(&c, root, "a rule file must be a mapping of sections (`rules:`, "
-		           "`facts:`, ...), found %s", comp_found(root, found, sizeof(found)));
+		           "`facts:`, ...), found %s", eng_node_describe(root, found, sizeof(found)));
 	} else if (!(out.file = arena_strndup(c.a, eng_doc_name(doc),
 	                                      strlen(eng_doc_name(doc))))) {
 		comp_nomem(&c);

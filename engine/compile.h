@@ -66,13 +66,6 @@ void comp_error_at(compiler *c, uint32_t line, uint32_t col, uint32_t span,
 void comp_warning(compiler *c, const eng_node *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void comp_nomem(compiler *c);
-/* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
- * distance 2 of WORD[0..LEN) (and closer than its own length), else "". Returns BUF. */
-const char *comp_hint(char *buf, size_t size, const char *word, size_t len,
-                      const char *const *cands, size_t n);
-/* Describes N for the "found ..." part of a message: `text` (cut if long), `"text"` for a
- * quoted scalar, "nothing", "a list" or "a mapping". Returns BUF. */
-const char *comp_found(const eng_node *n, char *buf, size_t size);
 /* Whether scalar N is plain and spells exactly WORD. */
 bool comp_is(const eng_node *n, const char *word);
 /* Characters (not bytes) in S[0..LEN). */

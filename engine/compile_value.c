@@ -119,7 +119,7 @@ bool comp_symbol(compiler *c, const eng_node *n, const char *what, eng_sym *out)
 	eng_value k;
 	if (eng_node_kind_of(n) != ENG_NODE_SCALAR) {
 		comp_error(c, n, "the %s must be a symbol, found %s", what,
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return false;
 	}
 	cv_kind kind = comp_scalar(c, n, &k, NULL, NULL);
@@ -130,7 +130,7 @@ bool comp_symbol(compiler *c, const eng_node *n, const char *what, eng_sym *out)
 		return true;
 	}
 	comp_error(c, n, "the %s must be a symbol, found %s", what,
-	           comp_found(n, found, sizeof(found)));
+	           eng_node_describe(n, found, sizeof(found)));
 	return false;
 }
 
@@ -252,7 +252,7 @@ static expr *comp_expr(compiler *c, const eng_node *n)
 	const char *t = eng_node_text(n, &len);
 	if (!t) {
 		comp_error(c, n, "an expression must be a string, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	comp_expr_ctx ctx = { c, NULL, 0 };
@@ -310,7 +310,7 @@ static void comp_slot(compiler *c, const eng_node *n, const char *what, bool neg
 	size_t len;
 	if (eng_node_kind_of(n) != ENG_NODE_SCALAR) {
 		comp_error(c, n, "the %s must be a symbol or a variable, found %s", what,
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	switch (comp_scalar(c, n, &k, &name, &len)) {
@@ -339,7 +339,7 @@ static void comp_slot(compiler *c, const eng_node *n, const char *what, bool neg
 		break;
 	}
 	comp_error(c, n, "the %s must be a symbol or a variable, found %s", what,
-	           comp_found(n, found, sizeof(found)));
+	           eng_node_describe(n, found, sizeof(found)));
 }
 
 static const struct {
@@ -359,7 +359,7 @@ static bool comp_set(compiler *c, const eng_node *key, const eng_node *n, ir_con
 	size_t size = eng_node_size(n);
 	if (eng_node_kind_of(n) != ENG_NODE_SEQ || size == 0) {
 		comp_error(c, n, "`%s` needs a non-empty list of constants, found %s", op,
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return false;
 	}
 	k->set = arena_alloc(c->a, size * sizeof(*k->set));
@@ -377,7 +377,7 @@ static bool comp_set(compiler *c, const eng_node *key, const eng_node *n, ir_con
 		} else {
 			if (kind != CV_ERROR)
 				comp_error(c, it, "`%s` takes constants only, found %s", op,
-				           comp_found(it, found, sizeof(found)));
+				           eng_node_describe(it, found, sizeof(found)));
 			ok = false;
 		}
 	}
@@ -411,7 +411,7 @@ static bool comp_cmp_operand(compiler *c, const eng_node *key, const eng_node *n
 		return true;
 	}
 	comp_error(c, n, "`%s` needs %s or a bound variable, found %s", op,
-	           order ? "a number" : "a constant", comp_found(n, found, sizeof(found)));
+	           order ? "a number" : "a constant", eng_node_describe(n, found, sizeof(found)));
 	return false;
 }
 
@@ -442,7 +442,7 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 			}
 		} else if (kind != CV_ERROR) {
 			comp_error(c, as, "`as` needs a variable, found %s",
-			           comp_found(as, found, sizeof(found)));
+			           eng_node_describe(as, found, sizeof(found)));
 		}
 		memset(&cd->slot[2].k, 0, sizeof(cd->slot[2].k));
 	}
@@ -462,7 +462,7 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 			o++;
 		if (o == COMP_NOPS) {
 			comp_error(c, key, "unknown constraint `%s`%s", ktext,
-			           comp_hint(hint, sizeof(hint), ktext, klen, names,
+			           eng_hint(hint, sizeof(hint), ktext, klen, names,
 			                     sizeof(names) / sizeof(names[0])));
 			continue;
 		}
@@ -581,7 +581,7 @@ static void comp_not(compiler *c, const eng_node *key, const eng_node *n)
 	}
 	comp_error(c, eng_node_kind_of(n) == ENG_NODE_SCALAR ? n : key,
 	           "`not` takes a pattern (`attr: value` or a triple), found %s",
-	           comp_found(n, found, sizeof(found)));
+	           eng_node_describe(n, found, sizeof(found)));
 }
 
 static void comp_test(compiler *c, const eng_node *key, const eng_node *n)
@@ -591,7 +591,7 @@ static void comp_test(compiler *c, const eng_node *key, const eng_node *n)
 	const char *t = eng_node_text(n, &len);
 	if (!t || (len == 0 && !eng_node_quoted(n))) {
 		comp_error(c, t ? key : n, "`test` needs an expression, found %s",
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	expr *x = comp_expr(c, n);
@@ -613,7 +613,7 @@ void comp_when(compiler *c, const eng_node *when)
 	char found[96];
 	if (eng_node_kind_of(when) != ENG_NODE_SEQ || eng_node_size(when) == 0) {
 		comp_error(c, when, "`when` must be a non-empty list of conditions, found %s",
-		           comp_found(when, found, sizeof(found)));
+		           eng_node_describe(when, found, sizeof(found)));
 		return;
 	}
 	c->cur = 0;
@@ -639,7 +639,7 @@ void comp_when(compiler *c, const eng_node *when)
 		case ENG_NODE_SCALAR:
 			comp_error(c, it, "a condition must be a mapping (`attr: value`, `not:`, "
 			           "`test:`) or a triple [SUBJECT, ATTRIBUTE, VALUE], found %s",
-			           comp_found(it, found, sizeof(found)));
+			           eng_node_describe(it, found, sizeof(found)));
 			break;
 		}
 	}
@@ -690,14 +690,14 @@ static void comp_act_value(compiler *c, const eng_node *n, const char *what, boo
 			out->kind = OPD_CALC;
 			return;
 		}
-		if (comp_hint(hint, sizeof(hint), kt, klen, keys, 1)[0]) {
+		if (eng_hint(hint, sizeof(hint), kt, klen, keys, 1)[0]) {
 			comp_error(c, k, "unknown key `%s` in a value%s", kt, hint);
 			return;
 		}
 	}
 	if (eng_node_kind_of(n) != ENG_NODE_SCALAR) {
 		comp_error(c, n, "the %s must be %s, found %s", what, expect,
-		           comp_found(n, found, sizeof(found)));
+		           eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	switch (comp_scalar(c, n, &out->k, &name, &len)) {
@@ -730,7 +730,7 @@ static void comp_act_value(compiler *c, const eng_node *n, const char *what, boo
 		break;
 	}
 	comp_error(c, n, "the %s must be %s, found %s", what, expect,
-	           comp_found(n, found, sizeof(found)));
+	           eng_node_describe(n, found, sizeof(found)));
 }
 
 /* `assert: {attr: VALUE, ...}` or `assert: [S, A, V]`; `retract:` and `modify:` take the
@@ -758,10 +758,10 @@ static void comp_fact_action(compiler *c, act_kind kind, const eng_node *key,
 		if (kind == ACT_ASSERT)
 			comp_error(c, n, "`assert` needs a mapping `{attr: value}` or a triple "
 			           "[SUBJECT, ATTRIBUTE, VALUE], found %s",
-			           comp_found(n, found, sizeof(found)));
+			           eng_node_describe(n, found, sizeof(found)));
 		else
 			comp_error(c, n, "`%s` needs a triple [SUBJECT, ATTRIBUTE, VALUE], "
-			           "found %s", verb, comp_found(n, found, sizeof(found)));
+			           "found %s", verb, eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	ir_action *a = comp_act_new(c, kind, key);
@@ -807,7 +807,7 @@ static void comp_unknown_action(compiler *c, const eng_node *k)
 		if (i < 4 || comp_kind(c, comp_act_words[i]))
 			cands[n++] = comp_act_words[i];
 	char hint[96];
-	comp_error(c, k, "unknown action `%s`%s", text, comp_hint(hint, sizeof(hint), text, len,
+	comp_error(c, k, "unknown action `%s`%s", text, eng_hint(hint, sizeof(hint), text, len,
 	                                                          cands, n));
 }
 
@@ -866,7 +866,7 @@ void comp_then(compiler *c, const eng_node *then)
 	c->cur = COMP_AFTER_WHEN;
 	if (eng_node_kind_of(then) != ENG_NODE_SEQ || eng_node_size(then) == 0) {
 		comp_error(c, then, "`then` must be a non-empty list of actions, found %s",
-		           comp_found(then, found, sizeof(found)));
+		           eng_node_describe(then, found, sizeof(found)));
 		return;
 	}
 	for (size_t i = 0; i < eng_node_size(then); i++) {
@@ -876,6 +876,6 @@ void comp_then(compiler *c, const eng_node *then)
 		else
 			comp_error(c, it, "an action must be a mapping such as `assert: {...}` "
 			           "or `recommend: x`, found %s",
-			           comp_found(it, found, sizeof(found)));
+			           eng_node_describe(it, found, sizeof(found)));
 	}
 }

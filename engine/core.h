@@ -9,6 +9,33 @@
 
 #include "internal.h"
 
+#include <string.h>
+
+/* The hash of a value: inline, since the matcher computes it for every probe;
+ * eng_value_hash is the same function for the other modules. */
+static inline uint64_t value_hash(eng_value v)
+{
+	uint64_t x;
+	switch (v.type) {
+	case ENG_SYMBOL:
+	case ENG_STRING: x = v.u.sym; break;
+	case ENG_NUMBER: {
+		double d = v.u.num == 0 ? 0.0 : v.u.num;
+		memcpy(&x, &d, sizeof(x));
+		break;
+	}
+	case ENG_BOOL: x = v.u.b; break;
+	default: x = 0; break;
+	}
+	x = x * 8 + (uint64_t)v.type;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* ---- pools: fixed-size objects with a free list, dropped wholesale on clear ---- */
 
 typedef struct pool {

@@ -153,3 +153,95 @@ eng_status eng_diags_add(eng_diags *d, eng_severity sev, const char *file, uint3
 		d->errors++;
 	return ENG_OK;
 }
+
+/* ---- message helpers shared by every loader ---- */
+
+#define DIAG_QUOTE_MAX 40
+
+/* Optimal string alignment distance (edits, with adjacent transpositions), or a value
+ * above 2 as soon as it cannot be 2 or less. */
+static size_t diag_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	enum { MAXW = 32 };
+	if (la > MAXW || lb > MAXW || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	size_t d[MAXW + 1][MAXW + 1];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < best)
+				best = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The index of the candidate closest to WORD within distance 2 (and closer than its own
+ * length, so that short words do not match everything), or -1. */
+long eng_suggest(const char *word, size_t len, const char *const *cands, size_t n)
+{
+	long best = -1;
+	size_t bestd = 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(cands[i]);
+		size_t dist = diag_distance(word, len, cands[i], cl);
+		if (dist < bestd && dist < cl) {
+			best = (long)i;
+			bestd = dist;
+		}
+	}
+	return best;
+}
+
+/* Writes the "did you mean" suffix for WORD into BUF (or ""); returns BUF. */
+const char *eng_hint(char *buf, size_t size, const char *word, size_t len,
+                     const char *const *cands, size_t n)
+{
+	long best = eng_suggest(word, len, cands, n);
+	if (best >= 0)
+		snprintf(buf, size, " (did you mean `%s`?)", cands[best]);
+	else if (size)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* Writes how N reads in a "found ..." phrase into BUF; returns BUF. */
+const char *eng_node_describe(const eng_node *n, char *buf, size_t size)
+{
+	size_t len;
+	const char *t = eng_node_text(n, &len);
+	if (!t) {
+		snprintf(buf, size, "%s %s", eng_node_size(n) ? "a" : "an empty",
+		         eng_node_kind_of(n) == ENG_NODE_SEQ ? "list" : "mapping");
+		return buf;
+	}
+	if (len == 0 && !eng_node_quoted(n)) {
+		snprintf(buf, size, "nothing");
+		return buf;
+	}
+	size_t cut = len;
+	const char *nl = memchr(t, '\n', len);
+	if (nl)
+		cut = (size_t)(nl - t);
+	if (cut > DIAG_QUOTE_MAX) {
+		cut = DIAG_QUOTE_MAX;
+		while (cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80)
+			cut--;
+	}
+	const char *q = eng_node_quoted(n) ? "\"" : "";
+	snprintf(buf, size, "`%s%.*s%s%s`", q, (int)cut, t, cut < len ? "..." : "", q);
+	return buf;
+}
+
+/* Whether N is a plain scalar spelling WORD (a quoted "not" is a name, not a keyword). */

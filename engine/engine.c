@@ -271,19 +271,7 @@ bool eng_value_eq(eng_value a, eng_value b)
 
 uint64_t eng_value_hash(eng_value v)
 {
-	uint64_t x;
-	switch (v.type) {
-	case ENG_SYMBOL:
-	case ENG_STRING: x = v.u.sym; break;
-	case ENG_NUMBER: {
-		double d = v.u.num == 0 ? 0.0 : v.u.num;
-		memcpy(&x, &d, sizeof(x));
-		break;
-	}
-	case ENG_BOOL: x = v.u.b; break;
-	default: x = 0; break;
-	}
-	return mix64(x * 8 + (uint64_t)v.type);
+	return value_hash(v);
 }
 
 bool eng_value_num(eng_value v, double *out)

@@ -134,6 +134,14 @@ eng_status eng_diags_add(eng_diags *d, eng_severity sev, const char *file, uint3
                          const char *context, const char *fmt, ...)
 	__attribute__((format(printf, 9, 10)));
 
+/* The index of the candidate closest to WORD[0..LEN) within two edits (and closer than
+ * its own length, so that short words do not match everything), or -1. */
+long eng_suggest(const char *word, size_t len, const char *const *cands, size_t n);
+/* A " (did you mean `X`?)" suffix in BUF when one of the N candidates is within two edits
+ * of WORD[0..LEN) (and closer than its own length), else "". Returns BUF. */
+const char *eng_hint(char *buf, size_t size, const char *word, size_t len,
+                     const char *const *cands, size_t n);
+
 /* ---- YAML documents -------------------------------------------------------------------- */
 
 typedef enum { ENG_NODE_SCALAR, ENG_NODE_SEQ, ENG_NODE_MAP } eng_node_kind;
@@ -174,6 +182,9 @@ const eng_node *eng_node_key(const eng_node *map, size_t i);
 const eng_node *eng_node_value(const eng_node *map, size_t i);
 /* The value for a scalar KEY in a mapping, or NULL. */
 const eng_node *eng_node_get(const eng_node *map, const char *key);
+/* How N reads in a "found ..." phrase ("`text`", "`\"text\"`", "nothing", "a list", "an
+ * empty mapping"), cut at 40 characters, into BUF; returns BUF. */
+const char *eng_node_describe(const eng_node *n, char *buf, size_t size);
 
 /* ---- loading rules and background facts ------------------------------------------------- */
 

@@ -89,29 +89,6 @@ void token_bindings(const token *t, const rule *r, eng_value *out)
 	}
 }
 
-/* eng_value_hash, inlined where the matcher spends its time (the same function). */
-static inline uint64_t value_hash(eng_value v)
-{
-	uint64_t x;
-	switch (v.type) {
-	case ENG_SYMBOL:
-	case ENG_STRING: x = v.u.sym; break;
-	case ENG_NUMBER: {
-		double d = v.u.num == 0 ? 0.0 : v.u.num;
-		memcpy(&x, &d, sizeof(x));
-		break;
-	}
-	case ENG_BOOL: x = v.u.b; break;
-	default: x = 0; break;
-	}
-	x = x * 8 + (uint64_t)v.type;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
 
 /* eng_value_eq, inlined where the matcher spends its time. */
 static inline bool value_eq(eng_value a, eng_value b)

@@ -21,7 +21,6 @@
 #include <string.h>
 
 #define KB_FOUND_MAX 96
-#define KB_QUOTE_MAX 40
 
 static const char *const kb_topics[] = {
 	"ingestion", "etl", "storage", "query", "training-input", "algorithms", "instances",
@@ -44,81 +43,12 @@ static uint32_t kb_chars(const char *s, size_t len)
 	return n;
 }
 
-/* Optimal string alignment distance, or 3 as soon as it cannot be 2 or less. */
-static size_t kb_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	enum { MAXW = 32 };
-	if (la > MAXW || lb > MAXW || (la > lb ? la - lb : lb - la) > 2)
-		return 3;
-	size_t d[MAXW + 1][MAXW + 1];
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t best = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < best)
-				best = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + (a[i - 1] != b[j - 1]) < best)
-				best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < best)
-				best = d[i - 2][j - 2] + 1;
-			d[i][j] = best;
-		}
-	}
-	return d[la][lb];
-}
-
 /* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
  * distance 2 of WORD (and closer than its own length), else "". Returns BUF. */
 const char *kb_hint(char *buf, size_t size, const char *word, const char *const *cands,
                     size_t n)
 {
-	size_t bestd = 3, wl = strlen(word);
-	const char *best = NULL;
-	for (size_t i = 0; i < n; i++) {
-		size_t cl = strlen(cands[i]);
-		size_t dist = kb_distance(word, wl, cands[i], cl);
-		if (dist < bestd && dist < cl) {
-			best = cands[i];
-			bestd = dist;
-		}
-	}
-	if (best)
-		snprintf(buf, size, " (did you mean `%s`?)", best);
-	else
-		buf[0] = '\0';
-	return buf;
-}
-
-/* Describes N for "found ...": `text`, `"text"`, "nothing", "a list", "a mapping". */
-static const char *kb_found(const eng_node *n, char *buf, size_t size)
-{
-	size_t len;
-	const char *t = eng_node_text(n, &len);
-	if (!t) {
-		snprintf(buf, size, "%s %s", eng_node_size(n) ? "a" : "an empty",
-		         eng_node_kind_of(n) == ENG_NODE_SEQ ? "list" : "mapping");
-		return buf;
-	}
-	if (len == 0 && !eng_node_quoted(n)) {
-		snprintf(buf, size, "nothing");
-		return buf;
-	}
-	size_t cut = len;
-	const char *nl = memchr(t, '\n', len);
-	if (nl)
-		cut = (size_t)(nl - t);
-	if (cut > KB_QUOTE_MAX) {
-		cut = KB_QUOTE_MAX;
-		while (cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80)
-			cut--;
-	}
-	const char *q = eng_node_quoted(n) ? "\"" : "";
-	snprintf(buf, size, "`%s%.*s%s%s`", q, (int)cut, t, cut < len ? "..." : "", q);
-	return buf;
+	return eng_hint(buf, size, word, strlen(word), cands, n);
 }
 
 /* The byte offset of 1-based character column COL in LINE[0..LEN), or LEN. */
@@ -215,7 +145,7 @@ static const char *kb_scalar(kb_loader *L, const eng_node *n, const char *what, 
 	char found[KB_FOUND_MAX];
 	if (eng_node_kind_of(n) != ENG_NODE_SCALAR) {
 		kb_error(L, n, "%s must be a single value, found %s", what,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	return eng_node_text(n, len);
@@ -232,7 +162,7 @@ static const char *kb_text(kb_loader *L, const eng_node *n, const char *what)
 		return NULL;
 	if (len == 0) {
 		kb_error(L, n, "%s must not be empty, found %s", what,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	const char *copy = kb_strndup(L->m, t, len);
@@ -263,7 +193,7 @@ static const char *kb_ident(kb_loader *L, const eng_node *n, const char *what, b
 		kb_error(L, n, "%s must be a name %s, found %s", what,
 		         strict ? "of lowercase letters, digits, `-`, `.` and `_`"
 		                : "without spaces",
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	const char *copy = kb_strndup(L->m, t, len);
@@ -318,7 +248,7 @@ static bool kb_value(kb_loader *L, const eng_node *n, const char *what, eng_valu
 		/* a string: typed below */
 	} else if (t[0] == '?') {
 		kb_error(L, n, "variables cannot appear in %s, found %s", what,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return false;
 	} else if (strcmp(t, "true") == 0 || strcmp(t, "yes") == 0) {
 		*out = eng_bool(true);
@@ -376,7 +306,7 @@ static bool kb_bool(kb_loader *L, const eng_node *n, const char *what, bool *out
 		}
 	}
 	kb_error(L, n, "%s must be true or false, found %s", what,
-	         kb_found(n, found, sizeof(found)));
+	         eng_node_describe(n, found, sizeof(found)));
 	return false;
 }
 
@@ -398,7 +328,7 @@ static int kb_choice(kb_loader *L, const eng_node *n, const char *what,
 	for (size_t i = 0; i < nset && o < sizeof(list); i++)
 		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", set[i]);
 	kb_error(L, n, "%s must be one of %s, found %s%s", what, list,
-	         kb_found(n, found, sizeof(found)), kb_hint(hint, sizeof(hint), t, set, nset));
+	         eng_node_describe(n, found, sizeof(found)), kb_hint(hint, sizeof(hint), t, set, nset));
 	return -1;
 }
 
@@ -411,7 +341,7 @@ static bool kb_keys(kb_loader *L, const eng_node *n, const char *what,
 	char found[KB_FOUND_MAX], hint[KB_HINT_MAX];
 	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
 		kb_error(L, n, "%s must be a mapping, found %s", what,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return false;
 	}
 	for (size_t i = 0; i < eng_node_size(n); i++) {
@@ -474,7 +404,7 @@ static void kb_cites(kb_loader *L, const eng_node *n, const char *what, const ch
 	if (seq && count == 0) {
 		if (!quiet)
 			kb_error(L, n, "`cite` must be a list of note ids such as [de-8], "
-			         "found %s", kb_found(n, found, sizeof(found)));
+			         "found %s", eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	if (ids) {
@@ -491,7 +421,7 @@ static void kb_cites(kb_loader *L, const eng_node *n, const char *what, const ch
 		if (!t || len == 0) {
 			if (!quiet)
 				kb_error(L, it, "a note id must be a name such as de-8, found %s",
-				         kb_found(it, found, sizeof(found)));
+				         eng_node_describe(it, found, sizeof(found)));
 			continue;
 		}
 		if (ids) {
@@ -618,7 +548,7 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 		return NULL;
 	if (len == 0 || strlen(t) != len) {
 		kb_error(L, n, "%s must be a non-empty regular expression, found %s", what,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
 	rx *r = rx_compile(t, err, sizeof(err), &off);
@@ -644,7 +574,7 @@ static void kb_entity_facts(kb_loader *L, eng_sym subject, const eng_node *n)
 	char found[KB_FOUND_MAX];
 	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
 		kb_error(L, n, "`facts` must be a mapping of `attribute: value`, found %s",
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++) {
@@ -713,7 +643,7 @@ static void kb_catalog_entry(kb_loader *L, const eng_node *n)
 		size_t count = seq ? eng_node_size(v) : 1;
 		if (eng_node_kind_of(v) == ENG_NODE_MAP || count == 0) {
 			kb_error(L, v, "`aliases` must be a list of patterns, found %s",
-			         kb_found(v, found, sizeof(found)));
+			         eng_node_describe(v, found, sizeof(found)));
 		} else {
 			ent->aliases = kb_alloc(L->m, count * sizeof(*ent->aliases));
 			ent->alias_src = kb_alloc(L->m, count * sizeof(*ent->alias_src));
@@ -749,7 +679,7 @@ static void kb_lex_scale(kb_loader *L, const eng_node *n, kb_lexval *lv)
 	size_t count = eng_node_size(n);
 	if (eng_node_kind_of(n) != ENG_NODE_MAP || count == 0) {
 		kb_error(L, n, "`scale` must be a mapping of factors such as {MB: 0.001, GB: 1}, "
-		         "found %s", kb_found(n, found, sizeof(found)));
+		         "found %s", eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	lv->scale_keys = kb_alloc(L->m, count * sizeof(*lv->scale_keys));
@@ -767,7 +697,7 @@ static void kb_lex_scale(kb_loader *L, const eng_node *n, kb_lexval *lv)
 			continue;
 		if (val.type != ENG_NUMBER || eng_node_quoted(v)) {
 			kb_error(L, v, "a scale factor must be a number, found %s",
-			         kb_found(v, found, sizeof(found)));
+			         eng_node_describe(v, found, sizeof(found)));
 			continue;
 		}
 		lv->scale_keys[lv->nscale] = kb_strndup(L->m, key, len);
@@ -822,7 +752,7 @@ static void kb_lex_value(kb_loader *L, kb_lexeme *lx, eng_sym attr, const eng_no
 	bool seq = kind == ENG_NODE_SEQ;
 	size_t count = seq ? eng_node_size(v) : 1;
 	if (seq && count == 0)
-		kb_error(L, v, "a value list is empty, found %s", kb_found(v, found, sizeof(found)));
+		kb_error(L, v, "a value list is empty, found %s", eng_node_describe(v, found, sizeof(found)));
 	for (size_t j = 0; j < count; j++) {
 		const eng_node *it = seq ? eng_node_item(v, j) : v;
 		eng_value val;
@@ -839,7 +769,7 @@ static void kb_lex_assert(kb_loader *L, kb_lexeme *lx, const eng_node *n)
 	char found[KB_FOUND_MAX];
 	if (eng_node_kind_of(n) != ENG_NODE_MAP || eng_node_size(n) == 0) {
 		kb_error(L, n, "`assert` must be a mapping of `attribute: value`, found %s",
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	size_t cap = 0;
@@ -910,7 +840,7 @@ static void kb_section(kb_loader *L, const char *name, const eng_node *n,
 		    !eng_node_quoted(n))
 			return;         /* `catalog:` with nothing under it */
 		kb_error(L, n, "`%s` must be a list of entries, found %s", name,
-		         kb_found(n, found, sizeof(found)));
+		         eng_node_describe(n, found, sizeof(found)));
 		return;
 	}
 	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++)
