@@ -11,6 +11,17 @@
 
 #include <string.h>
 
+/* A 64-bit finaliser: spreads every input bit over the output. */
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
 /* The hash of a value: inline, since the matcher computes it for every probe;
  * eng_value_hash is the same function for the other modules. */
 static inline uint64_t value_hash(eng_value v)
@@ -27,13 +38,7 @@ static inline uint64_t value_hash(eng_value v)
 	case ENG_BOOL: x = v.u.b; break;
 	default: x = 0; break;
 	}
-	x = x * 8 + (uint64_t)v.type;
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return mix64(x * 8 + (uint64_t)v.type);
 }
 
 /* ---- pools: fixed-size objects with a free list, dropped wholesale on clear ---- */

@@ -41,16 +41,6 @@ static uint64_t hash_bytes(const char *s, size_t len)
 	return h;
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 /* ---- pools ---- */
 
 #define POOL_CHUNK 256

@@ -367,17 +367,8 @@ static int why_not_option(cli_opts *o, session *s, uint32_t opt)
 static void reason_of(const session *s, eng_concl_id id, const eng_conclusion *c, double w,
                       reason *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->concl = id;
-	r->rule = c->why->rule;
-	r->kind = c->kind;
-	r->target = c->target;
-	r->role = c->role;
+	reason_from(s->k, id, c, r);
 	r->weight = w;
-	r->nbindings = c->why->nbindings < 32 ? c->why->nbindings : 32;
-	memcpy(r->bindings, c->why->bindings, r->nbindings * sizeof(eng_value));
-	r->nfacts = c->why->nfacts < 16 ? c->why->nfacts : 16;
-	memcpy(r->facts, c->why->facts, r->nfacts * sizeof(eng_fact_id));
 	for (uint32_t i = 0; i < r->nfacts; i++)
 		if (r->facts[i])
 			judge_trace(s->k, &s->j, r->facts[i], r);

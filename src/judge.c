@@ -45,7 +45,7 @@ static eng_status reasons_add(reasons *rs, const reason *r)
 	return ENG_OK;
 }
 
-static void reason_from(const kb *k, eng_concl_id id, const eng_conclusion *c, reason *r)
+void reason_from(const kb *k, eng_concl_id id, const eng_conclusion *c, reason *r)
 {
 	eng_rule_info info;
 	memset(r, 0, sizeof(*r));

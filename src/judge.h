@@ -94,6 +94,9 @@ void judge_trace(const kb *k, const judgement *j, eng_fact_id f, reason *r);
 /* Whether conclusion kind KIND counts against what it names (reject, avoid). */
 bool judge_kind_negative(const kb *k, eng_sym kind);
 
+/* Fills R from conclusion C (id ID): rule, kind, target, role, the rule's weight, bindings
+ * and matched facts; no spans (judge_trace adds them). */
+void reason_from(const kb *k, eng_concl_id id, const eng_conclusion *c, reason *r);
 /* Formats reason R's `because` with its bindings. */
 void reason_because(const kb *k, const reason *r, char *buf, size_t size);
 /* The display name of a value (entity name for catalog symbols). */
