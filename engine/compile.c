@@ -422,12 +422,19 @@ static void comp_salience(compiler *c, const eng_node *n, ir_rule *r)
 	r->salience = (int32_t)v;
 }
 
+/* Reads the value of a one-scalar rule setting (weight, logical) into *K: CV_CONST, or
+ * CV_ERROR once reported, or another kind (a list, a variable, nothing) to complain of. */
+static cv_kind comp_setting(compiler *c, const eng_node *n, eng_value *k)
+{
+	return eng_node_kind_of(n) == ENG_NODE_SCALAR ? comp_scalar(c, n, k, NULL, NULL)
+	                                              : CV_EMPTY;
+}
+
 static void comp_weight(compiler *c, const eng_node *n, ir_rule *r)
 {
 	char found[96];
 	eng_value k;
-	cv_kind kind = eng_node_kind_of(n) == ENG_NODE_SCALAR ?
-	               comp_scalar(c, n, &k, NULL, NULL) : CV_EMPTY;
+	cv_kind kind = comp_setting(c, n, &k);
 	if (kind == CV_ERROR)
 		return;
 	if (kind != CV_CONST || k.type != ENG_NUMBER || !(k.u.num > 0)) {
@@ -444,8 +451,7 @@ static void comp_logical(compiler *c, const eng_node *n)
 {
 	char found[96];
 	eng_value k;
-	cv_kind kind = eng_node_kind_of(n) == ENG_NODE_SCALAR ?
-	               comp_scalar(c, n, &k, NULL, NULL) : CV_EMPTY;
+	cv_kind kind = comp_setting(c, n, &k);
 	if (kind == CV_ERROR)
 		return;
 	if (kind != CV_CONST || k.type != ENG_BOOL) {

@@ -122,6 +122,8 @@ typedef struct {
 	kb *k;
 	eng_diags *d;
 	size_t errors, warnings;
+	const char *text_file;  /* the rule file last read for a caret, and its text */
+	char *text;
 } linter;
 
 static void rule_diag(linter *l, eng_severity sev, size_t r, uint32_t line, uint32_t col,
@@ -131,10 +133,15 @@ static void rule_diag(linter *l, eng_severity sev, size_t r, uint32_t line, uint
 	eng_rule_get(l->k->e, r, &info);
 	char ctx[256];
 	snprintf(ctx, sizeof(ctx), "in rule `%s`", info.id);
-	/* the source line, read again for the caret */
+	/* the source line for the caret: rules come file by file, so one file is kept */
 	char *src = NULL;
 	size_t len;
-	char *text = read_file(info.file, &len);
+	if (!l->text_file || strcmp(l->text_file, info.file) != 0) {
+		free(l->text);
+		l->text = read_file(info.file, &len);
+		l->text_file = info.file;
+	}
+	char *text = l->text;
 	if (text && line) {
 		char *p = text;
 		for (uint32_t n = 1; n < line && p; n++) {
@@ -147,7 +154,6 @@ static void rule_diag(linter *l, eng_severity sev, size_t r, uint32_t line, uint
 			src = strndup(p, end ? (size_t)(end - p) : strlen(p));
 		}
 	}
-	free(text);
 	eng_diags_add(l->d, sev, info.file, line, col, 1, src, ctx, "%s", msg);
 	free(src);
 	if (sev == ENG_SEV_ERROR)
@@ -330,7 +336,7 @@ static int lint_one(const cli_opts *o)
 	kb *k = cli_kb_load(o, &code);
 	if (!k)
 		return code == EXIT_KB ? EXIT_FAIL : code;
-	linter l = { o, k, eng_diags_new(0), 0, 0 };
+	linter l = { o, k, eng_diags_new(0), 0, 0, NULL, NULL };
 	if (!l.d) {
 		kb_free(k);
 		return EXIT_NOMEM;
@@ -348,6 +354,7 @@ static int lint_one(const cli_opts *o)
 		free(p.v[i].vals);
 	free(p.v);
 	eng_diags_free(l.d);
+	free(l.text);
 	kb_free(k);
 	return l.errors ? EXIT_FAIL : EXIT_OK;
 }
