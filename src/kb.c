@@ -79,6 +79,60 @@ bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
 	return true;
 }
 
+/* ---- duplicate ids ---- */
+
+static uint32_t kb_hash(const char *s)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Doubles SET (or makes its first table), placing every entry again. */
+static bool kb_idset_grow(kb_loader *L, kb_idset *set,
+                          const char *(*id_at)(const kb *k, uint32_t i))
+{
+	uint32_t cap = set->cap ? set->cap * 2 : 256;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return false;
+	for (uint32_t i = 0; i < set->cap; i++) {
+		if (!set->slot[i])
+			continue;
+		uint32_t h = kb_hash(id_at(L->k, set->slot[i] - 1)) & (cap - 1);
+		while (slot[h])
+			h = (h + 1) & (cap - 1);
+		slot[h] = set->slot[i];
+	}
+	free(set->slot);
+	set->slot = slot;
+	set->cap = cap;
+	return true;
+}
+
+uint32_t kb_idset_add(kb_loader *L, kb_idset *set, const char *id, uint32_t idx,
+                      const char *(*id_at)(const kb *k, uint32_t i))
+{
+	if ((set->n + 1) * 2 > set->cap && !kb_idset_grow(L, set, id_at)) {
+		L->nomem = true;
+		return UINT32_MAX;
+	}
+	uint32_t h = kb_hash(id) & (set->cap - 1);
+	for (; set->slot[h]; h = (h + 1) & (set->cap - 1))
+		if (strcmp(id_at(L->k, set->slot[h] - 1), id) == 0)
+			return set->slot[h] - 1;
+	set->slot[h] = idx + 1;
+	set->n++;
+	return UINT32_MAX;
+}
+
+void kb_idset_free(kb_idset *set)
+{
+	free(set->slot);
+	memset(set, 0, sizeof(*set));
+}
+
 static const char *const kb_conclusions[] = {
 	"recommend", "reject", "require", "prefer", "avoid", "answer",
 };
@@ -425,6 +479,9 @@ eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb *
 		eng_doc_free(L.docs[i]);
 	free(L.docs);
 	free(L.refs);
+	kb_idset_free(&L.source_ids);
+	kb_idset_free(&L.entity_ids);
+	kb_idset_free(&L.lexicon_ids);
 	if (st != ENG_OK) {
 		kb_free(k);
 		return st;

@@ -39,6 +39,13 @@ typedef struct {
 	uint32_t owner_line;
 } kb_cite_ref;
 
+/* The ids of one kind seen so far (open addressing; a slot holds index + 1, 0 is empty),
+ * so a duplicate is found in constant time rather than by a scan of every earlier entry. */
+typedef struct {
+	uint32_t *slot;
+	uint32_t cap, n;        /* cap is 0 or a power of two */
+} kb_idset;
+
 /* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
  * file being read and what must wait until every file is in. */
 typedef struct {
@@ -57,6 +64,7 @@ typedef struct {
 	uint32_t nrefs, caprefs;
 	eng_doc **docs;
 	uint32_t ndocs, capdocs;
+	kb_idset source_ids, entity_ids, lexicon_ids;
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -69,6 +77,13 @@ char *kb_strndup(kb_mem *m, const char *s, size_t len);
 /* Makes room for one more item in *ARR (N items, capacity *CAP, items of ELEM bytes),
  * reallocating it. Returns false when out of memory (the array is unchanged). */
 bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem);
+
+/* Looks ID up in SET, whose entries are indexes into an array read through ID_AT (the id
+ * of entry I). Returns the index of the earlier entry with that id, or UINT32_MAX after
+ * adding IDX as ID's entry; sets L->nomem (and adds nothing) when out of memory. */
+uint32_t kb_idset_add(kb_loader *L, kb_idset *set, const char *id, uint32_t idx,
+                      const char *(*id_at)(const kb *k, uint32_t i));
+void kb_idset_free(kb_idset *set);
 
 /* ---- kb_sections.c ---- */
 
