@@ -1125,6 +1125,7 @@ static eng_status fire(eng *e, activation *act)
 		case ACT_RETRACT: st = act_retract(e, a, vars, false); break;
 		case ACT_MODIFY: st = act_retract(e, a, vars, true); break;
 		case ACT_CONCLUDE: st = act_conclude(e, fr, a, vars); break;
+		case ACT_BIND: st = operand_value(e, &a->v, vars, &vars[a->var]); break;
 		default: st = ENG_ERR_INVALID; break;
 		}
 		if (st)

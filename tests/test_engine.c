@@ -192,6 +192,22 @@ static const match_case match_cases[] = {
 	  "rules:\n- id: r\n  when: [[option, uses, ?a], [?a, device, gpu]]\n"
 	  "  then: [{recommend: ?a}]\n  because: b\n  cite: [n]\n",
 	  "option uses cnn; option uses xgb", "recommend cnn" },
+	{ "bind: later actions read the computed value",
+	  "rules:\n- id: r\n  when: [{n: ?n}]\n"
+	  "  then:\n  - bind: [?d, {calc: \"if(?n > 2, ?n * 2, 0)\"}]\n"
+	  "  - bind: [?s, {calc: \"symbol(x, ?d)\"}]\n  - recommend: ?s\n"
+	  "  - reject: {calc: \"?d + 1\"}\n  because: b {?d}\n  cite: [n]\n",
+	  "scenario n 3", "recommend x6; reject 7" },
+	{ "not-in with bound variables: no third value",
+	  "rules:\n- id: r\n  when:\n  - [?a, to, ?b]\n  - [?a, to, {as: ?c, \"!=\": ?b}]\n"
+	  "  - not: [?a, to, {not-in: [?b, ?c]}]\n  then: [{recommend: ?a}]\n"
+	  "  because: b\n  cite: [n]\n",
+	  "v to p; v to q; w to p; w to q; w to r", "recommend v; recommend v" },
+	{ "not-in with variables and constants",
+	  "rules:\n- id: r\n  when:\n  - [?a, to, ?b]\n"
+	  "  - [?a, to, {as: ?c, not-in: [?b, z, y]}]\n  then: [{recommend: ?c}]\n"
+	  "  because: b\n  cite: [n]\n",
+	  "v to p; v to z", "recommend p" },
 };
 
 Test(match, cases)
