@@ -6,8 +6,8 @@
 # time each engine reports for the measured phase, the peak resident memory of the whole
 # process and the ratio mlarch/CLIPS (below 1: mlarch is faster). Writes build/bench.json
 # and, with callgrind's instruction counts of the load and batch paths, build/bench-ir.txt.
-# The Manners rows need the CLIPS programs of ../shared/bench/clips (never copied here):
-# without them those rows are skipped.
+# The Manners, Waltz and WaltzDB rows need the CLIPS programs of ../shared/bench/clips (never
+# copied here): without them those rows are skipped.
 set -eu
 cd "$(dirname "$0")/.."
 B=${1:-build/opt}
@@ -58,8 +58,16 @@ if [ -d "$SHARED" ]; then
 			-v single="context count last_seat"
 		PORTS="$PORTS manners$n"
 	done
+	for n in 12 25 37 50; do
+		port waltz$n waltz waltz.clp depth -v prefix=1 -v single=stage
+		PORTS="$PORTS waltz$n"
+	done
+	for n in 4 8 12 16; do
+		port waltzdb$n waltzdb waltzdb.clp lex -v prefix=1 -v single=stage
+		PORTS="$PORTS waltzdb$n"
+	done
 else
-	echo "bench: $SHARED not found: skipping the manners rows" >&2
+	echo "bench: $SHARED not found: skipping the manners, waltz and waltzdb rows" >&2
 fi
 
 # ---- measuring ----

@@ -351,37 +351,67 @@ static const struct {
 };
 #define COMP_NOPS (sizeof(comp_ops) / sizeof(comp_ops[0]))
 
-/* `in: [a, b]` / `not-in: [...]`: a non-empty list of constants. */
-static bool comp_set(compiler *c, const eng_node *key, const eng_node *n, ir_constraint *k)
+/* `in: [a, b]`: a non-empty list of constants, into cd->cons[cd->ncons] with OP.
+ * `not-in: [...]` may also list variables bound earlier: each becomes a `!=` constraint
+ * of its own after the set of constants (which is left out when it is empty). Adds the
+ * constraints to cd->ncons when all items are good; the caller sized cd->cons for them. */
+static void comp_set(compiler *c, const eng_node *key, const eng_node *n, cmp_op op,
+                     ir_cond *cd)
 {
 	char found[96];
-	const char *op = eng_node_text(key, NULL);
+	const char *opname = eng_node_text(key, NULL);
 	size_t size = eng_node_size(n);
 	if (eng_node_kind_of(n) != ENG_NODE_SEQ || size == 0) {
-		comp_error(c, n, "`%s` needs a non-empty list of constants, found %s", op,
+		comp_error(c, n, "`%s` needs a non-empty list of %s, found %s", opname,
+		           op == CMP_IN ? "constants" : "constants or bound variables",
 		           eng_node_describe(n, found, sizeof(found)));
-		return false;
+		return;
 	}
+	ir_constraint *k = &cd->cons[cd->ncons];
+	memset(k, 0, sizeof(*k));   /* a failed constraint before may have used the slot */
+	k->op = op;
 	k->set = arena_alloc(c->a, size * sizeof(*k->set));
 	if (!k->set) {
 		comp_nomem(c);
-		return false;
+		return;
 	}
+	ir_constraint *extra = k + 1;   /* room for one per item: the caller's sizing */
+	uint32_t nextra = 0;
 	bool ok = true;
 	for (size_t i = 0; i < size; i++) {
 		const eng_node *it = eng_node_item(n, i);
+		const char *name;
+		size_t len;
 		cv_kind kind = eng_node_kind_of(it) == ENG_NODE_SCALAR ?
-		               comp_scalar(c, it, &k->set[k->nset], NULL, NULL) : CV_EMPTY;
+		               comp_scalar(c, it, &k->set[k->nset], &name, &len) : CV_EMPTY;
 		if (kind == CV_CONST) {
 			k->nset++;
+		} else if (kind == CV_VAR && op == CMP_NOT_IN) {
+			long v = comp_var_use(c, it, name, len, USE_READ);
+			if (v < 0) {
+				ok = false;
+				continue;
+			}
+			memset(&extra[nextra], 0, sizeof(extra[nextra]));
+			extra[nextra].op = CMP_NE;
+			extra[nextra].operand.kind = OPD_VAR;
+			extra[nextra].operand.var = (uint32_t)v;
+			nextra++;
 		} else {
 			if (kind != CV_ERROR)
-				comp_error(c, it, "`%s` takes constants only, found %s", op,
+				comp_error(c, it, "`%s` takes %s, found %s", opname,
+				           op == CMP_IN ? "constants only" : "constants and bound variables",
 				           eng_node_describe(it, found, sizeof(found)));
 			ok = false;
 		}
 	}
-	return ok;
+	if (!ok)
+		return;
+	if (k->nset == 0)   /* variables only: the `!=` constraints take the set's place */
+		memmove(k, extra, nextra * sizeof(*k));
+	else
+		cd->ncons++;
+	cd->ncons += nextra;
 }
 
 /* The operand of `=`, `!=`, `<`, ...: a constant (a number for the ordering ones) or a
@@ -446,7 +476,12 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 		}
 		memset(&cd->slot[2].k, 0, sizeof(cd->slot[2].k));
 	}
-	cd->cons = arena_alloc(c->a, size * sizeof(*cd->cons));
+	size_t cap = size;  /* one per key, and one per item of a `not-in` (its variables) */
+	for (size_t i = 0; i < size; i++)
+		if (comp_is(eng_node_key(n, i), "not-in") &&
+		    eng_node_kind_of(eng_node_value(n, i)) == ENG_NODE_SEQ)
+			cap += eng_node_size(eng_node_value(n, i));
+	cd->cons = arena_alloc(c->a, cap * sizeof(*cd->cons));
 	if (!cd->cons) {
 		comp_nomem(c);
 		return;
@@ -466,11 +501,13 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 			                     sizeof(names) / sizeof(names[0])));
 			continue;
 		}
+		if (comp_ops[o].op == CMP_IN || comp_ops[o].op == CMP_NOT_IN) {
+			comp_set(c, key, val, comp_ops[o].op, cd);
+			continue;
+		}
 		ir_constraint *k = &cd->cons[cd->ncons];
 		k->op = comp_ops[o].op;
-		bool ok = k->op == CMP_IN || k->op == CMP_NOT_IN ? comp_set(c, key, val, k) :
-		          comp_cmp_operand(c, key, val, k);
-		if (ok)
+		if (comp_cmp_operand(c, key, val, k))
 			cd->ncons++;
 	}
 }
@@ -785,10 +822,47 @@ static void comp_conclude(compiler *c, eng_sym kind, const eng_node *key,
 		comp_act_value(c, role, "role", false, true, &a->role);
 }
 
+/* `bind: [?VAR, VALUE]`: the later actions may read ?VAR, a new variable, as the value
+ * (a constant, a bound variable or `{calc: ...}`) computed when the rule fires. */
+static void comp_bind(compiler *c, const eng_node *key, const eng_node *n)
+{
+	char found[96];
+	const char *name;
+	size_t len;
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ || eng_node_size(n) != 2) {
+		comp_error(c, n, "`bind` needs a list [?VARIABLE, VALUE], found %s",
+		           eng_node_describe(n, found, sizeof(found)));
+		return;
+	}
+	const eng_node *vn = eng_node_item(n, 0);
+	eng_value k;
+	cv_kind kind = eng_node_kind_of(vn) == ENG_NODE_SCALAR ?
+	               comp_scalar(c, vn, &k, &name, &len) : CV_EMPTY;
+	if (kind == CV_ERROR)
+		return;
+	if (kind != CV_VAR) {
+		comp_error(c, vn, "`bind` names a variable first, found %s",
+		           eng_node_describe(vn, found, sizeof(found)));
+		return;
+	}
+	if (comp_var_find(c, name, len) >= 0) {
+		comp_error(c, vn, "?%.*s is already bound; `bind` makes a new variable",
+		           (int)len, name);
+		return;
+	}
+	ir_action *a = comp_act_new(c, ACT_BIND, key);
+	if (!a)
+		return;
+	comp_act_value(c, eng_node_item(n, 1), "value", true, false, &a->v);   /* before ?VAR exists */
+	long v = comp_var_use(c, vn, name, len, USE_BIND);
+	if (v >= 0)
+		a->var = (uint32_t)v;
+}
+
 /* The action keys the engine knows besides conclusion kinds, and the kinds mlarch
  * registers (only those declared with eng_conclusion_kind_add are suggested). */
 static const char *const comp_act_words[] = {
-	"assert", "retract", "modify", "role",
+	"assert", "retract", "modify", "bind", "role",
 	"recommend", "reject", "require", "prefer", "avoid", "answer",
 };
 
@@ -804,7 +878,7 @@ static void comp_unknown_action(compiler *c, const eng_node *k)
 	size_t n = 0, len;
 	const char *text = eng_node_text(k, &len);
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
-		if (i < 4 || comp_kind(c, comp_act_words[i]))
+		if (i < 5 || comp_kind(c, comp_act_words[i]))
 			cands[n++] = comp_act_words[i];
 	char hint[96];
 	comp_error(c, k, "unknown action `%s`%s", text, eng_hint(hint, sizeof(hint), text, len,
@@ -846,6 +920,8 @@ static void comp_action(compiler *c, const eng_node *it)
 	} else if (comp_is(key, "modify")) {
 		comp_fact_action(c, ACT_MODIFY, key, val);
 		c->procedural = true;
+	} else if (comp_is(key, "bind")) {
+		comp_bind(c, key, val);
 	} else if (!eng_node_quoted(key) && (kind = comp_kind(c, eng_node_text(key, NULL)))) {
 		comp_conclude(c, kind, key, val, role);
 		return;

@@ -91,6 +91,7 @@ struct fact {
 	uint64_t origin;
 	uint64_t hash;
 	fact *hnext;            /* dedup table chain */
+	fact *sanext;           /* chain of the (subject, attribute) table, for modify */
 	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
 	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
@@ -318,6 +319,7 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
+	fact **satable;         /* the same facts by (subject, attribute): nftable buckets */
 	uint32_t nftable;
 	fact **dying;           /* retractions queued while the network is busy */
 	uint32_t ndying, capdying;

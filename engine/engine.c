@@ -336,6 +336,7 @@ void eng_free(eng *e)
 	rete_free(e);
 	free(e->facts);
 	free(e->ftable);
+	free(e->satable);
 	free(e->dying);
 	free(e->heap);
 	free(e->pending);
@@ -610,12 +611,22 @@ static fact *wm_find(const eng *e, eng_triple t, uint64_t h)
 	return NULL;
 }
 
+/* The bucket of the (subject, attribute) table where facts (S, A, *) are. */
+static inline uint32_t sa_bucket(const eng *e, eng_sym s, eng_sym a)
+{
+	return (uint32_t)(mix64((uint64_t)s << 32 | a) & (e->nftable - 1));
+}
+
 static eng_status ftable_grow(eng *e)
 {
 	uint32_t n = e->nftable ? e->nftable * 2 : 1024;
 	fact **tab = calloc(n, sizeof(*tab));
-	if (!tab)
+	fact **satab = calloc(n, sizeof(*satab));
+	if (!tab || !satab) {
+		free(tab);
+		free(satab);
 		return ENG_ERR_NOMEM;
+	}
 	for (uint32_t i = 0; i < e->nftable; i++) {
 		for (fact *f = e->ftable[i], *next; f; f = next) {
 			next = f->hnext;
@@ -624,8 +635,18 @@ static eng_status ftable_grow(eng *e)
 		}
 	}
 	free(e->ftable);
+	free(e->satable);
 	e->ftable = tab;
+	e->satable = satab;
 	e->nftable = n;
+	for (uint32_t i = 0; i < e->nfacts; i++) {
+		fact *f = e->facts[i];
+		if (f) {    /* every fact not yet retracted is in both tables */
+			uint32_t b = sa_bucket(e, f->t.subject, f->t.attribute);
+			f->sanext = satab[b];
+			satab[b] = f;
+		}
+	}
 	return ENG_OK;
 }
 
@@ -635,6 +656,10 @@ static void ftable_unlink(eng *e, fact *f)
 	while (*p != f)
 		p = &(*p)->hnext;
 	*p = f->hnext;
+	p = &e->satable[sa_bucket(e, f->t.subject, f->t.attribute)];
+	while (*p != f)
+		p = &(*p)->sanext;
+	*p = f->sanext;
 }
 
 static void limit_error(eng *e, eng_status st, const char *what, uint64_t limit)
@@ -717,6 +742,9 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	f->input = input;
 	f->hnext = e->ftable[h & (e->nftable - 1)];
 	e->ftable[h & (e->nftable - 1)] = f;
+	uint32_t b = sa_bucket(e, t.subject, t.attribute);
+	f->sanext = e->satable[b];
+	e->satable[b] = f;
 	e->facts[e->nfacts++] = f;
 	e->live++;
 	bool was_busy = e->busy;
@@ -811,10 +839,14 @@ void eng_clear(eng *e)
 	/* empty the dedup table bucket by bucket when few facts were made, else at once */
 	if (e->ftable && (uint64_t)e->nfacts * 8 < e->nftable) {
 		for (uint32_t i = 0; i < e->nfacts; i++)
-			if (e->facts[i])
-				e->ftable[e->facts[i]->hash & (e->nftable - 1)] = NULL;
+			if (e->facts[i]) {
+				const fact *f = e->facts[i];
+				e->ftable[f->hash & (e->nftable - 1)] = NULL;
+				e->satable[sa_bucket(e, f->t.subject, f->t.attribute)] = NULL;
+			}
 	} else if (e->ftable) {
 		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
+		memset(e->satable, 0, e->nftable * sizeof(*e->satable));
 	}
 	pool_reset(&e->fact_pool);
 	e->nfacts = 0;
@@ -1034,12 +1066,18 @@ static eng_status act_retract(eng *e, const ir_action *a, const eng_value *vars,
 			wm_retract(e, wm_get(e, id));
 		return ENG_OK;
 	}
-	/* modify: drop every (S, A, *) but the new value, then assert the new one */
-	for (uint32_t i = 0; i < e->nfacts; i++) {
-		fact *f = e->facts[i];
-		if (f && !f->dying && f->t.subject == t.subject && f->t.attribute == t.attribute &&
-		    !eng_value_eq(f->t.value, t.value))
-			wm_retract(e, f);
+	/* modify: drop every (S, A, *) but the new value, then assert the new one. A
+	 * retraction may retract others (logical support), so the bucket is searched again
+	 * from its start after each one. */
+	for (bool again = e->nftable != 0; again;) {
+		again = false;
+		for (fact *f = e->satable[sa_bucket(e, t.subject, t.attribute)]; f; f = f->sanext)
+			if (!f->dying && f->t.subject == t.subject && f->t.attribute == t.attribute &&
+			    !eng_value_eq(f->t.value, t.value)) {
+				wm_retract(e, f);
+				again = true;
+				break;
+			}
 	}
 	fact *f;
 	if ((st = wm_assert(e, t, 0, true, &f, NULL)))
@@ -1087,6 +1125,7 @@ static eng_status fire(eng *e, activation *act)
 		case ACT_RETRACT: st = act_retract(e, a, vars, false); break;
 		case ACT_MODIFY: st = act_retract(e, a, vars, true); break;
 		case ACT_CONCLUDE: st = act_conclude(e, fr, a, vars); break;
+		case ACT_BIND: st = operand_value(e, &a->v, vars, &vars[a->var]); break;
 		default: st = ENG_ERR_INVALID; break;
 		}
 		if (st)

@@ -287,11 +287,14 @@ typedef struct {
 	uint32_t line, col;
 } eng_cond_view;
 
-typedef enum { ENG_ACT_ASSERT, ENG_ACT_RETRACT, ENG_ACT_MODIFY, ENG_ACT_CONCLUDE } eng_act_kind;
+typedef enum {
+	ENG_ACT_ASSERT, ENG_ACT_RETRACT, ENG_ACT_MODIFY, ENG_ACT_CONCLUDE, ENG_ACT_BIND
+} eng_act_kind;
 
 typedef struct {
 	eng_act_kind kind;
-	eng_slot_view slot[3];      /* assert/retract/modify: the triple; conclude: target in [2] */
+	eng_slot_view slot[3];      /* assert/retract/modify: the triple; conclude: target in [2];
+	                               bind: the variable in [0], its value in [2] */
 	eng_sym concl;              /* conclude: the kind */
 	uint32_t line, col;
 } eng_action_view;

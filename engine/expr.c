@@ -14,7 +14,7 @@
  *   mul   := unary (('*' | '/') unary)*
  *   unary := '-' unary | primary
  *   primary := NUMBER | STRING | SYMBOL | 'true' | 'false' | ?VAR
- *            | '(' or ')' | FUNC '(' or (',' or)* ')'
+ *            | '(' or ')' | FUNC '(' (or (',' or)*)? ')'
  *
  * Comparisons do not chain (`1 < ?x < 3` is a syntax error: write `and`).
  *
@@ -62,6 +62,7 @@ typedef enum {
 
 typedef enum {
 	FN_CEIL, FN_FLOOR, FN_ROUND, FN_ABS, FN_MIN, FN_MAX, FN_SYMBOL, FN_SQRT, FN_LOG, FN_EXP,
+	FN_ATAN, FN_ATAN2, FN_PI, FN_IF,
 } expr_fn;
 
 struct expr {
@@ -74,22 +75,28 @@ struct expr {
 	char *ops;              /* EX_ARITH: ops[i] ('+' '-' '*' '/') joins args[i-1], args[i] */
 };
 
+#define ANY_ARGS UINT32_MAX
+
 /* The built-in functions: adding one means a row here and a case in eval_call. */
 static const struct {
 	const char *name;
 	expr_fn fn;
-	uint32_t min_args, max_args;    /* max_args 0: no limit */
+	uint32_t min_args, max_args;    /* max_args ANY_ARGS: no limit */
 } expr_fns[] = {
 	{ "ceil", FN_CEIL, 1, 1 },
 	{ "floor", FN_FLOOR, 1, 1 },
 	{ "round", FN_ROUND, 1, 1 },     /* halves away from zero */
 	{ "abs", FN_ABS, 1, 1 },
-	{ "min", FN_MIN, 1, 0 },
-	{ "max", FN_MAX, 1, 0 },
-	{ "symbol", FN_SYMBOL, 1, 0 },   /* the texts of its arguments joined, as a symbol */
+	{ "min", FN_MIN, 1, ANY_ARGS },
+	{ "max", FN_MAX, 1, ANY_ARGS },
+	{ "symbol", FN_SYMBOL, 1, ANY_ARGS },   /* the texts of its arguments joined, as a symbol */
 	{ "sqrt", FN_SQRT, 1, 1 },
 	{ "log", FN_LOG, 1, 1 },         /* natural logarithm */
 	{ "exp", FN_EXP, 1, 1 },
+	{ "atan", FN_ATAN, 1, 1 },       /* radians, in [-pi/2, pi/2] */
+	{ "atan2", FN_ATAN2, 2, 2 },     /* atan2(y, x): the angle of (x, y), in [-pi, pi] */
+	{ "pi", FN_PI, 0, 0 },
+	{ "if", FN_IF, 3, 3 },           /* if(c, a, b): a when c is true, else b; only one runs */
 };
 
 /* ---- lexer ---- */
@@ -494,7 +501,7 @@ static expr *parse_call(parser *p)
 	next(p);
 	p->depth--;
 	uint32_t lo = expr_fns[f].min_args, hi = expr_fns[f].max_args;
-	if (args.n < lo || (hi && args.n > hi)) {
+	if (args.n < lo || args.n > hi) {
 		if (lo == hi)
 			fail(p, name_off, "`%s` takes %u argument%s, got %u", expr_fns[f].name,
 			     lo, lo == 1 ? "" : "s", args.n);
@@ -884,8 +891,18 @@ static eng_status eval_call(const expr *x, const eng *e, const eng_value *vars, 
 		if ((int)expr_fns[f].fn == x->op)
 			name = expr_fns[f].name;
 	const char *need = x->n == 1 ? "a number" : "numbers";
+	if (x->op == FN_PI) {
+		*out = 3.14159265358979323846;   /* the double nearest pi */
+		return ENG_OK;
+	}
 	double acc = 0;
 	eng_status st = eval_num(x->args[0], e, vars, &acc, name, need, err, errsz);
+	if (st == ENG_OK && x->op == FN_ATAN2) {
+		double xx = 0;
+		st = eval_num(x->args[1], e, vars, &xx, name, need, err, errsz);
+		*out = atan2(acc, xx);
+		return st;
+	}
 	for (uint32_t i = 1; st == ENG_OK && i < x->n; i++) {
 		double r = 0;
 		st = eval_num(x->args[i], e, vars, &r, name, need, err, errsz);
@@ -909,7 +926,8 @@ static eng_status eval_call(const expr *x, const eng *e, const eng_value *vars, 
 		acc = x->op == FN_SQRT ? sqrt(acc) : log(acc);
 		break;
 	case FN_EXP: acc = exp(acc); break;
-	case FN_MIN: case FN_MAX: case FN_SYMBOL: break;
+	case FN_ATAN: acc = atan(acc); break;
+	case FN_MIN: case FN_MAX: case FN_SYMBOL: case FN_ATAN2: case FN_PI: case FN_IF: break;
 	}
 	*out = acc;
 	return ENG_OK;
@@ -1014,6 +1032,13 @@ static eng_status eval(const expr *x, const eng *e, const eng_value *vars, eng_v
 	case EX_CALL: {
 		if (x->kind == EX_CALL && x->op == FN_SYMBOL)
 			return eval_symbol(x, e, vars, out, err, errsz);
+		if (x->kind == EX_CALL && x->op == FN_IF) {
+			bool c = false;
+			st = eval_bool(x->args[0], e, vars, &c, "if", err, errsz);
+			if (st != ENG_OK)
+				return st;
+			return eval(x->args[c ? 1 : 2], e, vars, out, err, errsz);
+		}
 		double d = 0;
 		st = x->kind == EX_ARITH ? eval_arith(x, e, vars, &d, err, errsz)
 		                         : eval_call(x, e, vars, &d, err, errsz);

@@ -102,7 +102,7 @@ typedef struct {
 	uint32_t line, col;
 } ir_cond;
 
-typedef enum { ACT_ASSERT, ACT_RETRACT, ACT_MODIFY, ACT_CONCLUDE } act_kind;
+typedef enum { ACT_ASSERT, ACT_RETRACT, ACT_MODIFY, ACT_CONCLUDE, ACT_BIND } act_kind;
 
 typedef struct {
 	act_kind kind;
@@ -110,6 +110,7 @@ typedef struct {
 	eng_sym concl;          /* CONCLUDE: the kind */
 	ir_operand target;      /* CONCLUDE */
 	ir_operand role;        /* CONCLUDE: OPD_ANY when absent */
+	uint32_t var;           /* BIND: the variable that gets the value v */
 	uint32_t line, col;
 } ir_action;
 

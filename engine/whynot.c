@@ -343,8 +343,13 @@ bool eng_rule_action_get(const eng *e, size_t i, uint32_t a, eng_action_view *ou
 	case ACT_RETRACT: out->kind = ENG_ACT_RETRACT; break;
 	case ACT_MODIFY: out->kind = ENG_ACT_MODIFY; break;
 	case ACT_CONCLUDE: out->kind = ENG_ACT_CONCLUDE; break;
+	case ACT_BIND: out->kind = ENG_ACT_BIND; break;
 	}
-	if (act->kind == ACT_CONCLUDE) {
+	if (act->kind == ACT_BIND) {
+		out->slot[0].var = (int32_t)act->var;
+		out->slot[1].var = -1;
+		slot_view(&act->v, &out->slot[2]);
+	} else if (act->kind == ACT_CONCLUDE) {
 		out->slot[0].var = out->slot[1].var = -1;
 		slot_view(&act->target, &out->slot[2]);
 		out->concl = act->concl;

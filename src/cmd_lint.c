@@ -107,7 +107,7 @@ static void collect_produced(kb *k, produced_set *p)
 		for (uint32_t a = 0; a < eng_rule_action_count(e, r); a++) {
 			eng_action_view av;
 			if (!eng_rule_action_get(e, r, a, &av) || av.kind == ENG_ACT_CONCLUDE ||
-			    av.kind == ENG_ACT_RETRACT)
+			    av.kind == ENG_ACT_RETRACT || av.kind == ENG_ACT_BIND)
 				continue;
 			if (!av.slot[1].is_const) {
 				/* a computed attribute: assume anything can be produced */

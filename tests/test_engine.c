@@ -192,6 +192,22 @@ static const match_case match_cases[] = {
 	  "rules:\n- id: r\n  when: [[option, uses, ?a], [?a, device, gpu]]\n"
 	  "  then: [{recommend: ?a}]\n  because: b\n  cite: [n]\n",
 	  "option uses cnn; option uses xgb", "recommend cnn" },
+	{ "bind: later actions read the computed value",
+	  "rules:\n- id: r\n  when: [{n: ?n}]\n"
+	  "  then:\n  - bind: [?d, {calc: \"if(?n > 2, ?n * 2, 0)\"}]\n"
+	  "  - bind: [?s, {calc: \"symbol(x, ?d)\"}]\n  - recommend: ?s\n"
+	  "  - reject: {calc: \"?d + 1\"}\n  because: b {?d}\n  cite: [n]\n",
+	  "scenario n 3", "recommend x6; reject 7" },
+	{ "not-in with bound variables: no third value",
+	  "rules:\n- id: r\n  when:\n  - [?a, to, ?b]\n  - [?a, to, {as: ?c, \"!=\": ?b}]\n"
+	  "  - not: [?a, to, {not-in: [?b, ?c]}]\n  then: [{recommend: ?a}]\n"
+	  "  because: b\n  cite: [n]\n",
+	  "v to p; v to q; w to p; w to q; w to r", "recommend v; recommend v" },
+	{ "not-in with variables and constants",
+	  "rules:\n- id: r\n  when:\n  - [?a, to, ?b]\n"
+	  "  - [?a, to, {as: ?c, not-in: [?b, z, y]}]\n  then: [{recommend: ?c}]\n"
+	  "  because: b\n  cite: [n]\n",
+	  "v to p; v to z", "recommend p" },
 };
 
 Test(match, cases)
@@ -488,5 +504,32 @@ Test(agenda, recency_compares_every_fact)
 	char got[512];
 	concls(e, got, sizeof(got));
 	cr_assert_str_eq(got, "recommend new; recommend old; answer short");
+	eng_free(e);
+}
+
+/* modify finds every (S, A, *) through the subject-attribute table, also after the
+ * tables grew and after retractions. */
+Test(procedural, modify_replaces_every_value)
+{
+	eng *e = load("rules:\n"
+	              "- id: m\n  when: [{go: yes}]\n"
+	              "  then: [{modify: [s, a, 4]}, {modify: [t, a, 0]}]\n  because: b\n  cite: [n]\n");
+	for (int i = 0; i < 3000; i++)
+		put(e, i % 2 ? "t" : "u", "a", eng_number(i));
+	put(e, "s", "a", eng_number(1));
+	put(e, "s", "a", eng_number(2));
+	eng_fact_id three = put(e, "s", "a", eng_number(3));
+	put(e, "s", "b", eng_number(1));
+	cr_assert_eq(eng_retract(e, three), ENG_OK);
+	put(e, "scenario", "go", eng_bool(true));
+	run(e);
+	cr_assert(eng_fact_find(e, S(e, "s"), S(e, "a"), eng_number(4)));
+	cr_assert_eq(eng_fact_find(e, S(e, "s"), S(e, "a"), eng_number(1)), 0);
+	cr_assert_eq(eng_fact_find(e, S(e, "s"), S(e, "a"), eng_number(2)), 0);
+	cr_assert(eng_fact_find(e, S(e, "s"), S(e, "b"), eng_number(1)));
+	cr_assert(eng_fact_find(e, S(e, "t"), S(e, "a"), eng_number(0)));
+	cr_assert(eng_fact_find(e, S(e, "u"), S(e, "a"), eng_number(2)));
+	/* 1500 u facts, t a 0, s a 4, s b 1, scenario go */
+	cr_assert_eq(eng_fact_count(e), 1504);
 	eng_free(e);
 }
