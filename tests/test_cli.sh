@@ -15,7 +15,9 @@ KB=$root/examples/kb
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlarch-cli.XXXXXX") || exit 2
 sock=$tmp/tmux.sock
 cleanup() {
-	[ -S "$sock" ] && tmux -S "$sock" kill-server 2>/dev/null
+	for s in "$tmp"/tmux*.sock; do
+		[ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -487,8 +489,10 @@ B. Amazon Kinesis Data Firehose"
 	keys Enter C-d
 	t "prompt: Ctrl-D answers what was typed" wait_for "mlarch> A startup" "Answer: B, D — "
 	t "prompt: Ctrl-D leaves, exit 0" wait_for "mlarch> A startup" "mlarch exited 0"
-	tmux -S "$sock" kill-session -t repl 2>/dev/null
-	# NO_COLOR at the prompt
+	tmux -S "$sock" kill-server 2>/dev/null
+	# NO_COLOR at the prompt, on a server of its own: a new session on the socket of a
+	# server still shutting down fails with "no server running" on a loaded machine
+	sock=$tmp/tmux2.sock
 	tmux -S "$sock" -f /dev/null new-session -d -s repl -x 220 -y 50 \
 		"cd '$tmp' && env NO_COLOR=1 '$M' --rules '$KB'; echo \"mlarch exited \$?\"; sleep 60"
 	wait_for "mlarch: AWS ML" "mlarch> " >/dev/null 2>&1
