@@ -8,6 +8,7 @@
 #define MLARCH_KB_PRIVATE_H
 
 #include "kb.h"
+#include "kbcache.h"
 
 #define KB_MSG_MAX 512
 #define KB_HINT_MAX 96
@@ -57,6 +58,14 @@ typedef struct {
 	uint32_t nrefs, caprefs;
 	eng_doc **docs;
 	uint32_t ndocs, capdocs;
+	/* the compiled cache: the one read (NULL: none), the file to write (NULL: none) and
+	 * the patterns compiled so far with their sources (borrowed), in load order */
+	kbc *cache;
+	const char *cache_path;
+	bool no_write;
+	rx **pats;
+	const char **pat_srcs;
+	uint32_t npats, cappats, cappatsrcs;
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -69,6 +78,10 @@ char *kb_strndup(kb_mem *m, const char *s, size_t len);
 /* Makes room for one more item in *ARR (N items, capacity *CAP, items of ELEM bytes),
  * reallocating it. Returns false when out of memory (the array is unchanged). */
 bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem);
+
+/* PATTERN compiled (rx_compile's contract), or taken from the cache when it holds that
+ * pattern next; recorded for the cache to be written. */
+rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off);
 
 /* ---- kb_sections.c ---- */
 

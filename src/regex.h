@@ -19,6 +19,16 @@ typedef struct rx rx;
 rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off);
 void rx_free(rx *r);
 
+/* Compiled patterns as bytes, for a cache of them. rx_build_id writes what such bytes
+ * depend on (the PCRE2 version and build) into BUF and returns BUF. rx_serialize encodes
+ * R[0..N) into *OUT (malloc'd, *LEN bytes); false when out of memory or N is 0.
+ * rx_deserialize decodes N patterns into OUT[0..N) (each freed with rx_free), or returns
+ * false with nothing to free when the bytes are not N patterns of this PCRE2 build; the
+ * compiled code itself is not checked, so BUF[0..LEN) must be trusted (checksummed). */
+const char *rx_build_id(char *buf, size_t size);
+bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len);
+bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out);
+
 typedef struct {
 	size_t start, end;      /* the whole match: byte offsets in the subject */
 } rx_span;
