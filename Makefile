@@ -49,6 +49,11 @@ FUZZ_REPLAYS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 # Allocation-failure injection: the test binary wraps the allocator (tests/test_oom.c).
 OOM_WRAP   = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
+.PHONY: all deps run check unit scenarios scenarios-sanitized heldout examples cli cli-errors \
+        fuzz-replay check-asan \
+        valgrind fuzz fuzz-build bench bench-check clean install uninstall FORCE
+all: $(BUILD)/mlarch
+
 # The tests never touch the user's compiled cache (~/.cache/mlarch): they use their own,
 # emptied when a test target starts, so that no result depends on an earlier run.
 TEST_CACHE = $(CURDIR)/$(BUILD)/test-cache
@@ -60,10 +65,6 @@ test-cache-reset:
 	@rm -rf $(TEST_CACHE)
 
 .PHONY: test-cache-reset
-.PHONY: all deps run check unit scenarios scenarios-sanitized heldout examples cli cli-errors \
-        fuzz-replay check-asan \
-        valgrind fuzz fuzz-build bench bench-check clean install uninstall FORCE
-all: $(BUILD)/mlarch
 
 deps:
 	@sh scripts/deps.sh build

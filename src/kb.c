@@ -87,6 +87,57 @@ static const char *const kb_conclusions[] = {
 };
 static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources" };
 
+/* ---- duplicate ids ---- */
+
+static uint32_t kb_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;      /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 256;
+		kb_idset t = { calloc(cap, sizeof(*t.ids)), calloc(cap, sizeof(*t.idx)), s->n, cap };
+		if (!t.ids || !t.idx) {
+			kb_idset_free(&t);
+			L->nomem = true;
+			return -1;
+		}
+		for (uint32_t j = 0; j < s->cap; j++) {
+			if (!s->ids[j])
+				continue;
+			uint32_t h = kb_str_hash(s->ids[j]) & (cap - 1);
+			while (t.ids[h])
+				h = (h + 1) & (cap - 1);
+			t.ids[h] = s->ids[j];
+			t.idx[h] = s->idx[j];
+		}
+		kb_idset_free(s);
+		*s = t;
+	}
+	uint32_t h = kb_str_hash(id) & (s->cap - 1);
+	for (; s->ids[h]; h = (h + 1) & (s->cap - 1))
+		if (strcmp(s->ids[h], id) == 0)
+			return (long)s->idx[h];
+	s->ids[h] = id;
+	s->idx[h] = i;
+	s->n++;
+	return -1;
+}
+
+void kb_idset_free(kb_idset *s)
+{
+	free(s->ids);
+	free(s->idx);
+	s->ids = NULL;
+	s->idx = NULL;
+	s->n = s->cap = 0;
+}
+
 /* ---- files ---- */
 
 /* Reads all of FD (at most KB_FILE_MAX bytes) into a malloc'd buffer; NULL when it cannot
@@ -532,6 +583,9 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	free(cache_path);
 	free(L.pats);
 	free(L.pat_srcs);
+	kb_idset_free(&L.source_ids);
+	kb_idset_free(&L.entity_ids);
+	kb_idset_free(&L.lexicon_ids);
 	for (uint32_t i = 0; i < paths.n; i++)
 		free(paths.v[i].path);
 	free(paths.v);

@@ -40,6 +40,13 @@ typedef struct {
 	uint32_t owner_line;
 } kb_cite_ref;
 
+/* The ids seen so far of one kind of entry, to find duplicates: open addressing. */
+typedef struct {
+	const char **ids;
+	uint32_t *idx;
+	uint32_t n, cap;
+} kb_idset;
+
 /* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
  * file being read and what must wait until every file is in. */
 typedef struct {
@@ -66,6 +73,7 @@ typedef struct {
 	rx **pats;
 	const char **pat_srcs;
 	uint32_t npats, cappats, cappatsrcs;
+	kb_idset source_ids, entity_ids, lexicon_ids;
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -78,6 +86,13 @@ char *kb_strndup(kb_mem *m, const char *s, size_t len);
 /* Makes room for one more item in *ARR (N items, capacity *CAP, items of ELEM bytes),
  * reallocating it. Returns false when out of memory (the array is unchanged). */
 bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem);
+
+/* The index of the first entry of set S with id ID (kept by the caller for the load),
+ * or -1 when there was none, in which case ID is recorded as entry I. Out of memory sets
+ * L->nomem. */
+long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i);
+/* Frees what the set holds (not the ids). */
+void kb_idset_free(kb_idset *s);
 
 /* PATTERN compiled (rx_compile's contract), or taken from the cache when it holds that
  * pattern next; recorded for the cache to be written. */

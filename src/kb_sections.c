@@ -470,12 +470,9 @@ static void kb_source_entry(kb_loader *L, const eng_node *n)
 	s->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (s->id = kb_ident(L, v, "a note id", false))) {
-		for (uint32_t i = 0; i + 1 < k->nsources; i++)
-			if (k->sources[i].id && strcmp(k->sources[i].id, s->id) == 0) {
-				kb_duplicate(L, v, "note id", s->id, k->sources[i].file,
-				             k->sources[i].line);
-				break;
-			}
+		long i = kb_id_first(L, &L->source_ids, s->id, k->nsources - 1);
+		if (i >= 0)
+			kb_duplicate(L, v, "note id", s->id, k->sources[i].file, k->sources[i].line);
 	}
 	if ((v = eng_node_get(n, "title")))
 		s->title = kb_text(L, v, "`title`");
@@ -621,12 +618,10 @@ static void kb_catalog_entry(kb_loader *L, const eng_node *n)
 	ent->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (ent->id = kb_ident(L, v, "an entity id", true))) {
-		for (uint32_t i = 0; i < idx; i++)
-			if (k->entities[i].id && strcmp(k->entities[i].id, ent->id) == 0) {
-				kb_duplicate(L, v, "entity id", ent->id, k->entities[i].file,
-				             k->entities[i].line);
-				break;
-			}
+		long i = kb_id_first(L, &L->entity_ids, ent->id, idx);
+		if (i >= 0)
+			kb_duplicate(L, v, "entity id", ent->id, k->entities[i].file,
+			             k->entities[i].line);
 		ent->sym = eng_intern(k->e, ent->id, strlen(ent->id));
 		if (!ent->sym)
 			L->nomem = true;
@@ -810,12 +805,10 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 	lx->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (lx->id = kb_ident(L, v, "a lexicon id", false))) {
-		for (uint32_t i = 0; i < idx; i++)
-			if (k->lexicon[i].id && strcmp(k->lexicon[i].id, lx->id) == 0) {
-				kb_duplicate(L, v, "lexicon id", lx->id, k->lexicon[i].file,
-				             k->lexicon[i].line);
-				break;
-			}
+		long i = kb_id_first(L, &L->lexicon_ids, lx->id, idx);
+		if (i >= 0)
+			kb_duplicate(L, v, "lexicon id", lx->id, k->lexicon[i].file,
+			             k->lexicon[i].line);
 	}
 	if ((v = eng_node_get(n, "match")))
 		lx->re = kb_pattern(L, v, "`match`", &lx->pattern);

@@ -225,6 +225,49 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 	return 1;
 }
 
+/* RFC 3629, which is what PCRE2 checks: the shortest form, no surrogates, nothing past
+ * U+10FFFF. */
+bool rx_utf8_valid(const char *subject, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)subject;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 2;
+			cp = c & 0x1F;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 3;
+			cp = c & 0x0F;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 4;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i < n)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m)
 {
 	return rx_match(r, subject, len, offset, m, 0);

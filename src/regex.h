@@ -37,10 +37,13 @@ typedef struct {
  * match, 0 when there is none, -1 when a match limit was hit (the text is then treated as
  * not matching and the caller should say so). */
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
-/* The same without checking that SUBJECT is valid UTF-8: for the next match in a subject
- * that an rx_find from offset 0 has already accepted (unchanged since), at an OFFSET on a
- * character boundary. Linear in the matches instead of in the rest of the subject. */
+/* The same without checking that SUBJECT is valid UTF-8: for a subject that
+ * rx_utf8_valid or an rx_find from offset 0 has already accepted (unchanged since), at an
+ * OFFSET on a character boundary. Linear in the matches instead of in the rest of the
+ * subject, and no check per pattern when many run over one text. */
 int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
+/* Whether SUBJECT[0..LEN) is UTF-8 as PCRE2 requires it (RFC 3629). */
+bool rx_utf8_valid(const char *subject, size_t len);
 /* After a successful rx_find on the same subject with the same R: the span of named group
  * NAME; false if the group did not take part or does not exist. Not thread-safe per rx. */
 bool rx_group(const rx *r, const char *name, rx_span *out);
