@@ -41,7 +41,7 @@ APP_OBJ    = $(APP_SRC:%.c=$(BUILD)/%.o)
 TESTS      = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # libFuzzer targets (fuzz/fuzz_*.c); `make check` replays their corpora and past crashes
 # through the same code built as plain programs (fuzz/replay.c supplies main).
-FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask
+FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask fuzz_docimage
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
