@@ -645,6 +645,7 @@ Test(kb, no_cache_of_a_broken_knowledge_base)
 {
 	static const kfile bad_kb[] = {
 		{ "rules.yaml", "rules:\n  - id: x\n    when: [[a, b, c]]\n" },
+		{ NULL, NULL },
 	};
 	tmpkb t;
 	tmp_make(&t, bad_kb);
