@@ -156,12 +156,11 @@ kbc_time kbc_now(void)
 	return t;
 }
 
-/* Whether a file with time (S, NS) may have changed without its times showing it, after
+/* Whether a file with time S (seconds) may have changed without its times showing it, after
  * it was looked at, at SEEN: file times come from a coarse clock (a tick of a few
  * milliseconds, and some file systems keep whole seconds). */
-static bool kbc_racy(int64_t s, uint32_t ns, kbc_time seen)
+static bool kbc_racy(int64_t s, kbc_time seen)
 {
-	(void)ns;
 	return s >= seen.s - KBC_RACY_S;
 }
 
@@ -347,8 +346,7 @@ static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_ti
 	same = kbc_u32(c) == f->ctime_ns && same;
 	uint64_t hash = kbc_u64(c);
 	k->img[i] = kbc_blob(c, &k->imglen[i]);
-	if (same && !c->bad && (kbc_racy(f->mtime_s, f->mtime_ns, seen) ||
-	                        kbc_racy(f->ctime_s, f->ctime_ns, seen)))
+	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
 		same = kbc_same_content(f->path, f->size, hash);
 	return same && !c->bad;
 }
@@ -537,12 +535,13 @@ static void kbc_mkdirs(const char *path)
 /* Writes BUF to a temporary file beside PATH and renames it into place. */
 static bool kbc_replace(const char *path, const unsigned char *buf, size_t len)
 {
-	static unsigned serial;     /* several writes in one process get distinct names */
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 48);
 	if (!tmp)
 		return false;
-	snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(), serial++);
+	/* O_EXCL below: should two writers ever pick one name, the second just writes no
+	 * cache this time */
+	snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(), (unsigned)kbc_now().ns);
 	/* a stopped run leaves no temporary file behind: signals wait for the rename */
 	sigset_t block, old;
 	sigemptyset(&block);
