@@ -19,6 +19,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# never the user's compiled cache, also when run by hand rather than by make
+export MLARCH_CACHE_DIR="${MLARCH_CACHE_DIR:-$tmp/default-cache}"
 trap 'exit 2' INT TERM
 esc=$(printf '\033')
 pass=0
