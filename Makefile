@@ -41,7 +41,7 @@ APP_OBJ    = $(APP_SRC:%.c=$(BUILD)/%.o)
 TESTS      = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # libFuzzer targets (fuzz/fuzz_*.c); `make check` replays their corpora and past crashes
 # through the same code built as plain programs (fuzz/replay.c supplies main).
-FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask
+FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask fuzz_docimage
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -53,6 +53,18 @@ OOM_WRAP   = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=s
         fuzz-replay check-asan \
         valgrind fuzz fuzz-build bench bench-check clean install uninstall FORCE
 all: $(BUILD)/mlarch
+
+# The tests never touch the user's compiled cache (~/.cache/mlarch): they use their own,
+# emptied when a test target starts, so that no result depends on an earlier run.
+TEST_CACHE = $(CURDIR)/$(BUILD)/test-cache
+TEST_TARGETS = unit examples scenarios cli cli-errors fuzz-replay scenarios-sanitized \
+               valgrind heldout bench-check
+$(TEST_TARGETS): export MLARCH_CACHE_DIR = $(TEST_CACHE)
+$(TEST_TARGETS): | test-cache-reset
+test-cache-reset:
+	@rm -rf $(TEST_CACHE)
+
+.PHONY: test-cache-reset
 
 deps:
 	@sh scripts/deps.sh build

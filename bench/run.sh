@@ -142,12 +142,21 @@ if command -v valgrind >/dev/null; then
 			"$DRIVER" "$@" >/dev/null 2>&1
 		awk '/^(summary|totals):/ { print $2; exit }' "$W/cg.out"
 	}
+	# the whole `ask` process on the example question: the compiled cache warm, and none
+	ask_ir() {
+		valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$@" >/dev/null 2>&1
+		awk '/^(summary|totals):/ { print $2; exit }' "$W/cg.out"
+	}
+	MLARCH_CACHE_DIR="$W/cache" "$ROOT/$B/mlarch" ask examples/question.txt >/dev/null 2>&1 || true
+	ask_warm_ir=$(MLARCH_CACHE_DIR="$W/cache" ask_ir "$ROOT/$B/mlarch" ask examples/question.txt)
+	ask_cold_ir=$(ask_ir "$ROOT/$B/mlarch" --no-cache ask examples/question.txt)
 	load_ir=$(ir "phase_load*" -n "$W/load-10k.yaml")
 	batch_ir=$(ir "phase_run*" -b "$W/batch-1k.yaml" "$W/batch-1k.facts")
 	{
 		echo "callgrind instructions (Ir) of bench/driver, $(date -u +%Y-%m-%d)"
 		printf 'load-10k  phase_load  %s Ir  (%s per rule)\n' "$load_ir" $((load_ir / 10000))
 		printf 'batch-1k  phase_run   %s Ir  (%s per scenario of 20 facts)\n' "$batch_ir" $((batch_ir / 2000))
+		printf 'startup   mlarch ask  %s Ir with the compiled cache, %s Ir without\n' "$ask_warm_ir" "$ask_cold_ir"
 	} > "$IRTXT"
 fi
 
@@ -155,12 +164,21 @@ echo "mlarch vs CLIPS $(dpkg-query -W -f='${Version}' clips 2>/dev/null || echo 
 table_line workload mlarch_ms clips_ms ratio mlarch_kb clips_kb ""
 
 # start-up: the whole process, mlarch answering the example question with the full
-# knowledge base, CLIPS starting and exiting; a bare process (`true`) for reference
+# knowledge base, CLIPS starting and exiting; a bare process (`true`) for reference.
+# `startup` is the usual run, with the compiled cache of the rules made by an earlier run
+# (in the work folder, not the user's); `startup-cold` reads the YAML and compiles the
+# patterns as every run did before the cache (--no-cache).
+export MLARCH_CACHE_DIR="$W/cache"
+"$ROOT/$B/mlarch" ask examples/question.txt >/dev/null 2>&1 || true
 bare=$(i=0; while [ $i -lt "$RUNS" ]; do "$MEASURE" true | field wall_ms; i=$((i + 1)); done | median)
 NOTE="bare process (true) $bare ms"
 EXTRA=", \"bare_ms\": $bare"
 ALLOW_FAIL=1   # a knowledge base that does not load is still timed; the note says so
 bench_row startup wall_ms "$ROOT" -i examples/question.txt "$ROOT/$B/mlarch" ask - -- "$W" clips -f2 empty.bat
+NOTE="no compiled cache"
+EXTRA=", \"bare_ms\": $bare"
+ALLOW_FAIL=1
+bench_row startup-cold wall_ms "$ROOT" -i examples/question.txt "$ROOT/$B/mlarch" --no-cache ask - -- "$W" clips -f2 empty.bat
 for n in 1k 10k; do
 	[ $n = 10k ] && [ -n "${load_ir:-}" ] && EXTRA=", \"mlarch_ir\": $load_ir"
 	bench_row load-$n load_ms "$W" "$DRIVER" -n load-$n.yaml -- "$W" clips -f2 load-$n.load.bat

@@ -300,6 +300,8 @@ struct eng {
 	uint32_t nrule_slots;   /* a power of two, at least twice nrules */
 	eng_triple *deffacts;
 	uint32_t ndeffacts, capdeffacts;
+	uint32_t *deffact_slots;    /* background facts, open addressing: index + 1, 0 = empty */
+	uint32_t ndeffact_slots;    /* a power of two, at least twice ndeffacts */
 
 	/* alpha network: memories by constant key */
 	amem **amem_table;

@@ -344,6 +344,7 @@ void eng_free(eng *e)
 	free(e->rules);
 	free(e->rule_slots);
 	free(e->deffacts);
+	free(e->deffact_slots);
 	free(e->concl_kinds);
 	for (uint32_t i = 0; i < e->nskip; i++)
 		free(e->skip_sections[i]);
@@ -494,19 +495,62 @@ eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 	return ENG_OK;
 }
 
+static uint32_t deffact_hash(eng_sym subject, eng_sym attribute, eng_value value)
+{
+	return (uint32_t)mix64(((uint64_t)subject << 32 | attribute) ^ value_hash(value));
+}
+
+/* The slot of triple (S, A, V) in the background-fact table: its own, or the empty one
+ * where it would go. */
+static uint32_t deffact_slot(const eng *e, eng_sym s, eng_sym a, eng_value v)
+{
+	uint32_t mask = e->ndeffact_slots - 1, i = deffact_hash(s, a, v) & mask;
+	for (; e->deffact_slots[i]; i = (i + 1) & mask) {
+		const eng_triple *t = &e->deffacts[e->deffact_slots[i] - 1];
+		if (t->subject == s && t->attribute == a && eng_value_eq(t->value, v))
+			break;
+	}
+	return i;
+}
+
+/* Makes the background-fact table hold NEED facts at most half full. */
+static eng_status deffact_slots_grow(eng *e, uint32_t need)
+{
+	if ((uint64_t)need * 2 <= e->ndeffact_slots)
+		return ENG_OK;
+	uint32_t n = e->ndeffact_slots ? e->ndeffact_slots : 256;
+	while ((uint64_t)need * 2 > n) {
+		if (n > UINT32_MAX / 2)
+			return ENG_ERR_NOMEM;
+		n *= 2;
+	}
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	if (!slots)
+		return ENG_ERR_NOMEM;
+	free(e->deffact_slots);
+	e->deffact_slots = slots;
+	e->ndeffact_slots = n;
+	for (uint32_t i = 0; i < e->ndeffacts; i++) {
+		const eng_triple *t = &e->deffacts[i];
+		slots[deffact_slot(e, t->subject, t->attribute, t->value)] = i + 1;
+	}
+	return ENG_OK;
+}
+
 eng_status eng_deffact_add(eng *e, eng_sym subject, eng_sym attribute, eng_value value)
 {
 	if (!subject || !attribute)
 		return ENG_ERR_INVALID;
-	for (uint32_t i = 0; i < e->ndeffacts; i++) {
-		eng_triple *t = &e->deffacts[i];
-		if (t->subject == subject && t->attribute == attribute && eng_value_eq(t->value, value))
-			return ENG_OK;
-	}
+	if (deffact_slots_grow(e, e->ndeffacts + 1))
+		return ENG_ERR_NOMEM;
+	uint32_t slot = deffact_slot(e, subject, attribute, value);
+	if (e->deffact_slots[slot])
+		return ENG_OK;
 	if (grow((void **)&e->deffacts, &e->capdeffacts, e->ndeffacts + 1, sizeof(eng_triple)))
 		return ENG_ERR_NOMEM;
 	eng_triple t = { subject, attribute, value };
 	e->deffacts[e->ndeffacts++] = t;
+	e->deffact_slots[slot] = e->ndeffacts;
 	return ENG_OK;
 }
 

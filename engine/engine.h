@@ -168,6 +168,21 @@ const eng_node *eng_doc_root(const eng_doc *doc);
 /* The text of 1-based LINE (without newline) in *LEN bytes, or NULL. */
 const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len);
 
+/* A document as bytes, for an application that keeps the parsed form of files that have
+ * not changed (docimage.c): the tree with every kind, text, quoting, line and column, and
+ * nodes shared by aliases shared again; not the text of the lines. On success *OUT is a
+ * malloc'd buffer of *LEN bytes that the caller frees; on failure (ENG_ERR_NOMEM,
+ * ENG_ERR_INVALID) *OUT is NULL. */
+eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *len);
+/* The document back from BUF[0..LEN) (not kept), named NAME in diagnostics; its lines are
+ * read from the file SOURCE (may be NULL: none) when eng_doc_line first needs one. The
+ * bytes are untrusted: anything but an image from the same format and YAML parser
+ * version, within LIMITS (may be NULL), is ENG_ERR_INVALID in *ST and NULL; it never reads
+ * outside BUF. The caller frees the document with eng_doc_free. */
+eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
+                             const char *source, const eng_doc_limits *limits,
+                             eng_status *st);
+
 eng_node_kind eng_node_kind_of(const eng_node *n);
 uint32_t eng_node_line(const eng_node *n);
 uint32_t eng_node_col(const eng_node *n);

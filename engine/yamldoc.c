@@ -10,12 +10,13 @@
  * anchored node; each alias adds the anchored node's expanded size to a running node
  * count, so an alias bomb hits max_nodes after a few dozen events instead of expanding.
  * The document keeps a copy of its text with line breaks turned into NULs, so that
- * eng_doc_line can hand out each line as a C string for diagnostics.
+ * eng_doc_line can hand out each line as a C string for diagnostics (a document rebuilt
+ * from an image, docimage.c, reads that text only when a diagnostic needs a line).
  *
  * One deviation from plain YAML 1.1: inside flow collections `?x` is the variable the
  * rule language means, not an explicit-key indicator (see doc_qmarks_find).
  */
-#include "internal.h"
+#include "doc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,27 +36,6 @@
 #define DOC_SOURCE_MAX 4096
 /* What a variable's `?` becomes inside flow collections, for the parser only. */
 #define QMARK_STANDIN 'x'
-
-struct eng_node {
-	eng_node_kind kind;
-	bool quoted;
-	uint32_t line, col;
-	size_t size;            /* scalar: bytes of text; sequence: items; mapping: pairs */
-	union {
-		const char *text;
-		const eng_node **items; /* mapping: key0, value0, key1, value1, ... */
-	} u;
-};
-
-struct eng_doc {
-	arena *a;
-	const char *name;
-	char *lines;            /* the text, line breaks replaced by NULs */
-	size_t len;
-	size_t *starts;         /* byte offset of each line in LINES */
-	uint32_t nlines;
-	const eng_node *root;
-};
 
 /* An anchor seen so far; NODE is NULL while its collection is still open. */
 typedef struct {
@@ -124,9 +104,8 @@ static inline bool doc_may_break(char c)
 }
 
 /* Copies TEXT into doc->lines with breaks turned into NULs and records where each line
- * starts. Returns ENG_ERR_NOMEM on failure (the doc keeps what it got; eng_doc_free frees
- * it). */
-static eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
+ * starts; see doc.h. */
+eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 {
 	size_t n = 1;
 	for (size_t i = 0; i < len;) {
@@ -717,7 +696,7 @@ static void doc_read(doc_builder *b, const char *text, size_t len)
 	free(patched);
 }
 
-static void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
+void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
 {
 	eng_doc_limits def = { DOC_MAX_BYTES, DOC_MAX_DEPTH, DOC_MAX_ALIASES, DOC_MAX_NODES };
 	*out = def;
@@ -773,6 +752,11 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len,
 }
 
 /* ---- reading ---- */
+
+void doc_parser_version(int *major, int *minor, int *patch)
+{
+	yaml_get_version(major, minor, patch);
+}
 
 /* Parses LEN bytes of TEXT (copied; need not be NUL-terminated) named NAME in
  * diagnostics. The caller frees the document with eng_doc_free. */
@@ -883,6 +867,7 @@ void eng_doc_free(eng_doc *doc)
 	if (!doc)
 		return;
 	arena_free(doc->a);
+	free(doc->source);
 	free(doc->lines);
 	free(doc->starts);
 	free(doc);
@@ -900,9 +885,37 @@ const eng_node *eng_doc_root(const eng_doc *doc)
 	return doc ? doc->root : NULL;
 }
 
-/* The text is also NUL-terminated at the end of the line. LEN may be NULL. */
+/* Reads the lines of a document rebuilt from an image from its source file, once. If the
+ * file cannot be read the document simply has no lines (diagnostics go without them). */
+static void doc_lines_load(eng_doc *doc)
+{
+	doc->source_tried = true;
+	int fd = open(doc->source, O_RDONLY);
+	if (fd < 0)
+		return;
+	char *buf = NULL;
+	size_t len = 0;
+	int err = doc_slurp(fd, DOC_MAX_BYTES, &buf, &len);
+	close(fd);
+	if (err)
+		return;
+	if (len > DOC_MAX_BYTES || doc_lines_init(doc, buf, len) != ENG_OK) {
+		free(doc->lines);
+		free(doc->starts);
+		doc->lines = NULL;
+		doc->starts = NULL;
+		doc->nlines = 0;
+	}
+	free(buf);
+}
+
+/* The text is also NUL-terminated at the end of the line. LEN may be NULL. A document
+ * rebuilt from an image reads its source file on the first call (so this one call may do
+ * I/O; a document is not to be shared between threads). */
 const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len)
 {
+	if (doc && !doc->lines && doc->source && !doc->source_tried)
+		doc_lines_load((eng_doc *)doc);     /* documents are never const objects */
 	if (!doc || !doc->lines || line == 0 || line > doc->nlines)
 		return NULL;
 	const char *s = doc->lines + doc->starts[line - 1];

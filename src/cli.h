@@ -28,6 +28,8 @@ typedef struct {
 	bool json;
 	bool color;
 	eng_limits limits;
+	bool no_cache;          /* --no-cache: no compiled cache of the knowledge base */
+	bool cache_no_read;     /* lint: parse every file, then refresh the cache */
 	/* batch */
 	bool tap;
 	const char *junit;
@@ -48,6 +50,10 @@ void cli_usage_error(const cli_opts *o, const char *fmt, ...)
 /* The knowledge base folder to load: --rules, else $MLARCH_RULES, else the rules folder
  * compiled in (the source tree's) when it exists, else the installed data directory. */
 const char *paths_rules_dir(const cli_opts *o);
+/* The folder of compiled knowledge-base caches (malloc'd), or NULL when caching is off
+ * (--no-cache, MLARCH_CACHE=0) or there is nowhere to put it: $MLARCH_CACHE_DIR, else
+ * $XDG_CACHE_HOME/mlarch, else $HOME/.cache/mlarch. */
+char *paths_cache_dir(const cli_opts *o);
 /* The installed data directory's rules folder, as compiled in. */
 const char *paths_data_dir(void);
 /* Loads the knowledge base, printing diagnostics; NULL (and *EXIT set) on failure. */

@@ -333,7 +333,10 @@ static void check_lexicon_use(linter *l)
 static int lint_one(const cli_opts *o)
 {
 	int code = EXIT_OK;
-	kb *k = cli_kb_load(o, &code);
+	/* lint parses every file afresh whatever the cache holds (and refreshes it) */
+	cli_opts fresh = *o;
+	fresh.cache_no_read = true;
+	kb *k = cli_kb_load(&fresh, &code);
 	if (!k)
 		return code == EXIT_KB ? EXIT_FAIL : code;
 	linter l = { o, k, eng_diags_new(0), 0, 0, NULL, NULL };

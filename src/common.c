@@ -92,6 +92,37 @@ void report_diags(const cli_opts *o, const eng_diags *d, FILE *fp)
 		        eng_diags_errors(d));
 }
 
+/* A malloc'd copy of A followed by B (B may be NULL). */
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = b ? strlen(b) : 0;
+	char *p = malloc(la + lb + 1);
+	if (p) {
+		memcpy(p, a, la);
+		memcpy(p + la, b ? b : "", lb + 1);
+	}
+	return p;
+}
+
+char *paths_cache_dir(const cli_opts *o)
+{
+	const char *off = getenv("MLARCH_CACHE");
+	if (o->no_cache || (off && (!strcmp(off, "0") || !strcmp(off, "no") ||
+	                            !strcmp(off, "off") || !strcmp(off, "false"))))
+		return NULL;
+	const char *env = getenv("MLARCH_CACHE_DIR");
+	if (env && *env)
+		return concat(env, NULL);
+	/* XDG base directories: a relative XDG_CACHE_HOME is to be ignored */
+	env = getenv("XDG_CACHE_HOME");
+	if (env && env[0] == '/')
+		return concat(env, "/mlarch");
+	env = getenv("HOME");
+	if (env && env[0] == '/')
+		return concat(env, "/.cache/mlarch");
+	return NULL;
+}
+
 kb *cli_kb_load(const cli_opts *o, int *exit_code)
 {
 	const char *dir = paths_rules_dir(o);
@@ -102,7 +133,10 @@ kb *cli_kb_load(const cli_opts *o, int *exit_code)
 		return NULL;
 	}
 	kb *k = NULL;
-	eng_status st = kb_load(dir, &o->limits, d, &k);
+	char *cache_dir = paths_cache_dir(o);   /* out of memory: no cache, which is no error */
+	kb_load_opts opts = { &o->limits, cache_dir, o->cache_no_read };
+	eng_status st = kb_load_with(dir, &opts, d, &k, NULL);
+	free(cache_dir);
 	if (st) {
 		report_diags(o, d, stderr);
 		if (st == ENG_ERR_IO && !eng_diags_count(d))

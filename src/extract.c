@@ -194,8 +194,8 @@ static size_t x_next(const char *text, size_t len, rx_span m)
 	return p;
 }
 
-static eng_status x_lexicon(const kb *k, const char *text, size_t len, lex_scope scope,
-                            xfacts *out, size_t base)
+static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
+                            lex_scope scope, xfacts *out, size_t base)
 {
 	for (uint32_t i = 0; i < k->nlexicon; i++) {
 		const kb_lexeme *lx = &k->lexicon[i];
@@ -203,10 +203,11 @@ static eng_status x_lexicon(const kb *k, const char *text, size_t len, lex_scope
 			continue;
 		rx_span m;
 		for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
-			/* the first call checks the UTF-8 of the whole text; the next ones
-			 * start where a match ended, on a character boundary */
-			int rc = off ? rx_find_next(lx->re, text, len, off, &m)
-			             : rx_find(lx->re, text, len, off, &m);
+			/* the text was checked once for all patterns (else the first call of
+			 * each checks it); the next ones start where a match ended, on a
+			 * character boundary */
+			int rc = off || valid ? rx_find_next(lx->re, text, len, off, &m)
+			                      : rx_find(lx->re, text, len, off, &m);
 			if (rc < 0)
 				out->limited = true;
 			if (rc <= 0)
@@ -239,16 +240,16 @@ static int x_cmp_cand(const void *a, const void *b)
 }
 
 /* Every non-empty match of every alias into C. */
-static eng_status x_collect(const kb *k, const char *text, size_t len, x_cands *c,
-                            bool *limited)
+static eng_status x_collect(const kb *k, const char *text, size_t len, bool valid,
+                            x_cands *c, bool *limited)
 {
 	for (uint32_t e = 0; e < k->nentities; e++) {
 		const kb_entity *ent = &k->entities[e];
 		for (uint32_t a = 0; a < ent->naliases; a++) {
 			rx_span m;
 			for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
-				int rc = off ? rx_find_next(ent->aliases[a], text, len, off, &m)
-				             : rx_find(ent->aliases[a], text, len, off, &m);
+				int rc = off || valid ? rx_find_next(ent->aliases[a], text, len, off, &m)
+				                      : rx_find(ent->aliases[a], text, len, off, &m);
 				if (rc < 0)
 					*limited = true;
 				if (rc <= 0)
@@ -270,11 +271,11 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, x_cands *
 	return ENG_OK;
 }
 
-static eng_status x_entities(const kb *k, const char *text, size_t len, eng_sym attr,
-                             xfacts *out, size_t base)
+static eng_status x_entities(const kb *k, const char *text, size_t len, bool valid,
+                             eng_sym attr, xfacts *out, size_t base)
 {
 	x_cands c = { NULL, 0, 0 };
-	eng_status st = x_collect(k, text, len, &c, &out->limited);
+	eng_status st = x_collect(k, text, len, valid, &c, &out->limited);
 	if (st != ENG_OK || c.n == 0) {
 		free(c.v);
 		return st;
@@ -315,9 +316,11 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 	if (!text)
 		text = "";
 	size_t base = out->n;
-	eng_status st = x_lexicon(k, text, len, scope, out, base);
+	/* PCRE2 would check the UTF-8 of the whole text for each of a thousand patterns */
+	bool valid = rx_utf8_valid(text, len);
+	eng_status st = x_lexicon(k, text, len, valid, scope, out, base);
 	if (st == ENG_OK)
-		st = x_entities(k, text, len, entity_attr, out, base);
+		st = x_entities(k, text, len, valid, entity_attr, out, base);
 	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);
 	return st;

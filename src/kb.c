@@ -20,13 +20,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define KB_DEPTH_MAX 32         /* directory nesting */
 #define KB_BLOCK 16384
+#define KB_FILE_MAX ((size_t)64 << 20)     /* past the engine's own limit, which says so */
 
 /* ---- memory ---- */
 
@@ -79,69 +82,95 @@ bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
 	return true;
 }
 
-/* ---- duplicate ids ---- */
-
-static uint32_t kb_hash(const char *s)
-{
-	uint32_t h = 2166136261u;       /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* Doubles SET (or makes its first table), placing every entry again. */
-static bool kb_idset_grow(kb_loader *L, kb_idset *set,
-                          const char *(*id_at)(const kb *k, uint32_t i))
-{
-	uint32_t cap = set->cap ? set->cap * 2 : 256;
-	uint32_t *slot = calloc(cap, sizeof(*slot));
-	if (!slot)
-		return false;
-	for (uint32_t i = 0; i < set->cap; i++) {
-		if (!set->slot[i])
-			continue;
-		uint32_t h = kb_hash(id_at(L->k, set->slot[i] - 1)) & (cap - 1);
-		while (slot[h])
-			h = (h + 1) & (cap - 1);
-		slot[h] = set->slot[i];
-	}
-	free(set->slot);
-	set->slot = slot;
-	set->cap = cap;
-	return true;
-}
-
-uint32_t kb_idset_add(kb_loader *L, kb_idset *set, const char *id, uint32_t idx,
-                      const char *(*id_at)(const kb *k, uint32_t i))
-{
-	if ((set->n + 1) * 2 > set->cap && !kb_idset_grow(L, set, id_at)) {
-		L->nomem = true;
-		return UINT32_MAX;
-	}
-	uint32_t h = kb_hash(id) & (set->cap - 1);
-	for (; set->slot[h]; h = (h + 1) & (set->cap - 1))
-		if (strcmp(id_at(L->k, set->slot[h] - 1), id) == 0)
-			return set->slot[h] - 1;
-	set->slot[h] = idx + 1;
-	set->n++;
-	return UINT32_MAX;
-}
-
-void kb_idset_free(kb_idset *set)
-{
-	free(set->slot);
-	memset(set, 0, sizeof(*set));
-}
-
 static const char *const kb_conclusions[] = {
 	"recommend", "reject", "require", "prefer", "avoid", "answer",
 };
 static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources" };
 
+/* ---- duplicate ids ---- */
+
+static uint32_t kb_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;      /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 256;
+		kb_idset t = { calloc(cap, sizeof(*t.ids)), calloc(cap, sizeof(*t.idx)), s->n, cap };
+		if (!t.ids || !t.idx) {
+			kb_idset_free(&t);
+			L->nomem = true;
+			return -1;
+		}
+		for (uint32_t j = 0; j < s->cap; j++) {
+			if (!s->ids[j])
+				continue;
+			uint32_t h = kb_str_hash(s->ids[j]) & (cap - 1);
+			while (t.ids[h])
+				h = (h + 1) & (cap - 1);
+			t.ids[h] = s->ids[j];
+			t.idx[h] = s->idx[j];
+		}
+		kb_idset_free(s);
+		*s = t;
+	}
+	uint32_t h = kb_str_hash(id) & (s->cap - 1);
+	for (; s->ids[h]; h = (h + 1) & (s->cap - 1))
+		if (strcmp(s->ids[h], id) == 0)
+			return (long)s->idx[h];
+	s->ids[h] = id;
+	s->idx[h] = i;
+	s->n++;
+	return -1;
+}
+
+void kb_idset_free(kb_idset *s)
+{
+	free(s->ids);
+	free(s->idx);
+	s->ids = NULL;
+	s->idx = NULL;
+	s->n = s->cap = 0;
+}
+
 /* ---- files ---- */
 
+/* Reads all of FD (at most KB_FILE_MAX bytes) into a malloc'd buffer; NULL when it cannot
+ * (the engine's reader then tells why). */
+static char *kb_slurp(int fd, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n == cap) {
+			char *nb = cap < KB_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (r == 0) {
+			*len = n;
+			return buf;
+		}
+		n += (size_t)r;
+	}
+	free(buf);
+	return NULL;
+}
+
 typedef struct {
-	char **v;
+	kbc_file *v;
 	uint32_t n, cap;
 } kb_paths;
 
@@ -205,7 +234,10 @@ static eng_status kb_walk(kb_loader *L, const char *dir, unsigned depth, kb_path
 				free(path);
 				st = ENG_ERR_NOMEM;
 			} else {
-				p->v[p->n++] = path;
+				kbc_file *f = &p->v[p->n++];
+				memset(f, 0, sizeof(*f));
+				f->path = path;
+				kbc_file_set(f, &sb);
 			}
 		} else {
 			free(path);
@@ -217,15 +249,40 @@ static eng_status kb_walk(kb_loader *L, const char *dir, unsigned depth, kb_path
 
 static int kb_cmp_path(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const kbc_file *)a)->path, ((const kbc_file *)b)->path);
 }
 
-/* Reads and loads one file. Returns ENG_ERR_NOMEM to stop; other problems are reported
- * and set L->failed. */
-static eng_status kb_load_file(kb_loader *L, const char *path)
+/* Parses file F. With a cache to write, the bytes parsed are read here, to record their
+ * checksum; the engine reads the file otherwise (and when this read fails, so that the
+ * diagnostic is the engine's). */
+static eng_doc *kb_parse(kb_loader *L, kbc_file *f, eng_status *st)
+{
+	if (L->cache_path) {
+		size_t len = 0;
+		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		char *buf = fd >= 0 ? kb_slurp(fd, &len) : NULL;
+		if (fd >= 0)
+			close(fd);
+		if (buf) {
+			f->hash = kbc_hash(buf, len);
+			eng_doc *doc = eng_doc_read_string(f->path, buf, len, NULL, L->d, st);
+			free(buf);
+			return doc;
+		}
+		L->no_write = true;
+	}
+	return eng_doc_read_file(f->path, NULL, L->d, st);
+}
+
+/* Reads (from the cache, else by parsing) and loads file I. Returns ENG_ERR_NOMEM to stop;
+ * other problems are reported and set L->failed. */
+static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 {
 	eng_status st = ENG_OK;
-	eng_doc *doc = eng_doc_read_file(path, NULL, L->d, &st);
+	const char *path = f->path;
+	eng_doc *doc = L->cache ? kbc_doc(L->cache, i, path) : NULL;
+	if (!doc)
+		doc = kb_parse(L, f, &st);
 	if (!doc) {
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
@@ -429,38 +486,78 @@ static kb *kb_new(const char *dir, const eng_limits *limits)
 	return k;
 }
 
-/* Loads every YAML file under DIR (or the one file DIR names) into a new knowledge base.
- * Returns ENG_OK and *OUT (the caller frees it with kb_free); otherwise *OUT is NULL and
- * D holds the errors: ENG_ERR_LOAD for errors in the files, ENG_ERR_IO when DIR cannot
- * be read, ENG_ERR_NOMEM when memory ran out, ENG_ERR_INVALID when DIR, D or OUT is
- * NULL. */
-eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out)
+/* The pattern PATTERN compiled: from the cache when it has it next, else by PCRE2; see
+ * kb_private.h. */
+rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off)
 {
+	rx *r = kbc_pattern(L->cache, pattern);
+	if (!r)
+		r = rx_compile(pattern, err, errsz, err_off);
+	if (r && L->cache_path && !L->no_write) {
+		if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
+		    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
+			L->no_write = true;     /* a cache is a luxury: the load goes on */
+		else {
+			L->pats[L->npats] = r;
+			L->pat_srcs[L->npats++] = pattern;
+		}
+	}
+	return r;
+}
+
+/* Loads every YAML file under DIR (or the one file DIR names) into a new knowledge base,
+ * with a compiled cache when OPTS asks for one; see kb.h. */
+eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d, kb **out,
+                        kb_cache_result *cache)
+{
+	kb_cache_result dummy;
+	if (!cache)
+		cache = &dummy;
+	*cache = KB_CACHE_UNUSED;
 	if (!out)
 		return ENG_ERR_INVALID;
 	*out = NULL;
 	if (!dir || !d)
 		return ENG_ERR_INVALID;
-	kb *k = kb_new(dir, limits);
+	kb_load_opts none = { NULL, NULL, false };
+	if (!opts)
+		opts = &none;
+	kb *k = kb_new(dir, opts->limits);
 	if (!k)
 		return ENG_ERR_NOMEM;
 	kb_loader L = { .k = k, .m = k->mem, .d = d };
 	kb_paths paths = { NULL, 0, 0 };
 	eng_status st = ENG_OK;
+	/* before the files are looked at: see kbc_write */
+	kbc_time seen = opts->cache_dir ? kbc_now() : (kbc_time){ 0, 0 };
 	struct stat sb;
 	if (stat(dir, &sb) == 0 && S_ISREG(sb.st_mode)) {
-		paths.v = malloc(sizeof(*paths.v));
-		if (!paths.v || !(paths.v[0] = strdup(dir)))
+		paths.v = calloc(1, sizeof(*paths.v));
+		if (!paths.v || !(paths.v[0].path = strdup(dir))) {
 			st = ENG_ERR_NOMEM;
-		else
+		} else {
 			paths.n = 1;
+			kbc_file_set(&paths.v[0], &sb);
+		}
 	} else {
 		st = kb_walk(&L, dir, 0, &paths);
 	}
 	if (st == ENG_OK && paths.n > 1)
 		qsort(paths.v, paths.n, sizeof(*paths.v), kb_cmp_path);
+	size_t dl = strlen(dir);
+	for (uint32_t i = 0; i < paths.n; i++) {
+		const char *p = paths.v[i].path;
+		paths.v[i].rel = strncmp(p, dir, dl) ? p : p + dl + (p[dl] == '/');
+	}
+	char *cache_path = NULL;
+	if (st == ENG_OK && opts->cache_dir && !L.failed) {
+		cache_path = kbc_path(opts->cache_dir, dir);
+		L.cache_path = cache_path;
+		if (cache_path && !opts->cache_no_read)
+			L.cache = kbc_open(cache_path, dir, paths.v, paths.n);
+	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
-		st = kb_load_file(&L, paths.v[i]);
+		st = kb_load_file(&L, &paths.v[i], i);
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
 	if (st == ENG_OK && L.sources_file) {
@@ -472,22 +569,43 @@ eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb *
 		st = ENG_ERR_NOMEM;
 	if (st == ENG_OK && L.failed)
 		st = ENG_ERR_LOAD;
+	if (st == ENG_OK && cache_path) {
+		if (kbc_complete(L.cache))
+			*cache = KB_CACHE_HIT;
+		else if (!L.no_write && L.ndocs == paths.n &&
+		         kbc_write(cache_path, dir, seen, paths.v, L.docs, L.ndocs, L.pats,
+		                   L.pat_srcs, L.npats))
+			*cache = KB_CACHE_WRITTEN;
+		else
+			*cache = KB_CACHE_UNWRITTEN;
+	}
+	kbc_close(L.cache);
+	free(cache_path);
+	free(L.pats);
+	free(L.pat_srcs);
+	kb_idset_free(&L.source_ids);
+	kb_idset_free(&L.entity_ids);
+	kb_idset_free(&L.lexicon_ids);
 	for (uint32_t i = 0; i < paths.n; i++)
-		free(paths.v[i]);
+		free(paths.v[i].path);
 	free(paths.v);
 	for (uint32_t i = 0; i < L.ndocs; i++)
 		eng_doc_free(L.docs[i]);
 	free(L.docs);
 	free(L.refs);
-	kb_idset_free(&L.source_ids);
-	kb_idset_free(&L.entity_ids);
-	kb_idset_free(&L.lexicon_ids);
 	if (st != ENG_OK) {
 		kb_free(k);
 		return st;
 	}
 	*out = k;
 	return ENG_OK;
+}
+
+/* kb_load_with without a cache. */
+eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out)
+{
+	kb_load_opts opts = { limits, NULL, false };
+	return kb_load_with(dir, &opts, d, out, NULL);
 }
 
 /* The source with note id ID, or NULL. */

@@ -83,6 +83,27 @@ typedef struct kb {
  * catalog and lexicon. Collects all errors into D with file:line:col. Returns ENG_OK and
  * *OUT, or an error status with *OUT NULL (nothing to free). LIMITS may be NULL. */
 eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out);
+
+typedef struct {
+	const eng_limits *limits;   /* NULL: the defaults */
+	const char *cache_dir;      /* the folder of compiled caches (kbcache.h); NULL: none */
+	bool cache_no_read;         /* parse every file even if the cache matches; refresh it */
+} kb_load_opts;
+
+typedef enum {
+	KB_CACHE_UNUSED,        /* no cache folder, or the load failed */
+	KB_CACHE_HIT,           /* every tree and pattern came from the cache */
+	KB_CACHE_WRITTEN,       /* the cache did not match (or was not read): written anew */
+	KB_CACHE_UNWRITTEN,     /* it did not match and could not be written */
+} kb_cache_result;
+
+/* kb_load with options (OPTS may be NULL: kb_load's defaults). With OPTS->cache_dir, the
+ * parsed trees and compiled patterns come from the cache file of DIR in that folder when
+ * it matches the files on disk, and the file is written anew when it did not and the
+ * load succeeded; a cache that cannot be read or written changes nothing but speed, and
+ * never the result or the diagnostics. *CACHE (may be NULL) says what happened. */
+eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d, kb **out,
+                        kb_cache_result *cache);
 void kb_free(kb *k);
 
 const kb_source *kb_source_find(const kb *k, const char *id);

@@ -8,6 +8,7 @@
 #define MLARCH_KB_PRIVATE_H
 
 #include "kb.h"
+#include "kbcache.h"
 
 #define KB_MSG_MAX 512
 #define KB_HINT_MAX 96
@@ -39,11 +40,11 @@ typedef struct {
 	uint32_t owner_line;
 } kb_cite_ref;
 
-/* The ids of one kind seen so far (open addressing; a slot holds index + 1, 0 is empty),
- * so a duplicate is found in constant time rather than by a scan of every earlier entry. */
+/* The ids seen so far of one kind of entry, to find duplicates: open addressing. */
 typedef struct {
-	uint32_t *slot;
-	uint32_t cap, n;        /* cap is 0 or a power of two */
+	const char **ids;
+	uint32_t *idx;
+	uint32_t n, cap;
 } kb_idset;
 
 /* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
@@ -64,6 +65,14 @@ typedef struct {
 	uint32_t nrefs, caprefs;
 	eng_doc **docs;
 	uint32_t ndocs, capdocs;
+	/* the compiled cache: the one read (NULL: none), the file to write (NULL: none) and
+	 * the patterns compiled so far with their sources (borrowed), in load order */
+	kbc *cache;
+	const char *cache_path;
+	bool no_write;
+	rx **pats;
+	const char **pat_srcs;
+	uint32_t npats, cappats, cappatsrcs;
 	kb_idset source_ids, entity_ids, lexicon_ids;
 } kb_loader;
 
@@ -78,12 +87,16 @@ char *kb_strndup(kb_mem *m, const char *s, size_t len);
  * reallocating it. Returns false when out of memory (the array is unchanged). */
 bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem);
 
-/* Looks ID up in SET, whose entries are indexes into an array read through ID_AT (the id
- * of entry I). Returns the index of the earlier entry with that id, or UINT32_MAX after
- * adding IDX as ID's entry; sets L->nomem (and adds nothing) when out of memory. */
-uint32_t kb_idset_add(kb_loader *L, kb_idset *set, const char *id, uint32_t idx,
-                      const char *(*id_at)(const kb *k, uint32_t i));
-void kb_idset_free(kb_idset *set);
+/* The index of the first entry of set S with id ID (kept by the caller for the load),
+ * or -1 when there was none, in which case ID is recorded as entry I. Out of memory sets
+ * L->nomem. */
+long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i);
+/* Frees what the set holds (not the ids). */
+void kb_idset_free(kb_idset *s);
+
+/* PATTERN compiled (rx_compile's contract), or taken from the cache when it holds that
+ * pattern next; recorded for the cache to be written. */
+rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off);
 
 /* ---- kb_sections.c ---- */
 

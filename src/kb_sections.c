@@ -381,11 +381,6 @@ static void kb_leave(kb_loader *L)
 	L->ctx_line = 0;
 }
 
-/* The id of entry I of each section, for kb_idset_add. */
-static const char *kb_source_id(const kb *k, uint32_t i) { return k->sources[i].id; }
-static const char *kb_entity_id(const kb *k, uint32_t i) { return k->entities[i].id; }
-static const char *kb_lexeme_id(const kb *k, uint32_t i) { return k->lexicon[i].id; }
-
 /* Reports a duplicate ID first declared at FILE:LINE. */
 static void kb_duplicate(kb_loader *L, const eng_node *n, const char *what, const char *id,
                          const char *file, uint32_t line)
@@ -475,8 +470,8 @@ static void kb_source_entry(kb_loader *L, const eng_node *n)
 	s->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (s->id = kb_ident(L, v, "a note id", false))) {
-		uint32_t i = kb_idset_add(L, &L->source_ids, s->id, k->nsources - 1, kb_source_id);
-		if (i != UINT32_MAX)
+		long i = kb_id_first(L, &L->source_ids, s->id, k->nsources - 1);
+		if (i >= 0)
 			kb_duplicate(L, v, "note id", s->id, k->sources[i].file, k->sources[i].line);
 	}
 	if ((v = eng_node_get(n, "title")))
@@ -553,7 +548,7 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
-	rx *r = rx_compile(t, err, sizeof(err), &off);
+	rx *r = kb_regex(L, t, err, sizeof(err), &off);
 	if (!r && errno == ENOMEM) {
 		L->nomem = true;
 		return NULL;
@@ -623,8 +618,8 @@ static void kb_catalog_entry(kb_loader *L, const eng_node *n)
 	ent->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (ent->id = kb_ident(L, v, "an entity id", true))) {
-		uint32_t i = kb_idset_add(L, &L->entity_ids, ent->id, idx, kb_entity_id);
-		if (i != UINT32_MAX)
+		long i = kb_id_first(L, &L->entity_ids, ent->id, idx);
+		if (i >= 0)
 			kb_duplicate(L, v, "entity id", ent->id, k->entities[i].file,
 			             k->entities[i].line);
 		ent->sym = eng_intern(k->e, ent->id, strlen(ent->id));
@@ -810,8 +805,8 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 	lx->col = eng_node_col(n);
 	const eng_node *v;
 	if ((v = eng_node_get(n, "id")) && (lx->id = kb_ident(L, v, "a lexicon id", false))) {
-		uint32_t i = kb_idset_add(L, &L->lexicon_ids, lx->id, idx, kb_lexeme_id);
-		if (i != UINT32_MAX)
+		long i = kb_id_first(L, &L->lexicon_ids, lx->id, idx);
+		if (i >= 0)
 			kb_duplicate(L, v, "lexicon id", lx->id, k->lexicon[i].file,
 			             k->lexicon[i].line);
 	}

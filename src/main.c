@@ -45,6 +45,7 @@ static const char usage[] =
 	"      --no-color            no colour (also when NO_COLOR is set or not a terminal)\n"
 	"      --max-firings N       stop a run after N rule firings (default 100000)\n"
 	"      --max-facts N         stop when working memory holds N facts (default 1000000)\n"
+	"      --no-cache            read the rules' YAML without the compiled cache\n"
 	"      --tap                 batch: TAP output\n"
 	"      --junit FILE          batch: also write a JUnit XML report (atomically)\n"
 	"  -j, --jobs N              batch: scenarios run by N worker processes\n"
@@ -58,9 +59,12 @@ static const char usage[] =
 	"4 the knowledge base does not load; 5 a run limit or expression error; 6 out of memory.\n"
 	"\n"
 	"Environment: MLARCH_RULES (knowledge base folder when --rules is not given), NO_COLOR\n"
-	"(no colour), MLARCH_NO_JIT (no PCRE2 JIT). Without --rules or MLARCH_RULES, mlarch\n"
-	"loads the rules of the source tree it was built in, or once installed those in\n"
-	"%s.\n"
+	"(no colour), MLARCH_NO_JIT (no PCRE2 JIT), MLARCH_CACHE=0 (no compiled cache),\n"
+	"MLARCH_CACHE_DIR (where the cache goes; default $XDG_CACHE_HOME/mlarch or\n"
+	"~/.cache/mlarch). Without --rules or MLARCH_RULES, mlarch loads the rules of the\n"
+	"source tree it was built in, or once installed those in %s.\n"
+	"The compiled cache holds the parsed rules and compiled patterns; it is used only when\n"
+	"every rule file has the size, times and inode it was made from, else remade.\n"
 	"The manual: man mlarch.\n";
 
 void cli_usage_error(const cli_opts *o, const char *fmt, ...)
@@ -97,7 +101,7 @@ static void scope_note(const char **first, const char *name)
 static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bool permute)
 {
 	enum { OPT_JSON = 256, OPT_NO_COLOR, OPT_MAX_FIRINGS, OPT_MAX_FACTS, OPT_TAP,
-	       OPT_JUNIT, OPT_DOT };
+	       OPT_JUNIT, OPT_DOT, OPT_NO_CACHE };
 	static const struct option longopts[] = {
 		{ "rules", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -105,6 +109,7 @@ static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bo
 		{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
 		{ "max-firings", required_argument, NULL, OPT_MAX_FIRINGS },
 		{ "max-facts", required_argument, NULL, OPT_MAX_FACTS },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "tap", no_argument, NULL, OPT_TAP },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -124,6 +129,7 @@ static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bo
 		case 'r': o->rules_dir = optarg; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_NO_COLOR: o->color = false; break;
+		case OPT_NO_CACHE: o->no_cache = true; break;
 		case OPT_MAX_FIRINGS:
 			if (!parse_count(optarg, &o->limits.max_firings)) {
 				cli_usage_error(o, "--max-firings needs a positive whole number, not '%s'", optarg);

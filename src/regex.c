@@ -21,6 +21,7 @@
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Enough for any exam question; a runaway pattern stops here in well under a millisecond. */
 #define RX_MATCH_LIMIT 100000
@@ -50,6 +51,29 @@ static void rx_message(int code, char *err, size_t errsz)
 		snprintf(err, errsz, "regular expression error %d", code);
 }
 
+/* Wraps compiled CODE (taken, freed on failure) in a new rx with its match context and
+ * match data. Returns NULL when out of memory. */
+static rx *rx_wrap(pcre2_code *code)
+{
+	rx *r = calloc(1, sizeof(*r));
+	if (!r) {
+		pcre2_code_free(code);
+		return NULL;
+	}
+	r->code = code;
+	r->mctx = pcre2_match_context_create(NULL);
+	r->last = calloc(1, sizeof(*r->last));
+	if (r->last)
+		r->last->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+	if (!r->mctx || !r->last || !r->last->md) {
+		rx_free(r);
+		return NULL;
+	}
+	pcre2_set_match_limit(r->mctx, RX_MATCH_LIMIT);
+	pcre2_set_depth_limit(r->mctx, RX_DEPTH_LIMIT);
+	return r;
+}
+
 /* Compiles PATTERN caseless and UTF with Unicode properties (JIT comes later). Returns the
  * new rx (the caller frees it with rx_free), or NULL with a message in ERR, the byte
  * offset of the problem in *ERR_OFF (0 when out of memory) and errno ENOMEM (out of
@@ -60,39 +84,99 @@ rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off)
 		err[0] = '\0';
 	if (err_off)
 		*err_off = 0;
-	rx *r = calloc(1, sizeof(*r));
+	int code = 0;
+	PCRE2_SIZE off = 0;
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                              PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+	if (!c) {
+		rx_message(code, err, errsz);
+		if (err_off)
+			*err_off = off;
+		errno = code == PCRE2_ERROR_HEAP_FAILED ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	rx *r = rx_wrap(c);
 	if (!r) {
 		if (err && errsz)
 			snprintf(err, errsz, "out of memory");
 		errno = ENOMEM;
-		return NULL;
 	}
-	int code = 0;
-	PCRE2_SIZE off = 0;
-	r->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                        PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
-	if (!r->code) {
-		rx_message(code, err, errsz);
-		if (err_off)
-			*err_off = off;
-		free(r);
-		errno = code == PCRE2_ERROR_HEAP_FAILED ? ENOMEM : EINVAL;
-		return NULL;
-	}
-	r->mctx = pcre2_match_context_create(NULL);
-	r->last = calloc(1, sizeof(*r->last));
-	if (r->last)
-		r->last->md = pcre2_match_data_create_from_pattern(r->code, NULL);
-	if (!r->mctx || !r->last || !r->last->md) {
-		rx_free(r);
-		if (err && errsz)
-			snprintf(err, errsz, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	pcre2_set_match_limit(r->mctx, RX_MATCH_LIMIT);
-	pcre2_set_depth_limit(r->mctx, RX_DEPTH_LIMIT);
 	return r;
+}
+
+/* "PCRE2 VERSION DATE, link size N": what compiled patterns depend on besides the
+ * options, which are fixed. */
+const char *rx_build_id(char *buf, size_t size)
+{
+	char ver[64] = "";
+	uint32_t link = 0;
+	if (pcre2_config(PCRE2_CONFIG_VERSION, ver) < 0)
+		ver[0] = '\0';
+	(void)pcre2_config(PCRE2_CONFIG_LINKSIZE, &link);
+	snprintf(buf, size, "PCRE2 %s, link size %u", ver, (unsigned)link);
+	return buf;
+}
+
+/* Encodes the compiled patterns R[0..N) as one byte stream: *OUT is malloc'd (*LEN
+ * bytes) and the caller frees it. Returns false when out of memory or N is 0. */
+bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (n == 0 || n > INT32_MAX)
+		return false;
+	const pcre2_code **codes = malloc(n * sizeof(*codes));
+	if (!codes)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		codes[i] = r[i]->code;
+	uint8_t *bytes = NULL;
+	PCRE2_SIZE size = 0;
+	int32_t rc = pcre2_serialize_encode(codes, (int32_t)n, &bytes, &size, NULL);
+	free(codes);
+	if (rc < 0)
+		return false;
+	*out = malloc(size ? size : 1);
+	if (*out) {
+		memcpy(*out, bytes, size);
+		*len = size;
+	}
+	pcre2_serialize_free(bytes);
+	return *out != NULL;
+}
+
+/* Decodes N patterns that rx_serialize encoded into OUT[0..N) (each freed with rx_free).
+ * Returns false, with nothing to free, when BUF is not N patterns of this PCRE2 build
+ * (PCRE2 checks its own header: magic, version, code unit width, link size) or memory
+ * runs out. PCRE2 does not check the compiled code itself and BUF has no length it
+ * could check: BUF must be trusted bytes of length LEN, e.g. verified by a checksum. */
+bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out)
+{
+	/* PCRE2's stream header: magic, version, configuration, number of codes */
+	if (!buf || len < 16 || n == 0 || n > INT32_MAX ||
+	    pcre2_serialize_get_number_of_codes(buf) != (int32_t)n)
+		return false;
+	pcre2_code **codes = calloc(n, sizeof(*codes));
+	if (!codes)
+		return false;
+	if (pcre2_serialize_decode(codes, (int32_t)n, buf, NULL) != (int32_t)n) {
+		for (size_t i = 0; i < n; i++)
+			pcre2_code_free(codes[i]);
+		free(codes);
+		return false;
+	}
+	size_t i = 0;
+	for (; i < n; i++)
+		if (!(out[i] = rx_wrap(codes[i])))
+			break;
+	if (i < n) {
+		for (size_t j = i + 1; j < n; j++)
+			pcre2_code_free(codes[j]);
+		for (size_t j = 0; j < i; j++)
+			rx_free(out[j]);
+	}
+	free(codes);
+	return i == n;
 }
 
 /* Frees R and everything it owns. NULL is allowed. */
@@ -139,6 +223,49 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 		m->end = ov[1];
 	}
 	return 1;
+}
+
+/* RFC 3629, which is what PCRE2 checks: the shortest form, no surrogates, nothing past
+ * U+10FFFF. */
+bool rx_utf8_valid(const char *subject, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)subject;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		uint32_t cp, min;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 2;
+			cp = c & 0x1F;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 3;
+			cp = c & 0x0F;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 4;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (len - i < n)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n;
+	}
+	return true;
 }
 
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m)

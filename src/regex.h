@@ -19,6 +19,16 @@ typedef struct rx rx;
 rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off);
 void rx_free(rx *r);
 
+/* Compiled patterns as bytes, for a cache of them. rx_build_id writes what such bytes
+ * depend on (the PCRE2 version and build) into BUF and returns BUF. rx_serialize encodes
+ * R[0..N) into *OUT (malloc'd, *LEN bytes); false when out of memory or N is 0.
+ * rx_deserialize decodes N patterns into OUT[0..N) (each freed with rx_free), or returns
+ * false with nothing to free when the bytes are not N patterns of this PCRE2 build; the
+ * compiled code itself is not checked, so BUF[0..LEN) must be trusted (checksummed). */
+const char *rx_build_id(char *buf, size_t size);
+bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len);
+bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out);
+
 typedef struct {
 	size_t start, end;      /* the whole match: byte offsets in the subject */
 } rx_span;
@@ -27,10 +37,13 @@ typedef struct {
  * match, 0 when there is none, -1 when a match limit was hit (the text is then treated as
  * not matching and the caller should say so). */
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
-/* The same without checking that SUBJECT is valid UTF-8: for the next match in a subject
- * that an rx_find from offset 0 has already accepted (unchanged since), at an OFFSET on a
- * character boundary. Linear in the matches instead of in the rest of the subject. */
+/* The same without checking that SUBJECT is valid UTF-8: for a subject that
+ * rx_utf8_valid or an rx_find from offset 0 has already accepted (unchanged since), at an
+ * OFFSET on a character boundary. Linear in the matches instead of in the rest of the
+ * subject, and no check per pattern when many run over one text. */
 int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
+/* Whether SUBJECT[0..LEN) is UTF-8 as PCRE2 requires it (RFC 3629). */
+bool rx_utf8_valid(const char *subject, size_t len);
 /* After a successful rx_find on the same subject with the same R: the span of named group
  * NAME; false if the group did not take part or does not exist. Not thread-safe per rx. */
 bool rx_group(const rx *r, const char *name, rx_span *out);

@@ -4,6 +4,8 @@
 # documentation cannot drift from what the program does. Usage: run-examples.sh MLARCH
 set -u
 mlarch=${1:-build/mlarch}
+# never the user's compiled cache: make gives a folder of its own, else there is none
+[ -n "${MLARCH_CACHE_DIR:-}" ] || { MLARCH_CACHE=0; export MLARCH_CACHE; }
 fail=0
 pass=0
 check() {

@@ -21,6 +21,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# never the user's compiled cache, also when run by hand rather than by make
+export MLARCH_CACHE_DIR="${MLARCH_CACHE_DIR:-$tmp/default-cache}"
 trap 'exit 2' INT TERM
 esc=$(printf '\033')
 pass=0
@@ -543,6 +545,102 @@ if command -v bash >/dev/null; then
 else
 	skipped "bash completion: bash is not installed"
 fi
+
+# ---- the compiled cache ----
+# a copy of examples/kb to edit, and a cache folder of this run's own
+ckb=$tmp/ckb
+cdir=$tmp/cache
+mkdir -p "$ckb"
+cp "$KB/tiny.yaml" "$ckb/"
+# c ARGS...: mlarch on the copy with the cache in $cdir
+c() { MLARCH_CACHE_DIR="$cdir" "$M" --rules "$ckb" "$@"; }
+cfile() { ls "$cdir"/kb-*.bin 2>/dev/null; }
+inode() { ls -i "$(cfile)" | cut -d' ' -f1; }
+# the reference answers, read from the YAML without any cache
+for cmd in "ask --json" facts "why-not A" explain; do
+	"$M" --no-cache --rules "$ckb" $cmd "$tmp/q1.txt" >"$tmp/nc-${cmd%% *}.txt" 2>&1
+done
+run c ask --json "$tmp/q1.txt"
+t "cache: a cold run answers as without a cache" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+t "cache: a cold run writes the cache file" [ -s "$(cfile)" ]
+first=$(inode)
+for cmd in "ask --json" facts "why-not A" explain; do
+	run c $cmd "$tmp/q1.txt"
+	t "cache: warm $cmd is byte for byte the run without a cache" \
+		cmp -s "$tmp/out" "$tmp/nc-${cmd%% *}.txt"
+done
+t "cache: a warm run leaves the file as it is" [ "$(inode)" = "$first" ]
+run c batch -q "$root/examples/scenarios"
+t "cache: batch with a warm cache passes" rc_is 0
+# an edited rule file: new size, new times; the answer must follow the edit at once
+sed 's/Firehose can turn incoming JSON/Firehose can convert incoming JSON/' "$ckb/tiny.yaml" >"$tmp/tiny.new"
+cat "$tmp/tiny.new" >"$ckb/tiny.yaml"
+run c ask "$tmp/q1.txt"
+t "cache: an edited rule file is read again" starts "Answer: B — Firehose can convert incoming JSON"
+t "cache: ... and the cache is written anew" [ "$(inode)" != "$first" ]
+# the same length, the modification time set back: the change time still tells
+touch -r "$tmp/q1.txt" "$ckb/tiny.yaml"
+sed 's/Firehose can convert incoming JSON/Firehose can CONVERT incoming JSON/' "$tmp/tiny.new" >"$ckb/tiny.yaml"
+touch -r "$tmp/q1.txt" "$ckb/tiny.yaml"
+run c ask "$tmp/q1.txt"
+t "cache: an edit that keeps size and mtime is read again" starts "Answer: B — Firehose can CONVERT incoming JSON"
+cp "$KB/tiny.yaml" "$ckb/tiny.yaml"
+# a new rule file in the folder
+printf 'rules: []\n' >"$ckb/extra.yaml"
+before=$(inode)
+run c ask --json "$tmp/q1.txt"
+t "cache: a new file in the folder is seen" [ "$(inode)" != "$before" ]
+t "cache: ... and changes nothing else" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+rm "$ckb/extra.yaml"
+# damaged cache files are ignored and replaced
+for how in truncated garbage version empty; do
+	f=$(cfile)
+	case $how in
+	truncated) head -c 1000 "$f" >"$tmp/cut" && cat "$tmp/cut" >"$f" ;;
+	garbage) head -c 5000 /dev/urandom >"$f" ;;
+	version) printf 'MLARCHKB\377\377\377\377' | dd of="$f" conv=notrunc 2>/dev/null ;;
+	empty) : >"$f" ;;
+	esac
+	before=$(inode)
+	run c ask --json "$tmp/q1.txt"
+	t "cache: a $how cache file is ignored" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+	t "cache: ... and replaced" sh -c '[ "$1" != "$2" ] && [ "$(wc -c <"$3")" -gt 5000 ]' sh \
+		"$(inode)" "$before" "$(cfile)"
+done
+# nowhere to write
+run env MLARCH_CACHE_DIR="$ckb/tiny.yaml/sub" "$M" --rules "$ckb" ask --json "$tmp/q1.txt"
+t "cache: an unwritable cache folder is no error" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+t "cache: ... and says nothing" [ ! -s "$tmp/err" ]
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir -p "$tmp/ro" && chmod 500 "$tmp/ro"
+	run env MLARCH_CACHE_DIR="$tmp/ro/mlarch" "$M" --rules "$ckb" ask --json "$tmp/q1.txt"
+	t "cache: a read-only cache folder is no error" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+	chmod 700 "$tmp/ro"
+fi
+# the switches, and where the file goes
+rm -rf "$cdir"
+run c --no-cache ask "$tmp/q1.txt"
+t "cache: --no-cache writes nothing" [ ! -e "$cdir" ]
+run env MLARCH_CACHE=0 MLARCH_CACHE_DIR="$cdir" "$M" --rules "$ckb" ask "$tmp/q1.txt"
+t "cache: MLARCH_CACHE=0 writes nothing" [ ! -e "$cdir" ]
+run env -u MLARCH_CACHE_DIR XDG_CACHE_HOME="$tmp/xdg" "$M" --rules "$ckb" ask "$tmp/q1.txt"
+t "cache: in \$XDG_CACHE_HOME/mlarch by default" sh -c 'ls "$1"/xdg/mlarch/kb-*.bin >/dev/null' sh "$tmp"
+run env -u MLARCH_CACHE_DIR -u XDG_CACHE_HOME HOME="$tmp/home" "$M" --rules "$ckb" ask "$tmp/q1.txt"
+t "cache: else in ~/.cache/mlarch" sh -c 'ls "$1"/home/.cache/mlarch/kb-*.bin >/dev/null' sh "$tmp"
+run env -u MLARCH_CACHE_DIR -u XDG_CACHE_HOME -u HOME "$M" --rules "$ckb" ask --json "$tmp/q1.txt"
+t "cache: no HOME, no cache, same answer" cmp -s "$tmp/out" "$tmp/nc-ask.txt"
+# lint reads the YAML afresh and refreshes the cache
+run c lint
+t "cache: lint writes the cache" [ -s "$(cfile)" ]
+before=$(inode)
+run c lint
+t "cache: lint parses afresh every time" [ "$(inode)" != "$before" ]
+# runs at the same time: each reads a whole file or none
+rm -rf "$cdir"
+for i in 1 2 3 4; do c ask --json "$tmp/q1.txt" >"$tmp/par$i.txt" 2>&1 & done
+wait
+t "cache: four cold runs at once agree" sh -c 'for i in 1 2 3 4; do cmp -s "$1/par$i.txt" "$2" || exit 1; done' sh "$tmp" "$tmp/nc-ask.txt"
+t "cache: ... and leave one file, no temporaries" [ "$(ls "$cdir" | wc -l)" -eq 1 ]
 
 # ---- make install ----
 if [ -n "${MAKE:-}" ] || command -v make >/dev/null; then

@@ -12,6 +12,8 @@ case $M in /*) ;; *) M=$root/$M ;; esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlarch-errors.XXXXXX") || exit 2
 trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 2' INT TERM
+# never the user's compiled cache, also when run by hand rather than by make
+export MLARCH_CACHE_DIR="${MLARCH_CACHE_DIR:-$tmp/default-cache}"
 pass=0
 fail=0
 skip=0

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kb.h"
+#include "kbcache.h"
 
 #define MAX_FILES 6
 #define MAX_DIAGS 6
@@ -524,5 +525,142 @@ Test(kb, engine_errors_are_collected_too)
 	cr_expect(engine && app, "errors of both files expected:%s",
 	          diags_text(d, all, sizeof(all)));
 	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+/* ---- the compiled cache ---- */
+
+/* Loads T's knowledge base with the cache in CACHE_DIR; returns what the cache did and
+ * checks that the result is the clean knowledge base, whichever way it came. */
+static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool no_read,
+                                   const char *step)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	kb_load_opts opts = { NULL, cache_dir, no_read };
+	kb_cache_result res = (kb_cache_result)-1;
+	char buf[2048];
+	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK, "%s:%s", step,
+	             diags_text(d, buf, sizeof(buf)));
+	cr_expect_eq(eng_rule_count(k->e), 1, "%s: rules", step);
+	cr_expect_eq(k->nentities, 2, "%s: entities", step);
+	cr_expect_eq(k->nlexicon, 3, "%s: lexicon", step);
+	const kb_entity *kdf = kb_entity_find(k, "kinesis-data-firehose");
+	cr_assert_not_null(kdf, "%s", step);
+	cr_assert_eq(kdf->naliases, 2, "%s", step);
+	rx_span m;
+	cr_expect_eq(rx_find(kdf->aliases[1], "use KDF here", 12, 0, &m), 1, "%s: alias", step);
+	cr_expect_eq(m.start, 4, "%s: alias span", step);
+	cr_expect(rx_has_group(k->lexicon[1].re, "unit"), "%s: named group", step);
+	cr_expect_str_eq(k->lexicon[1].pattern, "(?<n>\\d+(?:\\.\\d+)?)\\s*(?<unit>KB|MB|GB|TB)\\b",
+	                 "%s: pattern source", step);
+	kb_free(k);
+	eng_diags_free(d);
+	return res;
+}
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	fwrite(text, 1, len, f);
+	fclose(f);
+}
+
+Test(kb, compiled_cache)
+{
+	tmpkb t;
+	tmp_make(&t, clean_kb);
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(cache_dir));
+	char *file = kbc_path(cache_dir, t.dir);
+	cr_assert_not_null(file);
+
+	cr_expect_eq(load_cached(&t, cache_dir, false, "cold"), KB_CACHE_WRITTEN);
+	cr_expect_eq(access(file, R_OK), 0, "the cache file exists");
+	cr_expect_eq(load_cached(&t, cache_dir, false, "warm"), KB_CACHE_HIT);
+	cr_expect_eq(load_cached(&t, cache_dir, true, "no read"), KB_CACHE_WRITTEN);
+
+	/* a rule file edited: a new size and new times */
+	char path[300];
+	snprintf(path, sizeof(path), "%s/lexicon/size.yml", t.dir);
+	char text[sizeof(lexicon_yaml) + 16];
+	snprintf(text, sizeof(text), "%s# edited\n", lexicon_yaml);
+	write_text(path, text, strlen(text));
+	cr_expect_eq(load_cached(&t, cache_dir, false, "edited"), KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after the edit"), KB_CACHE_HIT);
+
+	/* damaged cache files are replaced */
+	FILE *f = fopen(file, "rb");
+	cr_assert_not_null(f);
+	static char whole[1 << 20];
+	size_t n = fread(whole, 1, sizeof(whole), f);
+	fclose(f);
+	cr_assert_gt(n, 4096);
+	/* each case keeps KEEP bytes (negative: counted from the end, so -1 drops the last
+	 * one; 0 with HALF: half of them) and changes byte FLIP (-1: none) */
+	static const struct {
+		const char *name;
+		long keep;
+		bool half;
+		long flip;
+	} damage[] = {
+		{ "empty", 0, false, -1 },
+		{ "header only", 32, false, -1 },
+		{ "truncated", 0, true, -1 },
+		{ "one byte short", -1, false, -1 },
+		{ "a changed byte in the body", 0, false, 4000 },
+		{ "another format version", 0, false, 8 },
+	};
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		size_t keep = damage[i].half ? n / 2 : damage[i].keep > 0 ? (size_t)damage[i].keep
+		              : damage[i].keep < 0 ? n - 1 : damage[i].flip >= 0 ? n : 0;
+		long flip = damage[i].flip;
+		if (flip >= 0)
+			whole[flip] ^= 0x40;
+		write_text(file, whole, keep);
+		if (flip >= 0)
+			whole[flip] ^= 0x40;
+		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_WRITTEN,
+		             "%s: not rewritten", damage[i].name);
+		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_HIT,
+		             "%s: not used once rewritten", damage[i].name);
+	}
+	write_text(file, "garbage", 7);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "garbage"), KB_CACHE_WRITTEN);
+
+	/* nowhere to write: the load goes on without */
+	char blocked[sizeof(path) + 8];
+	snprintf(blocked, sizeof(blocked), "%s/sub", path);     /* below a regular file */
+	cr_expect_eq(load_cached(&t, blocked, false, "unwritable"), KB_CACHE_UNWRITTEN);
+	cr_expect_eq(load_cached(&t, NULL, false, "no cache"), KB_CACHE_UNUSED);
+
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
+Test(kb, no_cache_of_a_broken_knowledge_base)
+{
+	static const kfile bad_kb[] = {
+		{ "rules.yaml", "rules:\n  - id: x\n    when: [[a, b, c]]\n" },
+		{ NULL, NULL },
+	};
+	tmpkb t;
+	tmp_make(&t, bad_kb);
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(cache_dir));
+	for (int run = 0; run < 2; run++) {
+		eng_diags *d = eng_diags_new(0);
+		kb *k = NULL;
+		kb_load_opts opts = { NULL, cache_dir, false };
+		kb_cache_result res;
+		cr_expect_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_ERR_LOAD);
+		cr_expect_eq(res, KB_CACHE_UNUSED);
+		cr_expect_gt(eng_diags_errors(d), 0, "run %d: the same errors", run);
+		eng_diags_free(d);
+	}
+	cr_expect_eq(rmdir(cache_dir), 0, "nothing was written");
 	tmp_remove(&t);
 }

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * docimage.c - a document tree as bytes and back, so that an application can keep the
+ * parsed form of files that have not changed instead of parsing them again.
+ *
+ * The image is a header of seven 32-bit words, the nodes (five words each: kind and
+ * quoting, line, column, size, payload), the item table (node indexes) and a pool of the
+ * scalars' texts, each followed by a NUL. A scalar's payload is the offset of its text in
+ * the pool; a collection's is the index of its first item in the table (a mapping has two
+ * per pair, key then value). Nodes come children first, so every item names a node with a
+ * smaller index than its collection: the tree cannot hold a cycle, and one pass in index
+ * order rebuilds it, fixing each index into a pointer. A node reached twice (an alias) is
+ * written once and shared again. Words are in the machine's byte order; the magic number
+ * tells another order apart.
+ *
+ * An image is untrusted input: eng_doc_deserialize checks every count, offset and index
+ * against the buffer, the nesting against max_depth and the expanded size against
+ * max_nodes (what the YAML reader guarantees of its trees), and refuses anything else.
+ * It does not check what only a checksum can: a flipped byte inside a text.
+ */
+#include "doc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IMG_MAGIC 0x4D494445u    /* "EDIM" read as a little-endian word */
+#define IMG_FORMAT 1u
+#define IMG_HEADER_WORDS 7u
+#define IMG_NODE_WORDS 5u
+#define IMG_NONE UINT32_MAX
+
+/* ---- writing ---- */
+
+typedef struct {
+	const eng_node **keys;  /* open addressing: the nodes written so far ... */
+	uint32_t *vals;         /* ... and their indexes */
+	size_t cap, n;
+	uint32_t *nodes;        /* IMG_NODE_WORDS per node */
+	size_t nnodes, capnodes;
+	uint32_t *items;
+	size_t nitems, capitems;
+	char *pool;
+	size_t npool, cappool;
+	eng_status st;
+} img_writer;
+
+static size_t img_slot(const img_writer *w, const eng_node *n)
+{
+	uintptr_t h = (uintptr_t)n;
+	h ^= h >> 17;
+	h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+	size_t i = (size_t)(h >> 7) & (w->cap - 1);
+	while (w->keys[i] && w->keys[i] != n)
+		i = (i + 1) & (w->cap - 1);
+	return i;
+}
+
+/* Makes room for MORE elements of ELEM bytes in *ARR (N used of *CAP). */
+static bool img_reserve(img_writer *w, void **arr, size_t n, size_t *cap, size_t more,
+                        size_t elem)
+{
+	if (w->st != ENG_OK)
+		return false;
+	if (n + more <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap : 256;
+	while (ncap < n + more)
+		ncap *= 2;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p) {
+		w->st = ENG_ERR_NOMEM;
+		return false;
+	}
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+/* Records that N has index IDX; grows the table at half full. */
+static bool img_remember(img_writer *w, const eng_node *n, uint32_t idx)
+{
+	if (2 * (w->n + 1) > w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 1024;
+		const eng_node **keys = calloc(ncap, sizeof(*keys));
+		uint32_t *vals = calloc(ncap, sizeof(*vals));
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			w->st = ENG_ERR_NOMEM;
+			return false;
+		}
+		img_writer old = *w;
+		w->keys = keys;
+		w->vals = vals;
+		w->cap = ncap;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.keys[i]) {
+				size_t s = img_slot(w, old.keys[i]);
+				w->keys[s] = old.keys[i];
+				w->vals[s] = old.vals[i];
+			}
+		free(old.keys);
+		free(old.vals);
+	}
+	size_t s = img_slot(w, n);
+	w->keys[s] = n;
+	w->vals[s] = idx;
+	w->n++;
+	return true;
+}
+
+/* Writes N after its children; returns its index, or IMG_NONE after an error. */
+static uint32_t img_node(img_writer *w, const eng_node *n)
+{
+	if (w->cap) {
+		size_t s = img_slot(w, n);
+		if (w->keys[s])
+			return w->vals[s];
+	}
+	uint32_t payload = 0;
+	if (n->kind == ENG_NODE_SCALAR) {
+		if (n->size >= UINT32_MAX || w->npool > UINT32_MAX - n->size - 1) {
+			w->st = ENG_ERR_INVALID;
+			return IMG_NONE;
+		}
+		if (!img_reserve(w, (void **)&w->pool, w->npool, &w->cappool, n->size + 1, 1))
+			return IMG_NONE;
+		payload = (uint32_t)w->npool;
+		if (n->size)
+			memcpy(w->pool + w->npool, n->u.text, n->size);
+		w->pool[w->npool + n->size] = '\0';
+		w->npool += n->size + 1;
+	} else {
+		size_t count = n->kind == ENG_NODE_MAP ? 2 * n->size : n->size;
+		uint32_t *kids = malloc((count ? count : 1) * sizeof(*kids));
+		if (!kids) {
+			w->st = ENG_ERR_NOMEM;
+			return IMG_NONE;
+		}
+		for (size_t i = 0; i < count && w->st == ENG_OK; i++)
+			kids[i] = img_node(w, n->u.items[i]);
+		if (w->st == ENG_OK && w->nitems + count >= UINT32_MAX)
+			w->st = ENG_ERR_INVALID;
+		if (img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count,
+		                sizeof(*w->items))) {
+			payload = (uint32_t)w->nitems;
+			if (count)
+				memcpy(w->items + w->nitems, kids, count * sizeof(*kids));
+			w->nitems += count;
+		}
+		free(kids);
+		if (w->st != ENG_OK)
+			return IMG_NONE;
+	}
+	if (w->nnodes >= IMG_NONE - 1) {
+		w->st = ENG_ERR_INVALID;
+		return IMG_NONE;
+	}
+	if (!img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
+		return IMG_NONE;
+	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
+	rec[1] = n->line;
+	rec[2] = n->col;
+	rec[3] = (uint32_t)n->size;
+	rec[4] = payload;
+	uint32_t idx = (uint32_t)w->nnodes++;
+	return img_remember(w, n, idx) ? idx : IMG_NONE;
+}
+
+/* The image of DOC in a malloc'd buffer *OUT of *LEN bytes, which the caller frees.
+ * Returns ENG_ERR_NOMEM, or ENG_ERR_INVALID for NULL arguments or a document too large
+ * for 32-bit offsets; *OUT is then NULL. */
+eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *len)
+{
+	if (!out || !len)
+		return ENG_ERR_INVALID;
+	*out = NULL;
+	*len = 0;
+	if (!doc)
+		return ENG_ERR_INVALID;
+	img_writer w = { .st = ENG_OK };
+	uint32_t root = doc->root ? img_node(&w, doc->root) : IMG_NONE;
+	eng_status st = w.st;
+	unsigned char *buf = NULL;
+	size_t total = 0;
+	if (st == ENG_OK) {
+		total = IMG_HEADER_WORDS * 4 + w.nnodes * IMG_NODE_WORDS * 4 + w.nitems * 4 +
+		        w.npool;
+		buf = malloc(total);
+		if (!buf)
+			st = ENG_ERR_NOMEM;
+	}
+	if (st == ENG_OK) {
+		int major = 0, minor = 0, patch = 0;
+		doc_parser_version(&major, &minor, &patch);
+		uint32_t head[IMG_HEADER_WORDS] = {
+			IMG_MAGIC, IMG_FORMAT,
+			(uint32_t)major << 20 | (uint32_t)minor << 10 | (uint32_t)patch,
+			(uint32_t)w.nnodes, (uint32_t)w.nitems, (uint32_t)w.npool, root,
+		};
+		unsigned char *p = buf;
+		memcpy(p, head, sizeof(head));
+		p += sizeof(head);
+		if (w.nnodes)
+			memcpy(p, w.nodes, w.nnodes * IMG_NODE_WORDS * 4);
+		p += w.nnodes * IMG_NODE_WORDS * 4;
+		if (w.nitems)
+			memcpy(p, w.items, w.nitems * 4);
+		p += w.nitems * 4;
+		if (w.npool)
+			memcpy(p, w.pool, w.npool);
+		*out = buf;
+		*len = total;
+	}
+	free(w.keys);
+	free(w.vals);
+	free(w.nodes);
+	free(w.items);
+	free(w.pool);
+	return st;
+}
+
+/* ---- reading ---- */
+
+static uint32_t img_word(const unsigned char *p, size_t i)
+{
+	uint32_t v;
+	memcpy(&v, p + 4 * i, sizeof(v));
+	return v;
+}
+
+/* Rebuilds the nodes of an image whose sizes were checked; false on anything else. */
+static bool img_nodes(const unsigned char *recs, const unsigned char *tab,
+                      const char *pool, uint32_t nnodes, uint32_t nitems, uint32_t npool,
+                      const eng_doc_limits *lim, eng_node *nodes, const eng_node **items,
+                      uint32_t *depth, size_t *weight)
+{
+	for (uint32_t i = 0; i < nnodes; i++) {
+		const unsigned char *r = recs + (size_t)i * IMG_NODE_WORDS * 4;
+		uint32_t kq = img_word(r, 0), size = img_word(r, 3), payload = img_word(r, 4);
+		eng_node *n = &nodes[i];
+		if (kq & ~(0xFFu | 1u << 8))
+			return false;
+		n->line = img_word(r, 1);
+		n->col = img_word(r, 2);
+		n->quoted = (kq >> 8) & 1;
+		n->size = size;
+		switch (kq & 0xFF) {
+		case ENG_NODE_SCALAR:
+			if (size >= npool || payload > npool - size - 1 || pool[payload + size])
+				return false;
+			n->kind = ENG_NODE_SCALAR;
+			n->u.text = pool + payload;
+			depth[i] = 0;
+			weight[i] = 1;
+			continue;
+		case ENG_NODE_SEQ:
+			n->kind = ENG_NODE_SEQ;
+			break;
+		case ENG_NODE_MAP:
+			n->kind = ENG_NODE_MAP;
+			break;
+		default:
+			return false;
+		}
+		uint64_t count = n->kind == ENG_NODE_MAP ? 2 * (uint64_t)size : size;
+		if (payload > nitems || count > nitems - payload)
+			return false;
+		uint32_t d = 0;
+		size_t wt = 1;
+		for (uint32_t j = 0; j < count; j++) {
+			uint32_t c = img_word(tab, payload + j);
+			if (c >= i)
+				return false;   /* children come first: no cycle, no forward index */
+			if (n->kind == ENG_NODE_MAP && j % 2 == 0 && nodes[c].kind != ENG_NODE_SCALAR)
+				return false;   /* the reader allows scalar keys only */
+			items[payload + j] = &nodes[c];
+			if (depth[c] > d)
+				d = depth[c];
+			wt = weight[c] > lim->max_nodes - wt ? lim->max_nodes + 1 : wt + weight[c];
+		}
+		if (d + 1 > lim->max_depth || wt > lim->max_nodes)
+			return false;
+		depth[i] = d + 1;
+		weight[i] = wt;
+		n->u.items = count ? &items[payload] : NULL;
+	}
+	return true;
+}
+
+/* Rebuilds a document from an image made by eng_doc_serialize, named NAME (copied) in
+ * diagnostics. SOURCE (copied; may be NULL) is the file eng_doc_line reads the lines from
+ * when first asked. LIMITS as for eng_doc_read_file (max_depth and max_nodes apply).
+ * Returns the document (freed with eng_doc_free), or NULL with *ST (may be NULL)
+ * ENG_ERR_INVALID for a buffer that is not such an image - truncated, from another
+ * format or parser version, any count, offset or index out of range - or ENG_ERR_NOMEM.
+ * Never reads outside BUF[0..LEN). */
+eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
+                             const char *source, const eng_doc_limits *limits,
+                             eng_status *st)
+{
+	eng_status dummy;
+	if (!st)
+		st = &dummy;
+	*st = ENG_ERR_INVALID;
+	const unsigned char *p = buf;
+	if (!p || len < IMG_HEADER_WORDS * 4)
+		return NULL;
+	int major = 0, minor = 0, patch = 0;
+	doc_parser_version(&major, &minor, &patch);
+	uint32_t parser = (uint32_t)major << 20 | (uint32_t)minor << 10 | (uint32_t)patch;
+	uint32_t nnodes = img_word(p, 3), nitems = img_word(p, 4), npool = img_word(p, 5);
+	uint32_t root = img_word(p, 6);
+	eng_doc_limits lim;
+	doc_limits_fill(&lim, limits);
+	uint64_t need = IMG_HEADER_WORDS * 4 + (uint64_t)nnodes * IMG_NODE_WORDS * 4 +
+	                (uint64_t)nitems * 4 + npool;
+	if (img_word(p, 0) != IMG_MAGIC || img_word(p, 1) != IMG_FORMAT ||
+	    img_word(p, 2) != parser || need != len || nnodes > lim.max_nodes ||
+	    (root != IMG_NONE && root >= nnodes))
+		return NULL;
+	*st = ENG_ERR_NOMEM;
+	eng_doc *doc = calloc(1, sizeof(*doc));
+	if (!doc)
+		return NULL;
+	uint32_t *depth = malloc((nnodes ? nnodes : 1) * sizeof(*depth));
+	size_t *weight = malloc((nnodes ? nnodes : 1) * sizeof(*weight));
+	eng_node *nodes = NULL;
+	const eng_node **items = NULL;
+	char *pool = NULL;
+	bool ok = depth && weight && (doc->a = arena_new()) &&
+	          (doc->name = arena_strndup(doc->a, name ? name : "", name ? strlen(name) : 0)) &&
+	          (!source || (doc->source = strdup(source))) &&
+	          (!nnodes || (nodes = arena_alloc(doc->a, (size_t)nnodes * sizeof(*nodes)))) &&
+	          (!nitems || (items = arena_alloc(doc->a, (size_t)nitems * sizeof(*items)))) &&
+	          (!npool || (pool = arena_alloc(doc->a, npool)));
+	if (ok) {
+		const unsigned char *recs = p + IMG_HEADER_WORDS * 4;
+		const unsigned char *tab = recs + (size_t)nnodes * IMG_NODE_WORDS * 4;
+		if (npool)
+			memcpy(pool, tab + (size_t)nitems * 4, npool);
+		*st = ENG_ERR_INVALID;
+		ok = img_nodes(recs, tab, pool, nnodes, nitems, npool, &lim, nodes, items,
+		               depth, weight) &&
+		     (root == IMG_NONE || weight[root] <= lim.max_nodes);
+	}
+	free(depth);
+	free(weight);
+	if (!ok) {
+		eng_doc_free(doc);
+		return NULL;
+	}
+	doc->root = root == IMG_NONE ? NULL : &nodes[root];
+	*st = ENG_OK;
+	return doc;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_docimage.c - the document images of the compiled cache (engine/docimage.c). A
+ * cache file's checksum catches damage, not a file made on purpose, so the image reader
+ * must refuse whatever is not an image. Two doors per input:
+ *   - the bytes as an image: eng_doc_deserialize must refuse them or give a tree that
+ *     reads like one the YAML reader makes (keys are scalars, texts end with a NUL, sizes
+ *     agree), within the limits;
+ *   - the bytes as YAML: when they parse, serialise and deserialise the tree and check
+ *     that every kind, text, quoting, position and shared node comes back the same.
+ */
+#include "fuzz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Walks N (depth D) as consumers do; counts nodes in *SEEN (aliases expanded). */
+static void walk(const eng_node *n, unsigned d, size_t *seen)
+{
+	FUZZ_CHECK(n != NULL, "a NULL node in a tree");
+	FUZZ_CHECK(d <= 64, "a tree deeper than max_depth");
+	FUZZ_CHECK(++*seen <= 1000000, "a tree larger than max_nodes");
+	size_t len;
+	const char *t = eng_node_text(n, &len);
+	switch (eng_node_kind_of(n)) {
+	case ENG_NODE_SCALAR:
+		FUZZ_CHECK(t && t[len] == '\0', "a scalar without its NUL");
+		break;
+	case ENG_NODE_SEQ:
+		for (size_t i = 0; i < eng_node_size(n); i++)
+			walk(eng_node_item(n, i), d + 1, seen);
+		break;
+	case ENG_NODE_MAP:
+		for (size_t i = 0; i < eng_node_size(n); i++) {
+			FUZZ_CHECK(eng_node_kind_of(eng_node_key(n, i)) == ENG_NODE_SCALAR,
+			           "a mapping key that is not a scalar");
+			walk(eng_node_key(n, i), d + 1, seen);
+			walk(eng_node_value(n, i), d + 1, seen);
+		}
+		break;
+	default:
+		FUZZ_CHECK(false, "a node of no kind");
+	}
+}
+
+/* Whether A and B are the same tree, with the same items shared (aliases). */
+static void same(const eng_node *a, const eng_node *b)
+{
+	FUZZ_CHECK(eng_node_kind_of(a) == eng_node_kind_of(b), "a kind changed");
+	FUZZ_CHECK(eng_node_line(a) == eng_node_line(b) && eng_node_col(a) == eng_node_col(b),
+	           "a position changed");
+	FUZZ_CHECK(eng_node_quoted(a) == eng_node_quoted(b), "quoting changed");
+	FUZZ_CHECK(eng_node_size(a) == eng_node_size(b), "a size changed");
+	size_t la, lb;
+	const char *ta = eng_node_text(a, &la), *tb = eng_node_text(b, &lb);
+	FUZZ_CHECK(la == lb && (!ta || memcmp(ta, tb, la) == 0), "a text changed");
+	if (eng_node_kind_of(a) == ENG_NODE_SEQ) {
+		for (size_t i = 0; i < eng_node_size(a); i++) {
+			same(eng_node_item(a, i), eng_node_item(b, i));
+			for (size_t j = 0; j < i; j++)
+				FUZZ_CHECK((eng_node_item(a, i) == eng_node_item(a, j)) ==
+				           (eng_node_item(b, i) == eng_node_item(b, j)),
+				           "sharing of nodes changed");
+		}
+	} else if (eng_node_kind_of(a) == ENG_NODE_MAP) {
+		for (size_t i = 0; i < eng_node_size(a); i++) {
+			same(eng_node_key(a, i), eng_node_key(b, i));
+			same(eng_node_value(a, i), eng_node_value(b, i));
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	eng_status st;
+	eng_doc *img = eng_doc_deserialize("fuzz.bin", data, size, NULL, NULL, &st);
+	FUZZ_CHECK((img != NULL) == (st == ENG_OK), "a status that does not fit the result");
+	FUZZ_CHECK(img || st == ENG_ERR_INVALID || st == ENG_ERR_NOMEM, "an unexpected status");
+	if (img) {
+		size_t seen = 0;
+		if (eng_doc_root(img))
+			walk(eng_doc_root(img), 0, &seen);
+		FUZZ_CHECK(eng_doc_line(img, 1, NULL) == NULL, "lines without a source");
+		eng_doc_free(img);
+	}
+
+	eng_doc *doc = eng_doc_read_string("fuzz.yaml", (const char *)data, size, NULL, NULL, &st);
+	if (!doc)
+		return 0;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	st = eng_doc_serialize(doc, &buf, &len);
+	FUZZ_CHECK(st == ENG_OK || st == ENG_ERR_NOMEM, "a tree that does not serialise");
+	if (st == ENG_OK) {
+		eng_doc *back = eng_doc_deserialize("fuzz.yaml", buf, len, NULL, NULL, &st);
+		FUZZ_CHECK(back || st == ENG_ERR_NOMEM, "an image refused by its own reader");
+		if (back) {
+			FUZZ_CHECK(!eng_doc_root(doc) == !eng_doc_root(back), "the root changed");
+			if (eng_doc_root(doc))
+				same(eng_doc_root(doc), eng_doc_root(back));
+			/* every truncation is refused, never read past */
+			for (size_t cut = 0; cut < len; cut += 1 + len / 64) {
+				eng_doc *part = eng_doc_deserialize("cut", buf, cut, NULL, NULL, &st);
+				FUZZ_CHECK(!part && st == ENG_ERR_INVALID, "a truncated image was accepted");
+			}
+			eng_doc_free(back);
+		}
+	}
+	free(buf);
+	eng_doc_free(doc);
+	return 0;
+}

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kbcache.c - the compiled cache of a knowledge base (see kbcache.h).
+ *
+ * One file per knowledge-base folder, named after a hash of the folder's real path:
+ *
+ *   header  "MLARCHKB", format version, byte-order mark, file length, checksum of the rest
+ *   body    this program's build id, the PCRE2 build, the folder's real path, when its
+ *           files were looked at; per YAML file in load order: its path relative to the
+ *           folder, size, inode, device, modification and change times (ns), a checksum of
+ *           its contents and its document image (eng_doc_serialize); the sources of the
+ *           compiled patterns in load order, then PCRE2's serialisation of all of them.
+ *
+ * The file is untrusted input. Every length and offset is checked against the buffer, and
+ * anything that differs from the knowledge base on disk or from this program makes the
+ * cache unused: kb_load then reads the YAML and compiles the patterns as without a cache,
+ * and writes a new file when it is done. The checksum covers what the structure checks
+ * cannot: a changed byte inside a text or a compiled pattern (PCRE2 trusts the latter).
+ * A cache file is only read when it belongs to the user running mlarch.
+ *
+ * File times are coarse (a clock tick of a few milliseconds; whole seconds on some file
+ * systems): a file rewritten within the tick in which it was read keeps its times and,
+ * with the same length, would look unchanged. So a file whose times are within
+ * KBC_RACY_S seconds of when the cache was made is also compared by content (the
+ * "racy clean" files of git's index), which costs a read only right after an edit.
+ *
+ * Files are replaced whole: written to a temporary file in the same folder, then renamed,
+ * so that concurrent runs each read an old or a new file, never a part.
+ */
+#define _GNU_SOURCE     /* dl_iterate_phdr, for the build id */
+
+#include "kbcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KBC_MAGIC "MLARCHKB"
+#define KBC_FORMAT 1u
+#define KBC_BOM 0x01020304u
+#define KBC_HEADER 32u
+#define KBC_MAX_BYTES ((size_t)512 << 20)
+#define KBC_ID_MAX 256
+#define KBC_RACY_S 2
+
+/* ---- checksum and build id ---- */
+
+/* A 64-bit checksum of P[0..N): eight bytes a step, then a finaliser. Not cryptographic;
+ * it tells a damaged file from a whole one. */
+uint64_t kbc_hash(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x6A09E667F3BCC908ull ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+		h ^= h >> 31;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p + i, n - i);
+	h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+typedef struct {
+	char *buf;
+	size_t size;
+	bool found;
+} kbc_idsearch;
+
+/* dl_iterate_phdr visits the program first: the GNU build-id note of its segments. */
+static int kbc_note_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	kbc_idsearch *s = data;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum && !s->found; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		size_t left = ph->p_memsz;
+		while (left >= sizeof(ElfW(Nhdr))) {
+			ElfW(Nhdr) nh;
+			memcpy(&nh, p, sizeof(nh));
+			size_t name = (nh.n_namesz + 3) & ~(size_t)3;
+			size_t desc = (nh.n_descsz + 3) & ~(size_t)3;
+			if (name > left - sizeof(nh) || desc > left - sizeof(nh) - name)
+				break;
+			const unsigned char *np = p + sizeof(nh), *dp = np + name;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp(np, "GNU", 4) == 0 && nh.n_descsz * 2 + 1 < s->size) {
+				for (size_t k = 0; k < nh.n_descsz; k++)
+					snprintf(s->buf + 2 * k, 3, "%02x", dp[k]);
+				s->found = true;
+				break;
+			}
+			p += sizeof(nh) + name + desc;
+			left -= sizeof(nh) + name + desc;
+		}
+	}
+	return 1;       /* the program only */
+}
+
+/* What identifies this program's build: its GNU build id, else the size and time of the
+ * running executable (a new build is a new file). */
+static const char *kbc_build_id(char *buf, size_t size)
+{
+	kbc_idsearch s = { buf, size, false };
+	dl_iterate_phdr(kbc_note_cb, &s);
+	if (s.found)
+		return buf;
+	struct stat sb;
+	if (stat("/proc/self/exe", &sb) == 0)
+		snprintf(buf, size, "exe %lld %lld.%09ld", (long long)sb.st_size,
+		         (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+	else
+		snprintf(buf, size, "unknown build");
+	return buf;
+}
+
+/* ---- files ---- */
+
+void kbc_file_set(kbc_file *f, const struct stat *sb)
+{
+	f->size = (uint64_t)sb->st_size;
+	f->ino = (uint64_t)sb->st_ino;
+	f->dev = (uint64_t)sb->st_dev;
+	f->mtime_s = (int64_t)sb->st_mtim.tv_sec;
+	f->mtime_ns = (uint32_t)sb->st_mtim.tv_nsec;
+	f->ctime_s = (int64_t)sb->st_ctim.tv_sec;
+	f->ctime_ns = (uint32_t)sb->st_ctim.tv_nsec;
+}
+
+kbc_time kbc_now(void)
+{
+	struct timespec ts;
+	kbc_time t = { 0, 0 };
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
+		t.s = (int64_t)ts.tv_sec;
+		t.ns = (uint32_t)ts.tv_nsec;
+	}
+	return t;
+}
+
+/* Whether a file with time S (seconds) may have changed without its times showing it, after
+ * it was looked at, at SEEN: file times come from a coarse clock (a tick of a few
+ * milliseconds, and some file systems keep whole seconds). */
+static bool kbc_racy(int64_t s, kbc_time seen)
+{
+	return s >= seen.s - KBC_RACY_S;
+}
+
+/* Whether the file at PATH holds bytes with checksum HASH. */
+static bool kbc_same_content(const char *path, uint64_t size, uint64_t hash)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || size > KBC_MAX_BYTES) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	unsigned char *buf = malloc(size ? (size_t)size : 1);
+	size_t n = 0;
+	while (buf && n < size) {
+		ssize_t r = read(fd, buf + n, (size_t)size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	char extra;
+	bool same = buf && n == size && read(fd, &extra, 1) == 0 && kbc_hash(buf, n) == hash;
+	free(buf);
+	close(fd);
+	return same;
+}
+
+char *kbc_path(const char *cache_dir, const char *dir)
+{
+	if (!cache_dir || !*cache_dir || !dir)
+		return NULL;
+	char *real = realpath(dir, NULL);
+	if (!real)
+		return NULL;
+	uint64_t h = kbc_hash((const unsigned char *)real, strlen(real));
+	free(real);
+	size_t n = strlen(cache_dir) + 32;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%skb-%016llx.bin", cache_dir,
+		         cache_dir[strlen(cache_dir) - 1] == '/' ? "" : "/", (unsigned long long)h);
+	return p;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+	const unsigned char *p;
+	size_t n, off;
+	bool bad;
+} kbc_cur;
+
+static const unsigned char *kbc_take(kbc_cur *c, size_t n)
+{
+	if (c->bad || n > c->n - c->off) {
+		c->bad = true;
+		return NULL;
+	}
+	const unsigned char *p = c->p + c->off;
+	c->off += n;
+	return p;
+}
+
+static uint32_t kbc_u32(kbc_cur *c)
+{
+	uint32_t v = 0;
+	const unsigned char *p = kbc_take(c, sizeof(v));
+	if (p)
+		memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t kbc_u64(kbc_cur *c)
+{
+	uint64_t v = 0;
+	const unsigned char *p = kbc_take(c, sizeof(v));
+	if (p)
+		memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A string: u32 length, the bytes, a NUL. NULL when it does not fit or has no NUL. */
+static const char *kbc_str(kbc_cur *c)
+{
+	uint32_t n = kbc_u32(c);
+	const unsigned char *p = n < UINT32_MAX ? kbc_take(c, (size_t)n + 1) : NULL;
+	if (!p || p[n] != '\0' || memchr(p, '\0', n)) {
+		c->bad = true;
+		return NULL;
+	}
+	return (const char *)p;
+}
+
+/* A blob: u64 length, the bytes. */
+static const unsigned char *kbc_blob(kbc_cur *c, size_t *len)
+{
+	uint64_t n = kbc_u64(c);
+	*len = 0;
+	if (n > SIZE_MAX) {
+		c->bad = true;
+		return NULL;
+	}
+	const unsigned char *p = kbc_take(c, (size_t)n);
+	if (p)
+		*len = (size_t)n;
+	return p;
+}
+
+static bool kbc_str_is(kbc_cur *c, const char *want)
+{
+	const char *s = kbc_str(c);
+	return s && strcmp(s, want) == 0;
+}
+
+struct kbc {
+	unsigned char *buf;
+	size_t len;
+	const unsigned char **img;
+	size_t *imglen;
+	size_t nfiles, given;
+	const char **srcs;
+	rx **pats;
+	size_t npats, next;
+	bool missed;
+};
+
+/* Reads all of PATH (a regular file of ours, at most KBC_MAX_BYTES) into a malloc'd
+ * buffer; NULL otherwise. */
+static unsigned char *kbc_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat sb;
+	unsigned char *buf = NULL;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES &&
+	    (buf = malloc((size_t)sb.st_size))) {
+		size_t want = (size_t)sb.st_size, n = 0;
+		while (n < want) {
+			ssize_t r = read(fd, buf + n, want - n);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+		}
+		if (n != want) {
+			free(buf);
+			buf = NULL;
+		}
+		*len = n;
+	}
+	close(fd);
+	return buf;
+}
+
+/* Checks the header and the checksum of BUF[0..LEN). */
+static bool kbc_header_ok(const unsigned char *buf, size_t len)
+{
+	uint32_t format, bom;
+	uint64_t total, sum;
+	memcpy(&format, buf + 8, 4);
+	memcpy(&bom, buf + 12, 4);
+	memcpy(&total, buf + 16, 8);
+	memcpy(&sum, buf + 24, 8);
+	return memcmp(buf, KBC_MAGIC, 8) == 0 && format == KBC_FORMAT && bom == KBC_BOM &&
+	       total == len && sum == kbc_hash(buf + KBC_HEADER, len - KBC_HEADER);
+}
+
+/* Whether the file entry at C is FILES[I] as it is on disk; its image goes to K. */
+static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_time seen)
+{
+	bool same = kbc_str_is(c, f->rel);
+	same = kbc_u64(c) == f->size && same;
+	same = kbc_u64(c) == f->ino && same;
+	same = kbc_u64(c) == f->dev && same;
+	same = (int64_t)kbc_u64(c) == f->mtime_s && same;
+	same = kbc_u32(c) == f->mtime_ns && same;
+	same = (int64_t)kbc_u64(c) == f->ctime_s && same;
+	same = kbc_u32(c) == f->ctime_ns && same;
+	uint64_t hash = kbc_u64(c);
+	k->img[i] = kbc_blob(c, &k->imglen[i]);
+	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
+		same = kbc_same_content(f->path, f->size, hash);
+	return same && !c->bad;
+}
+
+kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n)
+{
+	if (!path || !dir || (n && !files))
+		return NULL;
+	size_t len = 0;
+	unsigned char *buf = kbc_slurp(path, &len);
+	if (!buf)
+		return NULL;
+	kbc *k = calloc(1, sizeof(*k));
+	char *real = realpath(dir, NULL);
+	char id[KBC_ID_MAX], rxid[KBC_ID_MAX];
+	bool ok = k && real && kbc_header_ok(buf, len);
+	if (ok) {
+		k->buf = buf;
+		k->len = len;
+		k->nfiles = n;
+		k->img = calloc(n ? n : 1, sizeof(*k->img));
+		k->imglen = calloc(n ? n : 1, sizeof(*k->imglen));
+		ok = k->img && k->imglen;
+	}
+	kbc_cur c = { buf, len, KBC_HEADER, false };
+	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
+	     kbc_str_is(&c, rx_build_id(rxid, sizeof(rxid))) && kbc_str_is(&c, real);
+	kbc_time seen = { 0, 0 };
+	seen.s = (int64_t)kbc_u64(&c);
+	seen.ns = kbc_u32(&c);
+	ok = ok && kbc_u32(&c) == n;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = kbc_entry_ok(&c, &files[i], k, i, seen);
+	uint32_t npats = ok ? kbc_u32(&c) : 0;
+	if (ok && npats) {
+		ok = npats <= (len - c.off) / 5;        /* each source takes 5 bytes at least */
+		if (ok) {
+			k->srcs = calloc(npats, sizeof(*k->srcs));
+			k->pats = calloc(npats, sizeof(*k->pats));
+			ok = k->srcs && k->pats;
+		}
+		for (uint32_t i = 0; ok && i < npats; i++)
+			ok = (k->srcs[i] = kbc_str(&c)) != NULL;
+	}
+	size_t slen = 0;
+	const unsigned char *stream = ok ? kbc_blob(&c, &slen) : NULL;
+	ok = ok && !c.bad && c.off == len;
+	if (ok && npats) {
+		/* the patterns only: without them, the trees still save the parsing */
+		if (rx_deserialize(stream, slen, npats, k->pats))
+			k->npats = npats;
+		else
+			k->missed = true;
+	}
+	free(real);
+	if (!ok) {
+		if (k)
+			k->buf = buf;
+		kbc_close(k);
+		if (!k)
+			free(buf);
+		return NULL;
+	}
+	return k;
+}
+
+eng_doc *kbc_doc(kbc *c, size_t i, const char *name)
+{
+	if (!c || i >= c->nfiles || !c->img[i]) {
+		if (c)
+			c->missed = true;
+		return NULL;
+	}
+	eng_doc *doc = eng_doc_deserialize(name, c->img[i], c->imglen[i], name, NULL, NULL);
+	c->img[i] = NULL;       /* given (or failed) once */
+	if (doc)
+		c->given++;
+	else
+		c->missed = true;
+	return doc;
+}
+
+rx *kbc_pattern(kbc *c, const char *pattern)
+{
+	if (!c)
+		return NULL;
+	if (c->missed || c->next >= c->npats || strcmp(c->srcs[c->next], pattern) != 0) {
+		c->missed = true;
+		return NULL;
+	}
+	rx *r = c->pats[c->next];
+	c->pats[c->next++] = NULL;
+	return r;
+}
+
+bool kbc_complete(const kbc *c)
+{
+	return c && !c->missed && c->given == c->nfiles && c->next == c->npats;
+}
+
+void kbc_close(kbc *c)
+{
+	if (!c)
+		return;
+	if (c->pats)
+		for (size_t i = 0; i < c->npats; i++)
+			rx_free(c->pats[i]);
+	free(c->pats);
+	free(c->srcs);
+	free(c->img);
+	free(c->imglen);
+	free(c->buf);
+	free(c);
+}
+
+/* ---- writing ---- */
+
+typedef struct {
+	unsigned char *p;
+	size_t n, cap;
+	bool nomem;
+} kbc_buf;
+
+static void kbc_put(kbc_buf *b, const void *data, size_t n)
+{
+	if (b->nomem)
+		return;
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap - b->n < n)
+			cap *= 2;
+		unsigned char *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->n, data, n);
+	b->n += n;
+}
+
+static void kbc_put_u32(kbc_buf *b, uint32_t v)
+{
+	kbc_put(b, &v, sizeof(v));
+}
+
+static void kbc_put_u64(kbc_buf *b, uint64_t v)
+{
+	kbc_put(b, &v, sizeof(v));
+}
+
+static void kbc_put_str(kbc_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= UINT32_MAX) {
+		b->nomem = true;
+		return;
+	}
+	kbc_put_u32(b, (uint32_t)n);
+	kbc_put(b, s, n + 1);
+}
+
+static void kbc_put_blob(kbc_buf *b, const unsigned char *p, size_t n)
+{
+	kbc_put_u64(b, n);
+	kbc_put(b, p, n);
+}
+
+/* Creates the folders leading to file PATH. Errors show up when the file is created. */
+static void kbc_mkdirs(const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return;
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		(void)mkdir(p, 0777);
+		*s = '/';
+	}
+	free(p);
+}
+
+/* Writes BUF to a temporary file beside PATH and renames it into place. */
+static bool kbc_replace(const char *path, const unsigned char *buf, size_t len)
+{
+	size_t pl = strlen(path);
+	char *tmp = malloc(pl + 48);
+	if (!tmp)
+		return false;
+	/* O_EXCL below: should two writers ever pick one name, the second just writes no
+	 * cache this time */
+	snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(), (unsigned)kbc_now().ns);
+	/* a stopped run leaves no temporary file behind: signals wait for the rename */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	bool ok = false;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		size_t done = 0;
+		while (done < len) {
+			ssize_t w = write(fd, buf + done, len - done);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			done += (size_t)w;
+		}
+		ok = close(fd) == 0 && done == len && rename(tmp, path) == 0;
+		if (!ok)
+			unlink(tmp);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(tmp);
+	return ok;
+}
+
+bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
+               eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
+               size_t npats)
+{
+	if (!path || !dir || n > UINT32_MAX || npats > UINT32_MAX)
+		return false;
+	char *real = realpath(dir, NULL);
+	if (!real)
+		return false;
+	char id[KBC_ID_MAX], rxid[KBC_ID_MAX];
+	kbc_buf b = { NULL, 0, 0, false };
+	unsigned char zero[KBC_HEADER] = { 0 };
+	kbc_put(&b, zero, sizeof(zero));
+	kbc_put_str(&b, kbc_build_id(id, sizeof(id)));
+	kbc_put_str(&b, rx_build_id(rxid, sizeof(rxid)));
+	kbc_put_str(&b, real);
+	free(real);
+	kbc_put_u64(&b, (uint64_t)seen.s);
+	kbc_put_u32(&b, seen.ns);
+	kbc_put_u32(&b, (uint32_t)n);
+	for (size_t i = 0; i < n && !b.nomem; i++) {
+		const kbc_file *f = &files[i];
+		unsigned char *img = NULL;
+		size_t len = 0;
+		if (eng_doc_serialize(docs[i], &img, &len) != ENG_OK) {
+			b.nomem = true;
+			break;
+		}
+		kbc_put_str(&b, f->rel);
+		kbc_put_u64(&b, f->size);
+		kbc_put_u64(&b, f->ino);
+		kbc_put_u64(&b, f->dev);
+		kbc_put_u64(&b, (uint64_t)f->mtime_s);
+		kbc_put_u32(&b, f->mtime_ns);
+		kbc_put_u64(&b, (uint64_t)f->ctime_s);
+		kbc_put_u32(&b, f->ctime_ns);
+		kbc_put_u64(&b, f->hash);
+		kbc_put_blob(&b, img, len);
+		free(img);
+	}
+	kbc_put_u32(&b, (uint32_t)npats);
+	for (size_t i = 0; i < npats; i++)
+		kbc_put_str(&b, srcs[i]);
+	unsigned char *stream = NULL;
+	size_t slen = 0;
+	if (npats && !b.nomem && !rx_serialize(pats, npats, &stream, &slen))
+		b.nomem = true;
+	kbc_put_blob(&b, stream, slen);
+	free(stream);
+	bool ok = false;
+	if (!b.nomem) {
+		uint32_t format = KBC_FORMAT, bom = KBC_BOM;
+		uint64_t total = b.n, sum = kbc_hash(b.p + KBC_HEADER, b.n - KBC_HEADER);
+		memcpy(b.p, KBC_MAGIC, 8);
+		memcpy(b.p + 8, &format, 4);
+		memcpy(b.p + 12, &bom, 4);
+		memcpy(b.p + 16, &total, 8);
+		memcpy(b.p + 24, &sum, 8);
+		kbc_mkdirs(path);
+		ok = kbc_replace(path, b.p, b.n);
+	}
+	free(b.p);
+	return ok;
+}

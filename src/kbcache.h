@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kbcache.h - the compiled cache of a knowledge base: the parsed trees of its YAML files
+ * and its compiled patterns in one file, so that a run whose rules have not changed skips
+ * the YAML parser and the regex compiler. kb.c uses it; where the file lives is the
+ * caller's choice (the command line's: common.c). Nothing here prints, and every problem
+ * with a cache file - missing, stale, truncated, corrupt, unwritable - only means it is
+ * not used.
+ */
+#ifndef MLARCH_KBCACHE_H
+#define MLARCH_KBCACHE_H
+
+#include "engine.h"
+#include "regex.h"
+
+struct stat;
+
+/* A file of the knowledge base as kb_load found it: what the cache is checked against. */
+typedef struct {
+	char *path;             /* the path as found, DIR/...; owned by the caller */
+	const char *rel;        /* the same relative to DIR ("" when DIR is the file) */
+	uint64_t size, ino, dev;
+	int64_t mtime_s, ctime_s;
+	uint32_t mtime_ns, ctime_ns;
+	uint64_t hash;          /* kbc_hash of the bytes that were parsed (for kbc_write) */
+} kbc_file;
+
+/* A time of the real-time clock, which file times follow. */
+typedef struct {
+	int64_t s;
+	uint32_t ns;
+} kbc_time;
+
+/* Fills F's size, times and identity from SB (stat of F->path). */
+void kbc_file_set(kbc_file *f, const struct stat *sb);
+/* The clock now. */
+kbc_time kbc_now(void);
+/* The checksum the cache uses, of P[0..N): for the contents of files. */
+uint64_t kbc_hash(const void *p, size_t n);
+
+/* An open cache that matched the knowledge base on disk. */
+typedef struct kbc kbc;
+
+/* The cache file of the knowledge base in DIR, inside CACHE_DIR: a malloc'd path
+ * (CACHE_DIR/kb-HASH.bin, HASH from DIR's real path), or NULL when out of memory or DIR
+ * has no real path. */
+char *kbc_path(const char *cache_dir, const char *dir);
+
+/* Opens the cache file PATH and checks it against the knowledge base in DIR, found as
+ * FILES[0..N) (in load order): the format, this program's build, the PCRE2 build, DIR's
+ * real path, every file's relative path, size, modification and change times and inode
+ * (and its contents, when those times are too close to when the cache was made to tell),
+ * and a checksum of the whole. Returns the cache, or NULL when there is none or anything
+ * differs. Free it with kbc_close. */
+kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n);
+/* The tree of file I (named NAME, read from NAME for diagnostics' lines), or NULL when
+ * the cache cannot give it (the caller parses the file). The caller frees it. */
+eng_doc *kbc_doc(kbc *c, size_t i, const char *name);
+/* The next compiled pattern, if its source is PATTERN: the caller owns it. NULL when the
+ * cache has no such pattern next (the caller compiles it; the cache gives no more). */
+rx *kbc_pattern(kbc *c, const char *pattern);
+/* Whether every document and pattern of the cache was given out, in order, and nothing
+ * else was asked for: otherwise the file should be written again. */
+bool kbc_complete(const kbc *c);
+/* Frees the cache and the patterns not taken. NULL is allowed. */
+void kbc_close(kbc *c);
+
+/* Writes the cache file PATH (creating its folder) for the knowledge base in DIR: the
+ * trees DOCS[i] of FILES[i] and the patterns PATS[j] compiled from SRCS[j], in load
+ * order. SEEN is when FILES were looked at (before they were read): a file changed since
+ * may still show the times it had (file times are coarse), so a file whose times are that
+ * recent is checked by content when the cache is opened. Written to a temporary file
+ * renamed into place, so that a reader sees a whole file or none. Returns false, leaving
+ * nothing behind, when it could not be written. */
+bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
+               eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
+               size_t npats);
+
+#endif
