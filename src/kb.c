@@ -171,7 +171,7 @@ static int kb_cmp_path(const void *a, const void *b)
 static eng_status kb_load_file(kb_loader *L, const char *path)
 {
 	eng_status st = ENG_OK;
-	eng_doc *doc = eng_doc_read_file(path, NULL, L->d, &st);
+	eng_doc *doc = eng_doc_read_file(path, &L->k->limits.eng.doc, L->d, &st);
 	if (!doc) {
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
@@ -339,8 +339,36 @@ void kb_free(kb *k)
 	free(k);
 }
 
+void kb_limits_default(kb_limits *out)
+{
+	eng_limits_default(&out->eng);
+	out->rx.match = RX_MATCH_LIMIT_DEFAULT;
+	out->rx.depth = RX_DEPTH_LIMIT_DEFAULT;
+	out->question_bytes = Q_DEFAULT_MAX_BYTES;
+}
+
+/* *OUT = IN (may be NULL) with each 0 field replaced by its default. */
+static void kb_limits_fill(kb_limits *out, const kb_limits *in)
+{
+	kb_limits_default(out);
+	if (!in)
+		return;
+	/* eng_limits_set gives the document limits their defaults */
+	out->eng.doc = in->eng.doc;
+	if (in->eng.max_firings)
+		out->eng.max_firings = in->eng.max_firings;
+	if (in->eng.max_facts)
+		out->eng.max_facts = in->eng.max_facts;
+	if (in->rx.match)
+		out->rx.match = in->rx.match;
+	if (in->rx.depth)
+		out->rx.depth = in->rx.depth;
+	if (in->question_bytes)
+		out->question_bytes = in->question_bytes;
+}
+
 /* A new knowledge base with its engine set up for mlarch, or NULL when out of memory. */
-static kb *kb_new(const char *dir, const eng_limits *limits)
+static kb *kb_new(const char *dir, const kb_limits *limits)
 {
 	kb *k = calloc(1, sizeof(*k));
 	if (!k)
@@ -362,8 +390,9 @@ static kb *kb_new(const char *dir, const eng_limits *limits)
 			kb_free(k);
 			return NULL;
 		}
-	if (limits)
-		eng_limits_set(k->e, limits);
+	kb_limits_fill(&k->limits, limits);
+	eng_limits_set(k->e, &k->limits.eng);
+	eng_limits_get(k->e, &k->limits.eng);
 	k->s_scenario = eng_intern(k->e, "scenario", 8);
 	k->s_option = eng_intern(k->e, "option", 6);
 	k->s_uses = eng_intern(k->e, "uses", 4);
@@ -380,7 +409,7 @@ static kb *kb_new(const char *dir, const eng_limits *limits)
  * D holds the errors: ENG_ERR_LOAD for errors in the files, ENG_ERR_IO when DIR cannot
  * be read, ENG_ERR_NOMEM when memory ran out, ENG_ERR_INVALID when DIR, D or OUT is
  * NULL. */
-eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out)
+eng_status kb_load(const char *dir, const kb_limits *limits, eng_diags *d, kb **out)
 {
 	if (!out)
 		return ENG_ERR_INVALID;

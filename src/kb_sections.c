@@ -551,7 +551,7 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 		         eng_node_describe(n, found, sizeof(found)));
 		return NULL;
 	}
-	rx *r = rx_compile(t, err, sizeof(err), &off);
+	rx *r = rx_compile(t, &L->k->limits.rx, err, sizeof(err), &off);
 	if (!r && errno == ENOMEM) {
 		L->nomem = true;
 		return NULL;
