@@ -687,7 +687,9 @@ eng_status eng_load_file(eng *e, const char *path, eng_diags *d)
 	if (!e || !path)
 		return ENG_ERR_INVALID;
 	eng_status st;
-	eng_doc *doc = eng_doc_read_file(path, NULL, d, &st);
+	eng_limits lim;
+	eng_limits_get(e, &lim);
+	eng_doc *doc = eng_doc_read_file(path, &lim.doc, d, &st);
 	if (!doc)
 		return st;
 	st = compile_doc(e, doc, d);
@@ -702,7 +704,9 @@ eng_status eng_load_string(eng *e, const char *name, const char *text, size_t le
 	if (!e)
 		return ENG_ERR_INVALID;
 	eng_status st;
-	eng_doc *doc = eng_doc_read_string(name, text, len, NULL, d, &st);
+	eng_limits lim;
+	eng_limits_get(e, &lim);
+	eng_doc *doc = eng_doc_read_string(name, text, len, &lim.doc, d, &st);
 	if (!doc)
 		return st;
 	st = compile_doc(e, doc, d);

@@ -38,9 +38,6 @@ struct eng_doc {
  * each line starts. ENG_ERR_NOMEM, or ENG_ERR_INVALID past UINT32_MAX lines; the doc keeps
  * what it got either way (eng_doc_free frees it). */
 eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len);
-/* The defaults of eng_doc_limits, with the nonzero fields of IN (may be NULL) over them. */
-void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in);
-
 /* The version of the YAML parser behind documents (an image records it: another parser
  * might read the same text otherwise). */
 void doc_parser_version(int *major, int *minor, int *patch);

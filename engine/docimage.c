@@ -314,7 +314,7 @@ eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
 	uint32_t nnodes = img_word(p, 3), nitems = img_word(p, 4), npool = img_word(p, 5);
 	uint32_t root = img_word(p, 6);
 	eng_doc_limits lim;
-	doc_limits_fill(&lim, limits);
+	eng_doc_limits_fill(&lim, limits);
 	uint64_t need = IMG_HEADER_WORDS * 4 + (uint64_t)nnodes * IMG_NODE_WORDS * 4 +
 	                (uint64_t)nitems * 4 + npool;
 	if (img_word(p, 0) != IMG_MAGIC || img_word(p, 1) != IMG_FORMAT ||

@@ -302,8 +302,7 @@ eng *eng_new(void)
 	eng *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->limits.max_firings = 100000;
-	e->limits.max_facts = 1000000;
+	eng_limits_default(&e->limits);
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
 	pool_init(&e->token_pool, sizeof(token));
@@ -365,6 +364,13 @@ void eng_free(eng *e)
 	free(e);
 }
 
+void eng_limits_default(eng_limits *out)
+{
+	out->max_firings = 100000;
+	out->max_facts = 1000000;
+	eng_doc_limits_fill(&out->doc, NULL);
+}
+
 void eng_limits_get(const eng *e, eng_limits *out)
 {
 	*out = e->limits;
@@ -373,6 +379,7 @@ void eng_limits_get(const eng *e, eng_limits *out)
 void eng_limits_set(eng *e, const eng_limits *limits)
 {
 	e->limits = *limits;
+	eng_doc_limits_fill(&e->limits.doc, &limits->doc);
 }
 
 eng_status eng_conclusion_kind_add(eng *e, const char *kind)
@@ -706,21 +713,20 @@ static void ftable_unlink(eng *e, fact *f)
 	*p = f->sanext;
 }
 
+/* Sets the run error for limit ST: which limit, the rule being fired, and how to raise it
+ * (mlarch's option, then the field of eng_limits). */
 static void limit_error(eng *e, eng_status st, const char *what, uint64_t limit)
 {
+	bool facts = st == ENG_ERR_LIMIT_FACTS;
+	unsigned long long twice = limit > UINT64_MAX / 2 ? UINT64_MAX : limit * 2;
+	char at[300] = "";
 	e->run_error = st;
 	if (e->current)
-		snprintf(e->error, sizeof(e->error),
-		         "%s limit of %llu reached while firing rule `%s` (%s:%u); raise it "
-		         "with eng_limits_set (mlarch: --%s)", what, (unsigned long long)limit,
-		         e->current->ir->id, e->current->ir->file ? e->current->ir->file : "",
-		         e->current->ir->line,
-		         st == ENG_ERR_LIMIT_FACTS ? "max-facts" : "max-firings");
-	else
-		snprintf(e->error, sizeof(e->error),
-		         "%s limit of %llu reached; raise it with eng_limits_set (mlarch: --%s)",
-		         what, (unsigned long long)limit,
-		         st == ENG_ERR_LIMIT_FACTS ? "max-facts" : "max-firings");
+		snprintf(at, sizeof(at), " while firing rule `%s` (%s:%u)", e->current->ir->id,
+		         e->current->ir->file ? e->current->ir->file : "", e->current->ir->line);
+	snprintf(e->error, sizeof(e->error), "%s limit of %llu reached%s; raise it with "
+	         "--limit %s=%llu (eng_limits.%s)", what, (unsigned long long)limit, at,
+	         facts ? "facts" : "firings", twice, facts ? "max_facts" : "max_firings");
 }
 
 /* Drains the retraction queue: facts whose logical support went while the network was

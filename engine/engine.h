@@ -86,12 +86,25 @@ eng *eng_new(void);
 /* Frees the engine and everything it owns. NULL is allowed. */
 void eng_free(eng *e);
 
+/* What one YAML document may hold; a field of 0 means its default. */
+typedef struct {
+	size_t max_bytes;       /* document size; default 16 MiB */
+	uint32_t max_depth;     /* nesting of sequences and mappings; default 64 */
+	uint32_t max_aliases;   /* alias references; default 1000 */
+	size_t max_nodes;       /* nodes after alias expansion; default 1000000 */
+} eng_doc_limits;
+
+/* The engine's limits. Each error that a limit causes names it and how to raise it. */
 typedef struct {
 	uint64_t max_firings;   /* per eng_run; default 100000 */
 	uint64_t max_facts;     /* live facts at once; default 1000000 */
+	eng_doc_limits doc;     /* documents read by eng_load_file and eng_load_string */
 } eng_limits;
 
+/* Fills *OUT with the defaults (every field set, none 0). */
+void eng_limits_default(eng_limits *out);
 void eng_limits_get(const eng *e, eng_limits *out);
+/* Replaces the engine's limits; a 0 in LIMITS->doc means that field's default. */
 void eng_limits_set(eng *e, const eng_limits *limits);
 
 /* Declares a conclusion kind (e.g. "recommend"), making `KIND: target` a valid action.
@@ -145,13 +158,6 @@ const char *eng_hint(char *buf, size_t size, const char *word, size_t len,
 /* ---- YAML documents -------------------------------------------------------------------- */
 
 typedef enum { ENG_NODE_SCALAR, ENG_NODE_SEQ, ENG_NODE_MAP } eng_node_kind;
-
-typedef struct {
-	size_t max_bytes;       /* document size; default 16 MiB */
-	uint32_t max_depth;     /* nesting of sequences and mappings; default 64 */
-	uint32_t max_aliases;   /* alias references; default 1000 */
-	size_t max_nodes;       /* nodes after alias expansion; default 1000000 */
-} eng_doc_limits;
 
 /* Reads one YAML document from a file into a tree of nodes with positions. LIMITS may be
  * NULL for the defaults. On failure returns NULL and adds diagnostics to D (file:line:col);
@@ -209,7 +215,7 @@ const char *eng_node_describe(const eng_node *n, char *buf, size_t size);
  * empty (before the first assert, or right after eng_clear). On ENG_ERR_NOMEM the engine
  * may hold part of DOC and is only fit to be freed. */
 eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d);
-/* eng_doc_read_file + eng_load_doc. */
+/* eng_doc_read_file (within the engine's document limits) + eng_load_doc. */
 eng_status eng_load_file(eng *e, const char *path, eng_diags *d);
 eng_status eng_load_string(eng *e, const char *name, const char *text, size_t len,
                            eng_diags *d);

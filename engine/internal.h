@@ -146,6 +146,9 @@ bool eng_section_skipped(const eng *e, const char *name);
 
 /* ---- documents (yamldoc.c) and the compiler (compile.c) ---- */
 
+/* *OUT = IN (may be NULL) with each 0 field replaced by its default. */
+void eng_doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in);
+
 /* compile.c: compiles DOC's `rules:` and `facts:` into IR and background facts, then
  * calls eng_rules_add; on any error adds nothing. */
 eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d);

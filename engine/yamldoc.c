@@ -228,18 +228,28 @@ static eng_node *doc_node_new(doc_builder *b, eng_node_kind kind, yaml_mark_t m)
 	return n;
 }
 
+/* Twice N, for "raise it with" hints; SIZE_MAX when that would overflow. A limit of the
+ * engine's is named as mlarch's --limit option names it, then as the field of
+ * eng_doc_limits. */
+static size_t doc_twice(size_t n)
+{
+	return n > SIZE_MAX / 2 ? SIZE_MAX : n * 2;
+}
+
 /* Counts WEIGHT more nodes; false (after a fatal error) past max_nodes. */
 static bool doc_count(doc_builder *b, size_t weight, yaml_mark_t m, const char *alias)
 {
 	if (weight > b->lim.max_nodes - b->nodes) {
 		if (alias)
 			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-			          "alias `*%s` expands the document past %zu nodes (max_nodes); "
-			          "raise eng_doc_limits.max_nodes to read it", alias, b->lim.max_nodes);
+			          "alias `*%s` expands the document past %zu nodes (limit yaml-nodes); "
+			          "raise it with --limit yaml-nodes=%zu (eng_doc_limits.max_nodes)",
+			          alias, b->lim.max_nodes, doc_twice(b->lim.max_nodes));
 		else
 			doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-			          "document has more than %zu nodes (max_nodes); raise "
-			          "eng_doc_limits.max_nodes to read it", b->lim.max_nodes);
+			          "document has more than %zu nodes (limit yaml-nodes); raise it "
+			          "with --limit yaml-nodes=%zu (eng_doc_limits.max_nodes)",
+			          b->lim.max_nodes, doc_twice(b->lim.max_nodes));
 		return false;
 	}
 	b->nodes += weight;
@@ -300,8 +310,9 @@ static void doc_alias(doc_builder *b, const yaml_event_t *ev)
 	yaml_mark_t m = ev->start_mark;
 	uint32_t line = (uint32_t)m.line + 1, col = (uint32_t)m.column + 1;
 	if (++b->aliases > b->lim.max_aliases) {
-		doc_fatal(b, line, col, "more than %u aliases in the document (max_aliases); "
-		          "raise eng_doc_limits.max_aliases to read it", b->lim.max_aliases);
+		doc_fatal(b, line, col, "more than %u aliases in the document (limit yaml-aliases); "
+		          "raise it with --limit yaml-aliases=%zu (eng_doc_limits.max_aliases)",
+		          b->lim.max_aliases, doc_twice(b->lim.max_aliases));
 		return;
 	}
 	const doc_anchor *a = NULL;
@@ -363,8 +374,9 @@ static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
 	yaml_mark_t m = ev->start_mark;
 	if (b->depth >= b->lim.max_depth) {
 		doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
-		          "nesting deeper than %u levels (max_depth); raise "
-		          "eng_doc_limits.max_depth to read it", b->lim.max_depth);
+		          "nesting deeper than %u levels (limit yaml-depth); raise it with "
+		          "--limit yaml-depth=%zu (eng_doc_limits.max_depth)", b->lim.max_depth,
+		          doc_twice(b->lim.max_depth));
 		return;
 	}
 	size_t before = b->nodes;
@@ -696,12 +708,12 @@ static void doc_read(doc_builder *b, const char *text, size_t len)
 	free(patched);
 }
 
-void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
+void eng_doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
 {
 	eng_doc_limits def = { DOC_MAX_BYTES, DOC_MAX_DEPTH, DOC_MAX_ALIASES, DOC_MAX_NODES };
+	eng_doc_limits given = in ? *in : def;
 	*out = def;
-	if (!in)
-		return;
+	in = &given;
 	if (in->max_bytes)
 		out->max_bytes = in->max_bytes;
 	if (in->max_depth)
@@ -713,12 +725,14 @@ void doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
 }
 
 /* Builds a document from TEXT[0..LEN) (not copied; TEXT[LEN] need not be NUL). NAME is
- * copied. Returns the document, or NULL with diagnostics in D and the reason in *ST. */
-static eng_doc *doc_parse(const char *name, const char *text, size_t len,
+ * copied. SIZE is the whole input's size when TEXT holds only its start (a file cut at
+ * max_bytes), for the message. Returns the document, or NULL with diagnostics in D and
+ * the reason in *ST. */
+static eng_doc *doc_parse(const char *name, const char *text, size_t len, size_t size,
                           const eng_doc_limits *limits, eng_diags *d, eng_status *st)
 {
 	doc_builder b = { .d = d };
-	doc_limits_fill(&b.lim, limits);
+	eng_doc_limits_fill(&b.lim, limits);
 	eng_doc *doc = calloc(1, sizeof(*doc));
 	if (!doc) {
 		*st = ENG_ERR_NOMEM;
@@ -733,8 +747,9 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len,
 	}
 	eng_status lst = ENG_OK;
 	if (len > b.lim.max_bytes)
-		doc_fatal(&b, 0, 0, "input is larger than the limit of %zu bytes (max_bytes); "
-		          "raise eng_doc_limits.max_bytes to read it", b.lim.max_bytes);
+		doc_fatal(&b, 0, 0, "input is larger than the limit of %zu bytes (limit yaml-bytes); "
+		          "raise it with --limit yaml-bytes=%zu (eng_doc_limits.max_bytes)",
+		          b.lim.max_bytes, size > len ? size : len);
 	else if ((lst = doc_lines_init(doc, text, len)) == ENG_ERR_INVALID)
 		doc_fatal(&b, 0, 0, "too many lines");
 	else if (lst != ENG_OK)
@@ -770,7 +785,7 @@ eng_doc *eng_doc_read_string(const char *name, const char *text, size_t len,
 		*st = ENG_ERR_INVALID;
 		return NULL;
 	}
-	return doc_parse(name ? name : "", text ? text : "", len, limits, d, st);
+	return doc_parse(name ? name : "", text ? text : "", len, len, limits, d, st);
 }
 
 static eng_doc *doc_io_error(const char *path, int err, eng_diags *d, eng_status *st)
@@ -836,7 +851,7 @@ eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_d
 		return NULL;
 	}
 	eng_doc_limits lim;
-	doc_limits_fill(&lim, limits);
+	eng_doc_limits_fill(&lim, limits);
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return doc_io_error(path, errno, d, st);
@@ -856,7 +871,8 @@ eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_d
 	}
 	if (err)
 		return doc_io_error(path, err, d, st);
-	eng_doc *doc = doc_parse(path, buf, len, &lim, d, st);
+	size_t size = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size : len;
+	eng_doc *doc = doc_parse(path, buf, len, size, &lim, d, st);
 	free(buf);
 	return doc;
 }

@@ -29,7 +29,7 @@ static void check_reasons(const judgement *j, const reasons *rs)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	question q;
-	if (question_parse((const char *)data, size, &q, NULL) != Q_OK)
+	if (question_parse((const char *)data, size, 0, &q, NULL) != Q_OK)
 		return 0;
 	kb *k = fuzz_kb();
 	judgement j;

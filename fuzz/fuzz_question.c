@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	question q;
 	size_t off = (size_t)-1;
-	q_status qs = question_parse((const char *)data, size, &q, &off);
+	q_status qs = question_parse((const char *)data, size, 0, &q, &off);
 	FUZZ_CHECK(q_status_str(qs) != NULL, "a status without a name");
 	if (qs != Q_OK) {
 		FUZZ_CHECK(q.text == NULL, "a failed parse left text behind");
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(q.opts[i].start >= q.stem_end, "an option inside the stem");
 	}
 	kb *k = fuzz_kb();
-	xfacts x = { NULL, 0, 0, false };
+	xfacts x = { .v = NULL };
 	if (extract(k, q.text, q.stem_end, LEX_STEM, k->s_mentions, &x) == ENG_OK)
 		check_facts(&x, q.stem_end);
 	xfacts_free(&x);

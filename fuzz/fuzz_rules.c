@@ -143,7 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(skipped) / sizeof(*skipped); i++)
 		if (eng_section_skip(e, skipped[i]) != ENG_OK)
 			goto out;
-	eng_limits lim = { 2000, 5000 };
+	eng_limits lim;
+	eng_limits_get(e, &lim);
+	lim.max_firings = 2000;
+	lim.max_facts = 5000;
 	eng_limits_set(e, &lim);
 	eng_status st = eng_load_string(e, "fuzz.yaml", (const char *)data, size, d);
 	check_diags(d);

@@ -20,6 +20,7 @@ enum {
 	EXIT_KB = 4,            /* the knowledge base does not load */
 	EXIT_RUN = 5,           /* the engine stopped: a limit or an expression error */
 	EXIT_NOMEM = 6,
+	EXIT_PIPE = 141,        /* standard output was closed early: quiet, as 128 + SIGPIPE */
 };
 
 typedef struct {
@@ -27,7 +28,7 @@ typedef struct {
 	const char *rules_dir;  /* NULL: found by paths_rules_dir */
 	bool json;
 	bool color;
-	eng_limits limits;
+	kb_limits limits;       /* every field set: the defaults, then --limit */
 	bool no_cache;          /* --no-cache: no compiled cache of the knowledge base */
 	bool cache_no_read;     /* lint: parse every file, then refresh the cache */
 	/* batch */
@@ -45,6 +46,13 @@ typedef struct {
 /* main.c */
 void cli_usage_error(const cli_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* limits.c */
+/* Applies `--limit` ARG (NAME=VALUE) to o->limits; false after a usage message naming the
+ * problem (no `=`, an unknown name with a suggestion, a value out of range). */
+bool cli_limit_set(cli_opts *o, const char *arg);
+/* Prints every limit: name, default, current value, what it bounds. */
+void cli_limits_print(const cli_opts *o, FILE *fp);
 
 /* common.c */
 /* The knowledge base folder to load: --rules, else $MLARCH_RULES, else the rules folder
@@ -71,6 +79,9 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
                         question *q);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; NULL with errno set. */
 char *read_file(const char *path, size_t *len);
+/* Whether standard output has failed because its reader went away (a closed pipe: EPIPE).
+ * Call after a write or fflush that failed. */
+bool cli_stdout_closed(void);
 /* Colour escapes, or "" when colour is off. */
 const char *clr(const cli_opts *o, const char *code);
 /* Writes BUF to PATH atomically (temporary file in the same folder, then rename). Returns
@@ -85,6 +96,7 @@ int cmd_facts(cli_opts *o, int argc, char **argv);
 int cmd_batch(cli_opts *o, int argc, char **argv);
 int cmd_lint(cli_opts *o, int argc, char **argv);
 int cmd_coverage(cli_opts *o, int argc, char **argv);
+int cmd_limits(cli_opts *o, int argc, char **argv);
 int cmd_repl(cli_opts *o);
 
 #endif

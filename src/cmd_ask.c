@@ -49,10 +49,9 @@ static int session_open(cli_opts *o, int argc, char **argv, session *s)
 		        *eng_error(s->k->e) ? ": " : "", eng_error(s->k->e));
 		return st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_RUN;
 	}
-	if (s->j.limited)
-		fprintf(stderr, "%s: warning: a pattern hit its match limit on this text (PCRE2 "
-		        "match and depth limits, RX_MATCH_LIMIT and RX_DEPTH_LIMIT in src/regex.c); "
-		        "some facts may be missing\n", o->prog);
+	char line[600];
+	for (size_t i = 0; judge_limit_describe(s->k, &s->j, i, line, sizeof(line)); i++)
+		fprintf(stderr, "%s: warning: %s\n", name, line);
 	return EXIT_OK;
 }
 

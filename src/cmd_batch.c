@@ -279,12 +279,13 @@ static void print_row(const cli_opts *o, const char *file, const row *r, size_t 
 		       r->r.message);
 }
 
-/* Prints, in file order, the rows from *NEXT on that have arrived. */
-static void print_ready(const cli_opts *o, char **files, row *rows, size_t n, size_t *next,
+/* Prints, in file order, the rows from *NEXT on that have arrived. Returns false when
+ * standard output has been closed (the run should stop). */
+static bool print_ready(const cli_opts *o, char **files, row *rows, size_t n, size_t *next,
                         progress *p)
 {
 	if (*next >= n || !rows[*next].done)
-		return;
+		return true;
 	progress_clear(p);
 	for (; *next < n && rows[*next].done; (*next)++) {
 		row *r = &rows[*next];
@@ -292,10 +293,15 @@ static void print_ready(const cli_opts *o, char **files, row *rows, size_t n, si
 			fflush(stdout);
 			fputs(r->diags, stderr);
 		}
+		for (uint32_t w = 0; w < r->r.nwarnings && w < SC_WARNINGS; w++) {
+			fflush(stdout);
+			fprintf(stderr, "%s: warning: scenario `%s`: %s\n", files[*next], r->id,
+			        r->r.warnings[w]);
+		}
 		if (!o->json)
 			print_row(o, files[*next], r, *next);
 	}
-	fflush(stdout);
+	return fflush(stdout) == 0 || !cli_stdout_closed();
 }
 
 static void xml_escape(FILE *fp, const char *s)
@@ -439,8 +445,9 @@ static bool start_workers(unsigned nw, conn *c, int *me, int *fd)
 	return true;
 }
 
-/* Collects the workers' results as they come, printing rows in order. */
-static void collect(const cli_opts *o, char **files, row *rows, size_t n, conn *c,
+/* Collects the workers' results as they come, printing rows in order. Returns false when
+ * standard output was closed: the workers are then stopped, and rows may be missing. */
+static bool collect(const cli_opts *o, char **files, row *rows, size_t n, conn *c,
                     unsigned nw, progress *p)
 {
 	struct pollfd pfd[64];
@@ -472,7 +479,17 @@ static void collect(const cli_opts *o, char **files, row *rows, size_t n, conn *
 				open--;
 			}
 		}
-		print_ready(o, files, rows, n, &next, p);
+		if (!print_ready(o, files, rows, n, &next, p)) {
+			for (unsigned w = 0; w < nw; w++)
+				if (c[w].fd >= 0) {
+					close(c[w].fd);
+					kill(c[w].pid, SIGTERM);
+					waitpid(c[w].pid, NULL, 0);
+				}
+			for (unsigned w = 0; w < nw; w++)
+				free(c[w].buf);
+			return false;
+		}
 		progress_show(p, done, n, failed, nw);
 	}
 	for (unsigned w = 0; w < nw; w++)
@@ -485,7 +502,7 @@ static void collect(const cli_opts *o, char **files, row *rows, size_t n, conn *
 			snprintf(rows[i].r.message, sizeof(rows[i].r.message),
 			         "a worker process died before reporting");
 		}
-	print_ready(o, files, rows, n, &next, p);
+	return print_ready(o, files, rows, n, &next, p);
 }
 
 int cmd_batch(cli_opts *o, int argc, char **argv)
@@ -521,6 +538,7 @@ int cmd_batch(cli_opts *o, int argc, char **argv)
 	unsigned nw = o->jobs > n ? (unsigned)(n ? n : 1) : o->jobs;
 	conn c[64];
 	int me, fd;
+	bool open = true;       /* standard output still has a reader */
 	if (nw > 1 && start_workers(nw, c, &me, &fd)) {
 		if (me >= 0) {
 			worker(o, k, files, n, (unsigned)me, nw, fd);
@@ -530,17 +548,23 @@ int cmd_batch(cli_opts *o, int argc, char **argv)
 			scenario_paths_free(files, n);
 			_exit(0);
 		}
-		collect(o, files, rows, n, c, nw, &p);
+		open = collect(o, files, rows, n, c, nw, &p);
 	} else {
 		size_t next = 0, failed = 0;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < n && open; i++) {
 			run_one(o, k, files[i], &rows[i]);
 			failed += !rows[i].r.pass;
-			print_ready(o, files, rows, n, &next, &p);
+			open = print_ready(o, files, rows, n, &next, &p);
 			progress_show(&p, i + 1, n, failed, 1);
 		}
 	}
 	progress_clear(&p);
+	if (!open) {
+		/* the reader left: the rest is not run, and a --junit report is not written
+		 * (the one there stays whole) */
+		code = EXIT_PIPE;
+		goto done;
+	}
 	size_t passed = 0, failed = 0, bpass = 0, btotal = 0;
 	for (size_t i = 0; i < n; i++) {
 		passed += rows[i].r.pass;
@@ -564,6 +588,7 @@ int cmd_batch(cli_opts *o, int argc, char **argv)
 		code = EXIT_INPUT;
 	if (failed && code == EXIT_OK)
 		code = EXIT_FAIL;
+done:
 	for (size_t i = 0; i < n; i++) {
 		free(rows[i].id);
 		free(rows[i].diags);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +44,17 @@ const char *paths_rules_dir(const cli_opts *o)
 	if (is_dir(MLARCH_RULES_DIR))
 		return MLARCH_RULES_DIR;
 	return MLARCH_DATADIR;
+}
+
+bool cli_stdout_closed(void)
+{
+	if (!ferror(stdout))
+		return false;
+	if (errno == EPIPE)
+		return true;
+	/* errno may be stale: ask the descriptor (a pipe with no reader polls as an error) */
+	struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
 const char *clr(const cli_opts *o, const char *code)
@@ -206,21 +219,28 @@ char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static char *read_stream(FILE *fp, size_t *len)
+/* Reads FP to its end, or to MAX + 1 bytes (enough to see that a question is too long
+ * without reading an endless stream). A malloc'd, NUL-terminated buffer of *LEN bytes, or
+ * NULL with errno set. */
+static char *read_stream(FILE *fp, size_t max, size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 	if (!buf)
 		return NULL;
 	size_t r;
-	while ((r = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
+	for (;;) {
+		size_t want = cap - n - 1;
+		if (max - n < want)
+			want = max - n + 1;     /* no overflow: max - n < want */
+		if (n > max || (r = fread(buf + n, 1, want, fp)) == 0)
+			break;
 		n += r;
 		if (n + 1 == cap) {
-			if (cap > (size_t)(Q_MAX_BYTES) * 4)
-				break;   /* question_parse reports it as too long */
 			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
+				errno = ENOMEM;
 				return NULL;
 			}
 			buf = nb;
@@ -236,6 +256,17 @@ static char *read_stream(FILE *fp, size_t *len)
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+/* Says that question NAME (SIZE bytes, or more than that when MORE) is over the
+ * question-bytes limit, and how to raise it. */
+static void too_long(const cli_opts *o, const char *name, size_t size, bool more)
+{
+	size_t lim = o->limits.question_bytes;
+	size_t want = more ? (lim > SIZE_MAX / 2 ? SIZE_MAX : lim * 2) : size;
+	fprintf(stderr, "%s: error: the question is longer than the limit of %zu bytes (limit "
+	        "question-bytes: it has %s%zu); raise it with --limit question-bytes=%zu\n",
+	        name, lim, more ? "more than " : "", more ? lim : size, want);
 }
 
 /* Whether the lone argument S names a question file rather than being the question: one
@@ -259,18 +290,29 @@ char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
 			return NULL;
 		}
 		errno = 0;
-		char *buf = read_stream(stdin, len);
+		char *buf = read_stream(stdin, o->limits.question_bytes, len);
 		if (!buf && errno && errno != ENOMEM) {
 			fprintf(stderr, "%s: cannot read standard input: %s\n", o->prog,
 			        strerror(errno));
 			*code = EXIT_INPUT;
 		} else if (!buf) {
 			fprintf(stderr, "%s: out of memory reading standard input\n", o->prog);
+		} else if (*len > o->limits.question_bytes) {
+			too_long(o, *name, *len, true);
+			*code = EXIT_INPUT;
+			free(buf);
+			buf = NULL;
 		}
 		return buf;
 	}
 	if (argc == 1 && names_file(argv[0])) {
 		*name = argv[0];
+		struct stat sb;
+		if (stat(argv[0], &sb) == 0 && (uintmax_t)sb.st_size > o->limits.question_bytes) {
+			too_long(o, *name, (size_t)sb.st_size, false);
+			*code = EXIT_INPUT;
+			return NULL;
+		}
 		char *buf = read_file(argv[0], len);
 		if (!buf) {
 			fprintf(stderr, "%s: %s: %s\n", o->prog, argv[0], strerror(errno));
@@ -296,6 +338,12 @@ char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
 	}
 	buf[n] = '\0';
 	*len = n;
+	if (n > o->limits.question_bytes) {
+		too_long(o, *name, n, false);
+		*code = EXIT_INPUT;
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
@@ -303,12 +351,11 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
                         question *q)
 {
 	size_t off = 0;
-	q_status st = question_parse(raw, len, q, &off);
+	q_status st = question_parse(raw, len, o->limits.question_bytes, q, &off);
 	if (st == Q_OK)
 		return true;
 	if (st == Q_ERR_TOO_LONG) {
-		fprintf(stderr, "%s: error: the question is longer than the limit of %d bytes "
-		        "(Q_MAX_BYTES in src/question.h)\n", name, Q_MAX_BYTES);
+		too_long(o, name, len, false);
 		return false;
 	}
 	/* the line and column of the offending byte, and the line with a caret */
@@ -335,7 +382,6 @@ bool cli_parse_question(const cli_opts *o, const char *name, const char *raw, si
 		}
 		fprintf(stderr, "\n       | %*s^\n", (int)(col - 1), "");
 	}
-	(void)o;
 	return false;
 }
 

@@ -194,6 +194,26 @@ static size_t x_next(const char *text, size_t len, rx_span m)
 	return p;
 }
 
+/* Notes that pattern (SOURCE, INDEX, ALIAS) stopped with rx_error ERROR. */
+static void x_limited(xfacts *out, xf_source source, uint32_t index, uint32_t alias,
+                      int error)
+{
+	if (out->nlimits < X_LIMITS_KEPT)
+		out->limits[out->nlimits] = (x_limit){ source, index, alias, error };
+	if (out->nlimits < UINT32_MAX)
+		out->nlimits++;
+}
+
+/* Whether every fact of LX is a constant: then its first match gives all it can (a later
+ * match would give the same facts at a later span, and x_add keeps the earliest). */
+static bool x_constant(const kb_lexeme *lx)
+{
+	for (uint32_t j = 0; j < lx->nvals; j++)
+		if (lx->vals[j].from_capture)
+			return false;
+	return true;
+}
+
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
                             lex_scope scope, xfacts *out, size_t base)
 {
@@ -201,15 +221,16 @@ static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool vali
 		const kb_lexeme *lx = &k->lexicon[i];
 		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope))
 			continue;
+		bool once = x_constant(lx);
 		rx_span m;
-		for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
+		for (size_t off = 0; off <= len; off = once ? len + 1 : x_next(text, len, m)) {
 			/* the text was checked once for all patterns (else the first call of
 			 * each checks it); the next ones start where a match ended, on a
 			 * character boundary */
 			int rc = off || valid ? rx_find_next(lx->re, text, len, off, &m)
 			                      : rx_find(lx->re, text, len, off, &m);
 			if (rc < 0)
-				out->limited = true;
+				x_limited(out, XF_LEXICON, i, 0, rc);
 			if (rc <= 0)
 				break;
 			for (uint32_t j = 0; j < lx->nvals; j++) {
@@ -241,7 +262,7 @@ static int x_cmp_cand(const void *a, const void *b)
 
 /* Every non-empty match of every alias into C. */
 static eng_status x_collect(const kb *k, const char *text, size_t len, bool valid,
-                            x_cands *c, bool *limited)
+                            x_cands *c, xfacts *out)
 {
 	for (uint32_t e = 0; e < k->nentities; e++) {
 		const kb_entity *ent = &k->entities[e];
@@ -251,7 +272,7 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 				int rc = off || valid ? rx_find_next(ent->aliases[a], text, len, off, &m)
 				                      : rx_find(ent->aliases[a], text, len, off, &m);
 				if (rc < 0)
-					*limited = true;
+					x_limited(out, XF_ENTITY, e, a, rc);
 				if (rc <= 0)
 					break;
 				if (m.end == m.start)
@@ -275,7 +296,7 @@ static eng_status x_entities(const kb *k, const char *text, size_t len, bool val
                              eng_sym attr, xfacts *out, size_t base)
 {
 	x_cands c = { NULL, 0, 0 };
-	eng_status st = x_collect(k, text, len, valid, &c, &out->limited);
+	eng_status st = x_collect(k, text, len, valid, &c, out);
 	if (st != ENG_OK || c.n == 0) {
 		free(c.v);
 		return st;
@@ -334,5 +355,52 @@ void xfacts_free(xfacts *x)
 	free(x->v);
 	x->v = NULL;
 	x->n = x->cap = 0;
-	x->limited = false;
+	x->nlimits = 0;
+}
+
+const char *x_limit_name(int error)
+{
+	return error == RX_ERR_MATCH_LIMIT ? "regex-match" :
+	       error == RX_ERR_DEPTH_LIMIT ? "regex-depth" : "";
+}
+
+const char *x_limit_describe(const kb *k, const x_limit *h, char *buf, size_t size)
+{
+	const char *file = "";
+	uint32_t line = 0, col = 0;
+	int n;
+	if (h->source == XF_LEXICON && h->index < k->nlexicon) {
+		const kb_lexeme *lx = &k->lexicon[h->index];
+		file = lx->file;
+		line = lx->line;
+		col = lx->col;
+		n = snprintf(buf, size, "lexicon entry `%s`", lx->id);
+	} else if (h->source == XF_ENTITY && h->index < k->nentities) {
+		const kb_entity *en = &k->entities[h->index];
+		file = en->file;
+		line = en->line;
+		col = en->col;
+		n = snprintf(buf, size, "alias %u of catalog entry `%s`", h->alias + 1, en->id);
+	} else {
+		n = snprintf(buf, size, "a pattern");
+	}
+	size_t at = n < 0 ? 0 : (size_t)n < size ? (size_t)n : size;
+	if (line && at < size) {
+		n = snprintf(buf + at, size - at, " (%s:%u:%u)", file ? file : "", line, col);
+		at = n < 0 ? at : at + (size_t)n < size ? at + (size_t)n : size;
+	}
+	const char *name = x_limit_name(h->error);
+	if (at >= size)
+		return buf;
+	if (!*name) {
+		snprintf(buf + at, size - at, " could not be matched (a PCRE2 error)");
+		return buf;
+	}
+	uint32_t lim = h->error == RX_ERR_MATCH_LIMIT ? k->limits.rx.match : k->limits.rx.depth;
+	unsigned long long twice = (unsigned long long)lim * 2;
+	if (twice > UINT32_MAX)
+		twice = UINT32_MAX;
+	snprintf(buf + at, size - at, " hit the %s limit of %u; raise it with --limit %s=%llu",
+	         name, lim, name, twice);
+	return buf;
 }

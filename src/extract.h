@@ -18,10 +18,21 @@ typedef struct {
 	size_t start, end;      /* byte offsets in the text given to extract() */
 } xfact;
 
+/* A pattern that hit a PCRE2 limit: its matches from there on are missing. */
+typedef struct {
+	xf_source source;       /* a lexicon entry or an alias of a catalog entity */
+	uint32_t index;         /* the lexicon entry or the entity */
+	uint32_t alias;         /* which of the entity's aliases */
+	int error;              /* the rx_error: RX_ERR_MATCH_LIMIT, RX_ERR_DEPTH_LIMIT, ... */
+} x_limit;
+
+#define X_LIMITS_KEPT 4
+
 typedef struct {
 	xfact *v;
 	size_t n, cap;
-	bool limited;           /* a pattern hit its match limit on this text */
+	x_limit limits[X_LIMITS_KEPT];  /* the first patterns that hit a limit on this text */
+	uint32_t nlimits;       /* how many did, kept or not */
 } xfacts;
 
 /* Runs the lexicon entries whose scope fits (LEX_STEM for a stem, LEX_OPTION for an
@@ -32,5 +43,12 @@ typedef struct {
 eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
                    eng_sym entity_attr, xfacts *out);
 void xfacts_free(xfacts *x);
+
+/* The name of the limit an rx_error means, as the --limit option spells it: "regex-match",
+ * "regex-depth", or "" for an error that is no limit. */
+const char *x_limit_name(int error);
+/* Describes H in BUF: which pattern of K (lexicon entry or catalog alias, with its file
+ * position), which limit and its value, and how to raise it. Returns BUF. */
+const char *x_limit_describe(const kb *k, const x_limit *h, char *buf, size_t size);
 
 #endif

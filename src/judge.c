@@ -228,7 +228,7 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 	eng_status st = extract(k, text, op->end - op->start, LEX_OPTION, k->s_uses, &op->facts);
 	if (st)
 		return st;
-	j->limited = j->limited || op->facts.limited;
+	j->limited = j->limited || op->facts.nlimits;
 	eng_fact_id *ids = calloc(op->facts.n + 1, sizeof(*ids));
 	if (!ids)
 		return ENG_ERR_NOMEM;
@@ -357,7 +357,7 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		return st;
 	if ((st = extract(k, j->q.text, j->q.stem_end, LEX_STEM, k->s_mentions, &j->stem)))
 		return st;
-	j->limited = j->stem.limited;
+	j->limited = j->stem.nlimits > 0;
 	eng_fact_id *ids = calloc(j->stem.n + 1, sizeof(*ids));
 	if (!ids)
 		return ENG_ERR_NOMEM;
@@ -409,6 +409,30 @@ void judge_option_leave(kb *k, judgement *j, uint32_t o, eng_fact_id *ids)
 		if (ids[i] && eng_fact_get(k->e, ids[i], NULL, NULL))
 			eng_retract(k->e, ids[i]);
 	free(ids);
+}
+
+bool judge_limit_describe(const kb *k, const judgement *j, size_t i, char *buf, size_t size)
+{
+	const xfacts *x = &j->stem;
+	uint32_t o = 0;
+	const char *where = "the stem";
+	char opt[16];
+	while (i >= (x->nlimits < X_LIMITS_KEPT ? x->nlimits : X_LIMITS_KEPT)) {
+		i -= x->nlimits < X_LIMITS_KEPT ? x->nlimits : X_LIMITS_KEPT;
+		if (o >= j->nopts)
+			return false;
+		snprintf(opt, sizeof(opt), "option %c", j->opts[o].letter);
+		where = opt;
+		x = &j->opts[o++].facts;
+	}
+	char what[400];
+	x_limit_describe(k, &x->limits[i], what, sizeof(what));
+	uint32_t more = i + 1 == X_LIMITS_KEPT ? x->nlimits - X_LIMITS_KEPT : 0;
+	char tail[64] = "";
+	if (more)
+		snprintf(tail, sizeof(tail), " (%u more patterns did too)", more);
+	snprintf(buf, size, "on %s, %s; facts may be missing%s", where, what, tail);
+	return true;
 }
 
 void judgement_free(judgement *j)

@@ -83,6 +83,10 @@ typedef struct {
  * status is returned and eng_error() says why. */
 eng_status judge_question(kb *k, question *q, judgement *out);
 void judgement_free(judgement *j);
+/* The I-th pattern that hit a PCRE2 limit while judging J (the stem's first, then each
+ * option's), as a sentence in BUF naming where, the pattern, the limit and how to raise
+ * it; false when there are not that many. */
+bool judge_limit_describe(const kb *k, const judgement *j, size_t i, char *buf, size_t size);
 
 /* Asserts option O's facts again (after judge_question) so that its conclusions are live
  * for explanation; IDS gets a malloc'd array of the fact ids (one per facts.v entry).

@@ -265,13 +265,14 @@ static eng_doc *kb_parse(kb_loader *L, kbc_file *f, eng_status *st)
 			close(fd);
 		if (buf) {
 			f->hash = kbc_hash(buf, len);
-			eng_doc *doc = eng_doc_read_string(f->path, buf, len, NULL, L->d, st);
+			eng_doc *doc = eng_doc_read_string(f->path, buf, len, &L->k->limits.eng.doc,
+			                                   L->d, st);
 			free(buf);
 			return doc;
 		}
 		L->no_write = true;
 	}
-	return eng_doc_read_file(f->path, NULL, L->d, st);
+	return eng_doc_read_file(f->path, &L->k->limits.eng.doc, L->d, st);
 }
 
 /* Reads (from the cache, else by parsing) and loads file I. Returns ENG_ERR_NOMEM to stop;
@@ -280,7 +281,10 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 {
 	eng_status st = ENG_OK;
 	const char *path = f->path;
-	eng_doc *doc = L->cache ? kbc_doc(L->cache, i, path) : NULL;
+	/* a file over yaml-bytes is parsed, so that the reader reports it */
+	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
+	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
+	                                : NULL;
 	if (!doc)
 		doc = kb_parse(L, f, &st);
 	if (!doc) {
@@ -450,8 +454,36 @@ void kb_free(kb *k)
 	free(k);
 }
 
+void kb_limits_default(kb_limits *out)
+{
+	eng_limits_default(&out->eng);
+	out->rx.match = RX_MATCH_LIMIT_DEFAULT;
+	out->rx.depth = RX_DEPTH_LIMIT_DEFAULT;
+	out->question_bytes = Q_DEFAULT_MAX_BYTES;
+}
+
+/* *OUT = IN (may be NULL) with each 0 field replaced by its default. */
+static void kb_limits_fill(kb_limits *out, const kb_limits *in)
+{
+	kb_limits_default(out);
+	if (!in)
+		return;
+	/* eng_limits_set gives the document limits their defaults */
+	out->eng.doc = in->eng.doc;
+	if (in->eng.max_firings)
+		out->eng.max_firings = in->eng.max_firings;
+	if (in->eng.max_facts)
+		out->eng.max_facts = in->eng.max_facts;
+	if (in->rx.match)
+		out->rx.match = in->rx.match;
+	if (in->rx.depth)
+		out->rx.depth = in->rx.depth;
+	if (in->question_bytes)
+		out->question_bytes = in->question_bytes;
+}
+
 /* A new knowledge base with its engine set up for mlarch, or NULL when out of memory. */
-static kb *kb_new(const char *dir, const eng_limits *limits)
+static kb *kb_new(const char *dir, const kb_limits *limits)
 {
 	kb *k = calloc(1, sizeof(*k));
 	if (!k)
@@ -473,8 +505,9 @@ static kb *kb_new(const char *dir, const eng_limits *limits)
 			kb_free(k);
 			return NULL;
 		}
-	if (limits)
-		eng_limits_set(k->e, limits);
+	kb_limits_fill(&k->limits, limits);
+	eng_limits_set(k->e, &k->limits.eng);
+	eng_limits_get(k->e, &k->limits.eng);
 	k->s_scenario = eng_intern(k->e, "scenario", 8);
 	k->s_option = eng_intern(k->e, "option", 6);
 	k->s_uses = eng_intern(k->e, "uses", 4);
@@ -491,8 +524,10 @@ static kb *kb_new(const char *dir, const eng_limits *limits)
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off)
 {
 	rx *r = kbc_pattern(L->cache, pattern);
-	if (!r)
-		r = rx_compile(pattern, err, errsz, err_off);
+	if (r)
+		rx_set_limits(r, &L->k->limits.rx);
+	else
+		r = rx_compile(pattern, &L->k->limits.rx, err, errsz, err_off);
 	if (r && L->cache_path && !L->no_write) {
 		if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
 		    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
@@ -602,7 +637,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 }
 
 /* kb_load_with without a cache. */
-eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out)
+eng_status kb_load(const char *dir, const kb_limits *limits, eng_diags *d, kb **out)
 {
 	kb_load_opts opts = { limits, NULL, false };
 	return kb_load_with(dir, &opts, d, out, NULL);

@@ -10,7 +10,21 @@
 #define MLARCH_KB_H
 
 #include "engine.h"
+#include "question.h"
 #include "regex.h"
+
+/* Every limit on what mlarch reads and runs, carried by the knowledge base: the engine's
+ * (firings, facts, and YAML documents: the rule files and scenario files), the PCRE2
+ * limits each lexicon and catalog pattern is compiled with, and the longest question
+ * read. A 0 field means its default. */
+typedef struct {
+	eng_limits eng;
+	rx_limits rx;
+	size_t question_bytes;  /* default Q_DEFAULT_MAX_BYTES */
+} kb_limits;
+
+/* Fills *OUT with the defaults (every field set, none 0). */
+void kb_limits_default(kb_limits *out);
 
 typedef struct {
 	const char *id;
@@ -74,6 +88,7 @@ typedef struct kb {
 	kb_lexeme *lexicon;
 	uint32_t nlexicon;
 	void *mem;              /* owner of the strings and arrays above */
+	kb_limits limits;       /* as given to kb_load, 0 fields filled with defaults */
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
 } kb;
@@ -81,11 +96,13 @@ typedef struct kb {
 /* Loads every *.yaml file under DIR (recursively, in sorted path order) into a new
  * knowledge base: the engine (with mlarch's conclusion kinds registered), the sources,
  * catalog and lexicon. Collects all errors into D with file:line:col. Returns ENG_OK and
- * *OUT, or an error status with *OUT NULL (nothing to free). LIMITS may be NULL. */
-eng_status kb_load(const char *dir, const eng_limits *limits, eng_diags *d, kb **out);
+ * *OUT, or an error status with *OUT NULL (nothing to free). LIMITS (NULL: the defaults)
+ * apply to the files read, the patterns compiled and, kept in (*OUT)->limits, to what is
+ * read and run later. */
+eng_status kb_load(const char *dir, const kb_limits *limits, eng_diags *d, kb **out);
 
 typedef struct {
-	const eng_limits *limits;   /* NULL: the defaults */
+	const kb_limits *limits;    /* NULL: the defaults */
 	const char *cache_dir;      /* the folder of compiled caches (kbcache.h); NULL: none */
 	bool cache_no_read;         /* parse every file even if the cache matches; refresh it */
 } kb_load_opts;

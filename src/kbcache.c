@@ -413,14 +413,14 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	return k;
 }
 
-eng_doc *kbc_doc(kbc *c, size_t i, const char *name)
+eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits)
 {
 	if (!c || i >= c->nfiles || !c->img[i]) {
 		if (c)
 			c->missed = true;
 		return NULL;
 	}
-	eng_doc *doc = eng_doc_deserialize(name, c->img[i], c->imglen[i], name, NULL, NULL);
+	eng_doc *doc = eng_doc_deserialize(name, c->img[i], c->imglen[i], name, limits, NULL);
 	c->img[i] = NULL;       /* given (or failed) once */
 	if (doc)
 		c->given++;

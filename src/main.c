@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - options, then one command. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@ static const char usage[] =
 	"  lint [PATH...]            check a knowledge base (default: the one in use)\n"
 	"  coverage [PATH...]        which notes the rules cite, and which they do not; with\n"
 	"                            scenario folders, also how many scenarios cite each note\n"
+	"  limits                    every limit: its default and current value\n"
 	"  (none)                    on a terminal: an interactive prompt\n"
 	"\n"
 	"A question is read from the arguments, or from standard input when it is `-` or\n"
@@ -43,8 +46,11 @@ static const char usage[] =
 	"  -r, --rules DIR           knowledge base folder (default: the built-in rules)\n"
 	"      --json                ask, why-not, facts, batch, coverage: one JSON document\n"
 	"      --no-color            no colour (also when NO_COLOR is set or not a terminal)\n"
-	"      --max-firings N       stop a run after N rule firings (default 100000)\n"
-	"      --max-facts N         stop when working memory holds N facts (default 1000000)\n"
+	"      --limit NAME=VALUE    set a limit (repeatable); --limit help lists them:\n"
+	"                            firings, facts, question-bytes, regex-match, regex-depth,\n"
+	"                            yaml-bytes, yaml-depth, yaml-aliases, yaml-nodes\n"
+	"      --max-firings N       the same as --limit firings=N\n"
+	"      --max-facts N         the same as --limit facts=N\n"
 	"      --no-cache            read the rules' YAML without the compiled cache\n"
 	"      --tap                 batch: TAP output\n"
 	"      --junit FILE          batch: also write a JUnit XML report (atomically)\n"
@@ -55,8 +61,11 @@ static const char usage[] =
 	"  -h, --help                this help\n"
 	"  -V, --version             the version\n"
 	"\n"
-	"Exit codes: 0 ok; 1 a scenario failed or lint found errors; 2 usage; 3 bad input;\n"
-	"4 the knowledge base does not load; 5 a run limit or expression error; 6 out of memory.\n"
+	"Exit codes: 0 ok; 1 a scenario failed or lint found errors; 2 usage; 3 bad input (a\n"
+	"question over question-bytes too); 4 the knowledge base does not load (a rule file\n"
+	"over a yaml-* limit too); 5 a run limit (firings, facts) or expression error; 6 out of\n"
+	"memory; 141 standard output was closed early (a reader such as head left): mlarch\n"
+	"stops at once and says nothing.\n"
 	"\n"
 	"Environment: MLARCH_RULES (knowledge base folder when --rules is not given), NO_COLOR\n"
 	"(no colour), MLARCH_NO_JIT (no PCRE2 JIT), MLARCH_CACHE=0 (no compiled cache),\n"
@@ -77,13 +86,15 @@ void cli_usage_error(const cli_opts *o, const char *fmt, ...)
 	fprintf(stderr, "\nTry '%s --help'.\n", o->prog);
 }
 
+/* Reads S as a whole number from 1 up: digits only, no sign, no overflow. */
 static bool parse_count(const char *s, uint64_t *out)
 {
 	char *end;
-	if (!s[0] || s[0] == '-')
+	if (s[0] < '0' || s[0] > '9')
 		return false;
+	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (*end || v == 0)
+	if (*end || v == 0 || errno == ERANGE)
 		return false;
 	*out = v;
 	return true;
@@ -100,7 +111,7 @@ static void scope_note(const char **first, const char *name)
  * answered). */
 static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bool permute)
 {
-	enum { OPT_JSON = 256, OPT_NO_COLOR, OPT_MAX_FIRINGS, OPT_MAX_FACTS, OPT_TAP,
+	enum { OPT_JSON = 256, OPT_NO_COLOR, OPT_MAX_FIRINGS, OPT_MAX_FACTS, OPT_LIMIT, OPT_TAP,
 	       OPT_JUNIT, OPT_DOT, OPT_NO_CACHE };
 	static const struct option longopts[] = {
 		{ "rules", required_argument, NULL, 'r' },
@@ -110,6 +121,7 @@ static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bo
 		{ "max-firings", required_argument, NULL, OPT_MAX_FIRINGS },
 		{ "max-facts", required_argument, NULL, OPT_MAX_FACTS },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "tap", no_argument, NULL, OPT_TAP },
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -131,16 +143,24 @@ static int parse_options(cli_opts *o, scoped_opts *sc, int argc, char **argv, bo
 		case OPT_NO_COLOR: o->color = false; break;
 		case OPT_NO_CACHE: o->no_cache = true; break;
 		case OPT_MAX_FIRINGS:
-			if (!parse_count(optarg, &o->limits.max_firings)) {
+			if (!parse_count(optarg, &o->limits.eng.max_firings)) {
 				cli_usage_error(o, "--max-firings needs a positive whole number, not '%s'", optarg);
 				return -1;
 			}
 			break;
 		case OPT_MAX_FACTS:
-			if (!parse_count(optarg, &o->limits.max_facts)) {
+			if (!parse_count(optarg, &o->limits.eng.max_facts)) {
 				cli_usage_error(o, "--max-facts needs a positive whole number, not '%s'", optarg);
 				return -1;
 			}
+			break;
+		case OPT_LIMIT:
+			if (!strcmp(optarg, "help")) {
+				cli_limits_print(o, stdout);
+				return -2;
+			}
+			if (!cli_limit_set(o, optarg))
+				return -1;
 			break;
 		case OPT_TAP: o->tap = true; scope_note(&sc->batch, "tap"); break;
 		case OPT_JUNIT: o->junit = optarg; scope_note(&sc->batch, "junit"); break;
@@ -193,7 +213,8 @@ static bool options_fit(const cli_opts *o, const scoped_opts *sc, const char *co
 		cli_usage_error(o, "--%s is an option of explain, not of %s", sc->explain, command);
 		return false;
 	}
-	if (o->json && (!strcmp(command, "explain") || !strcmp(command, "lint"))) {
+	if (o->json && (!strcmp(command, "explain") || !strcmp(command, "lint") ||
+	                !strcmp(command, "limits"))) {
 		cli_usage_error(o, "%s has no JSON output%s", command, !strcmp(command, "explain")
 		                ? " (ask --json gives the reasons with the question's words; "
 		                  "explain --dot the proof as a graph)" : "");
@@ -213,10 +234,30 @@ static const struct {
 	{ "batch", cmd_batch },
 	{ "lint", cmd_lint },
 	{ "coverage", cmd_coverage },
+	{ "limits", cmd_limits },
 };
+
+/* What a command's exit code CODE becomes once its output is flushed: EXIT_PIPE, without
+ * a word, when the reader of standard output left (`mlarch batch | head -1`); EXIT_INPUT,
+ * with a message, when standard output could not be written otherwise (a full disk). */
+static int finish(const cli_opts *o, int code)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return code;
+	if (cli_stdout_closed())
+		return EXIT_PIPE;
+	fprintf(stderr, "%s: cannot write standard output: %s\n", o->prog,
+	        errno ? strerror(errno) : "write error");
+	return code == EXIT_OK || code == EXIT_FAIL ? EXIT_INPUT : code;
+}
 
 int main(int argc, char **argv)
 {
+	/* A closed pipe is an error from write (EPIPE), not a signal that kills mlarch, whatever
+	 * the parent left SIGPIPE at: commands stop quietly when they see it, and `finish`
+	 * gives the one exit code documented for it. */
+	signal(SIGPIPE, SIG_IGN);
 	cli_opts o;
 	memset(&o, 0, sizeof(o));
 	const char *slash = strrchr(argv[0], '/');
@@ -225,20 +266,19 @@ int main(int argc, char **argv)
 	/* no-color.org: NO_COLOR set to anything but the empty string turns colour off */
 	const char *no_color = getenv("NO_COLOR");
 	o.color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
-	o.limits.max_firings = 100000;
-	o.limits.max_facts = 1000000;
+	kb_limits_default(&o.limits);
 	scoped_opts sc = { NULL, NULL };
 	int first = parse_options(&o, &sc, argc, argv, false);
 	if (first == -2)
-		return EXIT_OK;
+		return finish(&o, EXIT_OK);
 	if (first < 0)
 		return EXIT_USAGE;
 	if (first == argc) {
 		if (!options_fit(&o, &sc, "ask"))
 			return EXIT_USAGE;
 		if (isatty(STDIN_FILENO))
-			return cmd_repl(&o);
-		return cmd_ask(&o, 0, argv + first);
+			return finish(&o, cmd_repl(&o));
+		return finish(&o, cmd_ask(&o, 0, argv + first));
 	}
 	const char *name = argv[first];
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -250,10 +290,10 @@ int main(int argc, char **argv)
 		optind = 1;
 		int sub = parse_options(&o, &sc, nrest, rest, true);
 		if (sub == -2)
-			return EXIT_OK;
+			return finish(&o, EXIT_OK);
 		if (sub < 0 || !options_fit(&o, &sc, name))
 			return EXIT_USAGE;
-		return commands[i].run(&o, nrest - sub, rest + sub);
+		return finish(&o, commands[i].run(&o, nrest - sub, rest + sub));
 	}
 	cli_usage_error(&o, "unknown command '%s'", name);
 	return EXIT_USAGE;

@@ -385,15 +385,18 @@ static uint32_t q_choose(const char *s, size_t n)
 
 /* Normalises and splits RAW[0..LEN) into *Q (see question.h). On error *Q holds nothing to
  * free and *ERR_OFF (if not NULL) is the byte offset of the problem in RAW. */
-q_status question_parse(const char *raw, size_t len, question *q, size_t *err_off)
+q_status question_parse(const char *raw, size_t len, size_t max_bytes, question *q,
+                        size_t *err_off)
 {
 	size_t off_dummy;
 	if (!err_off)
 		err_off = &off_dummy;
 	*err_off = 0;
 	memset(q, 0, sizeof(*q));
-	if (len > Q_MAX_BYTES) {
-		*err_off = Q_MAX_BYTES;
+	if (!max_bytes)
+		max_bytes = Q_DEFAULT_MAX_BYTES;
+	if (len > max_bytes) {
+		*err_off = max_bytes;
 		return Q_ERR_TOO_LONG;
 	}
 	char *t = malloc(len + 1);

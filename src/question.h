@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #define Q_MAX_OPTIONS 8
-#define Q_MAX_BYTES (256 * 1024)
+/* The default of question_parse's MAX_BYTES (the `question-bytes` limit of mlarch). */
+#define Q_DEFAULT_MAX_BYTES (64 * 1024)
 
 typedef struct {
 	char letter;            /* 'A'.. */
@@ -35,13 +36,15 @@ typedef enum {
 	Q_ERR_UTF8,             /* invalid UTF-8 at *err_off of the raw input */
 	Q_ERR_NUL,              /* a NUL byte at *err_off */
 	Q_ERR_EMPTY,            /* nothing but white space */
-	Q_ERR_TOO_LONG,         /* more than Q_MAX_BYTES */
+	Q_ERR_TOO_LONG,         /* more than the MAX_BYTES given to question_parse */
 } q_status;
 
 /* Normalises RAW[0..LEN) and splits it. A text with no lettered options is a stem with
- * nopts == 0 (still answerable as a scenario). On error *ERR_OFF is the byte offset in
- * RAW. On success the caller owns q->text (question_free). */
-q_status question_parse(const char *raw, size_t len, question *q, size_t *err_off);
+ * nopts == 0 (still answerable as a scenario). A text of more than MAX_BYTES (0: the
+ * default, Q_DEFAULT_MAX_BYTES) is Q_ERR_TOO_LONG before any work is done. On error
+ * *ERR_OFF is the byte offset in RAW. On success the caller owns q->text (question_free). */
+q_status question_parse(const char *raw, size_t len, size_t max_bytes, question *q,
+                        size_t *err_off);
 void question_free(question *q);
 const char *q_status_str(q_status st);
 

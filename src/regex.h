@@ -13,11 +13,24 @@
 
 typedef struct rx rx;
 
-/* Compiles PATTERN (NUL-terminated). On failure returns NULL and writes a message and the
- * byte offset of the problem in the pattern to ERR / *ERR_OFF; errno is ENOMEM when memory
- * ran out, EINVAL for a bad pattern. */
-rx *rx_compile(const char *pattern, char *err, size_t errsz, size_t *err_off);
+/* The work one match may take, carried by each compiled pattern. 0 means the default. */
+typedef struct {
+	uint32_t match;         /* PCRE2 match limit: backtracking steps; default 100000 */
+	uint32_t depth;         /* PCRE2 depth limit: nested backtracking; default 5000 */
+} rx_limits;
+
+#define RX_MATCH_LIMIT_DEFAULT 100000u
+#define RX_DEPTH_LIMIT_DEFAULT 5000u
+
+/* Compiles PATTERN (NUL-terminated) to match within LIMITS (NULL: the defaults). On failure
+ * returns NULL and writes a message and the byte offset of the problem in the pattern to
+ * ERR / *ERR_OFF; errno is ENOMEM when memory ran out, EINVAL for a bad pattern. */
+rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t errsz,
+               size_t *err_off);
 void rx_free(rx *r);
+/* Sets the match and depth limits of R (as rx_compile does): for a pattern decoded from
+ * a cache, which keeps no limits. */
+void rx_set_limits(rx *r, const rx_limits *limits);
 
 /* Compiled patterns as bytes, for a cache of them. rx_build_id writes what such bytes
  * depend on (the PCRE2 version and build) into BUF and returns BUF. rx_serialize encodes
@@ -33,9 +46,16 @@ typedef struct {
 	size_t start, end;      /* the whole match: byte offsets in the subject */
 } rx_span;
 
+/* What rx_find returns besides 1 (a match) and 0 (none): the text is then treated as not
+ * matching, and the caller should say so. */
+typedef enum {
+	RX_ERR_MATCH_LIMIT = -1,        /* the match limit was reached */
+	RX_ERR_DEPTH_LIMIT = -2,        /* the depth limit was reached */
+	RX_ERR_FAILED = -3,             /* anything else (bad UTF-8, an offset inside a character) */
+} rx_error;
+
 /* Finds the first match in SUBJECT[0..LEN) at or after OFFSET. Returns 1 and *M on a
- * match, 0 when there is none, -1 when a match limit was hit (the text is then treated as
- * not matching and the caller should say so). */
+ * match, 0 when there is none, or an rx_error (negative). */
 int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
 /* The same without checking that SUBJECT is valid UTF-8: for a subject that
  * rx_utf8_valid or an rx_find from offset 0 has already accepted (unchanged since), at an

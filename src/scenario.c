@@ -271,7 +271,7 @@ eng_status scenario_load(const kb *k, const char *path, eng_diags *d, scenario *
 	memset(s, 0, sizeof(*s));
 	eng_status st;
 	size_t before = eng_diags_errors(d);
-	eng_doc *doc = eng_doc_read_file(path, NULL, d, &st);
+	eng_doc *doc = eng_doc_read_file(path, &k->limits.eng.doc, d, &st);
 	if (!doc)
 		return st ? st : ENG_ERR_LOAD;
 	return scenario_read(k, path, doc, d, before, s);
@@ -283,7 +283,7 @@ eng_status scenario_load_string(const kb *k, const char *name, const char *text,
 	memset(s, 0, sizeof(*s));
 	eng_status st;
 	size_t before = eng_diags_errors(d);
-	eng_doc *doc = eng_doc_read_string(name, text, len, NULL, d, &st);
+	eng_doc *doc = eng_doc_read_string(name, text, len, &k->limits.eng.doc, d, &st);
 	if (!doc)
 		return st ? st : ENG_ERR_LOAD;
 	return scenario_read(k, name, doc, d, before, s);
@@ -452,12 +452,17 @@ eng_status scenario_run(kb *k, const scenario *s, sc_result *r)
 	if (s->question) {
 		question q;
 		size_t off;
-		q_status qs = question_parse(s->question, s->question_len, &q, &off);
-		if (qs != Q_OK) {
+		q_status qs = question_parse(s->question, s->question_len,
+		                             k->limits.question_bytes, &q, &off);
+		if (qs == Q_ERR_TOO_LONG)
+			snprintf(r->message, sizeof(r->message), "the question is longer than the "
+			         "limit of %zu bytes (limit question-bytes); raise it with --limit "
+			         "question-bytes=%zu", k->limits.question_bytes, s->question_len);
+		else if (qs != Q_OK)
 			snprintf(r->message, sizeof(r->message), "the question does not read: %s",
 			         q_status_str(qs));
+		if (qs != Q_OK)
 			return qs == Q_ERR_NOMEM ? ENG_ERR_NOMEM : ENG_OK;
-		}
 		st = judge_question(k, &q, &j);
 	} else {
 		st = run_facts(k, s, &j);
@@ -472,10 +477,20 @@ eng_status scenario_run(kb *k, const scenario *s, sc_result *r)
 	r->abstained = j.abstained;
 	r->pass = true;
 	size_t n = 0;
-	if (s->has_answer && strcmp(s->answer, j.answer) != 0) {
+	/* A pattern stopped by its limit may have missed facts: the answer, right or wrong,
+	 * does not say what the knowledge base gives, so the scenario fails. */
+	for (size_t i = 0; i < SC_WARNINGS && judge_limit_describe(k, &j, i, r->warnings[i],
+	                                                           sizeof(r->warnings[i])); i++)
+		r->nwarnings++;
+	if (r->nwarnings) {
+		r->pass = false;
+		n += (size_t)snprintf(r->message, sizeof(r->message), "%s", r->warnings[0]);
+	}
+	if (s->has_answer && strcmp(s->answer, j.answer) != 0 && n < sizeof(r->message)) {
 		r->pass = false;
 		n += (size_t)snprintf(r->message + n, sizeof(r->message) - n,
-		                      "expected %s, got %s%s%s", s->answer[0] ? s->answer : "none",
+		                      "%sexpected %s, got %s%s%s", n ? "; " : "",
+		                      s->answer[0] ? s->answer : "none",
 		                      j.abstained ? "none (" : j.answer, j.abstained ? j.note : "",
 		                      j.abstained ? ")" : "");
 	}

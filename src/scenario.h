@@ -48,15 +48,21 @@ void scenario_free(scenario *s);
 char **scenario_find(char **paths, int npaths, size_t *n, const char **bad);
 void scenario_paths_free(char **p, size_t n);
 
+#define SC_WARNINGS 4
+
 typedef struct {
 	bool pass;
 	char got[Q_MAX_OPTIONS + 1];
 	bool abstained;
 	char message[512];
+	char warnings[SC_WARNINGS][512];    /* patterns that hit a PCRE2 limit (judge.h) */
+	uint32_t nwarnings;
 } sc_result;
 
 /* Runs S against K and compares with what it expects. Returns non-zero only for an
- * engine failure (the message says which); a wrong answer is a result, not an error. */
+ * engine failure (the message says which); a wrong answer is a result, not an error.
+ * A pattern that hit a PCRE2 limit fails the scenario, whatever the answer: its
+ * sentences are in r->warnings, the first also in r->message. */
 eng_status scenario_run(kb *k, const scenario *s, sc_result *r);
 
 #endif

@@ -373,7 +373,8 @@ t "coverage: an uncited note" grep -qE "^  de-50 +uncited" "$tmp/out"
 run "$M" --help
 t "--help: exit 0" rc_is 0
 t "--help: usage" starts "usage: mlarch [OPTIONS] COMMAND [ARGS]"
-for w in ask why-not explain facts batch lint coverage --rules --json --no-color --max-firings \
+for w in ask why-not explain facts batch lint coverage limits --rules --json --no-color --limit \
+	firings question-bytes regex-match regex-depth yaml-bytes yaml-depth yaml-aliases yaml-nodes 141 --max-firings \
 	--max-facts --tap --junit --jobs --quiet --dot --output --help --version MLARCH_RULES \
 	NO_COLOR MLARCH_NO_JIT "Exit codes"; do
 	t "--help mentions $w" has "$w"
@@ -513,7 +514,8 @@ fi
 
 # ---- man page and bash completion ----
 : >"$tmp/err"
-for w in ask why-not explain facts batch lint coverage --rules --json --no-color --max-firings \
+for w in ask why-not explain facts batch lint coverage limits --rules --json --no-color --limit \
+	firings question-bytes regex-match regex-depth yaml-bytes yaml-depth yaml-aliases yaml-nodes 141 --max-firings \
 	--max-facts --tap --junit --jobs --quiet --dot --output --help --version MLARCH_RULES \
 	NO_COLOR MLARCH_NO_JIT "EXIT STATUS" FILES EXAMPLES; do
 	t "man page mentions $w" grep -qF -e "$(printf '%s' "$w" | sed 's/-/\\-/g')" docs/mlarch.1
@@ -536,11 +538,13 @@ if command -v bash >/dev/null; then
 			sh docs/mlarch.bash-completion "$@" 2>>"$tmp/err"
 	}
 	t "completion: registered for mlarch" bash -c '. "$1"; complete -p mlarch | grep -q _mlarch' sh docs/mlarch.bash-completion
-	t "completion: commands" [ "$(complete_words mlarch "" | tr '\n' ' ')" = "ask why-not explain facts batch lint coverage " ]
+	t "completion: commands" [ "$(complete_words mlarch "" | tr '\n' ' ')" = "ask why-not explain facts batch lint coverage limits " ]
 	t "completion: a command's start" [ "$(complete_words mlarch --json w)" = "why-not" ]
 	t "completion: batch options" [ "$(complete_words mlarch batch --j | sort | tr '\n' ' ')" = "--jobs --json --junit " ]
 	t "completion: explain options" [ "$(complete_words mlarch explain --d)" = "--dot" ]
 	t "completion: --rules takes a folder" [ "$(cd "$root" && complete_words mlarch --rules examples/k)" = "examples/kb" ]
+	t "completion: limit names" [ "$(complete_words mlarch --limit yaml-d)" = "yaml-depth=" ]
+	t "completion: a command after --limit NAME=VALUE" [ "$(complete_words mlarch --limit firings = 5 li | tr '\n' ' ')" = "lint limits " ]
 	t "completion: why-not letters" [ "$(complete_words mlarch why-not "" | tr '\n' ' ')" = "A B C D E F G H " ]
 else
 	skipped "bash completion: bash is not installed"

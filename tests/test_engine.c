@@ -348,6 +348,8 @@ Test(limits, firing_cap_names_the_rule)
 	cr_assert_eq(fired, 50);
 	cr_assert(strstr(eng_error(e), "forever"), "error names the rule: %s", eng_error(e));
 	cr_assert(strstr(eng_error(e), "50"), "error names the limit: %s", eng_error(e));
+	cr_assert(strstr(eng_error(e), "raise it with --limit firings=100 (eng_limits.max_firings)"),
+	          "error says how to raise it: %s", eng_error(e));
 	eng_free(e);
 }
 
@@ -362,7 +364,39 @@ Test(limits, fact_cap)
 	put(e, "scenario", "n", eng_number(0));
 	cr_assert_eq(eng_run(e, NULL), ENG_ERR_LIMIT_FACTS);
 	cr_assert(strstr(eng_error(e), "grow"), "%s", eng_error(e));
+	cr_assert(strstr(eng_error(e), "fact limit of 10 reached") &&
+	          strstr(eng_error(e), "raise it with --limit facts=20"), "%s", eng_error(e));
 	cr_assert_eq(eng_fact_count(e), 10);
+	eng_free(e);
+}
+
+Test(limits, defaults_and_document_limits)
+{
+	eng *e = eng_new();
+	cr_assert_not_null(e);
+	eng_limits def, got;
+	eng_limits_default(&def);
+	eng_limits_get(e, &got);
+	cr_expect(def.max_firings == 100000 && def.max_facts == 1000000 &&
+	          def.doc.max_bytes == 16u << 20 && def.doc.max_depth == 64 &&
+	          def.doc.max_aliases == 1000 && def.doc.max_nodes == 1000000);
+	cr_expect_eq(memcmp(&def, &got, sizeof(def)), 0, "a new engine has the defaults");
+	/* eng_load_string reads within the engine's document limits; 0 fields are defaults */
+	eng_limits l = def;
+	memset(&l.doc, 0, sizeof(l.doc));
+	l.doc.max_depth = 2;
+	eng_limits_set(e, &l);
+	eng_limits_get(e, &got);
+	cr_expect_eq(got.doc.max_depth, 2);
+	cr_expect_eq(got.doc.max_bytes, def.doc.max_bytes);
+	eng_diags *d = eng_diags_new(0);
+	const char *deep = "facts:\n  - [a, b, [[1]]]\n";
+	cr_expect_eq(eng_load_string(e, "deep.yaml", deep, strlen(deep), d), ENG_ERR_LOAD);
+	cr_expect(eng_diags_count(d) && strstr(eng_diags_get(d, 0)->message,
+	                                         "(limit yaml-depth); raise it with --limit "
+	                                         "yaml-depth=4"), "%s",
+	          eng_diags_count(d) ? eng_diags_get(d, 0)->message : "no diagnostic");
+	eng_diags_free(d);
 	eng_free(e);
 }
 

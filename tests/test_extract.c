@@ -234,7 +234,7 @@ Test(extract, table)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		const extract_case *c = &cases[i];
-		xfacts x = { NULL, 0, 0, false };
+		xfacts x = { .v = NULL };
 		eng_sym ent_attr = c->scope == LEX_OPTION ? k->s_uses : k->s_mentions;
 		eng_status st = extract(k, c->text, strlen(c->text), c->scope, ent_attr, &x);
 		cr_expect_eq(st, ENG_OK, "%s: %s", c->name, eng_status_str(st));
@@ -261,7 +261,18 @@ Test(extract, table)
 				cr_expect_str_eq(k->entities[f->index].id, w->sym,
 				                 "%s: fact %zu names entity %u", c->name, j, f->index);
 		}
-		cr_expect_eq(x.limited, c->limited, "%s: limited is %d", c->name, x.limited);
+		cr_expect_eq(x.nlimits > 0, c->limited, "%s: %u patterns hit a limit", c->name,
+		             x.nlimits);
+		if (c->limited && x.nlimits) {
+			/* the pattern, the limit, and how to raise it */
+			char why[512];
+			cr_expect_eq(x.limits[0].source, XF_LEXICON, "%s", c->name);
+			cr_expect_eq(x.limits[0].error, RX_ERR_MATCH_LIMIT, "%s", c->name);
+			x_limit_describe(k, &x.limits[0], why, sizeof(why));
+			cr_expect(strstr(why, "lexicon entry `runaway` (") && strstr(why, "lexicon.yaml:") &&
+			          strstr(why, "hit the regex-match limit of 100000; raise it with "
+			                 "--limit regex-match=200000"), "%s: %s", c->name, why);
+		}
 		xfacts_free(&x);
 	}
 }
@@ -269,7 +280,7 @@ Test(extract, table)
 Test(extract, lexicon_index_names_the_entry)
 {
 	const char *text = "near real-time data of 3 TB";
-	xfacts x = { NULL, 0, 0, false };
+	xfacts x = { .v = NULL };
 	cr_assert_eq(extract(k, text, strlen(text), LEX_STEM, k->s_mentions, &x), ENG_OK);
 	cr_assert_eq(x.n, 2);
 	cr_expect_str_eq(k->lexicon[x.v[0].index].id, "streaming");
@@ -279,7 +290,7 @@ Test(extract, lexicon_index_names_the_entry)
 
 Test(extract, appends_and_dedupes_only_its_own_facts)
 {
-	xfacts x = { NULL, 0, 0, false };
+	xfacts x = { .v = NULL };
 	const char *a = "Firehose to S3";
 	const char *b = "S3 only";
 	cr_assert_eq(extract(k, a, strlen(a), LEX_STEM, k->s_mentions, &x), ENG_OK);
@@ -296,7 +307,7 @@ Test(extract, appends_and_dedupes_only_its_own_facts)
 Test(extract, only_part_of_a_buffer)
 {
 	const char *text = "Firehose|S3";
-	xfacts x = { NULL, 0, 0, false };
+	xfacts x = { .v = NULL };
 	cr_assert_eq(extract(k, text, 8, LEX_STEM, k->s_mentions, &x), ENG_OK);
 	cr_assert_eq(x.n, 1, "text past LEN is not read");
 	xfacts_free(&x);

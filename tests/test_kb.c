@@ -241,11 +241,31 @@ Test(kb, limits_are_applied)
 	tmp_make(&t, clean_kb);
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	eng_limits lim = { 7, 99 }, got;
+	kb_limits lim;
+	memset(&lim, 0, sizeof(lim));
+	lim.eng.max_firings = 7;
+	lim.eng.max_facts = 99;
+	lim.eng.doc.max_depth = 33;
+	lim.rx.match = 1234;
+	lim.question_bytes = 4321;
+	eng_limits got;
 	cr_assert_eq(kb_load(t.dir, &lim, d, &k), ENG_OK);
 	eng_limits_get(k->e, &got);
 	cr_expect_eq(got.max_firings, 7);
 	cr_expect_eq(got.max_facts, 99);
+	cr_expect_eq(got.doc.max_depth, 33);
+	/* the fields left 0 get their defaults, in the engine and in the knowledge base */
+	kb_limits def;
+	kb_limits_default(&def);
+	cr_expect_eq(got.doc.max_bytes, def.eng.doc.max_bytes);
+	cr_expect_eq(k->limits.eng.doc.max_nodes, def.eng.doc.max_nodes);
+	cr_expect_eq(k->limits.rx.match, 1234);
+	cr_expect_eq(k->limits.rx.depth, RX_DEPTH_LIMIT_DEFAULT);
+	cr_expect_eq(k->limits.question_bytes, 4321);
+	kb_free(k);
+	/* NULL: every default */
+	cr_assert_eq(kb_load(t.dir, NULL, d, &k), ENG_OK);
+	cr_expect_eq(memcmp(&k->limits, &def, sizeof(def)), 0);
 	kb_free(k);
 	eng_diags_free(d);
 	tmp_remove(&t);

@@ -446,7 +446,7 @@ static eng_status judge_work(kb *k, const char *text, size_t len, char *answer)
 {
 	question q;
 	answer[0] = '\0';
-	q_status qs = question_parse(text, len, &q, NULL);
+	q_status qs = question_parse(text, len, 0, &q, NULL);
 	if (qs != Q_OK)
 		return qs == Q_ERR_NOMEM ? ENG_ERR_NOMEM : ENG_ERR_INVALID;
 	judgement j;

@@ -22,7 +22,7 @@ static void check_split(const split_case *c)
 {
 	question q;
 	size_t off = 0;
-	q_status st = question_parse(c->text, strlen(c->text), &q, &off);
+	q_status st = question_parse(c->text, strlen(c->text), 0, &q, &off);
 	cr_assert_eq(st, Q_OK, "%s: status %s at %zu", c->name, q_status_str(st), off);
 	cr_expect_eq(strlen(q.text), q.len, "%s: len %zu but text has %zu bytes", c->name,
 	             q.len, strlen(q.text));
@@ -215,7 +215,7 @@ Test(question, normalisation)
 	for (size_t i = 0; i < sizeof(norms) / sizeof(*norms); i++) {
 		const norm_case *c = &norms[i];
 		question q;
-		q_status st = question_parse(c->raw, strlen(c->raw), &q, NULL);
+		q_status st = question_parse(c->raw, strlen(c->raw), 0, &q, NULL);
 		cr_expect_eq(st, Q_OK, "%s: status %s", c->name, q_status_str(st));
 		if (st != Q_OK)
 			continue;
@@ -231,7 +231,7 @@ Test(question, normalised_options_keep_offsets)
 	const char *raw = "Which is \xE2\x80\x9C" "fast\xE2\x80\x9D?\xC2\xA0\r\n"
 	                  "A.\xC2\xA0" "Kinesis\xE2\x80\x94" "Streams\r\nB. Firehose\r\n";
 	question q;
-	cr_assert_eq(question_parse(raw, strlen(raw), &q, NULL), Q_OK);
+	cr_assert_eq(question_parse(raw, strlen(raw), 0, &q, NULL), Q_OK);
 	cr_expect_str_eq(q.text, "Which is \"fast\"?\nA. Kinesis-Streams\nB. Firehose");
 	cr_assert_eq(q.nopts, 2);
 	cr_expect_eq(q.stem_end, strlen("Which is \"fast\"?"));
@@ -248,7 +248,7 @@ Test(question, errors)
 		question q;
 		size_t off = 999;
 		size_t len = c->len ? c->len : strlen(c->raw);
-		q_status st = question_parse(c->raw, len, &q, &off);
+		q_status st = question_parse(c->raw, len, 0, &q, &off);
 		cr_expect_eq(st, c->st, "%s: status %s, expected %s", c->name, q_status_str(st),
 		             q_status_str(c->st));
 		cr_expect_eq(off, c->off, "%s: offset %zu, expected %zu", c->name, off, c->off);
@@ -259,17 +259,26 @@ Test(question, errors)
 
 Test(question, too_long)
 {
-	size_t len = Q_MAX_BYTES + 1;
+	size_t len = Q_DEFAULT_MAX_BYTES + 1;
 	char *raw = malloc(len);
 	cr_assert_not_null(raw);
 	memset(raw, 'a', len);
 	question q;
 	size_t off = 0;
-	cr_expect_eq(question_parse(raw, len, &q, &off), Q_ERR_TOO_LONG);
-	cr_expect_eq(off, Q_MAX_BYTES);
+	cr_expect_eq(question_parse(raw, len, 0, &q, &off), Q_ERR_TOO_LONG);
+	cr_expect_eq(off, Q_DEFAULT_MAX_BYTES);
 	/* exactly the maximum is fine */
-	cr_expect_eq(question_parse(raw, Q_MAX_BYTES, &q, &off), Q_OK);
-	cr_expect_eq(q.len, Q_MAX_BYTES);
+	cr_expect_eq(question_parse(raw, Q_DEFAULT_MAX_BYTES, 0, &q, &off), Q_OK);
+	cr_expect_eq(q.len, Q_DEFAULT_MAX_BYTES);
+	question_free(&q);
+	/* a limit given replaces the default, both ways */
+	cr_expect_eq(question_parse(raw, 101, 100, &q, &off), Q_ERR_TOO_LONG);
+	cr_expect_eq(off, 100);
+	cr_expect_null(q.text);
+	cr_expect_eq(question_parse(raw, 100, 100, &q, &off), Q_OK);
+	question_free(&q);
+	cr_expect_eq(question_parse(raw, len, len, &q, &off), Q_OK);
+	cr_expect_eq(q.len, len);
 	question_free(&q);
 	free(raw);
 }

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,7 +15,7 @@ typedef struct {
 	const char *pattern;
 	const char *subject;
 	size_t offset;
-	int rc;                 /* 1 match, 0 none, -1 limit */
+	int rc;                 /* 1 match, 0 none, or an rx_error */
 	size_t start, end;      /* when rc == 1 */
 } find_case;
 
@@ -34,8 +35,8 @@ static const find_case finds[] = {
 	{ "alternation, first position wins", "streams|data streams",
 	  "kinesis data streams", 0, 1, 8, 20 },
 	{ "empty match", "x*", "abc", 0, 1, 0, 0 },
-	{ "invalid UTF-8 subject is an error", "a", "\xFF" "a", 0, -1, 0, 0 },
-	{ "offset beyond the subject", "a", "a", 5, -1, 0, 0 },
+	{ "invalid UTF-8 subject is an error", "a", "\xFF" "a", 0, RX_ERR_FAILED, 0, 0 },
+	{ "offset beyond the subject", "a", "a", 5, RX_ERR_FAILED, 0, 0 },
 };
 
 Test(regex, find)
@@ -44,7 +45,7 @@ Test(regex, find)
 		const find_case *c = &finds[i];
 		char err[256];
 		size_t off;
-		rx *r = rx_compile(c->pattern, err, sizeof(err), &off);
+		rx *r = rx_compile(c->pattern, NULL, err, sizeof(err), &off);
 		cr_assert_not_null(r, "%s: `%s` did not compile: %s", c->name, c->pattern, err);
 		rx_span m = { 99, 99 };
 		int rc = rx_find(r, c->subject, strlen(c->subject), c->offset, &m);
@@ -80,7 +81,7 @@ Test(regex, named_groups)
 {
 	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++) {
 		const group_case *c = &groups[i];
-		rx *r = rx_compile(c->pattern, NULL, 0, NULL);
+		rx *r = rx_compile(c->pattern, NULL, NULL, 0, NULL);
 		cr_assert_not_null(r, "%s: did not compile", c->name);
 		rx_span m, g;
 		cr_assert_eq(rx_find(r, c->subject, strlen(c->subject), 0, &m), 1,
@@ -103,7 +104,7 @@ Test(regex, named_groups)
 
 Test(regex, has_group)
 {
-	rx *r = rx_compile("(?<n>\\d+)(x)(?<unit>MB)?", NULL, 0, NULL);
+	rx *r = rx_compile("(?<n>\\d+)(x)(?<unit>MB)?", NULL, NULL, 0, NULL);
 	cr_assert_not_null(r);
 	cr_expect(rx_has_group(r, "n"));
 	cr_expect(rx_has_group(r, "unit"));
@@ -114,7 +115,7 @@ Test(regex, has_group)
 
 Test(regex, group_after_failed_find)
 {
-	rx *r = rx_compile("(?<n>\\d+)", NULL, 0, NULL);
+	rx *r = rx_compile("(?<n>\\d+)", NULL, NULL, 0, NULL);
 	cr_assert_not_null(r);
 	rx_span m, g;
 	cr_assert_eq(rx_find(r, "12", 2, 0, &m), 1);
@@ -147,7 +148,7 @@ Test(regex, catastrophic_patterns_stop_at_the_limit)
 {
 	for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
 		const limit_case *c = &limits[i];
-		rx *r = rx_compile(c->pattern, NULL, 0, NULL);
+		rx *r = rx_compile(c->pattern, NULL, NULL, 0, NULL);
 		cr_assert_not_null(r, "%s: did not compile", c->name);
 		rx_span m;
 		double t0 = now_ms();
@@ -185,7 +186,7 @@ Test(regex, compile_errors)
 		const error_case *c = &errors[i];
 		char err[256] = "untouched";
 		size_t off = 999;
-		rx *r = rx_compile(c->pattern, err, sizeof(err), &off);
+		rx *r = rx_compile(c->pattern, NULL, err, sizeof(err), &off);
 		cr_expect_null(r, "%s: `%s` compiled", c->name, c->pattern);
 		rx_free(r);
 		cr_expect_eq(off, c->off, "%s: offset %zu, expected %zu", c->name, off, c->off);
@@ -197,17 +198,17 @@ Test(regex, compile_errors)
 Test(regex, small_error_buffer_and_null_outputs)
 {
 	char err[8];
-	cr_expect_null(rx_compile("(", err, sizeof(err), NULL));
+	cr_expect_null(rx_compile("(", NULL, err, sizeof(err), NULL));
 	cr_expect_lt(strlen(err), sizeof(err));
-	cr_expect_null(rx_compile("(", NULL, 0, NULL));
+	cr_expect_null(rx_compile("(", NULL, NULL, 0, NULL));
 	rx_free(NULL);
 }
 
 Test(regex, limits_hold_after_jit)
 {
 	/* JIT compilation starts after a few uses; results and limits must not change. */
-	rx *r = rx_compile("(a+)+$", NULL, 0, NULL);
-	rx *ok = rx_compile("(?<w>fire)hose", NULL, 0, NULL);
+	rx *r = rx_compile("(a+)+$", NULL, NULL, 0, NULL);
+	rx *ok = rx_compile("(?<w>fire)hose", NULL, NULL, 0, NULL);
 	cr_assert(r && ok);
 	const char *bad = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!";
 	const char *text = "Kinesis Data FIREHOSE";
@@ -220,4 +221,70 @@ Test(regex, limits_hold_after_jit)
 	}
 	rx_free(r);
 	rx_free(ok);
+}
+
+typedef struct {
+	const char *name;
+	const char *pattern;
+	const char *unit;       /* the subject: 200 of these, then "c" */
+	rx_limits limits;
+	int rc;                 /* with LIMITS; with the defaults the pattern matches */
+} set_limit_case;
+
+static const set_limit_case set_limits[] = {
+	{ "match limit of 10", "(?:a|ab)*c", "ab", { 10, 0 }, RX_ERR_MATCH_LIMIT },
+	{ "depth limit of 10", "(?:(a)|b)*c", "ab", { 0, 10 }, RX_ERR_DEPTH_LIMIT },
+	{ "both generous", "(?:a|ab)*c", "ab", { 100000, 1000 }, 1 },
+};
+
+Test(regex, limits_are_per_pattern)
+{
+	/* Each pattern carries its own limits: the same pattern compiled with the defaults
+	 * next to it still matches, use after use (the JIT comes in after a few uses: it
+	 * honours the match limit; a depth limit applies where the interpreter runs, which is
+	 * the first uses here). */
+	for (size_t i = 0; i < sizeof(set_limits) / sizeof(*set_limits); i++) {
+		const set_limit_case *c = &set_limits[i];
+		rx *lim = rx_compile(c->pattern, &c->limits, NULL, 0, NULL);
+		rx *def = rx_compile(c->pattern, NULL, NULL, 0, NULL);
+		cr_assert(lim && def, "%s: did not compile", c->name);
+		char subject[1024] = "";
+		for (int k = 0; k < 200; k++)
+			strcat(subject, c->unit);
+		strcat(subject, "c");
+		size_t len = strlen(subject);
+		int uses = c->rc == RX_ERR_DEPTH_LIMIT ? 8 : 40;
+		for (int u = 0; u < uses; u++) {
+			rx_span m;
+			int rc = rx_find(lim, subject, len, 0, &m);
+			cr_expect_eq(rc, c->rc, "%s, use %d: %d, expected %d", c->name, u, rc, c->rc);
+			cr_expect_eq(rx_find(def, subject, len, 0, &m), 1, "%s, use %d: the "
+			             "default limits did not match", c->name, u);
+		}
+		rx_free(lim);
+		rx_free(def);
+	}
+}
+
+Test(regex, long_subject_keeps_the_limits)
+{
+	/* A long subject gets the JIT at once: results and the match limit stay the same. */
+	size_t n = 20000;
+	char *text = malloc(n + 2);
+	cr_assert_not_null(text);
+	for (size_t i = 0; i < n; i++)
+		text[i] = i % 2 ? 'b' : 'a';
+	text[n] = 'c';
+	text[n + 1] = '\0';
+	rx_limits small = { 50, 0 };
+	rx *lim = rx_compile("(?:a|b)*c", &small, NULL, 0, NULL);
+	rx *word = rx_compile("ab+c", NULL, NULL, 0, NULL);
+	cr_assert(lim && word);
+	rx_span m;
+	cr_expect_eq(rx_find(lim, text, n + 1, 0, &m), RX_ERR_MATCH_LIMIT);
+	cr_expect_eq(rx_find(word, text, n + 1, 0, &m), 1);
+	cr_expect(m.start == n - 2 && m.end == n + 1, "span %zu..%zu", m.start, m.end);
+	rx_free(lim);
+	rx_free(word);
+	free(text);
 }

@@ -245,15 +245,15 @@ static const error_case error_cases[] = {
 	{ "recursive alias", "a: &a [1, *a]\n", 0, { 0 }, "1:11",
 	  "alias `*a` refers to a node that contains it" },
 	{ "too deep", "[[[[x]]]]\n", 0, { 0, 3, 0, 0 }, "1:4",
-	  "nesting deeper than 3 levels (max_depth)" },
+	  "nesting deeper than 3 levels (limit yaml-depth); raise it with --limit yaml-depth=6 (eng_doc_limits.max_depth)" },
 	{ "too many aliases", "a: &a x\nb: [*a, *a, *a]\n", 0, { 0, 0, 2, 0 }, "2:13",
-	  "more than 2 aliases in the document (max_aliases)" },
+	  "more than 2 aliases in the document (limit yaml-aliases); raise it with --limit yaml-aliases=4" },
 	{ "too many nodes", "[1, 2, 3, 4, 5]\n", 0, { 0, 0, 0, 4 }, "1:11",
-	  "document has more than 4 nodes (max_nodes)" },
+	  "document has more than 4 nodes (limit yaml-nodes); raise it with --limit yaml-nodes=8" },
 	{ "aliases expand past the node limit", "a: &a [1, 2, 3]\nb: [*a, *a]\n", 0,
-	  { 0, 0, 0, 13 }, "2:9", "alias `*a` expands the document past 13 nodes (max_nodes)" },
+	  { 0, 0, 0, 13 }, "2:9", "alias `*a` expands the document past 13 nodes (limit yaml-nodes); raise it with --limit yaml-nodes=26" },
 	{ "too big", "a: 12345\n", 0, { 5, 0, 0, 0 }, "0:0",
-	  "input is larger than the limit of 5 bytes (max_bytes)" },
+	  "input is larger than the limit of 5 bytes (limit yaml-bytes); raise it with --limit yaml-bytes=9 (eng_doc_limits.max_bytes)" },
 };
 
 Test(yamldoc, errors)
@@ -304,7 +304,7 @@ Test(yamldoc, alias_bomb, .timeout = 5)
 	cr_expect_eq(st, ENG_ERR_LOAD);
 	cr_expect_lt(secs, 0.5, "took %.3f s", secs);
 	cr_assert_eq(eng_diags_count(d), 1, "%s", diags_text(d));
-	cr_expect(strstr(eng_diags_get(d, 0)->message, "max_nodes"), "%s", diags_text(d));
+	cr_expect(strstr(eng_diags_get(d, 0)->message, "(limit yaml-nodes)"), "%s", diags_text(d));
 	eng_diags_free(d);
 }
 
@@ -320,7 +320,7 @@ Test(yamldoc, deep_nesting, .timeout = 5)
 	cr_expect_null(eng_doc_read_string("deep.yaml", text, n, NULL, d, &st));
 	cr_expect_eq(st, ENG_ERR_LOAD);
 	cr_expect(eng_diags_count(d) == 1 && eng_diags_get(d, 0)->col == 65 &&
-	          strstr(eng_diags_get(d, 0)->message, "64 levels (max_depth)"), "%s",
+	          strstr(eng_diags_get(d, 0)->message, "64 levels (limit yaml-depth)"), "%s",
 	          diags_text(d));
 	free(text);
 	eng_diags_free(d);
