@@ -274,7 +274,20 @@ static int by_score(const void *a, const void *b, const judgement *j)
 	return (int)*(const uint32_t *)a - (int)*(const uint32_t *)b;
 }
 
-static void decide(judgement *j)
+/* The first entity option O names that no note describes (a catalog entry without
+ * `cite`), or NULL. */
+static const kb_entity *undescribed(const kb *k, const j_option *o)
+{
+	for (size_t i = 0; i < o->facts.n; i++) {
+		const xfact *f = &o->facts.v[i];
+		if (f->source == XF_ENTITY && f->index < k->nentities &&
+		    k->entities[f->index].ncite == 0)
+			return &k->entities[f->index];
+	}
+	return NULL;
+}
+
+static void decide(const kb *k, judgement *j)
 {
 	uint32_t order[Q_MAX_OPTIONS];
 	for (uint32_t i = 0; i < j->nopts; i++)
@@ -312,6 +325,24 @@ static void decide(judgement *j)
 			         "no option has positive support from the notes");
 		else
 			j->abstained = false;
+		/* Left standing only because the others are ruled out, an option naming what the
+		 * notes never describe is not an answer the notes give: they say nothing of it. */
+		for (uint32_t i = 0; i < want && !j->abstained; i++) {
+			const j_option *op = &j->opts[order[i]];
+			if (sign * op->score > 0)
+				continue;
+			const kb_entity *ent = undescribed(k, op);
+			if (ent || op->facts.n == 0)
+				j->abstained = true;
+			if (ent)
+				snprintf(j->note, sizeof(j->note),
+				         "the notes rule out the other options but say nothing of %s, "
+				         "which %c names", ent->name ? ent->name : ent->id, op->letter);
+			else if (op->facts.n == 0)
+				snprintf(j->note, sizeof(j->note),
+				         "the notes rule out the other options but nothing in %c is "
+				         "something they describe", op->letter);
+		}
 	}
 	j->nanswer = 0;
 	if (!j->abstained) {
@@ -386,7 +417,7 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		if ((st = judge_option(k, &s, j, o)))
 			return st;
 	}
-	decide(j);
+	decide(k, j);
 	return ENG_OK;
 }
 
