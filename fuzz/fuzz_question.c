@@ -2,7 +2,8 @@
 /*
  * fuzz_question.c - arbitrary bytes as a pasted question: question_parse, then extract over
  * the stem and each option with the real knowledge base, checking that every offset the
- * two hand out lies inside the text it describes.
+ * two hand out lies inside the text it describes, and that skipping the patterns whose
+ * words the text lacks (rxlit.c) finds exactly the facts that running every pattern does.
  */
 #include "fuzz.h"
 
@@ -10,6 +11,25 @@
 
 #include "extract.h"
 #include "question.h"
+
+/* The facts of TEXT[0..LEN) with every pattern run must be those of X. */
+static void check_prefilter(kb *k, const char *text, size_t len, lex_scope scope,
+                            eng_sym attr, const xfacts *x)
+{
+	xfacts all = { .v = NULL };
+	k->no_prefilter = true;
+	eng_status st = extract(k, text, len, scope, attr, &all);
+	k->no_prefilter = false;
+	if (st == ENG_OK) {
+		FUZZ_CHECK(all.n == x->n, "the prefilter changed the number of facts");
+		for (size_t i = 0; i < all.n; i++)
+			FUZZ_CHECK(all.v[i].attr == x->v[i].attr && all.v[i].start == x->v[i].start &&
+			           all.v[i].end == x->v[i].end &&
+			           eng_value_eq(all.v[i].value, x->v[i].value),
+			           "the prefilter changed a fact");
+	}
+	xfacts_free(&all);
+}
 
 static void check_facts(const xfacts *x, size_t len)
 {
@@ -46,13 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	kb *k = fuzz_kb();
 	xfacts x = { .v = NULL };
-	if (extract(k, q.text, q.stem_end, LEX_STEM, k->s_mentions, &x) == ENG_OK)
+	if (extract(k, q.text, q.stem_end, LEX_STEM, k->s_mentions, &x) == ENG_OK) {
 		check_facts(&x, q.stem_end);
+		check_prefilter(k, q.text, q.stem_end, LEX_STEM, k->s_mentions, &x);
+	}
 	xfacts_free(&x);
 	for (uint32_t i = 0; i < q.nopts; i++) {
 		size_t len = q.opts[i].end - q.opts[i].start;
-		if (extract(k, q.text + q.opts[i].start, len, LEX_OPTION, k->s_uses, &x) == ENG_OK)
+		if (extract(k, q.text + q.opts[i].start, len, LEX_OPTION, k->s_uses, &x) == ENG_OK) {
 			check_facts(&x, len);
+			check_prefilter(k, q.text + q.opts[i].start, len, LEX_OPTION, k->s_uses, &x);
+		}
 		xfacts_free(&x);
 	}
 	question_free(&q);

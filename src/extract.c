@@ -10,6 +10,7 @@
  * the facts of one call come out in text order.
  */
 #include "extract.h"
+#include "rxlit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,11 +216,12 @@ static bool x_constant(const kb_lexeme *lx)
 }
 
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
-                            lex_scope scope, xfacts *out, size_t base)
+                            const char *lower, lex_scope scope, xfacts *out, size_t base)
 {
 	for (uint32_t i = 0; i < k->nlexicon; i++) {
 		const kb_lexeme *lx = &k->lexicon[i];
-		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope))
+		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope) ||
+		    !rx_may_match(lx->re, lower, len))
 			continue;
 		bool once = x_constant(lx);
 		rx_span m;
@@ -262,11 +264,13 @@ static int x_cmp_cand(const void *a, const void *b)
 
 /* Every non-empty match of every alias into C. */
 static eng_status x_collect(const kb *k, const char *text, size_t len, bool valid,
-                            x_cands *c, xfacts *out)
+                            const char *lower, x_cands *c, xfacts *out)
 {
 	for (uint32_t e = 0; e < k->nentities; e++) {
 		const kb_entity *ent = &k->entities[e];
 		for (uint32_t a = 0; a < ent->naliases; a++) {
+			if (!rx_may_match(ent->aliases[a], lower, len))
+				continue;
 			rx_span m;
 			for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
 				int rc = off || valid ? rx_find_next(ent->aliases[a], text, len, off, &m)
@@ -293,10 +297,10 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 }
 
 static eng_status x_entities(const kb *k, const char *text, size_t len, bool valid,
-                             eng_sym attr, xfacts *out, size_t base)
+                             const char *lower, eng_sym attr, xfacts *out, size_t base)
 {
 	x_cands c = { NULL, 0, 0 };
-	eng_status st = x_collect(k, text, len, valid, &c, out);
+	eng_status st = x_collect(k, text, len, valid, lower, &c, out);
 	if (st != ENG_OK || c.n == 0) {
 		free(c.v);
 		return st;
@@ -339,9 +343,17 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 	size_t base = out->n;
 	/* PCRE2 would check the UTF-8 of the whole text for each of a thousand patterns */
 	bool valid = rx_utf8_valid(text, len);
-	eng_status st = x_lexicon(k, text, len, valid, scope, out, base);
+	/* most patterns need a word the text lacks: they are skipped on a lowercase copy
+	 * (none for a text beyond ASCII, or when out of memory: every pattern then runs) */
+	char *lower = k->no_prefilter ? NULL : malloc(len ? len : 1);
+	if (lower && !rxlit_lower(text, len, lower)) {
+		free(lower);
+		lower = NULL;
+	}
+	eng_status st = x_lexicon(k, text, len, valid, lower, scope, out, base);
 	if (st == ENG_OK)
-		st = x_entities(k, text, len, valid, entity_attr, out, base);
+		st = x_entities(k, text, len, valid, lower, entity_attr, out, base);
+	free(lower);
 	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);
 	return st;

@@ -89,6 +89,7 @@ typedef struct kb {
 	uint32_t nlexicon;
 	void *mem;              /* owner of the strings and arrays above */
 	kb_limits limits;       /* as given to kb_load, 0 fields filled with defaults */
+	bool no_prefilter;      /* extraction runs every pattern (tests compare the two) */
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
 } kb;

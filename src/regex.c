@@ -23,6 +23,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "regex.h"
+#include "rxlit.h"
 
 #include <errno.h>
 #include <pcre2.h>
@@ -45,6 +46,7 @@ struct rx {
 	pcre2_code *code;
 	pcre2_match_context *mctx;
 	rx_last *last;
+	rxlit need;             /* words a text must hold for a match (rxlit.c) */
 };
 
 /* Writes PCRE2's message for error code CODE into ERR. */
@@ -112,6 +114,8 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
 		return NULL;
 	}
 	rx *r = rx_wrap(c, limits);
+	if (r)
+		(void)rx_set_source(r, pattern);    /* without it, the pattern just always runs */
 	if (!r) {
 		if (err && errsz)
 			snprintf(err, errsz, "out of memory");
@@ -206,7 +210,19 @@ void rx_free(rx *r)
 	}
 	pcre2_match_context_free(r->mctx);
 	pcre2_code_free(r->code);
+	rxlit_free(&r->need);
 	free(r);
+}
+
+bool rx_set_source(rx *r, const char *pattern)
+{
+	rxlit_free(&r->need);
+	return rxlit_analyse(pattern, &r->need);
+}
+
+bool rx_may_match(const rx *r, const char *lower, size_t len)
+{
+	return rxlit_may_match(&r->need, lower, len);
 }
 
 /* Matches R against SUBJECT[0..LEN) from OFFSET with PCRE2 options OPTS. Returns 1 with

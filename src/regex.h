@@ -28,6 +28,13 @@ typedef struct {
 rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t errsz,
                size_t *err_off);
 void rx_free(rx *r);
+/* Records the words R's source PATTERN cannot match without, for rx_may_match (done by
+ * rx_compile; a pattern decoded from a cache needs it). False when out of memory: R then
+ * runs on every text, which is only slower. */
+bool rx_set_source(rx *r, const char *pattern);
+/* Whether R may match a text whose ASCII-lowercase copy is LOWER[0..LEN) (see
+ * rxlit_lower; NULL: it may): false means rx_find would find nothing. */
+bool rx_may_match(const rx *r, const char *lower, size_t len);
 /* Sets the match and depth limits of R (as rx_compile does): for a pattern decoded from
  * a cache, which keeps no limits. */
 void rx_set_limits(rx *r, const rx_limits *limits);

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rxlit.c - the words a pattern cannot match without.
+ *
+ * One question runs every lexicon and alias pattern over a few hundred bytes, and almost
+ * none of them match; the regex interpreter still walks the text for each (two thirds of
+ * a warm start). Most patterns cannot match unless some literal word is in the text:
+ * `\bcost[- ]?(?:effective|efficient)` needs "cost". So each pattern gets a requirement -
+ * a set of words of which the text must contain at least one - and a text lacking all of
+ * them is skipped without running the regex.
+ *
+ * The analysis is conservative: it reads the pattern syntax PCRE2 accepts, and anything it
+ * does not follow fully ((?x) mode, \Q...\E, conditionals, recursion, verbs, back
+ * references) gives no requirement, so the pattern always runs. A requirement is worked
+ * out bottom up:
+ *   - a run of letters and digits outside any quantifier is a word the sequence needs (a
+ *     quantifier `?`, `*` or `{0,...}` takes the last letter out of the run; `+` or {n}
+ *     keeps it and ends the run);
+ *   - a group that must match (no optional quantifier, not a lookaround) needs what its
+ *     alternatives need: the union of one requirement from each, or nothing if one
+ *     alternative needs nothing;
+ *   - a sequence needs whichever requirement of its parts is most selective: the one whose
+ *     shortest word is longest, then the one with fewest words.
+ * Words are kept lowercase; the patterns are caseless, and the check runs on an ASCII
+ * lowercase copy of the text (texts with other bytes are not filtered: caseless UTF-8
+ * matching folds, for example, U+212A KELVIN SIGN to k).
+ */
+#include "rxlit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RXL_MAX_WORDS 64        /* a larger union is not worth checking */
+#define RXL_MAX_DEPTH 64
+
+typedef struct {
+	const char *at;
+	uint32_t len;
+} rxl_word;
+
+/* A requirement: at least one of V[0..N) occurs in the text; N == 0 means none. */
+typedef struct {
+	rxl_word v[RXL_MAX_WORDS];
+	uint32_t n;
+} rxl_req;
+
+typedef struct {
+	const char *p;
+	bool bad;               /* syntax this analysis does not follow */
+	unsigned depth;
+} rxl;
+
+static bool rxl_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static uint32_t rxl_shortest(const rxl_req *r)
+{
+	uint32_t m = UINT32_MAX;
+	for (uint32_t i = 0; i < r->n; i++)
+		if (r->v[i].len < m)
+			m = r->v[i].len;
+	return m;
+}
+
+/* Copies the words of SRC (not the whole array: requirements are mostly one word). */
+static void rxl_copy(rxl_req *dst, const rxl_req *src)
+{
+	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	dst->n = src->n;
+}
+
+/* Keeps in *BEST the more selective of *BEST and *CAND. */
+static void rxl_better(rxl_req *best, const rxl_req *cand)
+{
+	if (cand->n == 0)
+		return;
+	if (best->n == 0) {
+		rxl_copy(best, cand);
+		return;
+	}
+	uint32_t a = rxl_shortest(best), b = rxl_shortest(cand);
+	if (b > a || (b == a && cand->n < best->n))
+		rxl_copy(best, cand);
+}
+
+/* The word AT[0..LEN) as a candidate for *BEST. */
+static void rxl_word_req(rxl_req *best, const char *at, uint32_t len)
+{
+	if (len == 0)
+		return;
+	if (best->n == 0 || len > rxl_shortest(best) ||
+	    (len == rxl_shortest(best) && best->n > 1)) {
+		best->v[0] = (rxl_word){ at, len };
+		best->n = 1;
+	}
+}
+
+/* Reads a quantifier at X->p, if any, with its lazy/possessive mark. Returns 0 for none,
+ * 1 for one that allows zero repetitions, 2 for one that needs at least one. */
+static int rxl_quant(rxl *x)
+{
+	const char *p = x->p;
+	int kind;
+	if (*p == '?' || *p == '*') {
+		kind = 1;
+		p++;
+	} else if (*p == '+') {
+		kind = 2;
+		p++;
+	} else if (*p == '{') {
+		const char *q = p + 1;
+		unsigned long min = 0;
+		bool digits = false;
+		while (*q == ' ')
+			q++;
+		while (*q >= '0' && *q <= '9') {
+			min = min * 10 + (unsigned long)(*q++ - '0');
+			digits = true;
+			if (min > 100000)
+				min = 100000;
+		}
+		while (*q == ' ')
+			q++;
+		if (*q == ',') {
+			q++;
+			while (*q == ' ' || (*q >= '0' && *q <= '9'))
+				q++;
+		} else if (!digits) {
+			return 0;       /* a literal "{" */
+		}
+		if (*q != '}')
+			return 0;
+		p = q + 1;
+		kind = digits && min > 0 ? 2 : 1;
+	} else {
+		return 0;
+	}
+	if (*p == '?' || *p == '+')
+		p++;
+	x->p = p;
+	return kind;
+}
+
+/* Skips a character class starting at X->p ('['). */
+static void rxl_class(rxl *x)
+{
+	const char *p = x->p + 1;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '\\') {
+			if (p[1] == 'Q' || p[1] == 'E' || !p[1]) {
+				x->bad = true;
+				return;
+			}
+			p += 2;
+		} else if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *e = strchr(p + 2, ']');
+			if (!e) {
+				x->bad = true;
+				return;
+			}
+			p = e + 1;
+		} else {
+			p++;
+		}
+	}
+	if (*p != ']') {
+		x->bad = true;
+		return;
+	}
+	x->p = p + 1;
+}
+
+/* Skips "{...}" at X->p when present (the argument of \x, \p, \o ...). */
+static void rxl_braces(rxl *x)
+{
+	if (*x->p != '{')
+		return;
+	const char *e = strchr(x->p, '}');
+	if (!e)
+		x->bad = true;
+	else
+		x->p = e + 1;
+}
+
+/* Skips an escape at X->p ('\\') that stands for something other than a letter or digit
+ * of the text (or for nothing: \b, \A ...). */
+static void rxl_escape(rxl *x)
+{
+	char e = x->p[1];
+	x->p += 2;
+	switch (e) {
+	case 'b': case 'B': case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
+	case 'h': case 'H': case 'v': case 'V': case 'R': case 'n': case 't': case 'r':
+	case 'f': case 'e': case 'a': case 'A': case 'z': case 'Z': case 'G': case 'K':
+	case 'X':
+		return;
+	case 'x': case 'o':
+		if (*x->p == '{')
+			rxl_braces(x);
+		else
+			while (rxl_alnum(*x->p) && (e == 'o' || x->p[0] <= 'f'))
+				x->p++;
+		return;
+	case 'p': case 'P':
+		if (*x->p == '{')
+			rxl_braces(x);
+		else if (*x->p)
+			x->p++;
+		return;
+	case '\0':
+		x->bad = true;
+		return;
+	default:
+		/* escaped punctuation is a literal that is not part of a word; anything else
+		 * (\Q, \E, \N, \c, \g, \k, digits ...) is not followed */
+		if (rxl_alnum(e) || (unsigned char)e >= 0x80)
+			x->bad = true;
+		return;
+	}
+}
+
+static void rxl_alt(rxl *x, rxl_req *out);
+
+/* A group at X->p ('('). Sets *OUT to what it needs (nothing for a lookaround, an option
+ * setting or a comment). */
+static void rxl_group(rxl *x, rxl_req *out)
+{
+	const char *p = x->p + 1;
+	bool look = false;
+	out->n = 0;
+	if (*p == '*') {
+		x->bad = true;          /* (*VERB) */
+		return;
+	}
+	if (*p == '?') {
+		p++;
+		if (*p == ':' || *p == '>' || *p == '|') {
+			p++;
+		} else if (*p == '=' || *p == '!') {
+			look = true;
+			p++;
+		} else if (*p == '<' && (p[1] == '=' || p[1] == '!')) {
+			look = true;
+			p += 2;
+		} else if (*p == '<' || *p == '\'' || (*p == 'P' && p[1] == '<')) {
+			char close = *p == '\'' ? '\'' : '>';
+			const char *e = strchr(p, close == '\'' ? '\'' : '>');
+			if (*p == '\'')
+				e = strchr(p + 1, '\'');
+			if (!e) {
+				x->bad = true;
+				return;
+			}
+			p = e + 1;
+		} else if (*p == '#') {
+			const char *e = strchr(p, ')');
+			if (!e) {
+				x->bad = true;
+				return;
+			}
+			x->p = e + 1;
+			return;
+		} else {
+			/* option letters: (?i) or (?i:...); x (extended) changes what spaces mean */
+			while (*p && strchr("imnsJU-", *p))
+				p++;
+			if (*p == ')') {
+				x->p = p + 1;
+				return;
+			}
+			if (*p != ':') {
+				x->bad = true;
+				return;
+			}
+			p++;
+		}
+	}
+	x->p = p;
+	if (++x->depth > RXL_MAX_DEPTH) {
+		x->bad = true;
+		return;
+	}
+	rxl_alt(x, out);
+	x->depth--;
+	if (x->bad)
+		return;
+	if (*x->p != ')') {
+		x->bad = true;
+		return;
+	}
+	x->p++;
+	if (look)
+		out->n = 0;
+}
+
+/* One alternative: up to '|', ')' or the end. */
+static void rxl_seq(rxl *x, rxl_req *best)
+{
+	rxl_req part;
+	best->n = 0;
+	const char *run = NULL;         /* start of the current run of letters and digits */
+	while (!x->bad && *x->p && *x->p != '|' && *x->p != ')') {
+		char c = *x->p;
+		if (rxl_alnum(c)) {
+			if (!run)
+				run = x->p;
+			x->p++;
+			char n = *x->p;
+			if (n != '?' && n != '*' && n != '+' && n != '{')
+				continue;       /* the run goes on */
+			const char *end = x->p;
+			int q = rxl_quant(x);
+			if (q == 1)
+				end--;          /* the last letter may be absent */
+			if (q) {
+				rxl_word_req(best, run, (uint32_t)(end - run));
+				run = NULL;
+			}
+			continue;
+		}
+		if (run) {
+			rxl_word_req(best, run, (uint32_t)(x->p - run));
+			run = NULL;
+		}
+		part.n = 0;
+		if (c == '\\') {
+			rxl_escape(x);
+		} else if (c == '[') {
+			rxl_class(x);
+		} else if (c == '(') {
+			rxl_group(x, &part);
+		} else if ((unsigned char)c >= 0x80) {
+			x->p++;
+			while (((unsigned char)*x->p & 0xC0) == 0x80)
+				x->p++;
+		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
+			if (rxl_quant(x) == 0)
+				x->p++;         /* a literal "{" */
+			continue;
+		} else {
+			x->p++;             /* . ^ $ space and other punctuation */
+		}
+		if (x->bad)
+			break;
+		char n = *x->p;
+		if ((n == '?' || n == '*' || n == '+' || n == '{') && rxl_quant(x) == 1)
+			part.n = 0;
+		rxl_better(best, &part);
+	}
+	if (run)
+		rxl_word_req(best, run, (uint32_t)(x->p - run));
+}
+
+/* Alternatives up to ')' or the end into *ALL: the union of one requirement from each. */
+static void rxl_alt(rxl *x, rxl_req *all)
+{
+	rxl_req r;
+	bool none = false;
+	all->n = 0;
+	for (;;) {
+		rxl_seq(x, &r);
+		if (x->bad)
+			return;
+		if (r.n == 0 || all->n + r.n > RXL_MAX_WORDS)
+			none = true;
+		if (!none) {
+			memcpy(all->v + all->n, r.v, r.n * sizeof(*r.v));
+			all->n += r.n;
+		}
+		if (*x->p != '|')
+			break;
+		x->p++;
+	}
+	if (none)
+		all->n = 0;
+}
+
+bool rxlit_analyse(const char *pattern, rxlit *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!pattern)
+		return true;
+	rxl x = { pattern, false, 0 };
+	rxl_req r;
+	rxl_alt(&x, &r);
+	if (x.bad || *x.p != '\0' || r.n == 0)
+		return true;            /* no requirement: the pattern always runs */
+	/* drop repeats: "(?:cost|costs?)" needs "cost" once */
+	size_t bytes = 0;
+	for (uint32_t i = 0; i < r.n; i++)
+		bytes += r.v[i].len + 1;
+	char *buf = malloc(bytes);
+	const char **words = malloc(r.n * sizeof(*words));
+	if (!buf || !words) {
+		free(buf);
+		free(words);
+		return false;
+	}
+	char *w = buf;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r.n; i++) {
+		for (uint32_t j = 0; j < r.v[i].len; j++) {
+			char c = r.v[i].at[j];
+			w[j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		}
+		w[r.v[i].len] = '\0';
+		bool seen = false;
+		for (uint32_t k = 0; k < n && !seen; k++)
+			seen = strcmp(words[k], w) == 0;
+		if (!seen) {
+			words[n++] = w;
+			w += r.v[i].len + 1;
+		}
+	}
+	out->words = words;
+	out->nwords = n;
+	out->buf = buf;
+	return true;
+}
+
+void rxlit_free(rxlit *r)
+{
+	if (!r)
+		return;
+	free(r->words);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+bool rxlit_lower(const char *text, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c >= 0x80)
+			return false;
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : (char)c;
+	}
+	return true;
+}
+
+bool rxlit_may_match(const rxlit *r, const char *lower, size_t len)
+{
+	if (!r || r->nwords == 0 || !lower)
+		return true;
+	for (uint32_t i = 0; i < r->nwords; i++) {
+		const char *w = r->words[i];
+		size_t n = strlen(w);
+		for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
+			p = memchr(p, w[0], (size_t)(end - p) - n + 1);
+			if (!p)
+				break;
+			if (memcmp(p, w, n) == 0)
+				return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_rxlit.c - the words a pattern needs (src/rxlit.c): what the analysis finds on
+ * crafted patterns, that it gives up on syntax it does not follow, and that it never skips
+ * a text the pattern matches - on crafted cases and on every lexicon and catalog pattern of
+ * the real knowledge base against the question texts of the scenarios.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract.h"
+#include "kb.h"
+#include "regex.h"
+#include "rxlit.h"
+
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
+/* The words of PATTERN joined by '|' in the order found, "" for none. */
+static const char *words(const char *pattern, char *buf, size_t size)
+{
+	rxlit r;
+	cr_assert(rxlit_analyse(pattern, &r));
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < r.nwords; i++) {
+		if (i)
+			strncat(buf, "|", size - strlen(buf) - 1);
+		strncat(buf, r.words[i], size - strlen(buf) - 1);
+	}
+	rxlit_free(&r);
+	return buf;
+}
+
+Test(rxlit, words_found)
+{
+	static const struct { const char *pattern, *want; } cases[] = {
+		{ "firehose", "firehose" },
+		{ "\\bKinesis\\s+Data\\s+Firehose\\b", "firehose" },
+		{ "\\bcost[- ]?(?:effective|efficient)", "effective|efficient" },  /* longer words win */
+		{ "\\b(?:most|more)\\s+cost", "cost" },
+		{ "\\bcheapest\\b|\\bleast\\s+expensive\\b", "cheapest|expensive" },
+		{ "colou?r", "colo" },                  /* `?` takes the u out of the run */
+		{ "costs?", "cost" },
+		{ "ab+c", "ab" },                       /* `+` keeps b, ends the run */
+		{ "x{0,3}yz", "yz" },
+		{ "(?:spark)?\\s*streaming", "streaming" },
+		{ "(?:kinesis|kafka)\\s+stream", "stream" },
+		{ "(?:kinesis|kafka)", "kinesis|kafka" },
+		{ "(?<n>\\d+)\\s*(?:MB|GB)", "mb|gb" },
+		{ "(?<=near )real[- ]time", "real" },   /* lookbehind words are not needed */
+		{ "(?!not )serverless", "serverless" },
+		{ "[A-Z]{2}ETL", "etl" },
+		{ "(?i)Glue", "glue" },
+		{ "(?:cost|costs?)", "cost" },          /* repeated words kept once */
+		{ "(?#comment)athena", "athena" },
+		{ "\\x{41}thena", "thena" },
+		{ "\\p{L}+ql", "ql" },
+	};
+	char buf[256];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_str_eq(words(cases[i].pattern, buf, sizeof(buf)), cases[i].want,
+		                 "pattern %s", cases[i].pattern);
+}
+
+Test(rxlit, nothing_needed)
+{
+	static const char *const patterns[] = {
+		"", "\\d+", "(?<n>\\d+)\\s*%", "a|\\d", "(?:firehose)?", "(?:x)*y?",
+		"(?=firehose)", "(?x) fire hose", "\\Qfirehose\\E", "(*UTF)firehose",
+		"(?(1)a|b)", "(a)\\1", "\\k<n>", "(?R)", "[abc", "(?:firehose",
+		"\\", "a{0}", "(?:a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z|"
+		"aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq|rr|ss|tt|uu|vv|ww|xx|yy|zz|"
+		"ab|bc|cd|de|ef|fg|gh|hi|ij|jk|kl|lm|mn)",
+	};
+	char buf[256];
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
+		cr_expect_str_eq(words(patterns[i], buf, sizeof(buf)), "", "pattern %s",
+		                 patterns[i]);
+}
+
+Test(rxlit, lower_and_may_match)
+{
+	char low[32];
+	cr_assert(rxlit_lower("Use Kinesis FIREHOSE", 20, low));
+	cr_expect(memcmp(low, "use kinesis firehose", 20) == 0);
+	cr_expect_not(rxlit_lower("caf\xc3\xa9", 5, low), "a byte beyond ASCII: no filtering");
+	rxlit r;
+	cr_assert(rxlit_analyse("\\bfire\\s*hose|\\bkinesis", &r));
+	cr_expect(rxlit_may_match(&r, "use kinesis", 11));
+	cr_expect(rxlit_may_match(&r, "a fire hose", 11));
+	cr_expect_not(rxlit_may_match(&r, "use amazon s3", 13));
+	cr_expect_not(rxlit_may_match(&r, "kinesi", 6), "a word cut by the end of the text");
+	cr_expect(rxlit_may_match(&r, NULL, 0), "no lowercase copy: it may match");
+	rxlit_free(&r);
+}
+
+/* Every pattern of CASES matches its text; the filter must let each through. */
+Test(rxlit, never_skips_a_match)
+{
+	static const struct { const char *pattern, *text; } cases[] = {
+		{ "colou?r", "the COLOR red" },
+		{ "ab+c", "abbbc" },
+		{ "(?:kinesis|kafka)\\s+stream", "Kafka  Streams" },
+		{ "\\bcost[- ]?(?:effective|efficient)", "most Cost-Effective" },
+		{ "x{0,3}yz", "xxxYZ" },
+		{ "[A-Z]{2}ETL", "an XYetl job" },
+		{ "(?<n>\\d+)\\s*(?:MB|GB)", "500 mb" },
+	};
+	char low[64];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rx *re = rx_compile(cases[i].pattern, NULL, NULL, 0, NULL);
+		cr_assert_not_null(re, "%s", cases[i].pattern);
+		size_t n = strlen(cases[i].text);
+		rx_span m;
+		cr_assert_eq(rx_find(re, cases[i].text, n, 0, &m), 1, "%s", cases[i].pattern);
+		cr_assert(rxlit_lower(cases[i].text, n, low));
+		cr_expect(rx_may_match(re, low, n), "%s skipped %s", cases[i].pattern,
+		          cases[i].text);
+		rx_free(re);
+	}
+}
+
+/* ---- the real knowledge base against real questions ---- */
+
+/* Appends the question text of scenario file PATH (the `question: |` block) to *TEXTS. */
+static void read_question(const char *path, char ***texts, size_t *n)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return;
+	char line[4096];
+	size_t cap = 0, len = 0;
+	char *q = NULL;
+	bool in = false;
+	while (fgets(line, sizeof(line), fp)) {
+		if (!in) {
+			in = strncmp(line, "question: |", 11) == 0;
+			continue;
+		}
+		if (line[0] != ' ' && line[0] != '\n')
+			break;
+		size_t l = strlen(line);
+		if (len + l + 1 > cap) {
+			cap = (len + l + 1) * 2;
+			q = realloc(q, cap);
+			cr_assert_not_null(q);
+		}
+		memcpy(q + len, line, l + 1);
+		len += l;
+	}
+	fclose(fp);
+	if (!q)
+		return;
+	*texts = realloc(*texts, (*n + 1) * sizeof(**texts));
+	cr_assert_not_null(*texts);
+	(*texts)[(*n)++] = q;
+}
+
+static void read_folder(const char *dir, char ***texts, size_t *n)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char path[1024];
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		size_t l = strlen(e->d_name);
+		if (l > 5 && strcmp(e->d_name + l - 5, ".yaml") == 0)
+			read_question(path, texts, n);
+		else
+			read_folder(path, texts, n);
+	}
+	closedir(d);
+}
+
+static bool same_facts(const xfacts *a, const xfacts *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].attr != b->v[i].attr || a->v[i].start != b->v[i].start ||
+		    a->v[i].end != b->v[i].end || !eng_value_eq(a->v[i].value, b->v[i].value))
+			return false;
+	return true;
+}
+
+/* Extraction with the filter and without must give the same facts, on every third
+ * question of scenarios/ (all of them take long under the sanitizers). */
+Test(rxlit, knowledge_base_same_facts, .timeout = 600)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
+	eng_diags_free(d);
+	char **texts = NULL;
+	size_t n = 0;
+	read_folder(SRCDIR "/scenarios", &texts, &n);
+	cr_assert_gt(n, 100, "the scenarios were not found");
+	size_t compared = 0;
+	for (size_t i = 0; i < n; i += 3, compared++) {
+		size_t len = strlen(texts[i]);
+		for (int scope = 0; scope < 2; scope++) {
+			lex_scope s = scope ? LEX_OPTION : LEX_STEM;
+			xfacts with = { .v = NULL }, without = { .v = NULL };
+			k->no_prefilter = false;
+			cr_assert_eq(extract(k, texts[i], len, s, k->s_uses, &with), ENG_OK);
+			k->no_prefilter = true;
+			cr_assert_eq(extract(k, texts[i], len, s, k->s_uses, &without), ENG_OK);
+			cr_expect(same_facts(&with, &without), "the filter changed the facts of:\n%s",
+			          texts[i]);
+			xfacts_free(&with);
+			xfacts_free(&without);
+		}
+	}
+	cr_expect_gt(compared, 30);
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	kb_free(k);
+}
