@@ -581,6 +581,7 @@ bool eng_rule_get(const eng *e, size_t i, eng_rule_info *out)
 	out->line = ir->line;
 	out->nconds = ir->nconds;
 	out->nvars = ir->nvars;
+	out->logical = !ir->procedural;
 	return true;
 }
 
@@ -1090,6 +1091,15 @@ static eng_status act_assert(eng *e, firing *fr, const ir_action *a, const eng_v
 	if (!logical) {
 		if (added)
 			f->why = &fr->just;
+		return ENG_OK;
+	}
+	if (fr->withdrawn) {
+		/* The fact undid the match that fired the rule (it meets one of the rule's own
+		 * `not:` conditions), so the firing supports nothing: a fact that stood only on
+		 * it goes again. The rule may then match and fire once more; one that keeps
+		 * doing so is stopped by the firing limit, which names it. */
+		if (!f->supporters && !f->input)
+			wm_retract(e, f);
 		return ENG_OK;
 	}
 	support *s = pool_get(&e->support_pool);

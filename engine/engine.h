@@ -277,6 +277,7 @@ typedef struct {
 	uint32_t line;
 	uint32_t nconds;        /* conditions in `when`, in order */
 	uint32_t nvars;         /* variables of the rule */
+	bool logical;           /* its assertions are logically supported by its match */
 } eng_rule_info;
 
 size_t eng_rule_count(const eng *e);

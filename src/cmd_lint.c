@@ -222,6 +222,61 @@ static void check_rules(linter *l, const produced_set *p)
 	}
 }
 
+/* Whether slot C of a negated condition surely matches slot A of an assertion of the same
+ * rule: C takes anything (no constant, or a variable only the negation uses), or both are
+ * the same constant, or the same variable. */
+static bool slot_meets(const eng *e, size_t r, const eng_rule_info *info, eng_slot_view c,
+                       eng_slot_view a)
+{
+	if (c.is_const)
+		return a.is_const && eng_value_eq(c.k, a.k);
+	if (c.var < 0)
+		return true;
+	if (!a.is_const && a.var == c.var)
+		return true;
+	for (uint32_t k = 0; k < info->nconds; k++) {
+		eng_cond_view pv;
+		if (eng_rule_cond_get(e, r, k, &pv) && pv.kind == ENG_COND_POS)
+			for (int s = 0; s < 3; s++)
+				if (!pv.slot[s].is_const && pv.slot[s].var == c.var)
+					return false;    /* bound by the match: may differ */
+	}
+	return true;
+}
+
+/* A logically supported rule that asserts what one of its own `not:` conditions forbids:
+ * the fact undoes the match that made it, is withdrawn, and the rule fires again, forever. */
+static void check_self_undoing(linter *l)
+{
+	eng *e = l->k->e;
+	char msg[512], buf[256];
+	for (size_t r = 0; r < eng_rule_count(e); r++) {
+		eng_rule_info info;
+		if (!eng_rule_get(e, r, &info) || !info.logical)
+			continue;
+		for (uint32_t a = 0; a < eng_rule_action_count(e, r); a++) {
+			eng_action_view av;
+			if (!eng_rule_action_get(e, r, a, &av) || av.kind != ENG_ACT_ASSERT)
+				continue;
+			for (uint32_t c = 0; c < info.nconds; c++) {
+				eng_cond_view cv;
+				if (!eng_rule_cond_get(e, r, c, &cv) || cv.kind != ENG_COND_NEG || cv.nin ||
+				    !slot_meets(e, r, &info, cv.slot[0], av.slot[0]) ||
+				    !slot_meets(e, r, &info, cv.slot[1], av.slot[1]) ||
+				    !slot_meets(e, r, &info, cv.slot[2], av.slot[2]))
+					continue;
+				eng_rule_cond_format(e, r, c, buf, sizeof(buf));
+				snprintf(msg, sizeof(msg), "this rule asserts a fact that meets its own `%s` "
+				         "(line %u): the fact undoes the match it stands on, is withdrawn, "
+				         "and the rule fires again until the firing limit; make the rule "
+				         "`logical: no` or change the condition", buf, cv.line);
+				rule_diag(l, ENG_SEV_ERROR, r, av.line, av.col, msg);
+				break;
+			}
+		}
+	}
+}
+
 /* Rules with the same conditions, one recommending and one rejecting the same target. */
 static void check_contradictions(linter *l)
 {
@@ -348,6 +403,7 @@ static int lint_one(const cli_opts *o)
 	collect_produced(k, &p);
 	check_rules(&l, &p);
 	check_contradictions(&l);
+	check_self_undoing(&l);
 	check_lexicon_use(&l);
 	report_diags(o, l.d, stderr);
 	printf("%s: %zu rules, %u catalog entities, %u lexicon entries, %u notes: %zu errors, "

@@ -61,6 +61,15 @@ rules:
     colour: blue
 EOF
 printf 'rulez: []\n' | mkkb kb-section
+# a rule whose assertion meets its own negation: it re-enables itself forever
+mkkb kb-self-undoing <<'EOF'
+rules:
+  - id: derive
+    when: [{col: ?c}, {not: {label: ?}}]
+    then: [{assert: {label: ?c}}]
+    because: b
+    cite: [n-1]
+EOF
 printf 'rules: %s\n' "$(awk 'BEGIN { for (i = 0; i < 80; i++) printf "["; for (i = 0; i < 80; i++) printf "]" }')" |
 	mkkb kb-deep
 awk 'BEGIN { print "a0: &a0 [x, x, x, x, x, x, x, x, x, x]";
@@ -311,6 +320,7 @@ rule file past a yaml-bytes set | 4 | tiny.yaml: error: input is larger than the
 scenario past a yaml-bytes set | 1 | backtrack.yaml: error: input is larger than the limit of 800 bytes (limit yaml-bytes); raise it with --limit yaml-bytes=916 | - | --rules $tmp/kb-backtrack --limit yaml-bytes=800 batch $tmp/backtrack.yaml
 unreadable rule file | 4 | Permission denied | - | --rules $tmp/kb-unreadable ask x
 unreadable scenario file | 1 | Permission denied | - | --rules $KB batch $tmp/sc-unreadable.yaml
+lint: a rule undoing its own match | 1 | kb.yaml:4:22: error: this rule asserts a fact that meets its own `not: {label: ?}` (line 3) | - | --rules $tmp/kb-self-undoing lint
 lint of a broken knowledge base | 1 | kb.yaml:7:5: error: unknown key `colour` | - | --rules $tmp/kb-unknown-key lint
 rules that re-enable themselves | 5 | firing limit of 1000 reached while firing rule `count-up` | - | --rules $tmp/kb-loop --max-firings 1000 ask "Which? A. x B. y"
 firing limit named with its option | 5 | firing limit of 50 reached while firing rule `count-up` (%KB-LOOP%:8); raise it with --limit firings=100 (eng_limits.max_firings) | - | --rules $tmp/kb-loop --limit firings=50 ask "Which? A. x B. y"

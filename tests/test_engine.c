@@ -300,6 +300,33 @@ Test(support, negation_withdraws_when_blocked)
 	eng_free(e);
 }
 
+/* A rule whose assertion meets its own negation undoes the match it fired on: the firing
+ * supports nothing, so the fact is not left behind with a dead supporter (it used to stay
+ * after its input was retracted, and rules built on it kept their conclusions). */
+Test(support, assertion_undoing_its_own_match)
+{
+	eng *e = load("rules:\n"
+	              "- id: derive\n  when: [{col: ?c}, {not: {label: ?}}]\n"
+	              "  then: [{assert: {label: ?c}}]\n  because: b\n  cite: [n]\n"
+	              "- id: score\n  when: [{label: first}]\n  then: [{recommend: x}]\n"
+	              "  because: b\n  cite: [n]\n");
+	eng_limits l;
+	eng_limits_get(e, &l);
+	l.max_firings = 40;
+	eng_limits_set(e, &l);
+	eng_fact_id col = put_sym(e, "scenario", "col", "first");
+	uint64_t fired;
+	cr_assert_eq(eng_run(e, &fired), ENG_ERR_LIMIT_FIRINGS, "the rule re-enables itself");
+	cr_assert(strstr(eng_error(e), "derive"), "the error names the rule: %s", eng_error(e));
+	eng_retract(e, col);
+	cr_assert_eq(eng_fact_find(e, S(e, "scenario"), S(e, "label"), eng_symbol(e, "first")), 0,
+	             "no derived fact outlives its input");
+	char buf[256];
+	concls(e, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "", "no conclusion outlives its input");
+	eng_free(e);
+}
+
 Test(support, two_supporters_keep_a_fact)
 {
 	eng *e = load("rules:\n"
