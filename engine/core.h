@@ -91,12 +91,14 @@ struct fact {
 	uint64_t origin;
 	uint64_t hash;
 	fact *hnext;            /* dedup table chain */
+	fact *sanext;           /* (subject, attribute) table chain */
 	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
 	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
 	bool input;             /* asserted from outside or by a procedural rule */
 	bool dying;             /* queued for retraction */
+	bool deferred;          /* in WM, not yet in the network (eng->deferred) */
 	const eng_just *why;    /* first justification, NULL for input facts */
 };
 
@@ -318,7 +320,11 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
-	uint32_t nftable;
+	fact **satable;         /* the same facts by (subject, attribute), for modify */
+	uint32_t nftable;       /* the size of both */
+	fact **deferred;        /* asserted by a procedural firing, not yet matched */
+	uint32_t ndeferred, capdeferred;
+	bool deferring;         /* a procedural firing runs: wm_assert defers matching */
 	fact **dying;           /* retractions queued while the network is busy */
 	uint32_t ndying, capdying;
 	bool busy;
