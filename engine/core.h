@@ -299,6 +299,9 @@ struct eng {
 	uint32_t nrules, caprules;
 	uint32_t *rule_slots;   /* rule ids, open addressing: index + 1, 0 = empty */
 	uint32_t nrule_slots;   /* a power of two, at least twice nrules */
+	eng_triple *changed;    /* (S, A, -) of every modify, and of retracts with constant S
+	                         * and A, in the rules loaded; 0 stands for any symbol */
+	uint32_t nchanged, capchanged;
 	eng_triple *deffacts;
 	uint32_t ndeffacts, capdeffacts;
 
@@ -357,6 +360,7 @@ void wm_retract(eng *e, fact *f);
 eng_status grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* rete.c */
+eng_status rete_note_changes(eng *e, const ir_rule *ir);
 eng_status rete_build_rule(eng *e, rule *r);
 eng_status rete_top_init(eng *e);
 eng_status rete_add_fact(eng *e, fact *f);

@@ -345,6 +345,7 @@ void eng_free(eng *e)
 	free(e->rules);
 	free(e->rule_slots);
 	free(e->deffacts);
+	free(e->changed);
 	free(e->concl_kinds);
 	for (uint32_t i = 0; i < e->nskip; i++)
 		free(e->skip_sections[i]);
@@ -479,6 +480,9 @@ eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)) ||
 	    rule_slots_grow(e, e->nrules + (uint32_t)n))
 		return ENG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)   /* first: which facts rules change (rete_build_rule) */
+		if (rete_note_changes(e, irs[i]))
+			return ENG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		rule *r = arena_alloc(e->rules_arena, sizeof(*r));
 		if (!r)

@@ -19,6 +19,13 @@
  * compares, and the alpha memory on the matching field, so both directions look at one
  * bucket instead of the whole memory.
  *
+ * A rule's conditions are joined in its order, except that a control condition goes
+ * last: one with a constant subject and attribute that some rule modifies (or retracts
+ * with constant subject and attribute), binding nothing that other conditions use.
+ * Changing a control fact (a `context` of several phases, a counter) then redoes the
+ * last join only, not every partial match below it; which rules match, and the agenda,
+ * do not depend on the order of joins (cond_goes_last).
+ *
  * A token extends its parent token by one level; level k holds the fact that matched the
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
@@ -972,6 +979,80 @@ static void node_prime(eng *e, rnode *n)
 	}
 }
 
+/* ---- the order of joins ---- */
+
+static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint16_t *posof);
+
+/* Notes which facts IR's actions change: (S, A) of each modify, and of each retract with
+ * constant S and A; 0 stands for a subject or attribute computed when it fires. */
+eng_status rete_note_changes(eng *e, const ir_rule *ir)
+{
+	for (uint32_t i = 0; i < ir->nacts; i++) {
+		const ir_action *a = &ir->acts[i];
+		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
+		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
+			continue;
+		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
+		uint32_t k = 0;
+		while (k < e->nchanged &&
+		       (e->changed[k].subject != t.subject || e->changed[k].attribute != t.attribute))
+			k++;
+		if (k < e->nchanged)
+			continue;
+		if (grow((void **)&e->changed, &e->capchanged, e->nchanged + 1, sizeof(eng_triple)))
+			return ENG_ERR_NOMEM;
+		e->changed[e->nchanged++] = t;
+	}
+	return ENG_OK;
+}
+
+/* Whether the value of a control fact is what condition I of IR matches: the condition
+ * fixes the fact's subject and attribute, a rule changes that (S, A) (modify, or retract),
+ * and no other condition uses a variable it binds. Such a condition goes last in the
+ * chain of joins (the advice of OPS5 and CLIPS manuals: volatile patterns last), so
+ * that changing the control fact redoes one join instead of every partial match below
+ * it; being one fact, it multiplies nothing at the end of the chain. Which facts match,
+ * and the agenda, do not depend on the order of joins. */
+static bool cond_goes_last(const eng *e, const ir_rule *ir, uint32_t i)
+{
+	const ir_cond *c = &ir->conds[i];
+	if (c->kind != COND_POS || c->slot[0].kind != OPD_CONST || c->slot[1].kind != OPD_CONST)
+		return false;
+	eng_sym subj = c->slot[0].k.u.sym, attr = c->slot[1].k.u.sym;
+	bool changed = false;
+	for (uint32_t k = 0; k < e->nchanged && !changed; k++)
+		changed = (!e->changed[k].subject || e->changed[k].subject == subj) &&
+		          (!e->changed[k].attribute || e->changed[k].attribute == attr);
+	if (!changed || c->slot[2].kind != OPD_VAR)
+		return changed;
+	/* the value slot binds ?v unless an earlier condition did */
+	uint32_t v = c->slot[2].var;
+	for (uint32_t j = 0; j < i; j++)
+		if (ir->conds[j].kind == COND_POS)
+			for (int f = 0; f < 3; f++)
+				if (ir->conds[j].slot[f].kind == OPD_VAR && ir->conds[j].slot[f].var == v)
+					return true;
+	for (uint32_t j = 0; j < ir->nconds; j++) {
+		const ir_cond *d = &ir->conds[j];
+		if (j == i)
+			continue;
+		for (int f = 0; f < 3; f++)
+			if (d->slot[f].kind == OPD_VAR && d->slot[f].var == v)
+				return false;
+		for (uint32_t k = 0; k < d->ncons; k++)
+			if (d->cons[k].operand.kind == OPD_VAR && d->cons[k].operand.var == v)
+				return false;
+		if (d->kind == COND_TEST) {
+			/* by its text: a longer name that starts the same only makes this careful */
+			const char *name = ir->var_names[v];
+			for (const char *q = d->text ? strchr(d->text, '?') : NULL; q; q = strchr(q + 1, '?'))
+				if (!strncmp(q + 1, name, strlen(name)))
+					return false;
+		}
+	}
+	return true;
+}
+
 eng_status rete_build_rule(eng *e, rule *r)
 {
 	const ir_rule *ir = r->ir;
@@ -981,12 +1062,39 @@ eng_status rete_build_rule(eng *e, rule *r)
 		return ENG_ERR_NOMEM;
 	if (ir->nconds >= UINT16_MAX)
 		return ENG_ERR_INVALID;
+	/* the order of joins: control conditions last; pos_level stays in the rule's order */
+	uint32_t *order = calloc(ir->nconds + 1, sizeof(*order)), n = 0;
+	uint16_t *posof = calloc(ir->nconds + 1, sizeof(*posof));
+	if (!order || !posof) {
+		free(order);
+		free(posof);
+		return ENG_ERR_NOMEM;
+	}
+	for (uint32_t i = 0, npos = 0; i < ir->nconds; i++)
+		if (ir->conds[i].kind == COND_POS)
+			posof[i] = (uint16_t)npos++;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < ir->nconds; i++)
+			if (cond_goes_last(e, ir, i) == (pass == 1))
+				order[n++] = i;
+	eng_status st = build_chain(e, r, order, posof);
+	free(order);
+	free(posof);
+	return st;
+}
+
+/* Builds R's nodes, taking its conditions in the order ORDER; POSOF gives each positive
+ * condition's index among the rule's positive conditions. */
+static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint16_t *posof)
+{
+	const ir_rule *ir = r->ir;
 	rnode *cur = e->top;
 	rnode *first_new = NULL;
-	for (uint32_t i = 0; i < ir->nconds; i++) {
+	for (uint32_t oi = 0; oi < ir->nconds; oi++) {
+		uint32_t i = order[oi];
 		const ir_cond *c = &ir->conds[i];
 		uint16_t level = (uint16_t)(cur->level + 1);
-		bool last = i + 1 == ir->nconds;
+		bool last = oi + 1 == ir->nconds;
 		pattern p;
 		eng_status st;
 		amem *m;
@@ -1032,7 +1140,8 @@ eng_status rete_build_rule(eng *e, rule *r)
 			cur = n;
 			continue;
 		}
-		r->pos_level[r->npos++] = level;
+		r->pos_level[posof[i]] = level;
+		r->npos++;
 		rnode *j = NULL;
 		if (!first_new)   /* not cur->children: the top node has thousands */
 			for (uint32_t k = 0; k < m->nsucc && !j; k++) {
