@@ -31,34 +31,62 @@ static bool before(const activation *a, const activation *b)
 }
 
 /* Fills A's time tags from the facts of token T: the AGENDA_TAGS newest, newest first.
- * Going up a token, facts tend to get newer (the first conditions of a rule are the
- * contexts that change), so the list is kept oldest first while it is built, each id
- * going in from the newest end, and turned round at the end. */
+ * Activations of one rule tend to have their facts in the same order of age (contexts
+ * newer than the data they look at), so the ids are sorted by insertion starting from
+ * the order that sorted the rule's previous activation (rule.tag_perm, indices into the
+ * facts as met going up the token): then each goes in with one comparison. A rule with
+ * more facts than tags keeps the newest by insertion from the oldest end. */
 static void tags_fill(activation *a, const token *t)
 {
-	eng_fact_id up[AGENDA_TAGS];
+	uint8_t *perm = a->r->tag_perm;
 	uint32_t n = 0;
+	if (perm) {
+		eng_fact_id met[AGENDA_TAGS];
+		for (; t && n < AGENDA_TAGS; t = t->parent)
+			if (t->wme)
+				met[n++] = t->wme->id;
+		if (n == a->r->npos) {   /* as it must be: a token holds a fact per condition */
+			bool sorted = true;
+			for (uint32_t k = 0; k < n; k++) {
+				a->tags[k] = met[perm[k]];
+				sorted = sorted && (k == 0 || a->tags[k - 1] > a->tags[k]);
+			}
+			a->ntags = n;
+			if (sorted)
+				return;
+			for (uint32_t k = 1; k < n; k++) {
+				eng_fact_id id = a->tags[k];
+				uint8_t j = perm[k];
+				uint32_t i = k;
+				for (; i > 0 && a->tags[i - 1] < id; i--) {
+					a->tags[i] = a->tags[i - 1];
+					perm[i] = perm[i - 1];
+				}
+				a->tags[i] = id;
+				perm[i] = j;
+			}
+			return;
+		}
+		n = 0;
+		t = a->tok;
+	}
 	for (; t; t = t->parent) {
 		if (!t->wme)
 			continue;
 		eng_fact_id id = t->wme->id;
 		uint32_t i;
-		if (n < AGENDA_TAGS) {
+		if (n < AGENDA_TAGS)
 			i = n++;
-		} else {
-			if (id <= up[0])
-				continue;
-			memmove(up, up + 1, (AGENDA_TAGS - 1) * sizeof(up[0]));
+		else if (id <= a->tags[AGENDA_TAGS - 1])
+			continue;
+		else
 			i = AGENDA_TAGS - 1;
-		}
-		while (i > 0 && up[i - 1] > id) {
-			up[i] = up[i - 1];
+		while (i > 0 && a->tags[i - 1] < id) {
+			a->tags[i] = a->tags[i - 1];
 			i--;
 		}
-		up[i] = id;
+		a->tags[i] = id;
 	}
-	for (uint32_t k = 0; k < n; k++)
-		a->tags[k] = up[n - 1 - k];
 	a->ntags = n;
 }
 
@@ -128,15 +156,21 @@ eng_status agenda_flush(eng *e)
 		return ENG_OK;
 	if (grow((void **)&e->heap, &e->capheap, e->nheap + e->npending, sizeof(activation *)))
 		return ENG_ERR_NOMEM;
+	/* many at once: append them all and rebuild the heap bottom-up, in O(n) */
+	bool rebuild = e->npending > e->nheap;
 	for (uint32_t k = 0; k < e->npending; k++) {
 		activation *a = e->pending[k];
 		a->pending = false;
 		tags_fill(a, a->tok);
 		e->heap[e->nheap] = a;
 		a->heap = e->nheap++;
-		sift_up(e, a->heap);
+		if (!rebuild)
+			sift_up(e, a->heap);
 	}
 	e->npending = 0;
+	if (rebuild)
+		for (uint32_t i = e->nheap / 2; i-- > 0;)
+			sift_down(e, i);
 	return ENG_OK;
 }
 

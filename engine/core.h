@@ -216,6 +216,8 @@ struct rule {
 	uint16_t *pos_level;    /* level of each positive condition's fact */
 	rnode *prod;
 	eng_sym *cite;
+	uint8_t *tag_perm;      /* agenda.c: the order in which the last activation's facts,
+	                         * as met going up its token, sorted newest first */
 };
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. */

@@ -1176,6 +1176,12 @@ static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint
 		}
 		cur = mem;
 	}
+	if (r->npos <= AGENDA_TAGS) {
+		if (!(r->tag_perm = arena_alloc(e->rules_arena, r->npos + 1)))
+			return ENG_ERR_NOMEM;
+		for (uint32_t k = 0; k < r->npos; k++)
+			r->tag_perm[k] = (uint8_t)k;
+	}
 	rnode *prod = node_new(e, RN_PROD, cur);
 	if (!prod)
 		return ENG_ERR_NOMEM;
