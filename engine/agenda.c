@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agenda.c - activations waiting to fire, in a binary heap: higher salience first, then
- * recency. Each activation knows its heap slot, so one whose token is deleted leaves in
- * O(log n).
+ * recency. One whose token is deleted is marked dead and stays in the heap until it comes
+ * to the top or the dead make up half the heap, which is then rebuilt in O(n): a change
+ * that deletes many activations at once (a context fact modified) costs O(1) for each.
  *
  * Recency is OPS5's LEX order, which CLIPS's `lex` strategy also follows: the ids of the
  * facts each activation matched (ids grow with time, so they are time tags) are sorted
@@ -142,6 +143,7 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 	a->r = r;
 	a->seq = ++e->seq;
 	a->pending = true;
+	a->dead = false;
 	a->ntags = 0;
 	t->act = a;
 	a->heap = e->npending;
@@ -152,12 +154,12 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 /* Moves the pending activations into the heap. */
 eng_status agenda_flush(eng *e)
 {
-	if (!e->npending)
+	if (!e->npending && !e->unsorted)
 		return ENG_OK;
 	if (grow((void **)&e->heap, &e->capheap, e->nheap + e->npending, sizeof(activation *)))
 		return ENG_ERR_NOMEM;
 	/* many at once: append them all and rebuild the heap bottom-up, in O(n) */
-	bool rebuild = e->npending > e->nheap;
+	bool rebuild = e->unsorted || e->npending > e->nheap;
 	for (uint32_t k = 0; k < e->npending; k++) {
 		activation *a = e->pending[k];
 		a->pending = false;
@@ -171,10 +173,30 @@ eng_status agenda_flush(eng *e)
 	if (rebuild)
 		for (uint32_t i = e->nheap / 2; i-- > 0;)
 			sift_down(e, i);
+	e->unsorted = false;
 	return ENG_OK;
 }
 
-/* Removes A from the agenda and frees it. */
+/* Drops the dead activations from the heap; it is rebuilt bottom-up, in O(n), when it is
+ * next read (agenda_flush). */
+static void compact(eng *e)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < e->nheap; i++) {
+		activation *a = e->heap[i];
+		if (a->dead)
+			pool_put(&e->act_pool, a);
+		else
+			place(e, n++, a);
+	}
+	e->nheap = n;
+	e->ndead = 0;
+	e->unsorted = n > 1;   /* rebuilt when next read: often all go before that */
+}
+
+/* Removes A from the agenda and frees it (an activation in the heap is only marked: the
+ * heap drops the dead ones when they reach the top or make up half of it, so that a
+ * change that deletes many activations costs no reordering for each). */
 void agenda_remove(eng *e, activation *a)
 {
 	uint32_t i = a->heap;
@@ -186,24 +208,35 @@ void agenda_remove(eng *e, activation *a)
 		pool_put(&e->act_pool, a);
 		return;
 	}
-	e->nheap--;
-	if (i != e->nheap) {
-		activation *moved = e->heap[e->nheap];
-		place(e, i, moved);
-		sift_down(e, i);
-		if (e->heap[i] == moved)
-			sift_up(e, i);
+	a->dead = true;
+	if (++e->ndead * 2 > e->nheap)
+		compact(e);
+}
+
+/* The first activation, without taking it; NULL when there is none (or when the pending
+ * ones cannot be sorted in for want of memory). */
+activation *agenda_top(eng *e)
+{
+	if (agenda_flush(e) != ENG_OK)
+		return NULL;
+	while (e->nheap && e->heap[0]->dead) {
+		pool_put(&e->act_pool, e->heap[0]);
+		e->ndead--;
+		if (--e->nheap) {
+			place(e, 0, e->heap[e->nheap]);
+			sift_down(e, 0);
+		}
 	}
-	pool_put(&e->act_pool, a);
+	return e->nheap ? e->heap[0] : NULL;
 }
 
 /* Takes the first activation off the heap; the caller frees it. NULL when empty (or when
  * the pending ones cannot be sorted in for want of memory). */
 activation *agenda_pop(eng *e)
 {
-	if (agenda_flush(e) != ENG_OK || !e->nheap)
+	activation *a = agenda_top(e);
+	if (!a)
 		return NULL;
-	activation *a = e->heap[0];
 	e->nheap--;
 	if (e->nheap) {
 		place(e, 0, e->heap[e->nheap]);
@@ -215,11 +248,13 @@ activation *agenda_pop(eng *e)
 void agenda_clear(eng *e)
 {
 	e->nheap = 0;
+	e->ndead = 0;
+	e->unsorted = false;
 	e->npending = 0;
 	pool_reset(&e->act_pool);
 }
 
 size_t eng_agenda_size(const eng *e)
 {
-	return e->nheap + e->npending;
+	return e->nheap - e->ndead + e->npending;
 }

@@ -181,8 +181,12 @@ struct rnode {
 	/* stores (MEM, NEG, TEST, PROD) */
 	token *tokens;
 	uint32_t ntokens;
-	uint8_t key_field;      /* hashed on the value at (key_level, key_field) */
-	uint16_t key_level;     /* 0: not hashed */
+	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
+	                         * nkey, which the join that chose them compares with fields
+	                         * key_ffield[i] of its facts; 0: not hashed */
+	uint8_t key_field[3];
+	uint8_t key_ffield[3];
+	uint16_t key_level[3];
 	token **tbuckets;
 	uint32_t ntbuckets;
 
@@ -192,7 +196,7 @@ struct rnode {
 	uint32_t ntests;
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
 	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
-	int8_t mtest[3];        /* AIDX_MULTI: the equality test on each field of the key */
+	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
 
 	/* TEST */
 	const expr *test;
@@ -254,6 +258,7 @@ typedef struct activation {
 	uint64_t seq;
 	uint32_t heap;          /* index in the agenda heap, or in the pending list */
 	bool pending;           /* not in the heap yet (agenda.c) */
+	bool dead;              /* removed, still in the heap until it is compacted */
 	uint32_t ntags;
 	eng_fact_id tags[AGENDA_TAGS];  /* the ids of the matched facts, newest first */
 } activation;
@@ -337,6 +342,8 @@ struct eng {
 	/* agenda */
 	activation **heap;
 	uint32_t nheap, capheap;
+	uint32_t ndead;         /* removed activations still in the heap */
+	bool unsorted;          /* the heap needs rebuilding before it is read */
 	activation **pending;   /* made since the agenda was last consulted */
 	uint32_t npending, cappending;
 	uint64_t seq;
@@ -378,6 +385,7 @@ bool cmp_values(cmp_op op, eng_value a, eng_value b);
 eng_status agenda_add(eng *e, token *t, rule *r);
 void agenda_remove(eng *e, activation *a);
 activation *agenda_pop(eng *e);
+activation *agenda_top(eng *e);
 eng_status agenda_flush(eng *e);
 void agenda_clear(eng *e);
 

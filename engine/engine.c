@@ -1210,7 +1210,7 @@ eng_status eng_run(eng *e, uint64_t *fired)
 			snprintf(e->error, sizeof(e->error), "out of memory in the agenda");
 			break;
 		}
-		if (!e->nheap)
+		if (!agenda_top(e))
 			break;
 		if (n >= e->limits.max_firings) {
 			/* the activation stays: the caller may raise the limit and run again */

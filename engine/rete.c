@@ -246,11 +246,23 @@ static inline amem_item *item_next(const rnode *n, const amem_item *it)
 	return n->aidx < 0 ? it->next : it->hnext[n->aidx];
 }
 
+/* The hash of a store key from its values: one value's own hash, or a combination. */
+static inline uint32_t key_hash(const eng_value *v, uint32_t n)
+{
+	if (n == 1)
+		return (uint32_t)value_hash(v[0]);
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ value_hash(v[i])) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 static uint32_t store_hash(const rnode *s, const token *t)
 {
-	eng_value v;
-	tok_value(t, s->key_level, s->key_field, &v);
-	return (uint32_t)value_hash(v);
+	eng_value v[3];
+	for (uint32_t i = 0; i < s->nkey; i++)
+		tok_value(t, s->key_level[i], s->key_field[i], &v[i]);
+	return key_hash(v, s->nkey);
 }
 
 static eng_status store_rehash(rnode *s, uint32_t nbuckets)
@@ -506,19 +518,32 @@ static void propagate(eng *e, rnode *node, token *tok)
 	}
 }
 
-/* The tokens of store S that a join or negative node with hashed test HT could pair with
- * fact F: one bucket when S is hashed on the test's token value, else all of them. */
+/* Whether store S is hashed on token values that equality tests of J compare with the
+ * fields S's key names: then a fact's partners are in one bucket. */
+static bool key_fits(const rnode *s, const rnode *j)
+{
+	if (!s->nkey || !s->tbuckets)
+		return false;
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		int k = j->mtest[s->key_ffield[i]];
+		if (k < 0 || j->tests[k].level != s->key_level[i] ||
+		    j->tests[k].lfield != s->key_field[i])
+			return false;
+	}
+	return true;
+}
+
+/* The tokens of store S that join or negative node J could pair with fact F: one bucket
+ * when S is hashed on values J's equality tests compare, else all of them. */
 static token *candidates(const rnode *s, const rnode *j, const fact *f, bool *hashed)
 {
-	int ht = j->hashed_test;
-	*hashed = false;
-	if (ht >= 0 && s->tbuckets && s->key_level == j->tests[ht].level &&
-	    s->key_field == j->tests[ht].lfield) {
-		*hashed = true;
-		uint32_t h = (uint32_t)value_hash(fact_field(f, j->tests[ht].field));
-		return s->tbuckets[h & (s->ntbuckets - 1)];
-	}
-	return s->tokens;
+	*hashed = key_fits(s, j);
+	if (!*hashed)
+		return s->tokens;
+	eng_value v[3];
+	for (uint32_t i = 0; i < s->nkey; i++)
+		v[i] = fact_field(f, s->key_ffield[i]);
+	return s->tbuckets[key_hash(v, s->nkey) & (s->ntbuckets - 1)];
 }
 
 static void join_right(eng *e, rnode *j, fact *f)
@@ -806,6 +831,7 @@ static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
 	n->kind = kind;
 	n->hashed_test = -1;
 	n->aidx = -1;
+	memset(n->mtest, -1, sizeof(n->mtest));
 	if (kind != RN_JOIN) {
 		n->next_all = e->stores;
 		e->stores = n;
@@ -839,6 +865,7 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 			mtest[n->tests[i].field] = (int8_t)i;
 			mask |= (uint8_t)(1u << n->tests[i].field);
 		}
+	memcpy(n->mtest, mtest, sizeof(mtest));
 	if (mask && (mask & (mask - 1)) && (!n->am->multi_mask || n->am->multi_mask == mask)) {
 		if (!n->am->multi_mask) {
 			n->am->multi_mask = mask;
@@ -848,7 +875,6 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 			}
 		}
 		n->aidx = AIDX_MULTI;
-		memcpy(n->mtest, mtest, sizeof(mtest));
 	}
 	for (uint32_t i = 0; i < n->ntests; i++) {
 		if (n->tests[i].op != CMP_EQ)
@@ -861,9 +887,16 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 				return ENG_ERR_NOMEM;
 			n->aidx = (int8_t)t->field;
 		}
-		if (!left->key_level) {
-			left->key_level = t->level;
-			left->key_field = t->lfield;
+		if (!left->nkey) {   /* on every field an equality test compares */
+			for (uint8_t f = 0; f < 3; f++) {
+				if (mtest[f] < 0)
+					continue;
+				const jtest *k = &n->tests[mtest[f]];
+				left->key_level[left->nkey] = k->level;
+				left->key_field[left->nkey] = k->lfield;
+				left->key_ffield[left->nkey] = f;
+				left->nkey++;
+			}
 			if (store_rehash(left, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
 		}
