@@ -178,8 +178,8 @@ struct rnode {
 	rnode *sibling;         /* next child of the parent */
 	uint16_t level;         /* stores: the level of their tokens */
 
-	/* stores (MEM, NEG, TEST, PROD) */
-	token *tokens;
+	/* stores (MEM, NEG, TEST, PROD; PROD tokens are only counted) */
+	token *tokens;          /* the one bucket of an unhashed store (tbuckets = &tokens) */
 	uint32_t ntokens;
 	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
 	                         * nkey, which the join that chose them compares with fields
@@ -187,7 +187,7 @@ struct rnode {
 	uint8_t key_field[3];
 	uint8_t key_ffield[3];
 	uint16_t key_level[3];
-	token **tbuckets;
+	token **tbuckets;       /* ntbuckets lists, a power of two */
 	uint32_t ntbuckets;
 
 	/* JOIN and NEG */
@@ -226,20 +226,23 @@ struct rule {
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. */
 struct token {
-	/* what a walk up the tree reads, together in the first cache line */
+	/* what a walk up the tree reads, together at the start */
 	token *parent;
 	fact *wme;              /* NULL at levels of negations and tests */
 	uint16_t level;
-	uint32_t nresults;
+	uint32_t nresults;      /* NEG: how many facts block it */
 	rnode *node;
-	token *hnext, *hprev;   /* in the node's hash bucket */
-	uint32_t hbucket;
+	token *hnext, **hpprev; /* in the node's hash bucket (its one list when unhashed);
+	                         * PROD tokens are in none */
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
-	token *mnext, *mprev;   /* in node->tokens */
-	negres *results;        /* NEG: facts that block it */
-	struct activation *act; /* PROD: pending activation */
-	firing *fired;          /* PROD: the logical firing it produced */
+	union {
+		negres *results;                /* NEG: facts that block it */
+		struct {
+			struct activation *act; /* PROD: pending activation */
+			firing *fired;          /* PROD: the logical firing it produced */
+		};
+	};
 };
 
 struct negres {

@@ -265,22 +265,33 @@ static uint32_t store_hash(const rnode *s, const token *t)
 	return key_hash(v, s->nkey);
 }
 
+/* Links T into bucket B. */
+static inline void bucket_link(token **b, token *t)
+{
+	t->hnext = *b;
+	if (*b)
+		(*b)->hpprev = &t->hnext;
+	t->hpprev = b;
+	*b = t;
+}
+
+/* Spreads S's tokens over NBUCKETS new buckets (a store that has none of its own keeps
+ * its one list in s->tokens). */
 static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 {
 	token **b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
-	free(s->tbuckets);
+	for (uint32_t i = 0; i < s->ntbuckets; i++)
+		for (token *t = s->tbuckets[i], *next; t; t = next) {
+			next = t->hnext;
+			bucket_link(&b[s->nkey ? store_hash(s, t) & (nbuckets - 1) : 0], t);
+		}
+	if (s->tbuckets != &s->tokens)
+		free(s->tbuckets);
+	s->tokens = NULL;
 	s->tbuckets = b;
 	s->ntbuckets = nbuckets;
-	for (token *t = s->tokens; t; t = t->mnext) {
-		t->hbucket = store_hash(s, t) & (nbuckets - 1);
-		t->hprev = NULL;
-		t->hnext = b[t->hbucket];
-		if (b[t->hbucket])
-			b[t->hbucket]->hprev = t;
-		b[t->hbucket] = t;
-	}
 	return ENG_OK;
 }
 
@@ -290,47 +301,32 @@ static void propagate(eng *e, rnode *node, token *tok);
 
 static eng_status store_link(eng *e, rnode *s, token *t)
 {
+	if (s->kind == RN_PROD)
+		return ENG_OK;   /* nothing looks for a production's tokens in its store */
+	s->ntokens++;
 	if (!s->dirty) {
 		s->dirty = true;
 		s->dirty_next = e->dirty_stores;
 		e->dirty_stores = s;
 	}
-	if (s->tbuckets && s->ntokens + 1 > s->ntbuckets * 2)
+	if (s->nkey && s->ntokens > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	t->mprev = NULL;
-	t->mnext = s->tokens;
-	if (s->tokens)
-		s->tokens->mprev = t;
-	s->tokens = t;
-	s->ntokens++;
-	if (s->tbuckets) {
-		t->hbucket = store_hash(s, t) & (s->ntbuckets - 1);
-		t->hprev = NULL;
-		t->hnext = s->tbuckets[t->hbucket];
-		if (t->hnext)
-			t->hnext->hprev = t;
-		s->tbuckets[t->hbucket] = t;
-	}
+	bucket_link(&s->tbuckets[s->nkey ? store_hash(s, t) & (s->ntbuckets - 1) : 0], t);
 	return ENG_OK;
 }
 
 static void store_unlink(rnode *s, token *t)
 {
-	if (t->mprev)
-		t->mprev->mnext = t->mnext;
-	else
-		s->tokens = t->mnext;
-	if (t->mnext)
-		t->mnext->mprev = t->mprev;
+	if (s->kind == RN_PROD)
+		return;
 	s->ntokens--;
-	if (s->tbuckets) {
-		if (t->hprev)
-			t->hprev->hnext = t->hnext;
-		else if (s->tbuckets[t->hbucket] == t)
-			s->tbuckets[t->hbucket] = t->hnext;
-		if (t->hnext)
-			t->hnext->hprev = t->hprev;
-	}
+	*t->hpprev = t->hnext;
+	if (t->hnext)
+		t->hnext->hpprev = t->hpprev;
+	/* a store that emptied keeps a quarter of its buckets, so that a walk over all its
+	 * tokens costs about what it holds (on failure the old buckets stay) */
+	if (s->ntbuckets > 64 && s->ntokens * 16 < s->ntbuckets)
+		(void)store_rehash(s, s->ntbuckets / 4);
 }
 
 static void negres_free(eng *e, negres *r)
@@ -365,15 +361,18 @@ static void token_delete(eng *e, token *t)
 		if (t->fnext)
 			t->fnext->fprev = t->fprev;
 	}
-	while (t->results) {
-		negres *r = t->results;
-		t->results = r->onext;
-		negres_free(e, r);
+	if (s->kind == RN_NEG) {
+		while (t->results) {
+			negres *r = t->results;
+			t->results = r->onext;
+			negres_free(e, r);
+		}
+	} else if (s->kind == RN_PROD) {
+		if (t->act)
+			agenda_remove(e, t->act);
+		if (t->fired)
+			firing_withdraw(e, t->fired);
 	}
-	if (t->act)
-		agenda_remove(e, t->act);
-	if (t->fired)
-		firing_withdraw(e, t->fired);
 	if (t->parent) {
 		if (t->prev_sib)
 			t->prev_sib->next_sib = t->next_sib;
@@ -522,7 +521,7 @@ static void propagate(eng *e, rnode *node, token *tok)
  * fields S's key names: then a fact's partners are in one bucket. */
 static bool key_fits(const rnode *s, const rnode *j)
 {
-	if (!s->nkey || !s->tbuckets)
+	if (!s->nkey)
 		return false;
 	for (uint32_t i = 0; i < s->nkey; i++) {
 		int k = j->mtest[s->key_ffield[i]];
@@ -533,60 +532,68 @@ static bool key_fits(const rnode *s, const rnode *j)
 	return true;
 }
 
-/* The tokens of store S that join or negative node J could pair with fact F: one bucket
- * when S is hashed on values J's equality tests compare, else all of them. */
-static token *candidates(const rnode *s, const rnode *j, const fact *f, bool *hashed)
+/* The buckets [*FIRST, *END) of store S that hold the tokens join or negative node J
+ * could pair with fact F: one when S is hashed on values J's equality tests compare,
+ * else all of them. */
+static void candidates(const rnode *s, const rnode *j, const fact *f, uint32_t *first,
+                       uint32_t *end)
 {
-	*hashed = key_fits(s, j);
-	if (!*hashed)
-		return s->tokens;
+	if (!key_fits(s, j)) {
+		*first = 0;
+		*end = s->ntbuckets;
+		return;
+	}
 	eng_value v[3];
 	for (uint32_t i = 0; i < s->nkey; i++)
 		v[i] = fact_field(f, s->key_ffield[i]);
-	return s->tbuckets[key_hash(v, s->nkey) & (s->ntbuckets - 1)];
+	*first = key_hash(v, s->nkey) & (s->ntbuckets - 1);
+	*end = *first + 1;
 }
 
 static void join_right(eng *e, rnode *j, fact *f)
 {
-	bool hashed;
-	token *next;
-	for (token *t = candidates(j->parent, j, f, &hashed); t; t = next) {
-		next = hashed ? t->hnext : t->mnext;
-		if (t->nresults)   /* a blocked token of a negative parent */
-			continue;
-		if (jtests_pass(j, t, f))
-			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, t, f);
-	}
+	rnode *s = j->parent;
+	uint32_t b, end;
+	candidates(s, j, f, &b, &end);
+	for (; b < end; b++)
+		for (token *t = s->tbuckets[b], *next; t; t = next) {
+			next = t->hnext;
+			if (t->nresults)   /* a blocked token of a negative parent */
+				continue;
+			if (jtests_pass(j, t, f))
+				for (rnode *c = j->children; c; c = c->sibling)
+					store_insert(e, c, t, f);
+		}
 }
 
 static void neg_right(eng *e, rnode *n, fact *f)
 {
-	bool hashed;
-	token *next;
-	for (token *t = candidates(n, n, f, &hashed); t; t = next) {
-		next = hashed ? t->hnext : t->mnext;
-		if (!jtests_pass(n, t, f))
-			continue;
-		negres *r = pool_get(&e->neg_pool);
-		if (!r) {
-			set_nomem(e);
-			return;
+	uint32_t b, end;
+	candidates(n, n, f, &b, &end);
+	for (; b < end; b++)
+		for (token *t = n->tbuckets[b], *next; t; t = next) {
+			next = t->hnext;
+			if (!jtests_pass(n, t, f))
+				continue;
+			negres *r = pool_get(&e->neg_pool);
+			if (!r) {
+				set_nomem(e);
+				return;
+			}
+			if (t->nresults == 0)
+				token_delete_children(e, t);
+			r->owner = t;
+			r->f = f;
+			r->onext = t->results;
+			if (t->results)
+				t->results->oprev = r;
+			t->results = r;
+			t->nresults++;
+			r->fnext = f->negs;
+			if (f->negs)
+				f->negs->fprev = r;
+			f->negs = r;
 		}
-		if (t->nresults == 0)
-			token_delete_children(e, t);
-		r->owner = t;
-		r->f = f;
-		r->onext = t->results;
-		if (t->results)
-			t->results->oprev = r;
-		t->results = r;
-		t->nresults++;
-		r->fnext = f->negs;
-		if (f->negs)
-			f->negs->fprev = r;
-		f->negs = r;
-	}
 }
 
 /* ---- facts in and out ---- */
@@ -679,9 +686,9 @@ eng_status rete_add_fact(eng *e, fact *f)
 				/* a node whose left side holds no token can make nothing of a new fact
 				 * (Rete/UL's right unlinking, as a test) */
 				if (n->kind == RN_JOIN) {
-					if (n->parent->tokens)
+					if (n->parent->ntokens)
 						join_right(e, n, f);
-				} else if (n->tokens) {
+				} else if (n->ntokens) {
 					neg_right(e, n, f);
 				}
 			}
@@ -835,6 +842,8 @@ static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
 	if (kind != RN_JOIN) {
 		n->next_all = e->stores;
 		e->stores = n;
+		n->tbuckets = &n->tokens;
+		n->ntbuckets = 1;
 	}
 	if (parent)
 		child_add(parent, n);
@@ -1002,14 +1011,15 @@ static void node_prime(eng *e, rnode *n)
 	rnode *p = n->parent;
 	if (p->kind == RN_JOIN)
 		return;   /* alpha memories are empty: a join has no matches yet */
-	for (token *t = p->tokens; t; t = t->mnext) {
-		if (p->kind == RN_NEG && t->nresults)
-			continue;
-		if (n->kind == RN_JOIN)
-			join_left(e, n, t);
-		else
-			store_insert(e, n, t, NULL);
-	}
+	for (uint32_t b = 0; b < p->ntbuckets; b++)
+		for (token *t = p->tbuckets[b]; t; t = t->hnext) {
+			if (p->kind == RN_NEG && t->nresults)
+				continue;
+			if (n->kind == RN_JOIN)
+				join_left(e, n, t);
+			else
+				store_insert(e, n, t, NULL);
+		}
 }
 
 /* ---- the order of joins ---- */
@@ -1258,10 +1268,8 @@ void rete_clear(eng *e)
 		next = s->dirty_next;
 		s->dirty = false;
 		s->dirty_next = NULL;
-		s->tokens = NULL;
 		s->ntokens = 0;
-		if (s->tbuckets)
-			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
+		memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
 	}
 	e->dirty_stores = NULL;
 	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
@@ -1288,6 +1296,7 @@ void rete_free(eng *e)
 		for (int f = 0; f < AIDX_COUNT; f++)
 			free(m->idx[f].buckets);
 	for (rnode *s = e->stores; s; s = s->next_all)
-		free(s->tbuckets);
+		if (s->tbuckets != &s->tokens)
+			free(s->tbuckets);
 	free(e->amem_table);
 }
