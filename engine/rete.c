@@ -778,7 +778,7 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 			}
 		}
 	}
-	amem *m = arena_alloc(e->rules_arena, sizeof(*m));
+	amem *m = arena_alloc_small(e->rules_arena, sizeof(*m));
 	if (!m)
 		return ENG_ERR_NOMEM;
 	m->mask = mask;
@@ -832,7 +832,7 @@ static void child_add(rnode *parent, rnode *child)
 
 static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
 {
-	rnode *n = arena_alloc(e->rules_arena, sizeof(*n));
+	rnode *n = arena_alloc_small(e->rules_arena, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->kind = kind;
