@@ -22,9 +22,8 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* The hash of a value: inline, since the matcher computes it for every probe;
- * eng_value_hash is the same function for the other modules. */
-static inline uint64_t value_hash(eng_value v)
+/* A value as 64 bits, equal for equal values (0 and -0 too), before mixing. */
+static inline uint64_t value_bits(eng_value v)
 {
 	uint64_t x;
 	switch (v.type) {
@@ -38,7 +37,14 @@ static inline uint64_t value_hash(eng_value v)
 	case ENG_BOOL: x = v.u.b; break;
 	default: x = 0; break;
 	}
-	return mix64(x * 8 + (uint64_t)v.type);
+	return x * 8 + (uint64_t)v.type;
+}
+
+/* The hash of a value: inline, since the matcher computes it for every probe;
+ * eng_value_hash is the same function for the other modules. */
+static inline uint64_t value_hash(eng_value v)
+{
+	return mix64(value_bits(v));
 }
 
 /* ---- pools: fixed-size objects with a free list, dropped wholesale on clear ---- */
@@ -182,8 +188,9 @@ struct rnode {
 	token *tokens;          /* the one bucket of an unhashed store (tbuckets = &tokens) */
 	uint32_t ntokens;
 	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
-	                         * nkey, which the join that chose them compares with fields
-	                         * key_ffield[i] of its facts; 0: not hashed */
+	                         * nkey, deepest level first, which the join that chose them
+	                         * compares with fields key_ffield[i] of its facts; 0: not
+	                         * hashed */
 	uint8_t key_field[3];
 	uint8_t key_ffield[3];
 	uint16_t key_level[3];
@@ -234,6 +241,7 @@ struct token {
 	rnode *node;
 	token *hnext, **hpprev; /* in the node's hash bucket (its one list when unhashed);
 	                         * PROD tokens are in none */
+	uint32_t hash;          /* its key's hash in a hashed store */
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
 	union {

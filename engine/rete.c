@@ -246,22 +246,27 @@ static inline amem_item *item_next(const rnode *n, const amem_item *it)
 	return n->aidx < 0 ? it->next : it->hnext[n->aidx];
 }
 
-/* The hash of a store key from its values: one value's own hash, or a combination. */
+/* The hash of a store key from its values, mixed once. */
 static inline uint32_t key_hash(const eng_value *v, uint32_t n)
 {
-	if (n == 1)
-		return (uint32_t)value_hash(v[0]);
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ value_hash(v[i])) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+	uint64_t h = value_bits(v[0]);
+	for (uint32_t i = 1; i < n; i++)
+		h = h * 0x9e3779b97f4a7c15ull + value_bits(v[i]);
+	return (uint32_t)mix64(h);
 }
 
+/* The hash of T's key in store S: one walk up the token, the key being deepest first. */
 static uint32_t store_hash(const rnode *s, const token *t)
 {
 	eng_value v[3];
-	for (uint32_t i = 0; i < s->nkey; i++)
-		tok_value(t, s->key_level[i], s->key_field[i], &v[i]);
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		while (t && t->level > s->key_level[i])
+			t = t->parent;
+		if (t && t->level == s->key_level[i] && t->wme)
+			v[i] = fact_field(t->wme, s->key_field[i]);
+		else
+			v[i].type = ENG_NONE;
+	}
 	return key_hash(v, s->nkey);
 }
 
@@ -285,7 +290,9 @@ static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 	for (uint32_t i = 0; i < s->ntbuckets; i++)
 		for (token *t = s->tbuckets[i], *next; t; t = next) {
 			next = t->hnext;
-			bucket_link(&b[s->nkey ? store_hash(s, t) & (nbuckets - 1) : 0], t);
+			if (s->nkey && s->tbuckets == &s->tokens)
+				t->hash = store_hash(s, t);   /* the store was not hashed until now */
+			bucket_link(&b[t->hash & (nbuckets - 1)], t);
 		}
 	if (s->tbuckets != &s->tokens)
 		free(s->tbuckets);
@@ -311,7 +318,8 @@ static eng_status store_link(eng *e, rnode *s, token *t)
 	}
 	if (s->nkey && s->ntokens > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	bucket_link(&s->tbuckets[s->nkey ? store_hash(s, t) & (s->ntbuckets - 1) : 0], t);
+	t->hash = s->nkey ? store_hash(s, t) : 0;
+	bucket_link(&s->tbuckets[t->hash & (s->ntbuckets - 1)], t);
 	return ENG_OK;
 }
 
@@ -901,10 +909,15 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 				if (mtest[f] < 0)
 					continue;
 				const jtest *k = &n->tests[mtest[f]];
-				left->key_level[left->nkey] = k->level;
-				left->key_field[left->nkey] = k->lfield;
-				left->key_ffield[left->nkey] = f;
-				left->nkey++;
+				uint32_t at = left->nkey++;   /* deepest level first (store_hash) */
+				for (; at > 0 && left->key_level[at - 1] < k->level; at--) {
+					left->key_level[at] = left->key_level[at - 1];
+					left->key_field[at] = left->key_field[at - 1];
+					left->key_ffield[at] = left->key_ffield[at - 1];
+				}
+				left->key_level[at] = k->level;
+				left->key_field[at] = k->lfield;
+				left->key_ffield[at] = f;
 			}
 			if (store_rehash(left, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
