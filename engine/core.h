@@ -204,6 +204,8 @@ struct rnode {
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
 	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
 	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
+	bool keyed;             /* its left store (NEG: itself) is hashed on values its
+	                         * equality tests compare: partners are in one bucket */
 
 	/* TEST */
 	const expr *test;

@@ -171,23 +171,25 @@ static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 
 /* ---- hash indexes ---- */
 
-static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
+/* The hash of the values of the fields in MASK, in field order, mixed once. */
+static inline uint32_t fields_hash(uint8_t mask, const eng_value *v)
 {
-	uint64_t h = mask * 0x9e3779b97f4a7c15ull;
+	uint64_t h = mask;
 	for (int i = 0; i < 3; i++)
 		if (mask & (1u << i))
-			h = (h ^ value_hash(k[i])) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+			h = h * 0x9e3779b97f4a7c15ull + value_bits(v[i]);
+	return (uint32_t)mix64(h);
+}
+
+static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
+{
+	return fields_hash(mask, k);
 }
 
 /* The hash of a multi-field key from the values of its fields, in field order. */
 static uint32_t multi_hash(uint8_t mask, const eng_value *v)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 3; i++)
-		if (mask & (1u << i))
-			h = (h ^ value_hash(v[i])) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+	return fields_hash(mask, v);
 }
 
 /* The hash of fact F in index FIELD (AIDX_*) of M. */
@@ -546,7 +548,7 @@ static bool key_fits(const rnode *s, const rnode *j)
 static void candidates(const rnode *s, const rnode *j, const fact *f, uint32_t *first,
                        uint32_t *end)
 {
-	if (!key_fits(s, j)) {
+	if (!j->keyed) {
 		*first = 0;
 		*end = s->ntbuckets;
 		return;
@@ -873,7 +875,16 @@ static bool jtests_same(const jtest *a, uint32_t na, const jtest *b, uint32_t nb
  * them: the token store on the first one, the alpha memory on every field that an
  * equality test compares when there are several (its multi-field index, unless the
  * memory's is taken by other fields) or else on the first one's field. */
+static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left);
+
 static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
+{
+	eng_status st = setup_hashing_of(e, n, left);
+	n->keyed = st == ENG_OK && key_fits(left, n);   /* the left key is set for good */
+	return st;
+}
+
+static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 {
 	int8_t mtest[3] = { -1, -1, -1 };
 	uint8_t mask = 0;
