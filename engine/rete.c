@@ -15,9 +15,11 @@
  * of a rule. Joins hold nothing: a JOIN sits between a store (its parent) and an alpha
  * memory, and whenever one side gains an item it looks for partners on the other side
  * that pass its variable tests, handing each (token, fact) pair to its child stores.
- * Each store with an equality join below it is hashed on the token value that join
- * compares, and the alpha memory on the matching field, so both directions look at one
- * bucket instead of the whole memory.
+ * Each store with an equality join below it is hashed on the token values that join
+ * compares (one per field of the fact it tests, up to three), and the alpha memory on
+ * the matching fields, so both directions look at one bucket instead of the whole
+ * memory. A store's buckets are its only list of tokens (an unhashed store has one);
+ * nothing looks for a PROD store's tokens, so they are in no list.
  *
  * A rule's conditions are joined in its order, except that a control condition goes
  * last: one with a constant subject and attribute that some rule modifies (or retracts
@@ -45,7 +47,13 @@
  * The agenda (agenda.c) is a binary heap of activations ordered by salience, then by
  * recency of the facts matched (LEX: newest fact first, then the next newest, ...);
  * refraction comes for free, since a token activates its rule once and only a new token
- * (new facts) can activate it again.
+ * (new facts) can activate it again. A deleted activation stays in the heap, marked,
+ * until it reaches the top or the dead are half the heap.
+ *
+ * A procedural firing's assertions are matched when its actions are done, after its
+ * retractions (engine.c, wm_match_deferred): a rule that modifies two control facts
+ * does not first join the new value of one with partial matches that the other's
+ * retraction is about to delete.
  *
  * What keeps the cost with what changes: a join whose alpha memory is empty does not
  * look at a new token, and one whose parent store is empty does not look at a new fact
