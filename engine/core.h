@@ -239,15 +239,17 @@ struct token {
 	token *parent;
 	fact *wme;              /* NULL at levels of negations and tests */
 	uint16_t level;
-	uint32_t nresults;      /* NEG: how many facts block it */
+	uint32_t hash;          /* its key's hash in a hashed store */
 	rnode *node;
 	token *hnext, **hpprev; /* in the node's hash bucket (its one list when unhashed);
 	                         * PROD tokens are in none */
-	uint32_t hash;          /* its key's hash in a hashed store */
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
-	union {
-		negres *results;                /* NEG: facts that block it */
+	union {                 /* zero in MEM and TEST tokens: nresults reads 0 there */
+		struct {
+			negres *results;        /* NEG: facts that block it */
+			uint32_t nresults;      /* NEG: how many */
+		};
 		struct {
 			struct activation *act; /* PROD: pending activation */
 			firing *fired;          /* PROD: the logical firing it produced */
