@@ -345,7 +345,10 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
-	fact **satable;         /* the same facts by (subject, attribute), for modify */
+	fact **satable;         /* the same facts by (subject, attribute), for modify: only
+	                         * once a rule that modifies is loaded (with working memory
+	                         * empty, so every fact is in it) */
+	bool modifies;
 	uint32_t nftable;       /* the size of both */
 	fact **deferred;        /* asserted by a procedural firing, not yet matched */
 	uint32_t ndeferred, capdeferred;

@@ -636,9 +636,11 @@ static eng_status ftable_grow(eng *e)
 			next = f->hnext;
 			f->hnext = tab[f->hash & (n - 1)];
 			tab[f->hash & (n - 1)] = f;
-			uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (n - 1);
-			f->sanext = sa[h];
-			sa[h] = f;
+			if (e->modifies) {
+				uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (n - 1);
+				f->sanext = sa[h];
+				sa[h] = f;
+			}
 		}
 	}
 	free(e->ftable);
@@ -653,6 +655,8 @@ static void ftable_link(eng *e, fact *f)
 {
 	f->hnext = e->ftable[f->hash & (e->nftable - 1)];
 	e->ftable[f->hash & (e->nftable - 1)] = f;
+	if (!e->modifies)
+		return;
 	uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1);
 	f->sanext = e->satable[h];
 	e->satable[h] = f;
@@ -664,6 +668,8 @@ static void ftable_unlink(eng *e, fact *f)
 	while (*p != f)
 		p = &(*p)->hnext;
 	*p = f->hnext;
+	if (!e->modifies)
+		return;
 	p = &e->satable[sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1)];
 	while (*p != f)
 		p = &(*p)->sanext;
@@ -900,12 +906,15 @@ void eng_clear(eng *e)
 			fact *f = e->facts[i];
 			if (f) {
 				e->ftable[f->hash & (e->nftable - 1)] = NULL;
-				e->satable[sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1)] = NULL;
+				if (e->modifies)
+					e->satable[sa_hash(f->t.subject, f->t.attribute) &
+					           (e->nftable - 1)] = NULL;
 			}
 		}
 	} else if (e->ftable) {
 		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
-		memset(e->satable, 0, e->nftable * sizeof(*e->satable));
+		if (e->modifies)
+			memset(e->satable, 0, e->nftable * sizeof(*e->satable));
 	}
 	e->ndeferred = 0;
 	e->deferring = false;

@@ -179,14 +179,24 @@ static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 
 /* ---- hash indexes ---- */
 
-/* The hash of the values of the fields in MASK, in field order, mixed once. */
-static inline uint32_t fields_hash(uint8_t mask, const eng_value *v)
+/* The hash of the fields in MASK, from their values' bits, in field order, mixed once. */
+static inline uint32_t bits_hash(uint8_t mask, const uint64_t *bits)
 {
 	uint64_t h = mask;
 	for (int i = 0; i < 3; i++)
 		if (mask & (1u << i))
-			h = h * 0x9e3779b97f4a7c15ull + value_bits(v[i]);
+			h = h * 0x9e3779b97f4a7c15ull + bits[i];
 	return (uint32_t)mix64(h);
+}
+
+/* The same from the values. */
+static inline uint32_t fields_hash(uint8_t mask, const eng_value *v)
+{
+	uint64_t bits[3] = { 0, 0, 0 };
+	for (int i = 0; i < 3; i++)
+		if (mask & (1u << i))
+			bits[i] = value_bits(v[i]);
+	return bits_hash(mask, bits);
 }
 
 static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
@@ -680,10 +690,11 @@ static void amem_remove(eng *e, amem_item *it)
 eng_status rete_add_fact(eng *e, fact *f)
 {
 	eng_value k[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
+	uint64_t bits[3] = { value_bits(k[0]), value_bits(k[1]), value_bits(k[2]) };
 	for (uint8_t mask = 0; mask < 8; mask++) {
 		if (!(e->masks_used & (1u << mask)))
 			continue;
-		uint32_t h = amem_key_hash(mask, k) & (e->amem_nbuckets - 1);
+		uint32_t h = bits_hash(mask, bits) & (e->amem_nbuckets - 1);
 		for (amem *m = e->amem_table[h]; m; m = m->next) {
 			if (m->mask != mask)
 				continue;
@@ -1065,6 +1076,8 @@ eng_status rete_note_changes(eng *e, const ir_rule *ir)
 	for (uint32_t i = 0; i < ir->nacts; i++) {
 		const ir_action *a = &ir->acts[i];
 		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
+		if (a->kind == ACT_MODIFY)
+			e->modifies = true;   /* engine.c indexes facts by (S, A) from now on */
 		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
 			continue;
 		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
@@ -1301,7 +1314,10 @@ void rete_clear(eng *e)
 		s->dirty = false;
 		s->dirty_next = NULL;
 		s->ntokens = 0;
-		memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
+		if (s->ntbuckets == 1)
+			s->tbuckets[0] = NULL;
+		else
+			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
 	}
 	e->dirty_stores = NULL;
 	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
