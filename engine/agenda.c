@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * agenda.c - activations waiting to fire, in a binary heap: higher salience first, then
- * recency. Each activation knows its heap slot, so one whose token is deleted leaves in
- * O(log n).
+ * recency. One whose token is deleted is marked dead and stays in the heap until it comes
+ * to the top or the dead make up half the heap, which is then rebuilt in O(n): a change
+ * that deletes many activations at once (a context fact modified) costs O(1) for each.
  *
  * Recency is OPS5's LEX order, which CLIPS's `lex` strategy also follows: the ids of the
  * facts each activation matched (ids grow with time, so they are time tags) are sorted
@@ -31,34 +32,62 @@ static bool before(const activation *a, const activation *b)
 }
 
 /* Fills A's time tags from the facts of token T: the AGENDA_TAGS newest, newest first.
- * Going up a token, facts tend to get newer (the first conditions of a rule are the
- * contexts that change), so the list is kept oldest first while it is built, each id
- * going in from the newest end, and turned round at the end. */
+ * Activations of one rule tend to have their facts in the same order of age (contexts
+ * newer than the data they look at), so the ids are sorted by insertion starting from
+ * the order that sorted the rule's previous activation (rule.tag_perm, indices into the
+ * facts as met going up the token): then each goes in with one comparison. A rule with
+ * more facts than tags keeps the newest by insertion from the oldest end. */
 static void tags_fill(activation *a, const token *t)
 {
-	eng_fact_id up[AGENDA_TAGS];
+	uint8_t *perm = a->r->tag_perm;
 	uint32_t n = 0;
+	if (perm) {
+		eng_fact_id met[AGENDA_TAGS];
+		for (; t && n < AGENDA_TAGS; t = t->parent)
+			if (t->wme)
+				met[n++] = t->wme->id;
+		if (n == a->r->npos) {   /* as it must be: a token holds a fact per condition */
+			bool sorted = true;
+			for (uint32_t k = 0; k < n; k++) {
+				a->tags[k] = met[perm[k]];
+				sorted = sorted && (k == 0 || a->tags[k - 1] > a->tags[k]);
+			}
+			a->ntags = n;
+			if (sorted)
+				return;
+			for (uint32_t k = 1; k < n; k++) {
+				eng_fact_id id = a->tags[k];
+				uint8_t j = perm[k];
+				uint32_t i = k;
+				for (; i > 0 && a->tags[i - 1] < id; i--) {
+					a->tags[i] = a->tags[i - 1];
+					perm[i] = perm[i - 1];
+				}
+				a->tags[i] = id;
+				perm[i] = j;
+			}
+			return;
+		}
+		n = 0;
+		t = a->tok;
+	}
 	for (; t; t = t->parent) {
 		if (!t->wme)
 			continue;
 		eng_fact_id id = t->wme->id;
 		uint32_t i;
-		if (n < AGENDA_TAGS) {
+		if (n < AGENDA_TAGS)
 			i = n++;
-		} else {
-			if (id <= up[0])
-				continue;
-			memmove(up, up + 1, (AGENDA_TAGS - 1) * sizeof(up[0]));
+		else if (id <= a->tags[AGENDA_TAGS - 1])
+			continue;
+		else
 			i = AGENDA_TAGS - 1;
-		}
-		while (i > 0 && up[i - 1] > id) {
-			up[i] = up[i - 1];
+		while (i > 0 && a->tags[i - 1] < id) {
+			a->tags[i] = a->tags[i - 1];
 			i--;
 		}
-		up[i] = id;
+		a->tags[i] = id;
 	}
-	for (uint32_t k = 0; k < n; k++)
-		a->tags[k] = up[n - 1 - k];
 	a->ntags = n;
 }
 
@@ -114,6 +143,7 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 	a->r = r;
 	a->seq = ++e->seq;
 	a->pending = true;
+	a->dead = false;
 	a->ntags = 0;
 	t->act = a;
 	a->heap = e->npending;
@@ -124,23 +154,49 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 /* Moves the pending activations into the heap. */
 eng_status agenda_flush(eng *e)
 {
-	if (!e->npending)
+	if (!e->npending && !e->unsorted)
 		return ENG_OK;
 	if (grow((void **)&e->heap, &e->capheap, e->nheap + e->npending, sizeof(activation *)))
 		return ENG_ERR_NOMEM;
+	/* many at once: append them all and rebuild the heap bottom-up, in O(n) */
+	bool rebuild = e->unsorted || e->npending > e->nheap;
 	for (uint32_t k = 0; k < e->npending; k++) {
 		activation *a = e->pending[k];
 		a->pending = false;
 		tags_fill(a, a->tok);
 		e->heap[e->nheap] = a;
 		a->heap = e->nheap++;
-		sift_up(e, a->heap);
+		if (!rebuild)
+			sift_up(e, a->heap);
 	}
 	e->npending = 0;
+	if (rebuild)
+		for (uint32_t i = e->nheap / 2; i-- > 0;)
+			sift_down(e, i);
+	e->unsorted = false;
 	return ENG_OK;
 }
 
-/* Removes A from the agenda and frees it. */
+/* Drops the dead activations from the heap; it is rebuilt bottom-up, in O(n), when it is
+ * next read (agenda_flush). */
+static void compact(eng *e)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < e->nheap; i++) {
+		activation *a = e->heap[i];
+		if (a->dead)
+			pool_put(&e->act_pool, a);
+		else
+			place(e, n++, a);
+	}
+	e->nheap = n;
+	e->ndead = 0;
+	e->unsorted = n > 1;   /* rebuilt when next read: often all go before that */
+}
+
+/* Removes A from the agenda and frees it (an activation in the heap is only marked: the
+ * heap drops the dead ones when they reach the top or make up half of it, so that a
+ * change that deletes many activations costs no reordering for each). */
 void agenda_remove(eng *e, activation *a)
 {
 	uint32_t i = a->heap;
@@ -152,24 +208,35 @@ void agenda_remove(eng *e, activation *a)
 		pool_put(&e->act_pool, a);
 		return;
 	}
-	e->nheap--;
-	if (i != e->nheap) {
-		activation *moved = e->heap[e->nheap];
-		place(e, i, moved);
-		sift_down(e, i);
-		if (e->heap[i] == moved)
-			sift_up(e, i);
+	a->dead = true;
+	if (++e->ndead * 2 > e->nheap)
+		compact(e);
+}
+
+/* The first activation, without taking it; NULL when there is none (or when the pending
+ * ones cannot be sorted in for want of memory). */
+activation *agenda_top(eng *e)
+{
+	if (agenda_flush(e) != ENG_OK)
+		return NULL;
+	while (e->nheap && e->heap[0]->dead) {
+		pool_put(&e->act_pool, e->heap[0]);
+		e->ndead--;
+		if (--e->nheap) {
+			place(e, 0, e->heap[e->nheap]);
+			sift_down(e, 0);
+		}
 	}
-	pool_put(&e->act_pool, a);
+	return e->nheap ? e->heap[0] : NULL;
 }
 
 /* Takes the first activation off the heap; the caller frees it. NULL when empty (or when
  * the pending ones cannot be sorted in for want of memory). */
 activation *agenda_pop(eng *e)
 {
-	if (agenda_flush(e) != ENG_OK || !e->nheap)
+	activation *a = agenda_top(e);
+	if (!a)
 		return NULL;
-	activation *a = e->heap[0];
 	e->nheap--;
 	if (e->nheap) {
 		place(e, 0, e->heap[e->nheap]);
@@ -181,11 +248,13 @@ activation *agenda_pop(eng *e)
 void agenda_clear(eng *e)
 {
 	e->nheap = 0;
+	e->ndead = 0;
+	e->unsorted = false;
 	e->npending = 0;
 	pool_reset(&e->act_pool);
 }
 
 size_t eng_agenda_size(const eng *e)
 {
-	return e->nheap + e->npending;
+	return e->nheap - e->ndead + e->npending;
 }

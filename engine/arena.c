@@ -36,13 +36,13 @@ void arena_free(arena *a)
 	free(a);
 }
 
-void *arena_alloc(arena *a, size_t size)
+/* SIZE zeroed bytes at an offset that is a multiple of ALIGN (a power of two, at most
+ * ARENA_ALIGN), or NULL. */
+static void *arena_get(arena *a, size_t size, size_t align)
 {
-	size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (size == 0)
-		size = ARENA_ALIGN;
 	struct block *b = a->top;
-	if (!b || b->size - b->used < size) {
+	size_t off = b ? (b->used + align - 1) & ~(align - 1) : 0;
+	if (!b || off > b->size || b->size - off < size) {
 		size_t cap = size > ARENA_BLOCK / 2 ? size : ARENA_BLOCK;
 		b = malloc(sizeof(*b) + cap);
 		if (!b)
@@ -51,16 +51,27 @@ void *arena_alloc(arena *a, size_t size)
 		b->size = cap;
 		b->used = 0;
 		a->top = b;
+		off = 0;
 	}
-	void *p = b->data + b->used;
-	b->used += size;
+	void *p = b->data + off;
+	b->used = off + size;
 	memset(p, 0, size);
 	return p;
 }
 
+void *arena_alloc(arena *a, size_t size)
+{
+	return arena_get(a, size ? size : 1, ARENA_ALIGN);
+}
+
+void *arena_alloc_small(arena *a, size_t size)
+{
+	return arena_get(a, size ? size : 1, sizeof(void *));
+}
+
 char *arena_strndup(arena *a, const char *s, size_t len)
 {
-	char *p = arena_alloc(a, len + 1);
+	char *p = arena_get(a, len + 1, 1);
 	if (!p)
 		return NULL;
 	memcpy(p, s, len);

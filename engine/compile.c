@@ -86,7 +86,7 @@ static void comp_report(compiler *c, eng_severity sev, uint32_t line, uint32_t c
 	if (!c->d)
 		return;
 	size_t llen = 0;
-	const char *source = eng_doc_line(c->doc, line, &llen);   /* NUL-terminated too */
+	const char *source = c->doc ? eng_doc_line(c->doc, line, &llen) : NULL;   /* NUL-terminated too */
 	if (llen > COMP_SOURCE_MAX)
 		source = NULL;
 	if (c->rule_line && c->rule_id)
@@ -94,7 +94,8 @@ static void comp_report(compiler *c, eng_severity sev, uint32_t line, uint32_t c
 		         c->rule_line);
 	else if (c->rule_line)
 		snprintf(context, sizeof(context), "in the rule at line %u", c->rule_line);
-	if (eng_diags_add(c->d, sev, eng_doc_name(c->doc), line, col, span, source,
+	if (eng_diags_add(c->d, sev, c->doc ? eng_doc_name(c->doc) : c->doc_name, line, col,
+	                  span, source,
 	                  c->rule_line ? context : NULL, "%s", msg) != ENG_OK)
 		comp_nomem(c);
 }
@@ -470,9 +471,9 @@ static bool comp_rule_finish(compiler *c, ir_rule *r)
 	r->nacts = c->nacts;
 	r->nvars = c->nvars;
 	r->procedural = c->procedural;
-	r->conds = arena_alloc(c->a, c->nconds * sizeof(*r->conds));
-	r->acts = arena_alloc(c->a, c->nacts * sizeof(*r->acts));
-	r->var_names = arena_alloc(c->a, c->nvars * sizeof(*r->var_names));
+	r->conds = arena_alloc_small(c->a, c->nconds * sizeof(*r->conds));
+	r->acts = arena_alloc_small(c->a, c->nacts * sizeof(*r->acts));
+	r->var_names = arena_alloc_small(c->a, c->nvars * sizeof(*r->var_names));
 	if (!r->conds || !r->acts || !r->var_names)
 		return false;
 	memcpy(r->conds, c->conds, c->nconds * sizeof(*r->conds));
@@ -633,7 +634,7 @@ static eng_status comp_commit(compiler *c, comp_out *out)
 
 /* Compiles DOC into E: ENG_OK with its rules and facts added, or ENG_ERR_LOAD with
  * the errors in D (and nothing added), or ENG_ERR_NOMEM. D may be NULL. */
-eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
+static eng_status compile(eng *e, const eng_doc *doc, eng_doc *owned, eng_diags *d)
 {
 	char found[96];
 	compiler c = { .e = e, .doc = doc, .d = d, .a = eng_rules_arena(e) };
@@ -656,6 +657,13 @@ eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 	eng_status st = c.st;
 	if (st == ENG_OK && c.errors)
 		st = ENG_ERR_LOAD;
+	if (owned) {
+		/* the IR holds copies of what it needs: the tree goes before the network is
+		 * built, so that the two are never in memory at once */
+		c.doc_name = out.file ? out.file : "";
+		c.doc = NULL;
+		eng_doc_free(owned);
+	}
 	if (st == ENG_OK)
 		st = comp_commit(&c, &out);
 	/* Once handed to eng_rules_add, the IR may be part of the network even on failure. */
@@ -669,6 +677,16 @@ eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
 	free(c.conds);
 	free(c.acts);
 	return st;
+}
+
+eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d)
+{
+	return compile(e, doc, NULL, d);
+}
+
+eng_status compile_doc_owned(eng *e, eng_doc *doc, eng_diags *d)
+{
+	return compile(e, doc, doc, d);
 }
 
 /* ---- loading ---- */
@@ -692,9 +710,7 @@ eng_status eng_load_file(eng *e, const char *path, eng_diags *d)
 	eng_doc *doc = eng_doc_read_file(path, &lim.doc, d, &st);
 	if (!doc)
 		return st;
-	st = compile_doc(e, doc, d);
-	eng_doc_free(doc);
-	return st;
+	return compile_doc_owned(e, doc, d);
 }
 
 /* Compiles LEN bytes of TEXT (copied) named NAME in diagnostics, as compile_doc. */
@@ -709,7 +725,5 @@ eng_status eng_load_string(eng *e, const char *name, const char *text, size_t le
 	eng_doc *doc = eng_doc_read_string(name, text, len, &lim.doc, d, &st);
 	if (!doc)
 		return st;
-	st = compile_doc(e, doc, d);
-	eng_doc_free(doc);
-	return st;
+	return compile_doc_owned(e, doc, d);
 }

@@ -464,6 +464,7 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 		size_t len;
 		cv_kind kind = eng_node_kind_of(as) == ENG_NODE_SCALAR ?
 		               comp_scalar(c, as, &cd->slot[2].k, &name, &len) : CV_EMPTY;
+		memset(&cd->slot[2].k, 0, sizeof(cd->slot[2].k));   /* `as` gives no constant */
 		if (kind == CV_VAR) {
 			long v = comp_var_use(c, as, name, len, neg ? USE_BIND_NEG : USE_BIND);
 			if (v >= 0) {
@@ -474,7 +475,6 @@ static void comp_constraints(compiler *c, const eng_node *n, bool neg, ir_cond *
 			comp_error(c, as, "`as` needs a variable, found %s",
 			           eng_node_describe(as, found, sizeof(found)));
 		}
-		memset(&cd->slot[2].k, 0, sizeof(cd->slot[2].k));
 	}
 	size_t cap = size;  /* one per key, and one per item of a `not-in` (its variables) */
 	for (size_t i = 0; i < size; i++)

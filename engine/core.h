@@ -22,9 +22,8 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* The hash of a value: inline, since the matcher computes it for every probe;
- * eng_value_hash is the same function for the other modules. */
-static inline uint64_t value_hash(eng_value v)
+/* A value as 64 bits, equal for equal values (0 and -0 too), before mixing. */
+static inline uint64_t value_bits(eng_value v)
 {
 	uint64_t x;
 	switch (v.type) {
@@ -38,7 +37,14 @@ static inline uint64_t value_hash(eng_value v)
 	case ENG_BOOL: x = v.u.b; break;
 	default: x = 0; break;
 	}
-	return mix64(x * 8 + (uint64_t)v.type);
+	return x * 8 + (uint64_t)v.type;
+}
+
+/* The hash of a value: inline, since the matcher computes it for every probe;
+ * eng_value_hash is the same function for the other modules. */
+static inline uint64_t value_hash(eng_value v)
+{
+	return mix64(value_bits(v));
 }
 
 /* ---- pools: fixed-size objects with a free list, dropped wholesale on clear ---- */
@@ -91,13 +97,14 @@ struct fact {
 	uint64_t origin;
 	uint64_t hash;
 	fact *hnext;            /* dedup table chain */
-	fact *sanext;           /* chain of the (subject, attribute) table, for modify */
+	fact *sanext;           /* (subject, attribute) table chain */
 	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
 	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
 	bool input;             /* asserted from outside or by a procedural rule */
 	bool dying;             /* queued for retraction */
+	bool deferred;          /* in WM, not yet in the network (eng->deferred) */
 	const eng_just *why;    /* first justification, NULL for input facts */
 };
 
@@ -177,12 +184,17 @@ struct rnode {
 	rnode *sibling;         /* next child of the parent */
 	uint16_t level;         /* stores: the level of their tokens */
 
-	/* stores (MEM, NEG, TEST, PROD) */
-	token *tokens;
+	/* stores (MEM, NEG, TEST, PROD; PROD tokens are only counted) */
+	token *tokens;          /* the one bucket of an unhashed store (tbuckets = &tokens) */
 	uint32_t ntokens;
-	uint8_t key_field;      /* hashed on the value at (key_level, key_field) */
-	uint16_t key_level;     /* 0: not hashed */
-	token **tbuckets;
+	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
+	                         * nkey, deepest level first, which the join that chose them
+	                         * compares with fields key_ffield[i] of its facts; 0: not
+	                         * hashed */
+	uint8_t key_field[3];
+	uint8_t key_ffield[3];
+	uint16_t key_level[3];
+	token **tbuckets;       /* ntbuckets lists, a power of two */
 	uint32_t ntbuckets;
 
 	/* JOIN and NEG */
@@ -191,7 +203,9 @@ struct rnode {
 	uint32_t ntests;
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
 	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
-	int8_t mtest[3];        /* AIDX_MULTI: the equality test on each field of the key */
+	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
+	bool keyed;             /* its left store (NEG: itself) is hashed on values its
+	                         * equality tests compare: partners are in one bucket */
 
 	/* TEST */
 	const expr *test;
@@ -215,24 +229,32 @@ struct rule {
 	uint16_t *pos_level;    /* level of each positive condition's fact */
 	rnode *prod;
 	eng_sym *cite;
+	uint8_t *tag_perm;      /* agenda.c: the order in which the last activation's facts,
+	                         * as met going up its token, sorted newest first */
 };
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. */
 struct token {
-	/* what a walk up the tree reads, together in the first cache line */
+	/* what a walk up the tree reads, together at the start */
 	token *parent;
 	fact *wme;              /* NULL at levels of negations and tests */
 	uint16_t level;
-	uint32_t nresults;
+	uint32_t hash;          /* its key's hash in a hashed store */
 	rnode *node;
-	token *hnext, *hprev;   /* in the node's hash bucket */
-	uint32_t hbucket;
+	token *hnext, **hpprev; /* in the node's hash bucket (its one list when unhashed);
+	                         * PROD tokens are in none */
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
-	token *mnext, *mprev;   /* in node->tokens */
-	negres *results;        /* NEG: facts that block it */
-	struct activation *act; /* PROD: pending activation */
-	firing *fired;          /* PROD: the logical firing it produced */
+	union {                 /* zero in MEM and TEST tokens: nresults reads 0 there */
+		struct {
+			negres *results;        /* NEG: facts that block it */
+			uint32_t nresults;      /* NEG: how many */
+		};
+		struct {
+			struct activation *act; /* PROD: pending activation */
+			firing *fired;          /* PROD: the logical firing it produced */
+		};
+	};
 };
 
 struct negres {
@@ -251,6 +273,7 @@ typedef struct activation {
 	uint64_t seq;
 	uint32_t heap;          /* index in the agenda heap, or in the pending list */
 	bool pending;           /* not in the heap yet (agenda.c) */
+	bool dead;              /* removed, still in the heap until it is compacted */
 	uint32_t ntags;
 	eng_fact_id tags[AGENDA_TAGS];  /* the ids of the matched facts, newest first */
 } activation;
@@ -298,6 +321,9 @@ struct eng {
 	uint32_t nrules, caprules;
 	uint32_t *rule_slots;   /* rule ids, open addressing: index + 1, 0 = empty */
 	uint32_t nrule_slots;   /* a power of two, at least twice nrules */
+	eng_triple *changed;    /* (S, A, -) of every modify, and of retracts with constant S
+	                         * and A, in the rules loaded; 0 stands for any symbol */
+	uint32_t nchanged, capchanged;
 	eng_triple *deffacts;
 	uint32_t ndeffacts, capdeffacts;
 	uint32_t *deffact_slots;    /* background facts, open addressing: index + 1, 0 = empty */
@@ -321,8 +347,14 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
-	fact **satable;         /* the same facts by (subject, attribute): nftable buckets */
-	uint32_t nftable;
+	fact **satable;         /* the same facts by (subject, attribute), for modify: only
+	                         * once a rule that modifies is loaded (with working memory
+	                         * empty, so every fact is in it) */
+	bool modifies;
+	uint32_t nftable;       /* the size of both */
+	fact **deferred;        /* asserted by a procedural firing, not yet matched */
+	uint32_t ndeferred, capdeferred;
+	bool deferring;         /* a procedural firing runs: wm_assert defers matching */
 	fact **dying;           /* retractions queued while the network is busy */
 	uint32_t ndying, capdying;
 	bool busy;
@@ -330,6 +362,8 @@ struct eng {
 	/* agenda */
 	activation **heap;
 	uint32_t nheap, capheap;
+	uint32_t ndead;         /* removed activations still in the heap */
+	bool unsorted;          /* the heap needs rebuilding before it is read */
 	activation **pending;   /* made since the agenda was last consulted */
 	uint32_t npending, cappending;
 	uint64_t seq;
@@ -355,6 +389,7 @@ void wm_retract(eng *e, fact *f);
 eng_status grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* rete.c */
+eng_status rete_note_changes(eng *e, const ir_rule *ir);
 eng_status rete_build_rule(eng *e, rule *r);
 eng_status rete_top_init(eng *e);
 eng_status rete_add_fact(eng *e, fact *f);
@@ -370,6 +405,7 @@ bool cmp_values(cmp_op op, eng_value a, eng_value b);
 eng_status agenda_add(eng *e, token *t, rule *r);
 void agenda_remove(eng *e, activation *a);
 activation *agenda_pop(eng *e);
+activation *agenda_top(eng *e);
 eng_status agenda_flush(eng *e);
 void agenda_clear(eng *e);
 

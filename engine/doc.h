@@ -10,14 +10,15 @@
 #include "internal.h"
 
 struct eng_node {
-	eng_node_kind kind;
-	bool quoted;
-	uint32_t line, col;
-	size_t size;            /* scalar: bytes of text; sequence: items; mapping: pairs */
 	union {
 		const char *text;
 		const eng_node **items; /* mapping: key0, value0, key1, value1, ... */
 	} u;
+	uint32_t line, col;
+	uint32_t size;          /* scalar: bytes of text; sequence: items; mapping: pairs (a
+	                         * document is at most UINT32_MAX bytes: doc_lines_init) */
+	uint8_t kind;           /* eng_node_kind */
+	bool quoted;
 };
 
 struct eng_doc {

@@ -336,6 +336,7 @@ void eng_free(eng *e)
 	free(e->facts);
 	free(e->ftable);
 	free(e->satable);
+	free(e->deferred);
 	free(e->dying);
 	free(e->heap);
 	free(e->pending);
@@ -344,6 +345,7 @@ void eng_free(eng *e)
 	free(e->rule_slots);
 	free(e->deffacts);
 	free(e->deffact_slots);
+	free(e->changed);
 	free(e->concl_kinds);
 	for (uint32_t i = 0; i < e->nskip; i++)
 		free(e->skip_sections[i]);
@@ -486,6 +488,9 @@ eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)) ||
 	    rule_slots_grow(e, e->nrules + (uint32_t)n))
 		return ENG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)   /* first: which facts rules change (rete_build_rule) */
+		if (rete_note_changes(e, irs[i]))
+			return ENG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		rule *r = arena_alloc(e->rules_arena, sizeof(*r));
 		if (!r)
@@ -652,6 +657,11 @@ static uint64_t triple_hash(eng_triple t)
 	return mix64(((uint64_t)t.subject << 32 | t.attribute) ^ eng_value_hash(t.value));
 }
 
+static inline uint64_t sa_hash(eng_sym subject, eng_sym attribute)
+{
+	return mix64((uint64_t)subject << 32 | attribute);
+}
+
 static fact *wm_find(const eng *e, eng_triple t, uint64_t h)
 {
 	if (!e->nftable)
@@ -663,20 +673,14 @@ static fact *wm_find(const eng *e, eng_triple t, uint64_t h)
 	return NULL;
 }
 
-/* The bucket of the (subject, attribute) table where facts (S, A, *) are. */
-static inline uint32_t sa_bucket(const eng *e, eng_sym s, eng_sym a)
-{
-	return (uint32_t)(mix64((uint64_t)s << 32 | a) & (e->nftable - 1));
-}
-
 static eng_status ftable_grow(eng *e)
 {
 	uint32_t n = e->nftable ? e->nftable * 2 : 1024;
 	fact **tab = calloc(n, sizeof(*tab));
-	fact **satab = calloc(n, sizeof(*satab));
-	if (!tab || !satab) {
+	fact **sa = calloc(n, sizeof(*sa));
+	if (!tab || !sa) {
 		free(tab);
-		free(satab);
+		free(sa);
 		return ENG_ERR_NOMEM;
 	}
 	for (uint32_t i = 0; i < e->nftable; i++) {
@@ -684,22 +688,30 @@ static eng_status ftable_grow(eng *e)
 			next = f->hnext;
 			f->hnext = tab[f->hash & (n - 1)];
 			tab[f->hash & (n - 1)] = f;
+			if (e->modifies) {
+				uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (n - 1);
+				f->sanext = sa[h];
+				sa[h] = f;
+			}
 		}
 	}
 	free(e->ftable);
 	free(e->satable);
 	e->ftable = tab;
-	e->satable = satab;
+	e->satable = sa;
 	e->nftable = n;
-	for (uint32_t i = 0; i < e->nfacts; i++) {
-		fact *f = e->facts[i];
-		if (f) {    /* every fact not yet retracted is in both tables */
-			uint32_t b = sa_bucket(e, f->t.subject, f->t.attribute);
-			f->sanext = satab[b];
-			satab[b] = f;
-		}
-	}
 	return ENG_OK;
+}
+
+static void ftable_link(eng *e, fact *f)
+{
+	f->hnext = e->ftable[f->hash & (e->nftable - 1)];
+	e->ftable[f->hash & (e->nftable - 1)] = f;
+	if (!e->modifies)
+		return;
+	uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1);
+	f->sanext = e->satable[h];
+	e->satable[h] = f;
 }
 
 static void ftable_unlink(eng *e, fact *f)
@@ -708,7 +720,9 @@ static void ftable_unlink(eng *e, fact *f)
 	while (*p != f)
 		p = &(*p)->hnext;
 	*p = f->hnext;
-	p = &e->satable[sa_bucket(e, f->t.subject, f->t.attribute)];
+	if (!e->modifies)
+		return;
+	p = &e->satable[sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1)];
 	while (*p != f)
 		p = &(*p)->sanext;
 	*p = f->sanext;
@@ -791,13 +805,22 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	f->origin = origin;
 	f->hash = h;
 	f->input = input;
-	f->hnext = e->ftable[h & (e->nftable - 1)];
-	e->ftable[h & (e->nftable - 1)] = f;
-	uint32_t b = sa_bucket(e, t.subject, t.attribute);
-	f->sanext = e->satable[b];
-	e->satable[b] = f;
+	ftable_link(e, f);
 	e->facts[e->nfacts++] = f;
 	e->live++;
+	if (e->deferring) {
+		/* matched when the firing ends (wm_flush_deferred), after its retractions */
+		if (grow((void **)&e->deferred, &e->capdeferred, e->ndeferred + 1, sizeof(fact *))) {
+			wm_retract(e, f);
+			return ENG_ERR_NOMEM;
+		}
+		f->deferred = true;
+		e->deferred[e->ndeferred++] = f;
+		*out = f;
+		if (added)
+			*added = true;
+		return ENG_OK;
+	}
 	bool was_busy = e->busy;
 	e->busy = true;
 	eng_status st = rete_add_fact(e, f);
@@ -811,6 +834,38 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	if (added)
 		*added = true;
 	return ENG_OK;
+}
+
+/* Matches the facts a procedural firing asserted, once its actions are done. A firing
+ * that replaces context facts (modify: retract, then assert) would otherwise match each
+ * new fact against partial matches that a later action of the same firing retracts;
+ * matching the assertions after the retractions makes the same network and agenda with
+ * less work, since no rule fires in between. Only the creation order (seq) of
+ * activations with the very same facts can differ from matching as they come. On
+ * failure the fact that could not be matched is retracted and the first error returned. */
+static eng_status wm_match_deferred(eng *e)
+{
+	eng_status first = ENG_OK;
+	e->deferring = false;
+	for (uint32_t i = 0; i < e->ndeferred; i++) {
+		fact *f = e->deferred[i];
+		if (!f)
+			continue;   /* retracted by a later action */
+		f->deferred = false;
+		e->deferred[i] = NULL;
+		bool was_busy = e->busy;
+		e->busy = true;
+		eng_status st = rete_add_fact(e, f);
+		e->busy = was_busy;
+		if (st) {
+			wm_retract(e, f);
+			if (!first)
+				first = st;
+		}
+		wm_settle(e);
+	}
+	e->ndeferred = 0;
+	return first;
 }
 
 static void queue_retract(eng *e, fact *f)
@@ -835,7 +890,16 @@ void wm_retract(eng *e, fact *f)
 	e->busy = true;
 	f->dying = true;
 	ftable_unlink(e, f);
-	rete_remove_fact(e, f);
+	if (f->deferred) {
+		/* never matched: nothing in the network to undo */
+		for (uint32_t i = e->ndeferred; i-- > 0;)
+			if (e->deferred[i] == f) {
+				e->deferred[i] = NULL;
+				break;
+			}
+	} else {
+		rete_remove_fact(e, f);
+	}
 	while (f->supporters) {
 		support *s = f->supporters;
 		f->supporters = s->next;
@@ -889,16 +953,22 @@ void eng_clear(eng *e)
 	rete_clear(e);
 	/* empty the dedup table bucket by bucket when few facts were made, else at once */
 	if (e->ftable && (uint64_t)e->nfacts * 8 < e->nftable) {
-		for (uint32_t i = 0; i < e->nfacts; i++)
-			if (e->facts[i]) {
-				const fact *f = e->facts[i];
+		for (uint32_t i = 0; i < e->nfacts; i++) {
+			fact *f = e->facts[i];
+			if (f) {
 				e->ftable[f->hash & (e->nftable - 1)] = NULL;
-				e->satable[sa_bucket(e, f->t.subject, f->t.attribute)] = NULL;
+				if (e->modifies)
+					e->satable[sa_hash(f->t.subject, f->t.attribute) &
+					           (e->nftable - 1)] = NULL;
 			}
+		}
 	} else if (e->ftable) {
 		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
-		memset(e->satable, 0, e->nftable * sizeof(*e->satable));
+		if (e->modifies)
+			memset(e->satable, 0, e->nftable * sizeof(*e->satable));
 	}
+	e->ndeferred = 0;
+	e->deferring = false;
 	pool_reset(&e->fact_pool);
 	e->nfacts = 0;
 	e->live = 0;
@@ -1126,18 +1196,20 @@ static eng_status act_retract(eng *e, const ir_action *a, const eng_value *vars,
 			wm_retract(e, wm_get(e, id));
 		return ENG_OK;
 	}
-	/* modify: drop every (S, A, *) but the new value, then assert the new one. A
-	 * retraction may retract others (logical support), so the bucket is searched again
-	 * from its start after each one. */
-	for (bool again = e->nftable != 0; again;) {
-		again = false;
-		for (fact *f = e->satable[sa_bucket(e, t.subject, t.attribute)]; f; f = f->sanext)
-			if (!f->dying && f->t.subject == t.subject && f->t.attribute == t.attribute &&
-			    !eng_value_eq(f->t.value, t.value)) {
-				wm_retract(e, f);
-				again = true;
-				break;
-			}
+	/* modify: drop every (S, A, *) but the new value, then assert the new one */
+	for (;;) {
+		/* the oldest first, as a scan of working memory would find them */
+		fact *old = NULL;
+		if (e->nftable)
+			for (fact *f = e->satable[sa_hash(t.subject, t.attribute) & (e->nftable - 1)]; f;
+			     f = f->sanext)
+				if (!f->dying && f->t.subject == t.subject &&
+				    f->t.attribute == t.attribute && !eng_value_eq(f->t.value, t.value) &&
+				    (!old || f->id < old->id))
+					old = f;
+		if (!old)
+			break;
+		wm_retract(e, old);   /* may retract others too: look again from the start */
 	}
 	fact *f;
 	if ((st = wm_assert(e, t, 0, true, &f, NULL)))
@@ -1177,9 +1249,10 @@ static eng_status fire(eng *e, activation *act)
 		tok->fired = fr;
 	}
 	e->current = r;
-	for (uint32_t i = 0; i < ir->nacts; i++) {
+	e->deferring = ir->procedural;
+	eng_status st = ENG_OK;
+	for (uint32_t i = 0; i < ir->nacts && !st; i++) {
 		const ir_action *a = &ir->acts[i];
-		eng_status st;
 		switch (a->kind) {
 		case ACT_ASSERT: st = act_assert(e, fr, a, vars); break;
 		case ACT_RETRACT: st = act_retract(e, a, vars, false); break;
@@ -1188,12 +1261,11 @@ static eng_status fire(eng *e, activation *act)
 		case ACT_BIND: st = operand_value(e, &a->v, vars, &vars[a->var]); break;
 		default: st = ENG_ERR_INVALID; break;
 		}
-		if (st)
-			return st;
 		if (fr->withdrawn)  /* an action undid the rule's own match */
 			break;
 	}
-	return ENG_OK;
+	eng_status fst = wm_match_deferred(e);
+	return st ? st : fst;
 }
 
 eng_status eng_run(eng *e, uint64_t *fired)
@@ -1208,7 +1280,7 @@ eng_status eng_run(eng *e, uint64_t *fired)
 			snprintf(e->error, sizeof(e->error), "out of memory in the agenda");
 			break;
 		}
-		if (!e->nheap)
+		if (!agenda_top(e))
 			break;
 		if (n >= e->limits.max_firings) {
 			/* the activation stays: the caller may raise the limit and run again */

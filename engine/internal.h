@@ -26,6 +26,9 @@ arena *arena_new(void);
 void arena_free(arena *a);
 /* SIZE zeroed bytes aligned for any type, or NULL when out of memory. */
 void *arena_alloc(arena *a, size_t size);
+/* The same aligned only for pointers and types no wider (not long double): for many
+ * small objects. */
+void *arena_alloc_small(arena *a, size_t size);
 /* A NUL-terminated copy of LEN bytes of S, or NULL. */
 char *arena_strndup(arena *a, const char *s, size_t len);
 /* Frees everything allocated, keeping one block for what comes next. */
@@ -71,10 +74,12 @@ typedef enum {
 } opd_kind;
 
 typedef struct {
+	union {             /* by kind: one field is meaningful */
+		eng_value k;        /* OPD_CONST */
+		uint32_t var;       /* OPD_VAR */
+		expr *calc;         /* OPD_CALC */
+	};
 	opd_kind kind;
-	eng_value k;        /* OPD_CONST */
-	uint32_t var;       /* OPD_VAR */
-	expr *calc;         /* OPD_CALC */
 } ir_operand;
 
 typedef enum {
@@ -93,23 +98,30 @@ typedef struct {
 typedef enum { COND_POS, COND_NEG, COND_TEST } cond_kind;
 
 typedef struct {
-	cond_kind kind;
 	ir_operand slot[3];     /* subject, attribute, value: ANY, CONST or VAR */
 	ir_constraint *cons;    /* extra constraints on the value */
-	uint32_t ncons;
 	expr *test;             /* COND_TEST */
 	const char *text;       /* COND_TEST: the expression's source */
+	uint32_t ncons;
 	uint32_t line, col;
+	cond_kind kind;
 } ir_cond;
 
 typedef enum { ACT_ASSERT, ACT_RETRACT, ACT_MODIFY, ACT_CONCLUDE, ACT_BIND } act_kind;
 
 typedef struct {
+	union {
+		struct {
+			ir_operand s, a, v;     /* ASSERT, RETRACT, MODIFY: CONST, VAR or CALC;
+			                         * BIND: the value in v */
+		};
+		struct {
+			ir_operand target;      /* CONCLUDE */
+			ir_operand role;        /* CONCLUDE: OPD_ANY when absent */
+		};
+	};
 	act_kind kind;
-	ir_operand s, a, v;     /* ASSERT, RETRACT, MODIFY: CONST, VAR or CALC */
 	eng_sym concl;          /* CONCLUDE: the kind */
-	ir_operand target;      /* CONCLUDE */
-	ir_operand role;        /* CONCLUDE: OPD_ANY when absent */
 	uint32_t var;           /* BIND: the variable that gets the value v */
 	uint32_t line, col;
 } ir_action;
@@ -152,5 +164,8 @@ void eng_doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in);
 /* compile.c: compiles DOC's `rules:` and `facts:` into IR and background facts, then
  * calls eng_rules_add; on any error adds nothing. */
 eng_status compile_doc(eng *e, const eng_doc *doc, eng_diags *d);
+/* The same, and frees DOC (in every case), as soon as the rules are compiled: before
+ * they go into the network. */
+eng_status compile_doc_owned(eng *e, eng_doc *doc, eng_diags *d);
 
 #endif

@@ -15,9 +15,18 @@
  * of a rule. Joins hold nothing: a JOIN sits between a store (its parent) and an alpha
  * memory, and whenever one side gains an item it looks for partners on the other side
  * that pass its variable tests, handing each (token, fact) pair to its child stores.
- * Each store with an equality join below it is hashed on the token value that join
- * compares, and the alpha memory on the matching field, so both directions look at one
- * bucket instead of the whole memory.
+ * Each store with an equality join below it is hashed on the token values that join
+ * compares (one per field of the fact it tests, up to three), and the alpha memory on
+ * the matching fields, so both directions look at one bucket instead of the whole
+ * memory. A store's buckets are its only list of tokens (an unhashed store has one);
+ * nothing looks for a PROD store's tokens, so they are in no list.
+ *
+ * A rule's conditions are joined in its order, except that a control condition goes
+ * last: one with a constant subject and attribute that some rule modifies (or retracts
+ * with constant subject and attribute), binding nothing that other conditions use.
+ * Changing a control fact (a `context` of several phases, a counter) then redoes the
+ * last join only, not every partial match below it; which rules match, and the agenda,
+ * do not depend on the order of joins (cond_goes_last).
  *
  * A token extends its parent token by one level; level k holds the fact that matched the
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
@@ -38,7 +47,13 @@
  * The agenda (agenda.c) is a binary heap of activations ordered by salience, then by
  * recency of the facts matched (LEX: newest fact first, then the next newest, ...);
  * refraction comes for free, since a token activates its rule once and only a new token
- * (new facts) can activate it again.
+ * (new facts) can activate it again. A deleted activation stays in the heap, marked,
+ * until it reaches the top or the dead are half the heap.
+ *
+ * A procedural firing's assertions are matched when its actions are done, after its
+ * retractions (engine.c, wm_match_deferred): a rule that modifies two control facts
+ * does not first join the new value of one with partial matches that the other's
+ * retraction is about to delete.
  *
  * What keeps the cost with what changes: a join whose alpha memory is empty does not
  * look at a new token, and one whose parent store is empty does not look at a new fact
@@ -164,23 +179,35 @@ static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 
 /* ---- hash indexes ---- */
 
-static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
+/* The hash of the fields in MASK, from their values' bits, in field order, mixed once. */
+static inline uint32_t bits_hash(uint8_t mask, const uint64_t *bits)
 {
-	uint64_t h = mask * 0x9e3779b97f4a7c15ull;
+	uint64_t h = mask;
 	for (int i = 0; i < 3; i++)
 		if (mask & (1u << i))
-			h = (h ^ value_hash(k[i])) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+			h = h * 0x9e3779b97f4a7c15ull + bits[i];
+	return (uint32_t)mix64(h);
+}
+
+/* The same from the values. */
+static inline uint32_t fields_hash(uint8_t mask, const eng_value *v)
+{
+	uint64_t bits[3] = { 0, 0, 0 };
+	for (int i = 0; i < 3; i++)
+		if (mask & (1u << i))
+			bits[i] = value_bits(v[i]);
+	return bits_hash(mask, bits);
+}
+
+static uint32_t amem_key_hash(uint8_t mask, const eng_value *k)
+{
+	return fields_hash(mask, k);
 }
 
 /* The hash of a multi-field key from the values of its fields, in field order. */
 static uint32_t multi_hash(uint8_t mask, const eng_value *v)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 3; i++)
-		if (mask & (1u << i))
-			h = (h ^ value_hash(v[i])) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+	return fields_hash(mask, v);
 }
 
 /* The hash of fact F in index FIELD (AIDX_*) of M. */
@@ -239,29 +266,59 @@ static inline amem_item *item_next(const rnode *n, const amem_item *it)
 	return n->aidx < 0 ? it->next : it->hnext[n->aidx];
 }
 
-static uint32_t store_hash(const rnode *s, const token *t)
+/* The hash of a store key from its values, mixed once. */
+static inline uint32_t key_hash(const eng_value *v, uint32_t n)
 {
-	eng_value v;
-	tok_value(t, s->key_level, s->key_field, &v);
-	return (uint32_t)value_hash(v);
+	uint64_t h = value_bits(v[0]);
+	for (uint32_t i = 1; i < n; i++)
+		h = h * 0x9e3779b97f4a7c15ull + value_bits(v[i]);
+	return (uint32_t)mix64(h);
 }
 
+/* The hash of T's key in store S: one walk up the token, the key being deepest first. */
+static uint32_t store_hash(const rnode *s, const token *t)
+{
+	eng_value v[3];
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		while (t && t->level > s->key_level[i])
+			t = t->parent;
+		if (t && t->level == s->key_level[i] && t->wme)
+			v[i] = fact_field(t->wme, s->key_field[i]);
+		else
+			v[i].type = ENG_NONE;
+	}
+	return key_hash(v, s->nkey);
+}
+
+/* Links T into bucket B. */
+static inline void bucket_link(token **b, token *t)
+{
+	t->hnext = *b;
+	if (*b)
+		(*b)->hpprev = &t->hnext;
+	t->hpprev = b;
+	*b = t;
+}
+
+/* Spreads S's tokens over NBUCKETS new buckets (a store that has none of its own keeps
+ * its one list in s->tokens). */
 static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 {
 	token **b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
-	free(s->tbuckets);
+	for (uint32_t i = 0; i < s->ntbuckets; i++)
+		for (token *t = s->tbuckets[i], *next; t; t = next) {
+			next = t->hnext;
+			if (s->nkey && s->tbuckets == &s->tokens)
+				t->hash = store_hash(s, t);   /* the store was not hashed until now */
+			bucket_link(&b[t->hash & (nbuckets - 1)], t);
+		}
+	if (s->tbuckets != &s->tokens)
+		free(s->tbuckets);
+	s->tokens = NULL;
 	s->tbuckets = b;
 	s->ntbuckets = nbuckets;
-	for (token *t = s->tokens; t; t = t->mnext) {
-		t->hbucket = store_hash(s, t) & (nbuckets - 1);
-		t->hprev = NULL;
-		t->hnext = b[t->hbucket];
-		if (b[t->hbucket])
-			b[t->hbucket]->hprev = t;
-		b[t->hbucket] = t;
-	}
 	return ENG_OK;
 }
 
@@ -271,47 +328,33 @@ static void propagate(eng *e, rnode *node, token *tok);
 
 static eng_status store_link(eng *e, rnode *s, token *t)
 {
+	if (s->kind == RN_PROD)
+		return ENG_OK;   /* nothing looks for a production's tokens in its store */
+	s->ntokens++;
 	if (!s->dirty) {
 		s->dirty = true;
 		s->dirty_next = e->dirty_stores;
 		e->dirty_stores = s;
 	}
-	if (s->tbuckets && s->ntokens + 1 > s->ntbuckets * 2)
+	if (s->nkey && s->ntokens > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	t->mprev = NULL;
-	t->mnext = s->tokens;
-	if (s->tokens)
-		s->tokens->mprev = t;
-	s->tokens = t;
-	s->ntokens++;
-	if (s->tbuckets) {
-		t->hbucket = store_hash(s, t) & (s->ntbuckets - 1);
-		t->hprev = NULL;
-		t->hnext = s->tbuckets[t->hbucket];
-		if (t->hnext)
-			t->hnext->hprev = t;
-		s->tbuckets[t->hbucket] = t;
-	}
+	t->hash = s->nkey ? store_hash(s, t) : 0;
+	bucket_link(&s->tbuckets[t->hash & (s->ntbuckets - 1)], t);
 	return ENG_OK;
 }
 
 static void store_unlink(rnode *s, token *t)
 {
-	if (t->mprev)
-		t->mprev->mnext = t->mnext;
-	else
-		s->tokens = t->mnext;
-	if (t->mnext)
-		t->mnext->mprev = t->mprev;
+	if (s->kind == RN_PROD)
+		return;
 	s->ntokens--;
-	if (s->tbuckets) {
-		if (t->hprev)
-			t->hprev->hnext = t->hnext;
-		else if (s->tbuckets[t->hbucket] == t)
-			s->tbuckets[t->hbucket] = t->hnext;
-		if (t->hnext)
-			t->hnext->hprev = t->hprev;
-	}
+	*t->hpprev = t->hnext;
+	if (t->hnext)
+		t->hnext->hpprev = t->hpprev;
+	/* a store that emptied keeps a quarter of its buckets, so that a walk over all its
+	 * tokens costs about what it holds (on failure the old buckets stay) */
+	if (s->ntbuckets > 64 && s->ntokens * 16 < s->ntbuckets)
+		(void)store_rehash(s, s->ntbuckets / 4);
 }
 
 static void negres_free(eng *e, negres *r)
@@ -346,15 +389,18 @@ static void token_delete(eng *e, token *t)
 		if (t->fnext)
 			t->fnext->fprev = t->fprev;
 	}
-	while (t->results) {
-		negres *r = t->results;
-		t->results = r->onext;
-		negres_free(e, r);
+	if (s->kind == RN_NEG) {
+		while (t->results) {
+			negres *r = t->results;
+			t->results = r->onext;
+			negres_free(e, r);
+		}
+	} else if (s->kind == RN_PROD) {
+		if (t->act)
+			agenda_remove(e, t->act);
+		if (t->fired)
+			firing_withdraw(e, t->fired);
 	}
-	if (t->act)
-		agenda_remove(e, t->act);
-	if (t->fired)
-		firing_withdraw(e, t->fired);
 	if (t->parent) {
 		if (t->prev_sib)
 			t->prev_sib->next_sib = t->next_sib;
@@ -499,62 +545,83 @@ static void propagate(eng *e, rnode *node, token *tok)
 	}
 }
 
-/* The tokens of store S that a join or negative node with hashed test HT could pair with
- * fact F: one bucket when S is hashed on the test's token value, else all of them. */
-static token *candidates(const rnode *s, const rnode *j, const fact *f, bool *hashed)
+/* Whether store S is hashed on token values that equality tests of J compare with the
+ * fields S's key names: then a fact's partners are in one bucket. */
+static bool key_fits(const rnode *s, const rnode *j)
 {
-	int ht = j->hashed_test;
-	*hashed = false;
-	if (ht >= 0 && s->tbuckets && s->key_level == j->tests[ht].level &&
-	    s->key_field == j->tests[ht].lfield) {
-		*hashed = true;
-		uint32_t h = (uint32_t)value_hash(fact_field(f, j->tests[ht].field));
-		return s->tbuckets[h & (s->ntbuckets - 1)];
+	if (!s->nkey)
+		return false;
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		int k = j->mtest[s->key_ffield[i]];
+		if (k < 0 || j->tests[k].level != s->key_level[i] ||
+		    j->tests[k].lfield != s->key_field[i])
+			return false;
 	}
-	return s->tokens;
+	return true;
+}
+
+/* The buckets [*FIRST, *END) of store S that hold the tokens join or negative node J
+ * could pair with fact F: one when S is hashed on values J's equality tests compare,
+ * else all of them. */
+static void candidates(const rnode *s, const rnode *j, const fact *f, uint32_t *first,
+                       uint32_t *end)
+{
+	if (!j->keyed) {
+		*first = 0;
+		*end = s->ntbuckets;
+		return;
+	}
+	eng_value v[3];
+	for (uint32_t i = 0; i < s->nkey; i++)
+		v[i] = fact_field(f, s->key_ffield[i]);
+	*first = key_hash(v, s->nkey) & (s->ntbuckets - 1);
+	*end = *first + 1;
 }
 
 static void join_right(eng *e, rnode *j, fact *f)
 {
-	bool hashed;
-	token *next;
-	for (token *t = candidates(j->parent, j, f, &hashed); t; t = next) {
-		next = hashed ? t->hnext : t->mnext;
-		if (t->nresults)   /* a blocked token of a negative parent */
-			continue;
-		if (jtests_pass(j, t, f))
-			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, t, f);
-	}
+	rnode *s = j->parent;
+	uint32_t b, end;
+	candidates(s, j, f, &b, &end);
+	for (; b < end; b++)
+		for (token *t = s->tbuckets[b], *next; t; t = next) {
+			next = t->hnext;
+			if (t->nresults)   /* a blocked token of a negative parent */
+				continue;
+			if (jtests_pass(j, t, f))
+				for (rnode *c = j->children; c; c = c->sibling)
+					store_insert(e, c, t, f);
+		}
 }
 
 static void neg_right(eng *e, rnode *n, fact *f)
 {
-	bool hashed;
-	token *next;
-	for (token *t = candidates(n, n, f, &hashed); t; t = next) {
-		next = hashed ? t->hnext : t->mnext;
-		if (!jtests_pass(n, t, f))
-			continue;
-		negres *r = pool_get(&e->neg_pool);
-		if (!r) {
-			set_nomem(e);
-			return;
+	uint32_t b, end;
+	candidates(n, n, f, &b, &end);
+	for (; b < end; b++)
+		for (token *t = n->tbuckets[b], *next; t; t = next) {
+			next = t->hnext;
+			if (!jtests_pass(n, t, f))
+				continue;
+			negres *r = pool_get(&e->neg_pool);
+			if (!r) {
+				set_nomem(e);
+				return;
+			}
+			if (t->nresults == 0)
+				token_delete_children(e, t);
+			r->owner = t;
+			r->f = f;
+			r->onext = t->results;
+			if (t->results)
+				t->results->oprev = r;
+			t->results = r;
+			t->nresults++;
+			r->fnext = f->negs;
+			if (f->negs)
+				f->negs->fprev = r;
+			f->negs = r;
 		}
-		if (t->nresults == 0)
-			token_delete_children(e, t);
-		r->owner = t;
-		r->f = f;
-		r->onext = t->results;
-		if (t->results)
-			t->results->oprev = r;
-		t->results = r;
-		t->nresults++;
-		r->fnext = f->negs;
-		if (f->negs)
-			f->negs->fprev = r;
-		f->negs = r;
-	}
 }
 
 /* ---- facts in and out ---- */
@@ -623,10 +690,11 @@ static void amem_remove(eng *e, amem_item *it)
 eng_status rete_add_fact(eng *e, fact *f)
 {
 	eng_value k[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
+	uint64_t bits[3] = { value_bits(k[0]), value_bits(k[1]), value_bits(k[2]) };
 	for (uint8_t mask = 0; mask < 8; mask++) {
 		if (!(e->masks_used & (1u << mask)))
 			continue;
-		uint32_t h = amem_key_hash(mask, k) & (e->amem_nbuckets - 1);
+		uint32_t h = bits_hash(mask, bits) & (e->amem_nbuckets - 1);
 		for (amem *m = e->amem_table[h]; m; m = m->next) {
 			if (m->mask != mask)
 				continue;
@@ -647,9 +715,9 @@ eng_status rete_add_fact(eng *e, fact *f)
 				/* a node whose left side holds no token can make nothing of a new fact
 				 * (Rete/UL's right unlinking, as a test) */
 				if (n->kind == RN_JOIN) {
-					if (n->parent->tokens)
+					if (n->parent->ntokens)
 						join_right(e, n, f);
-				} else if (n->tokens) {
+				} else if (n->ntokens) {
 					neg_right(e, n, f);
 				}
 			}
@@ -739,7 +807,7 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 			}
 		}
 	}
-	amem *m = arena_alloc(e->rules_arena, sizeof(*m));
+	amem *m = arena_alloc_small(e->rules_arena, sizeof(*m));
 	if (!m)
 		return ENG_ERR_NOMEM;
 	m->mask = mask;
@@ -793,15 +861,18 @@ static void child_add(rnode *parent, rnode *child)
 
 static rnode *node_new(eng *e, rnode_kind kind, rnode *parent)
 {
-	rnode *n = arena_alloc(e->rules_arena, sizeof(*n));
+	rnode *n = arena_alloc_small(e->rules_arena, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->kind = kind;
 	n->hashed_test = -1;
 	n->aidx = -1;
+	memset(n->mtest, -1, sizeof(n->mtest));
 	if (kind != RN_JOIN) {
 		n->next_all = e->stores;
 		e->stores = n;
+		n->tbuckets = &n->tokens;
+		n->ntbuckets = 1;
 	}
 	if (parent)
 		child_add(parent, n);
@@ -823,7 +894,16 @@ static bool jtests_same(const jtest *a, uint32_t na, const jtest *b, uint32_t nb
  * them: the token store on the first one, the alpha memory on every field that an
  * equality test compares when there are several (its multi-field index, unless the
  * memory's is taken by other fields) or else on the first one's field. */
+static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left);
+
 static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
+{
+	eng_status st = setup_hashing_of(e, n, left);
+	n->keyed = st == ENG_OK && key_fits(left, n);   /* the left key is set for good */
+	return st;
+}
+
+static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 {
 	int8_t mtest[3] = { -1, -1, -1 };
 	uint8_t mask = 0;
@@ -832,6 +912,7 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 			mtest[n->tests[i].field] = (int8_t)i;
 			mask |= (uint8_t)(1u << n->tests[i].field);
 		}
+	memcpy(n->mtest, mtest, sizeof(mtest));
 	if (mask && (mask & (mask - 1)) && (!n->am->multi_mask || n->am->multi_mask == mask)) {
 		if (!n->am->multi_mask) {
 			n->am->multi_mask = mask;
@@ -841,7 +922,6 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 			}
 		}
 		n->aidx = AIDX_MULTI;
-		memcpy(n->mtest, mtest, sizeof(mtest));
 	}
 	for (uint32_t i = 0; i < n->ntests; i++) {
 		if (n->tests[i].op != CMP_EQ)
@@ -854,9 +934,21 @@ static eng_status setup_hashing(eng *e, rnode *n, rnode *left)
 				return ENG_ERR_NOMEM;
 			n->aidx = (int8_t)t->field;
 		}
-		if (!left->key_level) {
-			left->key_level = t->level;
-			left->key_field = t->lfield;
+		if (!left->nkey) {   /* on every field an equality test compares */
+			for (uint8_t f = 0; f < 3; f++) {
+				if (mtest[f] < 0)
+					continue;
+				const jtest *k = &n->tests[mtest[f]];
+				uint32_t at = left->nkey++;   /* deepest level first (store_hash) */
+				for (; at > 0 && left->key_level[at - 1] < k->level; at--) {
+					left->key_level[at] = left->key_level[at - 1];
+					left->key_field[at] = left->key_field[at - 1];
+					left->key_ffield[at] = left->key_ffield[at - 1];
+				}
+				left->key_level[at] = k->level;
+				left->key_field[at] = k->lfield;
+				left->key_ffield[at] = f;
+			}
 			if (store_rehash(left, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
 		}
@@ -962,14 +1054,91 @@ static void node_prime(eng *e, rnode *n)
 	rnode *p = n->parent;
 	if (p->kind == RN_JOIN)
 		return;   /* alpha memories are empty: a join has no matches yet */
-	for (token *t = p->tokens; t; t = t->mnext) {
-		if (p->kind == RN_NEG && t->nresults)
+	for (uint32_t b = 0; b < p->ntbuckets; b++)
+		for (token *t = p->tbuckets[b]; t; t = t->hnext) {
+			if (p->kind == RN_NEG && t->nresults)
+				continue;
+			if (n->kind == RN_JOIN)
+				join_left(e, n, t);
+			else
+				store_insert(e, n, t, NULL);
+		}
+}
+
+/* ---- the order of joins ---- */
+
+static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint16_t *posof);
+
+/* Notes which facts IR's actions change: (S, A) of each modify, and of each retract with
+ * constant S and A; 0 stands for a subject or attribute computed when it fires. */
+eng_status rete_note_changes(eng *e, const ir_rule *ir)
+{
+	for (uint32_t i = 0; i < ir->nacts; i++) {
+		const ir_action *a = &ir->acts[i];
+		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
+		if (a->kind == ACT_MODIFY)
+			e->modifies = true;   /* engine.c indexes facts by (S, A) from now on */
+		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
 			continue;
-		if (n->kind == RN_JOIN)
-			join_left(e, n, t);
-		else
-			store_insert(e, n, t, NULL);
+		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
+		uint32_t k = 0;
+		while (k < e->nchanged &&
+		       (e->changed[k].subject != t.subject || e->changed[k].attribute != t.attribute))
+			k++;
+		if (k < e->nchanged)
+			continue;
+		if (grow((void **)&e->changed, &e->capchanged, e->nchanged + 1, sizeof(eng_triple)))
+			return ENG_ERR_NOMEM;
+		e->changed[e->nchanged++] = t;
 	}
+	return ENG_OK;
+}
+
+/* Whether the value of a control fact is what condition I of IR matches: the condition
+ * fixes the fact's subject and attribute, a rule changes that (S, A) (modify, or retract),
+ * and no other condition uses a variable it binds. Such a condition goes last in the
+ * chain of joins (the advice of OPS5 and CLIPS manuals: volatile patterns last), so
+ * that changing the control fact redoes one join instead of every partial match below
+ * it; being one fact, it multiplies nothing at the end of the chain. Which facts match,
+ * and the agenda, do not depend on the order of joins. */
+static bool cond_goes_last(const eng *e, const ir_rule *ir, uint32_t i)
+{
+	const ir_cond *c = &ir->conds[i];
+	if (c->kind != COND_POS || c->slot[0].kind != OPD_CONST || c->slot[1].kind != OPD_CONST)
+		return false;
+	eng_sym subj = c->slot[0].k.u.sym, attr = c->slot[1].k.u.sym;
+	bool changed = false;
+	for (uint32_t k = 0; k < e->nchanged && !changed; k++)
+		changed = (!e->changed[k].subject || e->changed[k].subject == subj) &&
+		          (!e->changed[k].attribute || e->changed[k].attribute == attr);
+	if (!changed || c->slot[2].kind != OPD_VAR)
+		return changed;
+	/* the value slot binds ?v unless an earlier condition did */
+	uint32_t v = c->slot[2].var;
+	for (uint32_t j = 0; j < i; j++)
+		if (ir->conds[j].kind == COND_POS)
+			for (int f = 0; f < 3; f++)
+				if (ir->conds[j].slot[f].kind == OPD_VAR && ir->conds[j].slot[f].var == v)
+					return true;
+	for (uint32_t j = 0; j < ir->nconds; j++) {
+		const ir_cond *d = &ir->conds[j];
+		if (j == i)
+			continue;
+		for (int f = 0; f < 3; f++)
+			if (d->slot[f].kind == OPD_VAR && d->slot[f].var == v)
+				return false;
+		for (uint32_t k = 0; k < d->ncons; k++)
+			if (d->cons[k].operand.kind == OPD_VAR && d->cons[k].operand.var == v)
+				return false;
+		if (d->kind == COND_TEST) {
+			/* by its text: a longer name that starts the same only makes this careful */
+			const char *name = ir->var_names[v];
+			for (const char *q = d->text ? strchr(d->text, '?') : NULL; q; q = strchr(q + 1, '?'))
+				if (!strncmp(q + 1, name, strlen(name)))
+					return false;
+		}
+	}
+	return true;
 }
 
 eng_status rete_build_rule(eng *e, rule *r)
@@ -981,12 +1150,39 @@ eng_status rete_build_rule(eng *e, rule *r)
 		return ENG_ERR_NOMEM;
 	if (ir->nconds >= UINT16_MAX)
 		return ENG_ERR_INVALID;
+	/* the order of joins: control conditions last; pos_level stays in the rule's order */
+	uint32_t *order = calloc(ir->nconds + 1, sizeof(*order)), n = 0;
+	uint16_t *posof = calloc(ir->nconds + 1, sizeof(*posof));
+	if (!order || !posof) {
+		free(order);
+		free(posof);
+		return ENG_ERR_NOMEM;
+	}
+	for (uint32_t i = 0, npos = 0; i < ir->nconds; i++)
+		if (ir->conds[i].kind == COND_POS)
+			posof[i] = (uint16_t)npos++;
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < ir->nconds; i++)
+			if (cond_goes_last(e, ir, i) == (pass == 1))
+				order[n++] = i;
+	eng_status st = build_chain(e, r, order, posof);
+	free(order);
+	free(posof);
+	return st;
+}
+
+/* Builds R's nodes, taking its conditions in the order ORDER; POSOF gives each positive
+ * condition's index among the rule's positive conditions. */
+static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint16_t *posof)
+{
+	const ir_rule *ir = r->ir;
 	rnode *cur = e->top;
 	rnode *first_new = NULL;
-	for (uint32_t i = 0; i < ir->nconds; i++) {
+	for (uint32_t oi = 0; oi < ir->nconds; oi++) {
+		uint32_t i = order[oi];
 		const ir_cond *c = &ir->conds[i];
 		uint16_t level = (uint16_t)(cur->level + 1);
-		bool last = i + 1 == ir->nconds;
+		bool last = oi + 1 == ir->nconds;
 		pattern p;
 		eng_status st;
 		amem *m;
@@ -1032,7 +1228,8 @@ eng_status rete_build_rule(eng *e, rule *r)
 			cur = n;
 			continue;
 		}
-		r->pos_level[r->npos++] = level;
+		r->pos_level[posof[i]] = level;
+		r->npos++;
 		rnode *j = NULL;
 		if (!first_new)   /* not cur->children: the top node has thousands */
 			for (uint32_t k = 0; k < m->nsucc && !j; k++) {
@@ -1066,6 +1263,12 @@ eng_status rete_build_rule(eng *e, rule *r)
 			mem->level = level;
 		}
 		cur = mem;
+	}
+	if (r->npos <= AGENDA_TAGS) {
+		if (!(r->tag_perm = arena_alloc(e->rules_arena, r->npos + 1)))
+			return ENG_ERR_NOMEM;
+		for (uint32_t k = 0; k < r->npos; k++)
+			r->tag_perm[k] = (uint8_t)k;
 	}
 	rnode *prod = node_new(e, RN_PROD, cur);
 	if (!prod)
@@ -1110,9 +1313,10 @@ void rete_clear(eng *e)
 		next = s->dirty_next;
 		s->dirty = false;
 		s->dirty_next = NULL;
-		s->tokens = NULL;
 		s->ntokens = 0;
-		if (s->tbuckets)
+		if (s->ntbuckets == 1)
+			s->tbuckets[0] = NULL;
+		else
 			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
 	}
 	e->dirty_stores = NULL;
@@ -1140,6 +1344,7 @@ void rete_free(eng *e)
 		for (int f = 0; f < AIDX_COUNT; f++)
 			free(m->idx[f].buckets);
 	for (rnode *s = e->stores; s; s = s->next_all)
-		free(s->tbuckets);
+		if (s->tbuckets != &s->tokens)
+			free(s->tbuckets);
 	free(e->amem_table);
 }

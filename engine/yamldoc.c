@@ -50,6 +50,13 @@ typedef struct {
 	size_t off;
 } doc_qmark;
 
+/* A short scalar text in the builder's table. */
+typedef struct {
+	const char *text;       /* in the document's arena; NULL: an empty slot */
+	uint32_t len;
+	uint32_t hash;
+} doc_text_slot;
+
 /* An open sequence or mapping. */
 typedef struct {
 	eng_node *node;
@@ -75,6 +82,8 @@ typedef struct {
 	unsigned ndocs;
 	doc_qmark *qmarks;      /* `?` turned into QMARK_STANDIN, in document order */
 	size_t nqmarks, capqmarks, qnext;
+	doc_text_slot *texts;   /* short scalar texts, stored once (doc_text) */
+	size_t ntexts, captexts;
 } doc_builder;
 
 /* ---- lines and positions ---- */
@@ -118,7 +127,7 @@ eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 			n++;
 		i += b ? b : 1;
 	}
-	if (n > UINT32_MAX)
+	if (n > UINT32_MAX || len > UINT32_MAX)
 		return ENG_ERR_INVALID;
 	doc->lines = malloc(len + 1);
 	doc->starts = malloc(n * sizeof(*doc->starts));
@@ -137,7 +146,7 @@ eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 		}
 		memset(doc->lines + i, 0, b);
 		i += b;
-		doc->starts[n++] = i;
+		doc->starts[n++] = (uint32_t)i;
 	}
 	doc->nlines = (uint32_t)n;
 	return ENG_OK;
@@ -217,12 +226,12 @@ static void doc_nomem(doc_builder *b)
 
 static eng_node *doc_node_new(doc_builder *b, eng_node_kind kind, yaml_mark_t m)
 {
-	eng_node *n = arena_alloc(b->doc->a, sizeof(*n));
+	eng_node *n = arena_alloc_small(b->doc->a, sizeof(*n));
 	if (!n) {
 		doc_nomem(b);
 		return NULL;
 	}
-	n->kind = kind;
+	n->kind = (uint8_t)kind;
 	n->line = (uint32_t)m.line + 1;
 	n->col = (uint32_t)m.column + 1;
 	return n;
@@ -340,6 +349,49 @@ static void doc_alias(doc_builder *b, const yaml_event_t *ev)
 		doc_push(b, target);
 }
 
+/* Scalar texts of up to DOC_TEXT_SHARED bytes are stored once: a rule file repeats its
+ * keys and symbols many times. */
+#define DOC_TEXT_SHARED 32
+
+/* A NUL-terminated copy of S[0..LEN) in the document's arena, shared with equal short
+ * texts; NULL when out of memory. */
+static const char *doc_text(doc_builder *b, const char *s, size_t len)
+{
+	if (len > DOC_TEXT_SHARED)
+		return arena_strndup(b->doc->a, s, len);
+	if ((b->ntexts + 1) * 2 > b->captexts) {
+		size_t cap = b->captexts ? b->captexts * 2 : 1024;
+		doc_text_slot *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return arena_strndup(b->doc->a, s, len);   /* unshared, but stored */
+		for (size_t i = 0; i < b->captexts; i++) {
+			if (!b->texts[i].text)
+				continue;
+			size_t k = b->texts[i].hash & (cap - 1);
+			while (t[k].text)
+				k = (k + 1) & (cap - 1);
+			t[k] = b->texts[i];
+		}
+		free(b->texts);
+		b->texts = t;
+		b->captexts = cap;
+	}
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	size_t k = h & (b->captexts - 1);
+	for (; b->texts[k].text; k = (k + 1) & (b->captexts - 1))
+		if (b->texts[k].hash == h && b->texts[k].len == len &&
+		    memcmp(b->texts[k].text, s, len) == 0)
+			return b->texts[k].text;
+	const char *copy = arena_strndup(b->doc->a, s, len);
+	if (copy) {
+		b->texts[k] = (doc_text_slot){ copy, (uint32_t)len, h };
+		b->ntexts++;
+	}
+	return copy;
+}
+
 static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
 {
 	if (!doc_count(b, 1, ev->start_mark, NULL))
@@ -347,13 +399,9 @@ static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
 	eng_node *n = doc_node_new(b, ENG_NODE_SCALAR, ev->start_mark);
 	if (!n)
 		return;
-	n->u.text = arena_strndup(b->doc->a, (const char *)ev->data.scalar.value,
-	                          ev->data.scalar.length);
-	if (!n->u.text) {
-		doc_nomem(b);
-		return;
-	}
-	n->size = ev->data.scalar.length;
+	char *value = (char *)ev->data.scalar.value;   /* the event's own copy */
+	size_t len = ev->data.scalar.length;
+	n->size = (uint32_t)len;
 	while (b->qnext < b->nqmarks && (b->qmarks[b->qnext].line < n->line ||
 	                                 (b->qmarks[b->qnext].line == n->line &&
 	                                  b->qmarks[b->qnext].col < n->col)))
@@ -361,7 +409,12 @@ static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
 	if (b->qnext < b->nqmarks && b->qmarks[b->qnext].line == n->line &&
 	    b->qmarks[b->qnext].col == n->col && n->size &&
 	    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-		((char *)n->u.text)[0] = '?';
+		value[0] = '?';   /* the stand-in goes back to what was written */
+	n->u.text = doc_text(b, value, len);
+	if (!n->u.text) {
+		doc_nomem(b);
+		return;
+	}
 	const char *tag = (const char *)ev->data.scalar.tag;
 	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 	            (tag && strcmp(tag, YAML_STR_TAG) == 0);
@@ -471,7 +524,7 @@ static void doc_close(doc_builder *b)
 	eng_node *n = f->node;
 	size_t count = b->nstack - f->start;
 	if (count) {
-		n->u.items = arena_alloc(b->doc->a, count * sizeof(*n->u.items));
+		n->u.items = arena_alloc_small(b->doc->a, count * sizeof(*n->u.items));
 		if (!n->u.items) {
 			doc_nomem(b);
 			return;
@@ -479,7 +532,7 @@ static void doc_close(doc_builder *b)
 		memcpy(n->u.items, b->stack + f->start, count * sizeof(*n->u.items));
 	}
 	b->nstack = f->start;
-	n->size = n->kind == ENG_NODE_MAP ? count / 2 : count;
+	n->size = (uint32_t)(n->kind == ENG_NODE_MAP ? count / 2 : count);
 	if (n->kind == ENG_NODE_MAP)
 		doc_check_keys(b, n);
 	if (f->anchor >= 0) {
@@ -665,6 +718,7 @@ static void doc_builder_free(doc_builder *b)
 		free(b->anchors[i].name);
 	free(b->anchors);
 	free(b->qmarks);
+	free(b->texts);
 	free(b->frames);
 	free(b->stack);
 }
@@ -751,7 +805,7 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len, size_t
 		          "raise it with --limit yaml-bytes=%zu (eng_doc_limits.max_bytes)",
 		          b.lim.max_bytes, size > len ? size : len);
 	else if ((lst = doc_lines_init(doc, text, len)) == ENG_ERR_INVALID)
-		doc_fatal(&b, 0, 0, "too many lines");
+		doc_fatal(&b, 0, 0, "too many lines, or more than 4 GiB");
 	else if (lst != ENG_OK)
 		doc_nomem(&b);
 	else if (doc_check_bytes(&b, text, len))
@@ -945,7 +999,7 @@ const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len)
 /* Scalar, sequence or mapping. N must not be NULL. */
 eng_node_kind eng_node_kind_of(const eng_node *n)
 {
-	return n->kind;
+	return (eng_node_kind)n->kind;
 }
 
 /* 1-based line of the node's first character; 0 for NULL. */

@@ -361,6 +361,41 @@ Test(procedural, retract_and_modify)
 	eng_free(e);
 }
 
+/* A procedural firing's assertions are matched once its actions are done: a fact it
+ * asserts and retracts again matches nothing, only the last of two modifies matches,
+ * and a blocker it retracts no longer blocks what its new facts complete. */
+Test(procedural, assertions_match_when_the_firing_ends)
+{
+	eng *e = load("rules:\n"
+	              "- id: step\n  when: [{phase: 1}]\n"
+	              "  then: [{assert: {tmp: yes}}, {assert: {keep: yes}},\n"
+	              "         {retract: [scenario, tmp, yes]}, {modify: [scenario, phase, 2]},\n"
+	              "         {modify: [scenario, phase, 3]}, {retract: [scenario, stop, yes]}]\n"
+	              "  because: b\n  cite: [n]\n"
+	              "- id: seen\n  when: [{tmp: yes}]\n  then: [{recommend: tmp}]\n"
+	              "  because: b\n  cite: [n]\n"
+	              "- id: two\n  when: [{phase: 2}]\n  then: [{recommend: two}]\n"
+	              "  because: b\n  cite: [n]\n"
+	              "- id: three\n  when: [{phase: 3}, {keep: yes}, {not: {stop: yes}}]\n"
+	              "  then: [{recommend: three}]\n  because: b\n  cite: [n]\n");
+	put(e, "scenario", "phase", eng_number(1));
+	put(e, "scenario", "stop", eng_bool(true));
+	uint64_t fired;
+	cr_assert_eq(eng_run(e, &fired), ENG_OK, "%s", eng_error(e));
+	cr_assert_eq(fired, 2);
+	char buf[256];
+	concls(e, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "recommend three");
+	cr_assert_eq(eng_fact_count(e), 2);
+	cr_assert_eq(eng_fact_find(e, S(e, "scenario"), S(e, "tmp"), eng_bool(true)), 0);
+	/* the network holds what working memory holds: retracting keep withdraws three */
+	cr_assert_eq(eng_retract(e, eng_fact_find(e, S(e, "scenario"), S(e, "keep"),
+	                                          eng_bool(true))), ENG_OK);
+	concls(e, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "");
+	eng_free(e);
+}
+
 Test(limits, firing_cap_names_the_rule)
 {
 	eng *e = load("rules:\n- id: forever\n  when: [{n: ?n}]\n"

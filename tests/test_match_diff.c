@@ -237,6 +237,46 @@ static ir_rule *rnd_rule(world *w, rng *r, arena *a, uint32_t idx, bool layer2)
 	return ir;
 }
 
+/* A procedural rule that never fires (nothing has the attribute `hit`) and modifies
+ * (S, A): a constant or any subject, a constant attribute. */
+static ir_rule *changer_rule(world *w, rng *r, arena *a)
+{
+	ir_rule *ir = arena_alloc(a, sizeof(*ir));
+	ir->id = "changer";
+	ir->because = "test";
+	ir->weight = 1;
+	ir->procedural = true;
+	ir->nvars = NVARS;
+	ir->var_names = arena_alloc(a, NVARS * sizeof(char *));
+	ir->var_names[0] = "x";
+	ir->var_names[1] = "y";
+	ir->var_names[2] = "z";
+	ir->conds = arena_alloc(a, sizeof(ir_cond));
+	ir->nconds = 1;
+	ir->conds[0].kind = COND_POS;
+	ir->conds[0].slot[0].kind = OPD_VAR;
+	ir->conds[0].slot[0].var = 0;
+	ir->conds[0].slot[1].kind = OPD_CONST;
+	ir->conds[0].slot[1].k = sym_value(w->hit);
+	ir->conds[0].slot[2].kind = OPD_ANY;
+	ir->acts = arena_alloc(a, sizeof(ir_action));
+	ir->nacts = 1;
+	ir_action *act = &ir->acts[0];
+	act->kind = ACT_MODIFY;
+	if (rnd(r, 3)) {
+		act->s.kind = OPD_CONST;
+		act->s.k = sym_value(w->subj[rnd(r, NSUBJ)]);
+	} else {
+		act->s.kind = OPD_VAR;
+		act->s.var = 0;
+	}
+	act->a.kind = OPD_CONST;
+	act->a.k = sym_value(w->attr[rnd(r, NATTR)]);
+	act->v.kind = OPD_CONST;
+	act->v.k = w->val[0];
+	return ir;
+}
+
 /* ---- the reference matcher ---- */
 
 typedef struct {
@@ -481,7 +521,7 @@ static void compare(world *w, uint32_t nlayer1, const bool *base_live, uint64_t 
 	qsort(got, ngot, sizeof(key), key_cmp);
 	if (getenv("MATCH_DEBUG") && ngot != ref.n) {
 		char buf[256];
-		for (size_t ri = 0; ri < eng_rule_count(w->e); ri++) {
+		for (size_t ri = 0; ri < w->nrules; ri++) {
 			fprintf(stderr, "rule %zu:", ri);
 			for (uint32_t c = 0; c < w->rules[ri]->nconds; c++) {
 				eng_rule_cond_format(w->e, ri, c, buf, sizeof(buf));
@@ -522,7 +562,15 @@ static void run_case(uint64_t seed)
 	uint32_t nlayer2 = rnd(&r, 3);
 	for (uint32_t i = 0; i < nlayer1 + nlayer2; i++)
 		w.rules[w.nrules++] = rnd_rule(&w, &r, a, i, i >= nlayer1);
-	cr_assert_eq(eng_rules_add(w.e, w.rules, w.nrules), ENG_OK, "seed %llu",
+	/* in half the cases a rule that never fires modifies some (S, A): conditions on it
+	 * with a constant subject and attribute then join last (rete.c, cond_goes_last) */
+	rng r2 = { seed * 0x9e3779b97f4a7c15ull + 7 };
+	ir_rule *batch[17];
+	memcpy(batch, w.rules, w.nrules * sizeof(*batch));
+	uint32_t nbatch = w.nrules;
+	if (rnd(&r2, 2))
+		batch[nbatch++] = changer_rule(&w, &r2, a);
+	cr_assert_eq(eng_rules_add(w.e, batch, nbatch), ENG_OK, "seed %llu",
 	             (unsigned long long)seed);
 	bool base_live[MAXF * 4] = { false };
 	eng_fact_id ids[MAXF * 4] = { 0 };
