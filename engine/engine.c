@@ -459,23 +459,41 @@ static uint32_t rule_slot(const eng *e, const char *id)
 	return i;
 }
 
+/* For an open-addressing table of *N slots (a slot holds index + 1) that must hold NEED
+ * entries at most half full: a new empty table in *SLOTS (the old one freed, *N its size)
+ * and true when it must grow, so that the caller places every entry again; false and
+ * nothing changed when it has room; ENG_ERR_NOMEM in *ST when memory runs out. */
+static bool slots_regrow(uint32_t **slots, uint32_t *n, uint32_t need, eng_status *st)
+{
+	*st = ENG_OK;
+	if ((uint64_t)need * 2 <= *n)
+		return false;
+	uint32_t size = *n ? *n : 256;
+	while ((uint64_t)need * 2 > size) {
+		if (size > UINT32_MAX / 2) {
+			*st = ENG_ERR_NOMEM;
+			return false;
+		}
+		size *= 2;
+	}
+	uint32_t *fresh = calloc(size, sizeof(*fresh));
+	if (!fresh) {
+		*st = ENG_ERR_NOMEM;
+		return false;
+	}
+	free(*slots);
+	*slots = fresh;
+	*n = size;
+	return true;
+}
+
 /* Makes room in the id index for NEED rules. */
 static eng_status rule_slots_grow(eng *e, uint32_t need)
 {
-	if ((uint64_t)need * 2 <= e->nrule_slots)
-		return ENG_OK;
-	uint32_t n = e->nrule_slots ? e->nrule_slots : 256;
-	while ((uint64_t)need * 2 > n) {
-		if (n > UINT32_MAX / 2)
-			return ENG_ERR_NOMEM;
-		n *= 2;
-	}
-	uint32_t *slots = calloc(n, sizeof(*slots));
-	if (!slots)
-		return ENG_ERR_NOMEM;
-	free(e->rule_slots);
-	e->rule_slots = slots;
-	e->nrule_slots = n;
+	eng_status st;
+	if (!slots_regrow(&e->rule_slots, &e->nrule_slots, need, &st))
+		return st;
+	uint32_t *slots = e->rule_slots;
 	for (uint32_t k = 0; k < e->nrules; k++)
 		slots[rule_slot(e, e->rules[k]->ir->id)] = k + 1;
 	return ENG_OK;
@@ -528,20 +546,10 @@ static uint32_t deffact_slot(const eng *e, eng_sym s, eng_sym a, eng_value v)
 /* Makes the background-fact table hold NEED facts at most half full. */
 static eng_status deffact_slots_grow(eng *e, uint32_t need)
 {
-	if ((uint64_t)need * 2 <= e->ndeffact_slots)
-		return ENG_OK;
-	uint32_t n = e->ndeffact_slots ? e->ndeffact_slots : 256;
-	while ((uint64_t)need * 2 > n) {
-		if (n > UINT32_MAX / 2)
-			return ENG_ERR_NOMEM;
-		n *= 2;
-	}
-	uint32_t *slots = calloc(n, sizeof(*slots));
-	if (!slots)
-		return ENG_ERR_NOMEM;
-	free(e->deffact_slots);
-	e->deffact_slots = slots;
-	e->ndeffact_slots = n;
+	eng_status st;
+	if (!slots_regrow(&e->deffact_slots, &e->ndeffact_slots, need, &st))
+		return st;
+	uint32_t *slots = e->deffact_slots;
 	for (uint32_t i = 0; i < e->ndeffacts; i++) {
 		const eng_triple *t = &e->deffacts[i];
 		slots[deffact_slot(e, t->subject, t->attribute, t->value)] = i + 1;

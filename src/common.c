@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kbcache.h"
 
 /* The Makefile compiles both in: RULES_DIR is the source tree's rules/ for build/mlarch and
  * the data directory for the binary `make install` installs. */
@@ -432,13 +433,8 @@ bool write_atomic(const char *path, const char *buf, size_t len, char *err, size
 {
 	/* an interrupt waits until the temporary file is renamed or removed, so that a
 	 * stopped run leaves neither a partial PATH nor a stray temporary beside it */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigset_t old;
+	kbc_signals_hold(&old);
 	bool ok = write_atomic_now(path, buf, len, err, errsz);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return ok;

@@ -543,13 +543,8 @@ static bool kbc_replace(const char *path, const unsigned char *buf, size_t len)
 	 * cache this time */
 	snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(), (unsigned)kbc_now().ns);
 	/* a stopped run leaves no temporary file behind: signals wait for the rename */
-	sigset_t block, old;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigset_t old;
+	kbc_signals_hold(&old);
 	bool ok = false;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd >= 0) {
@@ -569,6 +564,17 @@ static bool kbc_replace(const char *path, const unsigned char *buf, size_t len)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(tmp);
 	return ok;
+}
+
+void kbc_signals_hold(sigset_t *old)
+{
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, old);
 }
 
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,

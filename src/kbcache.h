@@ -13,6 +13,8 @@
 #include "engine.h"
 #include "regex.h"
 
+#include <signal.h>
+
 struct stat;
 
 /* A file of the knowledge base as kb_load found it: what the cache is checked against. */
@@ -75,5 +77,10 @@ void kbc_close(kbc *c);
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
                size_t npats);
+
+/* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT (the old mask in *OLD, restored with
+ * sigprocmask(SIG_SETMASK, OLD, NULL)): while a file is written to a temporary name and
+ * renamed, so that an interrupted run leaves neither a partial file nor a stray temporary. */
+void kbc_signals_hold(sigset_t *old);
 
 #endif
