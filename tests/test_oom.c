@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "judge.h"
 #include "kb.h"
@@ -394,12 +395,14 @@ typedef struct {
 	char first[256];        /* the first diagnostic, if any */
 } kb_result;
 
-static kb_result kb_work(void)
+/* Loads examples/kb, through the compiled cache in CACHE_DIR when it is not NULL. */
+static kb_result kb_work_in(const char *cache_dir)
 {
 	kb_result r = { ENG_OK, 0, 0, 0, 0, "" };
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	r.st = d ? kb_load("examples/kb", NULL, d, &k) : ENG_ERR_NOMEM;
+	kb_load_opts opts = { NULL, cache_dir, false };
+	r.st = d ? kb_load_with("examples/kb", &opts, d, &k, NULL) : ENG_ERR_NOMEM;
 	if (d && eng_diags_count(d)) {
 		const eng_diag *g = eng_diags_get(d, 0);
 		snprintf(r.first, sizeof(r.first), "%s:%u:%u: %s", g->file, g->line, g->col,
@@ -414,6 +417,11 @@ static kb_result kb_work(void)
 	kb_free(k);
 	eng_diags_free(d);
 	return r;
+}
+
+static kb_result kb_work(void)
+{
+	return kb_work_in(NULL);
 }
 
 Test(oom, kb_loader)
@@ -437,6 +445,57 @@ Test(oom, kb_loader)
 		             total, oom.live - base);
 		base = oom.live;
 	}
+}
+
+/* The same through the compiled cache: writing it (a cold load, the cache removed before
+ * each) and reading it (a warm one). A failure anywhere gives ENG_ERR_NOMEM or the same
+ * knowledge base, never a leak; a cache that could not be written is just not there. */
+static void cache_clear(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -f %s/kb-*.bin", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(oom, kb_loader_with_cache)
+{
+	char dir[] = "/tmp/mlarch-oom-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	for (int warm = 0; warm < 2; warm++) {
+		cache_clear(dir);
+		kb_result ref = kb_work_in(dir);    /* writes the cache */
+		if (!warm)
+			cache_clear(dir);
+		size_t base = oom.live;
+		oom_arm(0);
+		kb_result r0 = kb_work_in(dir);
+		unsigned long total = oom_disarm();
+		cr_assert_eq(ref.st, ENG_OK, "examples/kb does not load");
+		cr_assert_eq(r0.st, ENG_OK);
+		cr_assert_eq(oom.live, base, "the clean %s load leaks", warm ? "warm" : "cold");
+		for (unsigned long n = 1; n <= total; n++) {
+			if (!warm)
+				cache_clear(dir);
+			oom_arm(n);
+			kb_result r = kb_work_in(dir);
+			oom_disarm();
+			bool same = r.nsources == ref.nsources && r.nentities == ref.nentities &&
+			            r.nlexicon == ref.nlexicon && r.rules == ref.rules;
+			cr_expect(r.st == ENG_ERR_NOMEM || (r.st == ENG_OK && same),
+			          "%s load, allocation %lu of %lu failing: status %d (%s) %s",
+			          warm ? "warm" : "cold", n, total, r.st, eng_status_str(r.st), r.first);
+			cr_expect_eq(oom.live, base, "%s load, allocation %lu of %lu failing: %zu "
+			             "blocks leak", warm ? "warm" : "cold", n, total, oom.live - base);
+			base = oom.live;
+			if (warm) {   /* a failed warm load may have rewritten it: make it whole */
+				cache_clear(dir);
+				(void)kb_work_in(dir);
+				base = oom.live;
+			}
+		}
+	}
+	cache_clear(dir);
+	rmdir(dir);
 }
 
 /* ---- the judge ---- */
