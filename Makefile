@@ -195,7 +195,7 @@ fuzz:
 valgrind: $(TESTS) $(BUILD)/mlarch
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@set -e; for t in $(TESTS); do echo "== valgrind $$t"; \
-		MLARCH_NO_JIT=1 valgrind -q --trace-children=yes --leak-check=full \
+		MLARCH_NO_JIT=1 MLARCH_TEST_STRIDE=100 valgrind -q --trace-children=yes --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 		--log-file=$(BUILD)/valgrind/$$(basename $$t).%p.log $$t --jobs 1 >/dev/null 2>&1 || \
 		{ echo "$$t failed under valgrind"; exit 1; }; done
