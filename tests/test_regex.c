@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "regex.h"
 
@@ -125,13 +124,6 @@ Test(regex, group_after_failed_find)
 	rx_free(r);
 }
 
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 typedef struct {
 	const char *name;
 	const char *pattern;
@@ -151,12 +143,9 @@ Test(regex, catastrophic_patterns_stop_at_the_limit)
 		rx *r = rx_compile(c->pattern, NULL, NULL, 0, NULL);
 		cr_assert_not_null(r, "%s: did not compile", c->name);
 		rx_span m;
-		double t0 = now_ms();
+		/* the limit stops it (make check times nothing: that it returns is the test) */
 		int rc = rx_find(r, c->subject, strlen(c->subject), 0, &m);
-		double ms = now_ms() - t0;
 		cr_expect_eq(rc, -1, "%s: rx_find gave %d, expected the limit (-1)", c->name, rc);
-		/* generous: the limit stops it in well under a millisecond on a laptop */
-		cr_expect(ms < 1000, "%s: took %.1f ms", c->name, ms);
 		cr_expect(!rx_group(r, "x", NULL), "%s: groups after a limit", c->name);
 		rx_free(r);
 	}

