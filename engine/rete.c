@@ -19,14 +19,22 @@
  * compares (one per field of the fact it tests, up to three), and the alpha memory on
  * the matching fields, so both directions look at one bucket instead of the whole
  * memory. A store's buckets are its only list of tokens (an unhashed store has one);
- * nothing looks for a PROD store's tokens, so they are in no list.
+ * nothing looks for a PROD store's tokens, so they are in no list. A store is hashed for
+ * the first join built below it; a join of another rule that shares the join above but
+ * compares other values gets a twin store of its own, hashed for it (each token of the
+ * join above then goes to both), as CLIPS keeps a left memory per join: one more token
+ * per match instead of a walk over the whole store for every new fact.
  *
  * A rule's conditions are joined in its order, except that a control condition goes
  * last: one with a constant subject and attribute that some rule modifies (or retracts
  * with constant subject and attribute), binding nothing that other conditions use.
  * Changing a control fact (a `context` of several phases, a counter) then redoes the
- * last join only, not every partial match below it; which rules match, and the agenda,
- * do not depend on the order of joins (cond_goes_last).
+ * last join only, not every partial match below it (cond_goes_last). And a positive
+ * condition that shares no variable with those before it waits for a later one that
+ * links it: of an entity's triples [?e, p1, ?p] [?e, p2, ?bp] after ?bp is bound, the
+ * second goes first, instead of pairing every partial match with every p1 triple
+ * (order_conds; negations and tests keep their place). Which rules match, and the
+ * agenda, do not depend on the order of joins.
  *
  * A token extends its parent token by one level; level k holds the fact that matched the
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
@@ -966,6 +974,41 @@ typedef struct {
 	uint32_t njt;
 } pattern;
 
+/* A join below store CUR on memory M with the tests of P, to share, or NULL. */
+static rnode *join_find(const rnode *cur, const amem *m, const pattern *p)
+{
+	for (uint32_t k = 0; k < m->nsucc; k++) {
+		rnode *x = m->succ[k];
+		if (x->parent == cur && x->kind == RN_JOIN &&
+		    jtests_same(x->tests, x->ntests, p->jt, p->njt))
+			return x;
+	}
+	return NULL;
+}
+
+/* Whether a join with tests JT below store S would find its partners in one bucket of
+ * S, or could have S hashed for it: S is not hashed yet, or hashed on values that the
+ * first equality tests on the fields in its key compare. A join with no equality test
+ * fits any store. */
+static bool tests_fit(const rnode *s, const jtest *jt, uint32_t njt)
+{
+	int mtest[3] = { -1, -1, -1 };
+	bool eq = false;
+	for (uint32_t i = 0; i < njt; i++)
+		if (jt[i].op == CMP_EQ && mtest[jt[i].field] < 0) {
+			mtest[jt[i].field] = (int)i;
+			eq = true;
+		}
+	if (!eq || !s->nkey)
+		return true;
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		int k = mtest[s->key_ffield[i]];
+		if (k < 0 || jt[k].level != s->key_level[i] || jt[k].lfield != s->key_field[i])
+			return false;
+	}
+	return true;
+}
+
 static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
                                bool binds, pattern *p)
 {
@@ -1141,6 +1184,71 @@ static bool cond_goes_last(const eng *e, const ir_rule *ir, uint32_t i)
 	return true;
 }
 
+/* Whether positive condition C can be joined now, with the variables in BOUND bound:
+ * it shares a variable with what is joined so far (or has none), and the variables its
+ * constraints compare with are bound or its own. */
+static bool cond_connected(const ir_cond *c, const bool *bound)
+{
+	bool shares = false, vars = false;
+	for (int f = 0; f < 3; f++)
+		if (c->slot[f].kind == OPD_VAR) {
+			vars = true;
+			shares = shares || bound[c->slot[f].var];
+		}
+	for (uint32_t k = 0; k < c->ncons; k++) {
+		const ir_operand *o = &c->cons[k].operand;
+		if (c->cons[k].op == CMP_IN || c->cons[k].op == CMP_NOT_IN || o->kind != OPD_VAR ||
+		    bound[o->var])
+			continue;
+		bool own = false;
+		for (int f = 0; f < 3; f++)
+			own = own || (c->slot[f].kind == OPD_VAR && c->slot[f].var == o->var);
+		if (!own)
+			return false;
+	}
+	return shares || !vars;
+}
+
+/* The order of IR's joins, but for the conditions marked LAST: the rule's order, except
+ * that a positive condition that shares no variable with the conditions before it (a
+ * cross product: every partial match so far times every fact it matches) waits until
+ * a later one links it, as a rule author would write it. Negations and tests stay where
+ * they are, after every positive condition written before them (a variable first seen in
+ * a negation is local to it, so nothing after it may move before it). BOUND (nvars
+ * entries) and PLACED (nconds entries), all false, are scratch. Writes ORDER and returns
+ * how many it holds. */
+static uint32_t order_conds(const ir_rule *ir, const bool *last, bool *bound, bool *placed,
+                            uint32_t *order)
+{
+	uint32_t n = 0;
+	for (uint32_t seg = 0; seg < ir->nconds;) {
+		/* a run of positive conditions [seg, end), then the one that ends it */
+		uint32_t end = seg;
+		while (end < ir->nconds && ir->conds[end].kind == COND_POS)
+			end++;
+		for (;;) {
+			uint32_t pick = UINT32_MAX;
+			for (uint32_t i = seg; i < end && pick == UINT32_MAX; i++)
+				if (!last[i] && !placed[i] && cond_connected(&ir->conds[i], bound))
+					pick = i;
+			for (uint32_t i = seg; i < end && pick == UINT32_MAX; i++)
+				if (!last[i] && !placed[i])
+					pick = i;   /* none is linked: the first left */
+			if (pick == UINT32_MAX)
+				break;
+			placed[pick] = true;
+			order[n++] = pick;
+			for (int f = 0; f < 3; f++)
+				if (ir->conds[pick].slot[f].kind == OPD_VAR)
+					bound[ir->conds[pick].slot[f].var] = true;
+		}
+		if (end < ir->nconds)
+			order[n++] = end;
+		seg = end + 1;
+	}
+	return n;
+}
+
 eng_status rete_build_rule(eng *e, rule *r)
 {
 	const ir_rule *ir = r->ir;
@@ -1161,13 +1269,26 @@ eng_status rete_build_rule(eng *e, rule *r)
 	for (uint32_t i = 0, npos = 0; i < ir->nconds; i++)
 		if (ir->conds[i].kind == COND_POS)
 			posof[i] = (uint16_t)npos++;
-	for (int pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < ir->nconds; i++)
-			if (cond_goes_last(e, ir, i) == (pass == 1))
-				order[n++] = i;
+	bool *last = calloc(2 * (ir->nconds + 1), sizeof(*last));
+	bool *bound = calloc(ir->nvars + 1, sizeof(*bound));
+	if (!last || !bound) {
+		free(order);
+		free(posof);
+		free(last);
+		free(bound);
+		return ENG_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		last[i] = cond_goes_last(e, ir, i);
+	n = order_conds(ir, last, bound, last + ir->nconds + 1, order);
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		if (last[i])
+			order[n++] = i;
 	eng_status st = build_chain(e, r, order, posof);
 	free(order);
 	free(posof);
+	free(last);
+	free(bound);
 	return st;
 }
 
@@ -1232,12 +1353,25 @@ static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint
 		r->npos++;
 		rnode *j = NULL;
 		if (!first_new)   /* not cur->children: the top node has thousands */
-			for (uint32_t k = 0; k < m->nsucc && !j; k++) {
-				rnode *x = m->succ[k];
-				if (x->parent == cur && x->kind == RN_JOIN &&
-				    jtests_same(x->tests, x->ntests, p.jt, p.njt))
-					j = x;
+			j = join_find(cur, m, &p);
+		if (!j && !first_new && cur->kind == RN_MEM && cur->parent &&
+		    !tests_fit(cur, p.jt, p.njt)) {
+			/* the store is hashed for another join: one of its twins (stores of the
+			 * same join) may fit, or a new twin will */
+			for (rnode *x = cur->parent->children; x && !j; x = x->sibling)
+				if (x != cur && x->kind == RN_MEM) {
+					j = join_find(x, m, &p);
+					if (j || tests_fit(x, p.jt, p.njt))
+						cur = x;
+				}
+			if (!j && !tests_fit(cur, p.jt, p.njt)) {
+				rnode *twin = node_new(e, RN_MEM, cur->parent);
+				if (!twin)
+					return ENG_ERR_NOMEM;
+				twin->level = cur->level;
+				cur = first_new = twin;
 			}
+		}
 		if (!j) {
 			if (!(j = node_new(e, RN_JOIN, cur)))
 				return ENG_ERR_NOMEM;
