@@ -41,13 +41,16 @@
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
  * its children and every fact lists the tokens that hold it.
  *
- * A NEG store keeps, for each of its tokens, the facts that currently block it (negres);
- * the token passes down only while that list is empty. A new blocking fact deletes the
- * token's descendants; the last blocker's retraction passes the token down again.
+ * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
+ * does; the token passes down only while it has none. A new token looks for a blocker
+ * only until it finds one, a new fact blocks only the tokens that had none (and deletes
+ * their descendants), and when a blocker is retracted each token it blocked looks for
+ * another, passing down if there is none: a `not` with an order test (no greater value)
+ * costs what it finds, not the number of facts that block each token.
  *
  * Retraction undoes matches by tree deletion: the fact leaves its alpha memories, every
- * token holding it is deleted with all its descendants, and the NEG tokens it blocked are
- * released. When a PROD token is deleted its activation leaves the agenda, and if the
+ * token holding it is deleted with all its descendants, and the NEG tokens it blocked
+ * find another blocker or are released. When a PROD token is deleted its activation leaves the agenda, and if the
  * rule already fired, the firing is withdrawn (engine.c): its conclusions die and the
  * facts that only it supported are queued for retraction, which runs once the network is
  * consistent again (wm_settle).
@@ -398,11 +401,8 @@ static void token_delete(eng *e, token *t)
 			t->fnext->fprev = t->fprev;
 	}
 	if (s->kind == RN_NEG) {
-		while (t->results) {
-			negres *r = t->results;
-			t->results = r->onext;
-			negres_free(e, r);
-		}
+		if (t->results)
+			negres_free(e, t->results);
 	} else if (s->kind == RN_PROD) {
 		if (t->act)
 			agenda_remove(e, t->act);
@@ -482,6 +482,34 @@ static bool test_pass(eng *e, rnode *s, token *parent)
 	return false;
 }
 
+/* A fact of NEG's alpha memory that blocks its token T, or NULL. */
+static fact *neg_blocker(const rnode *neg, const token *t)
+{
+	eng_value vals[16];   /* patterns have at most 16 join tests */
+	jtests_values(neg, t, vals);
+	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
+		if (jtests_pass_values(neg, vals, it->f))
+			return it->f;
+	return NULL;
+}
+
+/* Records that fact F blocks the negative token T, which has no blocker. */
+static bool neg_block(eng *e, token *t, fact *f)
+{
+	negres *r = pool_get(&e->neg_pool);
+	if (!r)
+		return false;
+	r->owner = t;
+	r->f = f;
+	t->results = r;
+	t->nresults = 1;
+	r->fnext = f->negs;
+	if (f->negs)
+		f->negs->fprev = r;
+	f->negs = r;
+	return true;
+}
+
 /* A store receives (parent token, fact) from above: make the token and pass it on. */
 static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 {
@@ -494,30 +522,11 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 	}
 	switch (s->kind) {
 	case RN_NEG: {
-		eng_value vals[16];   /* patterns have at most 16 join tests */
-		jtests_values(s, t, vals);
-		for (amem_item *it = node_items(s, vals); it; it = item_next(s, it)) {
-			if (!jtests_pass_values(s, vals, it->f))
-				continue;
-			negres *r = pool_get(&e->neg_pool);
-			if (!r) {
-				set_nomem(e);
-				break;
-			}
-			r->owner = t;
-			r->f = it->f;
-			r->onext = t->results;
-			if (t->results)
-				t->results->oprev = r;
-			t->results = r;
-			t->nresults++;
-			r->fnext = it->f->negs;
-			if (it->f->negs)
-				it->f->negs->fprev = r;
-			it->f->negs = r;
-		}
-		if (t->nresults == 0)
+		fact *b = neg_blocker(s, t);
+		if (!b)
 			propagate(e, s, t);
+		else if (!neg_block(e, t, b))
+			set_nomem(e);
 		break;
 	}
 	case RN_PROD:
@@ -609,26 +618,13 @@ static void neg_right(eng *e, rnode *n, fact *f)
 	for (; b < end; b++)
 		for (token *t = n->tbuckets[b], *next; t; t = next) {
 			next = t->hnext;
-			if (!jtests_pass(n, t, f))
-				continue;
-			negres *r = pool_get(&e->neg_pool);
-			if (!r) {
+			if (t->nresults || !jtests_pass(n, t, f))
+				continue;   /* blocked already, or not by F */
+			token_delete_children(e, t);
+			if (!neg_block(e, t, f)) {
 				set_nomem(e);
 				return;
 			}
-			if (t->nresults == 0)
-				token_delete_children(e, t);
-			r->owner = t;
-			r->f = f;
-			r->onext = t->results;
-			if (t->results)
-				t->results->oprev = r;
-			t->results = r;
-			t->nresults++;
-			r->fnext = f->negs;
-			if (f->negs)
-				f->negs->fprev = r;
-			f->negs = r;
 		}
 }
 
@@ -745,19 +741,19 @@ void rete_remove_fact(eng *e, fact *f)
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
+	/* F has left the alpha memories: a token it blocked is blocked by another fact, or
+	 * passes down */
 	while (f->negs) {
 		negres *r = f->negs;
 		token *owner = r->owner;
-		if (r->oprev)
-			r->oprev->onext = r->onext;
-		else
-			owner->results = r->onext;
-		if (r->onext)
-			r->onext->oprev = r->oprev;
-		owner->nresults--;
+		owner->results = NULL;
+		owner->nresults = 0;
 		negres_free(e, r);
-		if (owner->nresults == 0)
+		fact *b = neg_blocker(owner->node, owner);
+		if (!b)
 			propagate(e, owner->node, owner);
+		else if (!neg_block(e, owner, b))
+			set_nomem(e);
 	}
 }
 
