@@ -247,8 +247,8 @@ struct token {
 	token *fnext, *fprev;   /* in wme->tokens */
 	union {                 /* zero in MEM and TEST tokens: nresults reads 0 there */
 		struct {
-			negres *results;        /* NEG: facts that block it */
-			uint32_t nresults;      /* NEG: how many */
+			negres *results;        /* NEG: the fact that blocks it, if any */
+			uint32_t nresults;      /* NEG: 1 while blocked, else 0 */
 		};
 		struct {
 			struct activation *act; /* PROD: pending activation */
@@ -260,7 +260,6 @@ struct token {
 struct negres {
 	token *owner;
 	fact *f;
-	negres *onext, *oprev;  /* in owner->results */
 	negres *fnext, *fprev;  /* in f->negs */
 };
 

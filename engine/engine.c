@@ -281,8 +281,27 @@ int eng_value_format(const eng *e, eng_value v, char *buf, size_t size)
 	case ENG_BOOL: return snprintf(buf, size, "%s", v.u.b ? "true" : "false");
 	case ENG_NUMBER: {
 		double d = v.u.num;
-		if (d == floor(d) && fabs(d) < 1e15)
-			return snprintf(buf, size, "%.0f", d);
+		if (d == floor(d) && fabs(d) < 1e15) {
+			/* what "%.0f" prints, without printf's arbitrary-precision path: the
+			 * `symbol` calculations of rule actions format numbers all the time */
+			char tmp[24], dig[20];
+			int n = 0, nd = 0;
+			unsigned long long u = (unsigned long long)fabs(d);
+			do {
+				dig[nd++] = (char)('0' + u % 10);
+				u /= 10;
+			} while (u);
+			if (signbit(d))
+				tmp[n++] = '-';
+			while (nd)
+				tmp[n++] = dig[--nd];
+			if (size) {
+				size_t k = (size_t)n < size - 1 ? (size_t)n : size - 1;
+				memcpy(buf, tmp, k);
+				buf[k] = '\0';
+			}
+			return n;
+		}
 		for (int prec = 6; prec <= 17; prec++) {
 			char tmp[64];
 			snprintf(tmp, sizeof(tmp), "%.*g", prec, d);

@@ -19,27 +19,38 @@
  * compares (one per field of the fact it tests, up to three), and the alpha memory on
  * the matching fields, so both directions look at one bucket instead of the whole
  * memory. A store's buckets are its only list of tokens (an unhashed store has one);
- * nothing looks for a PROD store's tokens, so they are in no list.
+ * nothing looks for a PROD store's tokens, so they are in no list. A store is hashed for
+ * the first join built below it; a join of another rule that shares the join above but
+ * compares other values gets a twin store of its own, hashed for it (each token of the
+ * join above then goes to both), as CLIPS keeps a left memory per join: one more token
+ * per match instead of a walk over the whole store for every new fact.
  *
  * A rule's conditions are joined in its order, except that a control condition goes
  * last: one with a constant subject and attribute that some rule modifies (or retracts
  * with constant subject and attribute), binding nothing that other conditions use.
  * Changing a control fact (a `context` of several phases, a counter) then redoes the
- * last join only, not every partial match below it; which rules match, and the agenda,
- * do not depend on the order of joins (cond_goes_last).
+ * last join only, not every partial match below it (cond_goes_last). And a positive
+ * condition that shares no variable with those before it waits for a later one that
+ * links it: of an entity's triples [?e, p1, ?p] [?e, p2, ?bp] after ?bp is bound, the
+ * second goes first, instead of pairing every partial match with every p1 triple
+ * (order_conds; negations and tests keep their place). Which rules match, and the
+ * agenda, do not depend on the order of joins.
  *
  * A token extends its parent token by one level; level k holds the fact that matched the
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
  * its children and every fact lists the tokens that hold it.
  *
- * A NEG store keeps, for each of its tokens, the facts that currently block it (negres);
- * the token passes down only while that list is empty. A new blocking fact deletes the
- * token's descendants; the last blocker's retraction passes the token down again.
+ * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
+ * does; the token passes down only while it has none. A new token looks for a blocker
+ * only until it finds one, a new fact blocks only the tokens that had none (and deletes
+ * their descendants), and when a blocker is retracted each token it blocked looks for
+ * another, passing down if there is none: a `not` with an order test (no greater value)
+ * costs what it finds, not the number of facts that block each token.
  *
  * Retraction undoes matches by tree deletion: the fact leaves its alpha memories, every
- * token holding it is deleted with all its descendants, and the NEG tokens it blocked are
- * released. When a PROD token is deleted its activation leaves the agenda, and if the
+ * token holding it is deleted with all its descendants, and the NEG tokens it blocked
+ * find another blocker or are released. When a PROD token is deleted its activation leaves the agenda, and if the
  * rule already fired, the firing is withdrawn (engine.c): its conclusions die and the
  * facts that only it supported are queued for retraction, which runs once the network is
  * consistent again (wm_settle).
@@ -390,11 +401,8 @@ static void token_delete(eng *e, token *t)
 			t->fnext->fprev = t->fprev;
 	}
 	if (s->kind == RN_NEG) {
-		while (t->results) {
-			negres *r = t->results;
-			t->results = r->onext;
-			negres_free(e, r);
-		}
+		if (t->results)
+			negres_free(e, t->results);
 	} else if (s->kind == RN_PROD) {
 		if (t->act)
 			agenda_remove(e, t->act);
@@ -474,6 +482,34 @@ static bool test_pass(eng *e, rnode *s, token *parent)
 	return false;
 }
 
+/* A fact of NEG's alpha memory that blocks its token T, or NULL. */
+static fact *neg_blocker(const rnode *neg, const token *t)
+{
+	eng_value vals[16];   /* patterns have at most 16 join tests */
+	jtests_values(neg, t, vals);
+	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
+		if (jtests_pass_values(neg, vals, it->f))
+			return it->f;
+	return NULL;
+}
+
+/* Records that fact F blocks the negative token T, which has no blocker. */
+static bool neg_block(eng *e, token *t, fact *f)
+{
+	negres *r = pool_get(&e->neg_pool);
+	if (!r)
+		return false;
+	r->owner = t;
+	r->f = f;
+	t->results = r;
+	t->nresults = 1;
+	r->fnext = f->negs;
+	if (f->negs)
+		f->negs->fprev = r;
+	f->negs = r;
+	return true;
+}
+
 /* A store receives (parent token, fact) from above: make the token and pass it on. */
 static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 {
@@ -486,30 +522,11 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 	}
 	switch (s->kind) {
 	case RN_NEG: {
-		eng_value vals[16];   /* patterns have at most 16 join tests */
-		jtests_values(s, t, vals);
-		for (amem_item *it = node_items(s, vals); it; it = item_next(s, it)) {
-			if (!jtests_pass_values(s, vals, it->f))
-				continue;
-			negres *r = pool_get(&e->neg_pool);
-			if (!r) {
-				set_nomem(e);
-				break;
-			}
-			r->owner = t;
-			r->f = it->f;
-			r->onext = t->results;
-			if (t->results)
-				t->results->oprev = r;
-			t->results = r;
-			t->nresults++;
-			r->fnext = it->f->negs;
-			if (it->f->negs)
-				it->f->negs->fprev = r;
-			it->f->negs = r;
-		}
-		if (t->nresults == 0)
+		fact *b = neg_blocker(s, t);
+		if (!b)
 			propagate(e, s, t);
+		else if (!neg_block(e, t, b))
+			set_nomem(e);
 		break;
 	}
 	case RN_PROD:
@@ -601,26 +618,13 @@ static void neg_right(eng *e, rnode *n, fact *f)
 	for (; b < end; b++)
 		for (token *t = n->tbuckets[b], *next; t; t = next) {
 			next = t->hnext;
-			if (!jtests_pass(n, t, f))
-				continue;
-			negres *r = pool_get(&e->neg_pool);
-			if (!r) {
+			if (t->nresults || !jtests_pass(n, t, f))
+				continue;   /* blocked already, or not by F */
+			token_delete_children(e, t);
+			if (!neg_block(e, t, f)) {
 				set_nomem(e);
 				return;
 			}
-			if (t->nresults == 0)
-				token_delete_children(e, t);
-			r->owner = t;
-			r->f = f;
-			r->onext = t->results;
-			if (t->results)
-				t->results->oprev = r;
-			t->results = r;
-			t->nresults++;
-			r->fnext = f->negs;
-			if (f->negs)
-				f->negs->fprev = r;
-			f->negs = r;
 		}
 }
 
@@ -737,19 +741,19 @@ void rete_remove_fact(eng *e, fact *f)
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
+	/* F has left the alpha memories: a token it blocked is blocked by another fact, or
+	 * passes down */
 	while (f->negs) {
 		negres *r = f->negs;
 		token *owner = r->owner;
-		if (r->oprev)
-			r->oprev->onext = r->onext;
-		else
-			owner->results = r->onext;
-		if (r->onext)
-			r->onext->oprev = r->oprev;
-		owner->nresults--;
+		owner->results = NULL;
+		owner->nresults = 0;
 		negres_free(e, r);
-		if (owner->nresults == 0)
+		fact *b = neg_blocker(owner->node, owner);
+		if (!b)
 			propagate(e, owner->node, owner);
+		else if (!neg_block(e, owner, b))
+			set_nomem(e);
 	}
 }
 
@@ -966,6 +970,41 @@ typedef struct {
 	uint32_t njt;
 } pattern;
 
+/* A join below store CUR on memory M with the tests of P, to share, or NULL. */
+static rnode *join_find(const rnode *cur, const amem *m, const pattern *p)
+{
+	for (uint32_t k = 0; k < m->nsucc; k++) {
+		rnode *x = m->succ[k];
+		if (x->parent == cur && x->kind == RN_JOIN &&
+		    jtests_same(x->tests, x->ntests, p->jt, p->njt))
+			return x;
+	}
+	return NULL;
+}
+
+/* Whether a join with tests JT below store S would find its partners in one bucket of
+ * S, or could have S hashed for it: S is not hashed yet, or hashed on values that the
+ * first equality tests on the fields in its key compare. A join with no equality test
+ * fits any store. */
+static bool tests_fit(const rnode *s, const jtest *jt, uint32_t njt)
+{
+	int mtest[3] = { -1, -1, -1 };
+	bool eq = false;
+	for (uint32_t i = 0; i < njt; i++)
+		if (jt[i].op == CMP_EQ && mtest[jt[i].field] < 0) {
+			mtest[jt[i].field] = (int)i;
+			eq = true;
+		}
+	if (!eq || !s->nkey)
+		return true;
+	for (uint32_t i = 0; i < s->nkey; i++) {
+		int k = mtest[s->key_ffield[i]];
+		if (k < 0 || jt[k].level != s->key_level[i] || jt[k].lfield != s->key_field[i])
+			return false;
+	}
+	return true;
+}
+
 static eng_status pattern_from(rule *r, const ir_cond *c, uint16_t level,
                                bool binds, pattern *p)
 {
@@ -1141,6 +1180,71 @@ static bool cond_goes_last(const eng *e, const ir_rule *ir, uint32_t i)
 	return true;
 }
 
+/* Whether positive condition C can be joined now, with the variables in BOUND bound:
+ * it shares a variable with what is joined so far (or has none), and the variables its
+ * constraints compare with are bound or its own. */
+static bool cond_connected(const ir_cond *c, const bool *bound)
+{
+	bool shares = false, vars = false;
+	for (int f = 0; f < 3; f++)
+		if (c->slot[f].kind == OPD_VAR) {
+			vars = true;
+			shares = shares || bound[c->slot[f].var];
+		}
+	for (uint32_t k = 0; k < c->ncons; k++) {
+		const ir_operand *o = &c->cons[k].operand;
+		if (c->cons[k].op == CMP_IN || c->cons[k].op == CMP_NOT_IN || o->kind != OPD_VAR ||
+		    bound[o->var])
+			continue;
+		bool own = false;
+		for (int f = 0; f < 3; f++)
+			own = own || (c->slot[f].kind == OPD_VAR && c->slot[f].var == o->var);
+		if (!own)
+			return false;
+	}
+	return shares || !vars;
+}
+
+/* The order of IR's joins, but for the conditions marked LAST: the rule's order, except
+ * that a positive condition that shares no variable with the conditions before it (a
+ * cross product: every partial match so far times every fact it matches) waits until
+ * a later one links it, as a rule author would write it. Negations and tests stay where
+ * they are, after every positive condition written before them (a variable first seen in
+ * a negation is local to it, so nothing after it may move before it). BOUND (nvars
+ * entries) and PLACED (nconds entries), all false, are scratch. Writes ORDER and returns
+ * how many it holds. */
+static uint32_t order_conds(const ir_rule *ir, const bool *last, bool *bound, bool *placed,
+                            uint32_t *order)
+{
+	uint32_t n = 0;
+	for (uint32_t seg = 0; seg < ir->nconds;) {
+		/* a run of positive conditions [seg, end), then the one that ends it */
+		uint32_t end = seg;
+		while (end < ir->nconds && ir->conds[end].kind == COND_POS)
+			end++;
+		for (;;) {
+			uint32_t pick = UINT32_MAX;
+			for (uint32_t i = seg; i < end && pick == UINT32_MAX; i++)
+				if (!last[i] && !placed[i] && cond_connected(&ir->conds[i], bound))
+					pick = i;
+			for (uint32_t i = seg; i < end && pick == UINT32_MAX; i++)
+				if (!last[i] && !placed[i])
+					pick = i;   /* none is linked: the first left */
+			if (pick == UINT32_MAX)
+				break;
+			placed[pick] = true;
+			order[n++] = pick;
+			for (int f = 0; f < 3; f++)
+				if (ir->conds[pick].slot[f].kind == OPD_VAR)
+					bound[ir->conds[pick].slot[f].var] = true;
+		}
+		if (end < ir->nconds)
+			order[n++] = end;
+		seg = end + 1;
+	}
+	return n;
+}
+
 eng_status rete_build_rule(eng *e, rule *r)
 {
 	const ir_rule *ir = r->ir;
@@ -1161,13 +1265,26 @@ eng_status rete_build_rule(eng *e, rule *r)
 	for (uint32_t i = 0, npos = 0; i < ir->nconds; i++)
 		if (ir->conds[i].kind == COND_POS)
 			posof[i] = (uint16_t)npos++;
-	for (int pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < ir->nconds; i++)
-			if (cond_goes_last(e, ir, i) == (pass == 1))
-				order[n++] = i;
+	bool *last = calloc(2 * (ir->nconds + 1), sizeof(*last));
+	bool *bound = calloc(ir->nvars + 1, sizeof(*bound));
+	if (!last || !bound) {
+		free(order);
+		free(posof);
+		free(last);
+		free(bound);
+		return ENG_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		last[i] = cond_goes_last(e, ir, i);
+	n = order_conds(ir, last, bound, last + ir->nconds + 1, order);
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		if (last[i])
+			order[n++] = i;
 	eng_status st = build_chain(e, r, order, posof);
 	free(order);
 	free(posof);
+	free(last);
+	free(bound);
 	return st;
 }
 
@@ -1232,12 +1349,25 @@ static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint
 		r->npos++;
 		rnode *j = NULL;
 		if (!first_new)   /* not cur->children: the top node has thousands */
-			for (uint32_t k = 0; k < m->nsucc && !j; k++) {
-				rnode *x = m->succ[k];
-				if (x->parent == cur && x->kind == RN_JOIN &&
-				    jtests_same(x->tests, x->ntests, p.jt, p.njt))
-					j = x;
+			j = join_find(cur, m, &p);
+		if (!j && !first_new && cur->kind == RN_MEM && cur->parent &&
+		    !tests_fit(cur, p.jt, p.njt)) {
+			/* the store is hashed for another join: one of its twins (stores of the
+			 * same join) may fit, or a new twin will */
+			for (rnode *x = cur->parent->children; x && !j; x = x->sibling)
+				if (x != cur && x->kind == RN_MEM) {
+					j = join_find(x, m, &p);
+					if (j || tests_fit(x, p.jt, p.njt))
+						cur = x;
+				}
+			if (!j && !tests_fit(cur, p.jt, p.njt)) {
+				rnode *twin = node_new(e, RN_MEM, cur->parent);
+				if (!twin)
+					return ENG_ERR_NOMEM;
+				twin->level = cur->level;
+				cur = first_new = twin;
 			}
+		}
 		if (!j) {
 			if (!(j = node_new(e, RN_JOIN, cur)))
 				return ENG_ERR_NOMEM;
