@@ -472,6 +472,9 @@ if command -v tmux >/dev/null; then
 	text "half a question"
 	keys Enter
 	text "typed"
+	# Ctrl-C only once the line is on the screen: sent while the prompt is still busy
+	# with the Enter before it, it would find no question being typed (seen under load)
+	wait_for "mlarch> half a question" "... typed" >/dev/null 2>&1
 	keys C-c
 	t "prompt: Ctrl-C drops the question being typed" wait_for "... typed" "(dropped the question being typed)"
 	text ":facts"
