@@ -395,7 +395,6 @@ eng_status rete_add_fact(eng *e, fact *f);
 void rete_remove_fact(eng *e, fact *f);
 void rete_clear(eng *e);
 void rete_free(eng *e);
-void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out);
 void token_bindings(const token *t, const rule *r, eng_value *out);
 eng_value fact_field(const fact *f, uint8_t field);
 bool cmp_values(cmp_op op, eng_value a, eng_value b);

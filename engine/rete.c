@@ -100,11 +100,6 @@ static inline void tok_value(const token *t, uint16_t level, uint8_t field, eng_
 		out->type = ENG_NONE;
 }
 
-void token_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
-{
-	tok_value(t, level, field, out);
-}
-
 void token_bindings(const token *t, const rule *r, eng_value *out)
 {
 	for (uint32_t v = 0; v < r->ir->nvars; v++) {

@@ -215,12 +215,6 @@ static void reason_trace(const kb *k, const judgement *j, reason *r)
 			judge_trace(k, j, r->facts[i], r);
 }
 
-bool judge_kind_negative(const kb *k, eng_sym kind)
-{
-	const char *n = eng_sym_name(k->e, kind);
-	return !strcmp(n, "reject") || !strcmp(n, "avoid");
-}
-
 static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 {
 	j_option *op = &j->opts[o];

@@ -95,8 +95,6 @@ eng_status judge_option_enter(kb *k, judgement *j, uint32_t o, eng_fact_id **ids
 void judge_option_leave(kb *k, judgement *j, uint32_t o, eng_fact_id *ids);
 /* Adds to R the question spans behind fact F, following derived facts to inputs. */
 void judge_trace(const kb *k, const judgement *j, eng_fact_id f, reason *r);
-/* Whether conclusion kind KIND counts against what it names (reject, avoid). */
-bool judge_kind_negative(const kb *k, eng_sym kind);
 
 /* Fills R from conclusion C (id ID): rule, kind, target, role, the rule's weight, bindings
  * and matched facts; no spans (judge_trace adds them). */
