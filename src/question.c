@@ -313,6 +313,70 @@ static q_status q_split(question *q)
 	return Q_OK;
 }
 
+/* ---- wrapped lines ---- */
+
+static bool q_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Copies T[FROM..TO) to T[*W..), tidying the white space of wrapped lines: between two
+ * words, a line break loses the indentation around it ("of\n   training" reads "of\ntraining",
+ * so a pattern's `\s` or lookbehind sees one character, as on one line), a word broken at its
+ * hyphen ("real-\n  time") is joined again, and a run of spaces becomes one. Line breaks
+ * themselves stay (the stem keeps its lines); so do blank lines and the white space at
+ * either end. */
+static void q_unwrap(char *t, size_t from, size_t to, size_t *w)
+{
+	size_t i = from;
+	while (i < to) {
+		if (t[i] != ' ' && t[i] != '\n') {
+			t[(*w)++] = t[i++];
+			continue;
+		}
+		size_t j = i, breaks = 0;
+		for (; j < to && (t[j] == ' ' || t[j] == '\n'); j++)
+			breaks += t[j] == '\n';
+		bool inner = i > from && j < to && breaks <= 1;
+		if (!inner) {
+			while (i < j)
+				t[(*w)++] = t[i++];
+			continue;
+		}
+		bool hyphen = breaks == 1 && i >= from + 2 && t[i - 1] == '-' &&
+		              q_letter(t[i - 2]) && q_letter(t[j]);
+		if (!hyphen)
+			t[(*w)++] = breaks ? '\n' : ' ';
+		i = j;
+	}
+}
+
+/* Tidies the stem and each option in place (see q_unwrap) and moves the offsets. */
+static void q_compact(question *q)
+{
+	char *t = q->text;
+	size_t w = 0, r = 0;
+	size_t stem_end = 0;
+	q_unwrap(t, 0, q->stem_end, &w);
+	stem_end = w;
+	r = q->stem_end;
+	for (uint32_t k = 0; k < q->nopts; k++) {
+		q_option *o = &q->opts[k];
+		while (r < o->start)
+			t[w++] = t[r++];
+		size_t start = w;
+		q_unwrap(t, o->start, o->end, &w);
+		r = o->end;
+		o->start = start;
+		o->end = w;
+	}
+	while (r < q->len)
+		t[w++] = t[r++];
+	t[w] = '\0';
+	q->len = w;
+	q->stem_end = stem_end;
+}
+
 /* ---- "Choose two" ---- */
 
 static bool q_alnum(char c)
@@ -353,9 +417,10 @@ static uint32_t q_choose(const char *s, size_t n)
 		size_t j = i;
 		if (!q_word(s, n, &j, "choose") && !q_word(s, n, &j, "select"))
 			continue;
-		if (j >= n || s[j] != ' ')
+		/* a wrapped question may break the line inside "(Select\nTWO.)" */
+		if (j >= n || (s[j] != ' ' && s[j] != '\n'))
 			continue;
-		while (j < n && s[j] == ' ')
+		while (j < n && (s[j] == ' ' || s[j] == '\n'))
 			j++;
 		uint32_t num = 0;
 		if (j < n && s[j] >= '1' && s[j] <= '9' && (j + 1 >= n || !q_alnum(s[j + 1]))) {
@@ -420,6 +485,7 @@ q_status question_parse(const char *raw, size_t len, size_t max_bytes, question 
 		question_free(q);
 		return st;
 	}
+	q_compact(q);
 	q->choose = q_choose(t, q->stem_end);
 	return Q_OK;
 }

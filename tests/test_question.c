@@ -78,7 +78,18 @@ static const split_case labels[] = {
 static const split_case wrapped[] = {
 	{ "wrapped option", STEM "\nA. Use Amazon Kinesis Data Streams\n   with a KCL consumer.\n"
 	  "B. Use Firehose.", STEM,
-	  { "Use Amazon Kinesis Data Streams\n   with a KCL consumer.", "Use Firehose." }, 1 },
+	  { "Use Amazon Kinesis Data Streams\nwith a KCL consumer.", "Use Firehose." }, 1 },
+	/* indentation around a line break inside a stem or option goes, so that a pattern
+	 * reads a wrapped text as it reads it on one line */
+	{ "indented stem line and wide spaces", "A retailer   streams\n    events.\nWhich?\n"
+	  "A. one  two\nB. two", "A retailer streams\nevents.\nWhich?", { "one two", "two" }, 1 },
+	{ "word broken at its hyphen", STEM "\nA. Use near real-\n   time delivery.\n"
+	  "B. Use pay-\n as-you-go pricing.", STEM,
+	  { "Use near real-time delivery.", "Use pay-as-you-go pricing." }, 1 },
+	{ "a dash between words is no hyphen", STEM "\nA. Use Glue -\n   not EMR.\nB. two",
+	  STEM, { "Use Glue -\nnot EMR.", "two" }, 1 },
+	{ "a blank line stays", "First part.\n\nSecond part?\nA. one\nB. two",
+	  "First part.\n\nSecond part?", { "one", "two" }, 1 },
 	{ "last option wraps", STEM "\nA. one\nB. two\nthat continues", STEM,
 	  { "one", "two\nthat continues" }, 1 },
 	{ "continuation starting `A `", STEM "\nA one\nB two, then\nA Lambda function\nC three",
@@ -130,6 +141,8 @@ static const split_case choose[] = {
 	  { "choose two", "b" }, 1 },
 	{ "no options, choose in text", "Which two? (Choose two.)", "Which two? (Choose two.)",
 	  { NULL }, 2 },
+	{ "count on the next line", "Which steps? (Select\nTWO.)\nA. a\nB. b",
+	  "Which steps? (Select\nTWO.)", { "a", "b" }, 2 },
 };
 
 /* Normalisation: the whole text after parsing (no options in these). */
