@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_layout.c - an answer follows the option, not its place on the page or the shape of
+ * the paste. Every text scenario of scenarios/ is asked again laid out otherwise: options
+ * in reverse order and labelled "(A)", stem and options wrapped at a narrow width with
+ * indented continuation lines and long words broken at their hyphens. Each must still pass
+ * (its expected letters moved with the options).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kb.h"
+#include "question.h"
+#include "scenario.h"
+
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
+#define WIDTH 38
+
+typedef struct {
+	char *s;
+	size_t n, cap;
+} buf;
+
+static void put(buf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		b->cap = (b->n + n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		cr_assert_not_null(b->s);
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+/* Appends the words of TEXT[0..N) (any white space between them) wrapped at WIDTH
+ * columns; the first line starts at column COL, the next ones with INDENT. A word too long
+ * for the rest of a line is broken after a hyphen when its head fits. */
+static void wrap(buf *b, const char *text, size_t n, size_t col, const char *indent)
+{
+	size_t i = 0;
+	bool first = true;
+	while (i < n) {
+		while (i < n && (text[i] == ' ' || text[i] == '\n'))
+			i++;
+		size_t j = i;
+		while (j < n && text[j] != ' ' && text[j] != '\n')
+			j++;
+		if (j == i)
+			break;
+		const char *w = text + i;
+		size_t len = j - i;
+		while (len) {
+			size_t need = len + (first ? 0 : 1);
+			if (!first && col + need > WIDTH) {
+				size_t room = WIDTH > col + 1 ? WIDTH - col - 1 : 0, cut = 0;
+				for (size_t h = 1; h + 1 < len && h < room; h++)
+					if (w[h - 1] != '-' && w[h] == '-')
+						cut = h + 1;
+				if (cut) {
+					put(b, " ", 1);
+					put(b, w, cut);
+					w += cut;
+					len -= cut;
+				}
+				put(b, "\n", 1);
+				put(b, indent, strlen(indent));
+				col = strlen(indent);
+				first = true;
+				continue;
+			}
+			if (!first)
+				put(b, " ", 1);
+			put(b, w, len);
+			col += need;
+			first = false;
+			len = 0;
+		}
+		i = j;
+	}
+}
+
+/* The question of S laid out anew (see the top of the file) into OUT, and its expected
+ * letters moved with the options into WANT. Returns false when S has no options. */
+static bool relayout(const scenario *s, buf *out, char *want)
+{
+	question q;
+	if (question_parse(s->question, s->question_len, 0, &q, NULL) != Q_OK)
+		return false;
+	if (q.nopts < 2) {
+		question_free(&q);
+		return false;
+	}
+	/* the stem line by line, each line wrapped */
+	size_t a = 0;
+	while (a < q.stem_end) {
+		size_t e = a;
+		while (e < q.stem_end && q.text[e] != '\n')
+			e++;
+		wrap(out, q.text + a, e - a, 0, "");
+		put(out, "\n", 1);
+		a = e + 1;
+	}
+	for (uint32_t k = 0; k < q.nopts; k++) {
+		const q_option *o = &q.opts[q.nopts - 1 - k];
+		char label[8];
+		int n = snprintf(label, sizeof(label), "(%c) ", 'A' + (int)k);
+		put(out, label, (size_t)n);
+		wrap(out, q.text + o->start, o->end - o->start, (size_t)n, "    ");
+		put(out, "\n", 1);
+	}
+	size_t m = 0;
+	for (const char *l = s->answer; *l; l++)
+		want[m++] = (char)('A' + (int)q.nopts - 1 - (*l - 'A'));
+	want[m] = '\0';
+	/* sorted, as scenario answers are */
+	for (size_t x = 1; x < m; x++)
+		for (size_t y = x; y > 0 && want[y - 1] > want[y]; y--) {
+			char t = want[y];
+			want[y] = want[y - 1];
+			want[y - 1] = t;
+		}
+	question_free(&q);
+	return true;
+}
+
+Test(layout, wrap_breaks_at_hyphens)
+{
+	buf b = { NULL, 0, 0 };
+	const char *t = "Deliver all the records in near real-time to the data-lake bucket.";
+	wrap(&b, t, strlen(t), 0, "  ");
+	cr_expect_str_eq(b.s, "Deliver all the records in near real-\n  time to the data-lake bucket.");
+	free(b.s);
+}
+
+/* Every text scenario, or every Nth with MLARCH_TEST_STRIDE=N (`make valgrind`). */
+Test(layout, scenarios_keep_their_answers, .timeout = 600)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
+	char *root = SRCDIR "/scenarios";
+	size_t n = 0;
+	const char *bad = NULL;
+	char **paths = scenario_find(&root, 1, &n, &bad);
+	cr_assert_not_null(paths, "scenarios: %s", bad ? bad : "?");
+	size_t stride = 1, asked = 0;
+	const char *env = getenv("MLARCH_TEST_STRIDE");
+	if (env && atoi(env) > 0)
+		stride = (size_t)atoi(env);
+	for (size_t i = 0; i < n; i += stride) {
+		scenario s;
+		cr_assert_eq(scenario_load(k, paths[i], d, &s), ENG_OK, "%s", paths[i]);
+		buf b = { NULL, 0, 0 };
+		char want[Q_MAX_OPTIONS + 1];
+		if (s.question && s.has_answer && relayout(&s, &b, want)) {
+			char *orig = s.question;
+			size_t orig_len = s.question_len;
+			char orig_answer[sizeof(s.answer)];
+			memcpy(orig_answer, s.answer, sizeof(orig_answer));
+			s.question = b.s;
+			s.question_len = b.n;
+			memcpy(s.answer, want, strlen(want) + 1);
+			sc_result r;
+			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
+			cr_expect(r.pass, "%s laid out anew: %s\n%s", paths[i], r.message, b.s);
+			s.question = orig;
+			s.question_len = orig_len;
+			memcpy(s.answer, orig_answer, sizeof(orig_answer));
+			asked++;
+		}
+		free(b.s);
+		scenario_free(&s);
+	}
+	cr_expect_gt(asked, n / stride / 2, "only %zu of %zu scenarios were asked", asked, n);
+	scenario_paths_free(paths, n);
+	eng_diags_free(d);
+	kb_free(k);
+}
