@@ -313,68 +313,117 @@ static q_status q_split(question *q)
 	return Q_OK;
 }
 
-/* ---- wrapped lines ---- */
+/* ---- wrapped lines and contractions ---- */
 
 static bool q_letter(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* Copies T[FROM..TO) to T[*W..), tidying the white space of wrapped lines: between two
- * words, a line break loses the indentation around it ("of\n   training" reads "of\ntraining",
- * so a pattern's `\s` or lookbehind sees one character, as on one line), a word broken at its
- * hyphen ("real-\n  time") is joined again, and a run of spaces becomes one. Line breaks
- * themselves stay (the stem keeps its lines); so do blank lines and the white space at
- * either end. */
-static void q_unwrap(char *t, size_t from, size_t to, size_t *w)
+/* Whether S[I..N) is "n't" ending a word that began before I ("doesn't", "CAN'T"). */
+static bool q_nt(const char *s, size_t from, size_t n, size_t i)
 {
-	size_t i = from;
+	return i > from && q_letter(s[i - 1]) && i + 2 < n && (s[i] == 'n' || s[i] == 'N') &&
+	       s[i + 1] == '\'' && (s[i + 2] == 't' || s[i + 2] == 'T') &&
+	       (i + 3 == n || !q_letter(s[i + 3]));
+}
+
+/* Writes the "n't" at S[I] of the word begun at D[WORD..*W) spelt out: "doesn't" becomes
+ * "does not", "can't" "cannot", "won't" "will not", in the case of the "n". */
+static void q_expand_nt(const char *s, size_t i, char *d, size_t word, size_t *w)
+{
+	bool up = s[i] == 'N';
+	const char *not = up ? "NOT" : "not";
+	size_t len = *w - word;
+	char a = len == 2 ? (char)(d[word] | 0x20) : 0, b = len == 2 ? (char)(d[word + 1] | 0x20) : 0;
+	if (a == 'c' && b == 'a') {                     /* can't */
+		d[(*w)++] = s[i];
+	} else if (a == 'w' && b == 'o') {              /* won't */
+		bool cap = d[word] == 'W';
+		*w = word;
+		const char *will = up ? "WILL " : cap ? "Will " : "will ";
+		memcpy(d + *w, will, 5);
+		*w += 5;
+	} else {
+		d[(*w)++] = ' ';
+	}
+	memcpy(d + *w, not, 3);
+	*w += 3;
+}
+
+/* Copies S[FROM..TO) to D[*W..), tidying it for the patterns:
+ * - between two words, a line break loses the indentation around it ("of\n   training"
+ *   reads "of\ntraining", so a pattern's `\s` or lookbehind sees one character, as on one
+ *   line), a word broken at its hyphen ("real-\n  time") is joined again, and a run of
+ *   spaces becomes one; line breaks themselves stay (the stem keeps its lines), and so do
+ *   blank lines and the white space at either end;
+ * - negative contractions are spelt out ("doesn't" reads "does not"), so that one pattern
+ *   for "does not" reads both.
+ * D has room for twice TO - FROM (a contraction grows by at most three of its five). */
+static void q_tidy(const char *s, size_t from, size_t to, char *d, size_t *w)
+{
+	size_t i = from, word = *w;
 	while (i < to) {
-		if (t[i] != ' ' && t[i] != '\n') {
-			t[(*w)++] = t[i++];
+		if (q_nt(s, from, to, i)) {
+			q_expand_nt(s, i, d, word, w);
+			i += 3;
+			continue;
+		}
+		if (s[i] != ' ' && s[i] != '\n') {
+			if (!q_letter(s[i]))
+				word = *w + 1;
+			else if (i == from || !q_letter(s[i - 1]))
+				word = *w;
+			d[(*w)++] = s[i++];
 			continue;
 		}
 		size_t j = i, breaks = 0;
-		for (; j < to && (t[j] == ' ' || t[j] == '\n'); j++)
-			breaks += t[j] == '\n';
+		for (; j < to && (s[j] == ' ' || s[j] == '\n'); j++)
+			breaks += s[j] == '\n';
 		bool inner = i > from && j < to && breaks <= 1;
 		if (!inner) {
 			while (i < j)
-				t[(*w)++] = t[i++];
+				d[(*w)++] = s[i++];
 			continue;
 		}
-		bool hyphen = breaks == 1 && i >= from + 2 && t[i - 1] == '-' &&
-		              q_letter(t[i - 2]) && q_letter(t[j]);
+		bool hyphen = breaks == 1 && i >= from + 2 && s[i - 1] == '-' &&
+		              q_letter(s[i - 2]) && q_letter(s[j]);
 		if (!hyphen)
-			t[(*w)++] = breaks ? '\n' : ' ';
+			d[(*w)++] = breaks ? '\n' : ' ';
 		i = j;
 	}
 }
 
-/* Tidies the stem and each option in place (see q_unwrap) and moves the offsets. */
-static void q_compact(question *q)
+/* Tidies the stem and each option (see q_tidy) into a new text and moves the offsets.
+ * Returns Q_ERR_NOMEM or Q_OK. */
+static q_status q_compact(question *q)
 {
-	char *t = q->text;
-	size_t w = 0, r = 0;
-	size_t stem_end = 0;
-	q_unwrap(t, 0, q->stem_end, &w);
-	stem_end = w;
+	const char *t = q->text;
+	char *d = malloc(2 * q->len + 1);
+	if (!d)
+		return Q_ERR_NOMEM;
+	size_t w = 0, r;
+	q_tidy(t, 0, q->stem_end, d, &w);
+	size_t stem_end = w;
 	r = q->stem_end;
 	for (uint32_t k = 0; k < q->nopts; k++) {
 		q_option *o = &q->opts[k];
 		while (r < o->start)
-			t[w++] = t[r++];
+			d[w++] = t[r++];
 		size_t start = w;
-		q_unwrap(t, o->start, o->end, &w);
+		q_tidy(t, o->start, o->end, d, &w);
 		r = o->end;
 		o->start = start;
 		o->end = w;
 	}
 	while (r < q->len)
-		t[w++] = t[r++];
-	t[w] = '\0';
+		d[w++] = t[r++];
+	d[w] = '\0';
+	free(q->text);
+	q->text = d;
 	q->len = w;
 	q->stem_end = stem_end;
+	return Q_OK;
 }
 
 /* ---- "Choose two" ---- */
@@ -485,8 +534,11 @@ q_status question_parse(const char *raw, size_t len, size_t max_bytes, question 
 		question_free(q);
 		return st;
 	}
-	q_compact(q);
-	q->choose = q_choose(t, q->stem_end);
+	if ((st = q_compact(q)) != Q_OK) {
+		question_free(q);
+		return st;
+	}
+	q->choose = q_choose(q->text, q->stem_end);
 	return Q_OK;
 }
 

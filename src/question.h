@@ -3,8 +3,8 @@
  * question.h - an exam-style question as pasted: the stem, the lettered options, and how
  * many letters the answer takes ("Choose two"). The text is normalised first (UTF-8
  * checked; curly quotes, dashes and non-breaking spaces made plain; CRLF to LF; wrapped
- * lines without their indentation, hyphen breaks joined), and all offsets point into the
- * normalised text.
+ * lines without their indentation, hyphen breaks joined, "doesn't" spelt "does not"), and
+ * all offsets point into the normalised text.
  */
 #ifndef MLARCH_QUESTION_H
 #define MLARCH_QUESTION_H

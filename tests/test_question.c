@@ -173,6 +173,11 @@ static const norm_case norms[] = {
 	{ "other characters kept", "caf\xC3\xA9 \xE2\x82\xAC 5 \xE2\x86\x92 6",
 	  "caf\xC3\xA9 \xE2\x82\xAC 5 \xE2\x86\x92 6" },
 	{ "ellipsis", "and so on\xE2\x80\xA6", "and so on..." },
+	{ "negative contractions spelt out", "It doesn't scale, can't stream, won't wait; "
+	  "Won't. DOESN'T, CAN'T", "It does not scale, cannot stream, will not wait; Will not. "
+	  "DOES NOT, CANNOT" },
+	{ "curly apostrophe contraction", "isn\xE2\x80\x99t", "is not" },
+	{ "not a contraction", "the n't form, rock'n'roll, can'ts", "the n't form, rock'n'roll, can'ts" },
 };
 
 /* Inputs that fail, with the status and offset in the raw bytes. */
