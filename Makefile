@@ -138,11 +138,11 @@ scenarios: $(BUILD)/mlarch
 	@if [ -d scenarios ] && [ -n "$$(find scenarios -name '*.yaml' | head -1)" ]; then \
 		$(BUILD)/mlarch batch scenarios/; fi
 
-# The held-out questions (tests/heldout/ and tests/heldout2/, written from the notes only and
+# The held-out questions (tests/heldout/, heldout2/ and heldout3/, written from the notes only and
 # never used to tune the rules) measure how the knowledge base generalises: reported, never a
 # gate.
 heldout: $(BUILD)/mlarch
-	@for d in tests/heldout tests/heldout2; do \
+	@for d in tests/heldout tests/heldout2 tests/heldout3; do \
 		$(BUILD)/mlarch batch -q $$d/ | tail -n 1 | sed "s|^|$$d: |"; done || true
 
 examples: $(BUILD)/mlarch
