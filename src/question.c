@@ -21,12 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How a label is written. Lowercase letters are allowed with DOT, CLOSE and PARENS. */
+/* How a label is written. Lowercase letters are allowed with DOT, CLOSE, PARENS and
+ * BRACKETS, not after "Option". */
 typedef enum {
 	LBL_NONE,
 	LBL_DOT,                /* "A." */
 	LBL_CLOSE,              /* "A)" */
 	LBL_PARENS,             /* "(A)" */
+	LBL_BRACKETS,           /* "[A]" */
 	LBL_COLON,              /* "A:" */
 	LBL_DASH,               /* "A -" */
 	LBL_BARE,               /* "A text" */
@@ -36,6 +38,7 @@ typedef struct {
 	size_t start, end;      /* the line, without its LF */
 	q_label_style style;
 	bool lower;
+	bool named;             /* "Option A:", "Choice A." */
 	int letter;             /* 0 for A */
 	size_t text;            /* where the option text starts after the label */
 } q_line;
@@ -183,6 +186,19 @@ static size_t q_trim(char *t, size_t len)
 
 /* ---- labels and options ---- */
 
+/* Whether T[I..E) starts with the word W (ASCII, any case) and a space; skips them. */
+static bool q_prefix(const char *t, size_t *i, size_t e, const char *w)
+{
+	size_t k = 0;
+	for (; w[k]; k++)
+		if (*i + k >= e || (t[*i + k] | 0x20) != w[k])
+			return false;
+	if (*i + k >= e || t[*i + k] != ' ')
+		return false;
+	*i += k + 1;
+	return true;
+}
+
 /* Reads a label at the start of line L of T and fills its style, letter and text start;
  * style LBL_NONE if the line has none. */
 static void q_label(const char *t, q_line *l)
@@ -191,22 +207,25 @@ static void q_label(const char *t, q_line *l)
 	l->style = LBL_NONE;
 	while (i < e && t[i] == ' ')
 		i++;
-	bool parens = i < e && t[i] == '(';
-	if (parens)
+	/* "Option A:" and "Choice B." take the word away; the letter must be a capital and
+	 * punctuated, so that "Option a lot ..." stays text */
+	bool named = q_prefix(t, &i, e, "option") || q_prefix(t, &i, e, "choice");
+	char open = i < e && (t[i] == '(' || t[i] == '[') ? t[i] : 0;
+	if (open)
 		i++;
 	if (i >= e)
 		return;
 	char c = t[i];
 	bool upper = c >= 'A' && c <= 'A' + Q_MAX_OPTIONS - 1;
 	bool lower = c >= 'a' && c <= 'a' + Q_MAX_OPTIONS - 1;
-	if (!upper && !lower)
+	if (!upper && (!lower || named))
 		return;
 	size_t p = i + 1;       /* just after the letter */
 	size_t text = 0;        /* where the option text starts */
 	q_label_style st = LBL_NONE;
-	if (parens) {
-		if (p < e && t[p] == ')') {
-			st = LBL_PARENS;
+	if (open) {
+		if (p < e && t[p] == (open == '(' ? ')' : ']')) {
+			st = open == '(' ? LBL_PARENS : LBL_BRACKETS;
 			text = p + 1;
 		}
 	} else if (p < e && (t[p] == '.' || t[p] == ')' || (t[p] == ':' && upper))) {
@@ -224,7 +243,7 @@ static void q_label(const char *t, q_line *l)
 			text = q;
 		}
 	}
-	if (st == LBL_NONE)
+	if (st == LBL_NONE || (named && st == LBL_BARE))
 		return;
 	/* "A.I. is ..." or "A:B testing" is not a label: the punctuation must end a word. */
 	if (text < e && t[text] != ' ' && st != LBL_BARE)
@@ -233,6 +252,7 @@ static void q_label(const char *t, q_line *l)
 		text++;
 	l->style = st;
 	l->lower = lower;
+	l->named = named;
 	l->letter = c - (upper ? 'A' : 'a');
 	l->text = text;
 }
@@ -245,7 +265,8 @@ static uint32_t q_chain(const q_line *lines, size_t n, size_t a, size_t *idx)
 	idx[k++] = a;
 	for (size_t i = a + 1; i < n && k < Q_MAX_OPTIONS; i++) {
 		const q_line *l = &lines[i];
-		if (l->style == lines[a].style && l->lower == lines[a].lower && l->letter == (int)k)
+		if (l->style == lines[a].style && l->lower == lines[a].lower &&
+		    l->named == lines[a].named && l->letter == (int)k)
 			idx[k++] = i;
 	}
 	return k;
