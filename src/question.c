@@ -272,6 +272,101 @@ static uint32_t q_chain(const q_line *lines, size_t n, size_t a, size_t *idx)
 	return k;
 }
 
+/* Whether an inline label of style ST for letter C starts at T[P]: "C." "C)" "C:" "(C)"
+ * "[C]", after a space or a line start and before a space. Writes where its text starts. */
+static bool q_inline_label(const char *t, size_t len, size_t p, q_label_style st, char c,
+                           size_t *text)
+{
+	if (p > 0 && t[p - 1] != ' ' && t[p - 1] != '\n')
+		return false;
+	const char *form = st == LBL_DOT ? "C." : st == LBL_CLOSE ? "C)" : st == LBL_COLON ? "C:"
+	                   : st == LBL_PARENS ? "(C)" : "[C]";
+	size_t n = strlen(form);
+	if (p + n >= len || t[p + n] != ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (t[p + i] != (form[i] == 'C' ? c : form[i]))
+			return false;
+	*text = p + n + 1;
+	return true;
+}
+
+/* The letter (0 for A) of an inline label of style ST at T[P], or -1; its text start in
+ * *TEXT. */
+static int q_inline_at(const char *t, size_t len, size_t p, q_label_style st, size_t *text)
+{
+	size_t at = st == LBL_PARENS || st == LBL_BRACKETS ? p + 1 : p;
+	if (at >= len || t[at] < 'A' || t[at] >= 'A' + Q_MAX_OPTIONS)
+		return -1;
+	return q_inline_label(t, len, p, st, t[at], text) ? t[at] - 'A' : -1;
+}
+
+/* Options written on one line with the stem or with each other ("Which? A. Firehose
+ * B. Glue"), as a question given on the command line is: for each punctuated style, the
+ * chain from an "A" label to the first "B" after it, then the first "C" ..., the longest
+ * with a stem before it (of a style, the later one on a tie: "Plan A. failed. Which?
+ * A. x B. y" keeps the second A). Only when no line starts an option chain.
+ * One backward pass per style finds every chain's length (the nearest label of each
+ * letter to the right is kept as the pass goes), so a long text costs linear time.
+ * Returns Q_ERR_NOMEM or Q_OK. */
+static q_status q_inline(question *q)
+{
+	static const q_label_style styles[] = { LBL_DOT, LBL_CLOSE, LBL_PARENS, LBL_BRACKETS,
+	                                        LBL_COLON };
+	const char *t = q->text;
+	unsigned char *chain = malloc(q->len + 1);
+	if (!chain)
+		return Q_ERR_NOMEM;
+	size_t best_a = 0;
+	q_label_style best_st = LBL_NONE;
+	uint32_t nbest = 0;
+	for (size_t s = 0; s < sizeof(styles) / sizeof(*styles); s++) {
+		size_t next[Q_MAX_OPTIONS + 1];
+		for (size_t k = 0; k <= Q_MAX_OPTIONS; k++)
+			next[k] = SIZE_MAX;
+		for (size_t p = q->len; p-- > 1;) {
+			size_t text;
+			int k = q_inline_at(t, q->len, p, styles[s], &text);
+			if (k < 0)
+				continue;
+			size_t n = next[k + 1];
+			chain[p] = (unsigned char)(1 + (n != SIZE_MAX ? chain[n] : 0));
+			next[k] = p;
+			if (k == 0 && chain[p] >= 2 && chain[p] > nbest) {
+				nbest = chain[p];
+				best_a = p;
+				best_st = styles[s];
+			}
+		}
+	}
+	free(chain);
+	size_t e = best_a;
+	while (e > 0 && (t[e - 1] == '\n' || t[e - 1] == ' '))
+		e--;
+	if (!nbest || e == 0)
+		return Q_OK;
+	size_t pos[Q_MAX_OPTIONS], text[Q_MAX_OPTIONS];
+	uint32_t k = 0;
+	for (size_t p = best_a; p < q->len && k < nbest; p++) {
+		size_t x;
+		if (q_inline_at(t, q->len, p, best_st, &x) == (int)k) {
+			pos[k] = p;
+			text[k++] = x;
+		}
+	}
+	q->stem_end = e;
+	for (uint32_t i = 0; i < k; i++) {
+		size_t start = text[i], end = i + 1 < k ? pos[i + 1] : q->len;
+		while (start < end && (t[start] == ' ' || t[start] == '\n'))
+			start++;
+		while (end > start && (t[end - 1] == ' ' || t[end - 1] == '\n'))
+			end--;
+		q->opts[i] = (q_option){ (char)('A' + i), start, end };
+	}
+	q->nopts = k;
+	return Q_OK;
+}
+
 /* Splits T into stem and options (see the top of the file). Returns Q_ERR_NOMEM or Q_OK. */
 static q_status q_split(question *q)
 {
@@ -331,7 +426,7 @@ static q_status q_split(question *q)
 		q->nopts = nbest;
 	}
 	free(lines);
-	return Q_OK;
+	return q->nopts ? Q_OK : q_inline(q);
 }
 
 /* ---- wrapped lines and contractions ---- */

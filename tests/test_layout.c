@@ -4,7 +4,8 @@
  * the paste. Every text scenario of scenarios/ is asked again laid out otherwise: options
  * in reverse order and labelled "(A)", stem and options wrapped at a narrow width with
  * indented continuation lines and long words broken at their hyphens. Each must still pass
- * (its expected letters moved with the options). And the scenarios that use an -ize or -yze
+ * (its expected letters moved with the options); so must each asked on one line, stem
+ * and options joined as a shell passes `mlarch ask "..."`. And the scenarios that use an -ize or -yze
  * word are asked again in British spelling ("optimise", "analyse"): the answer must not
  * depend on which spelling the writer learnt.
  */
@@ -132,6 +133,27 @@ static bool relayout(const scenario *s, buf *out, char *want)
 	return true;
 }
 
+/* The question of S on one line, as `mlarch ask "..."` gets it from a shell: stem and
+ * options joined by spaces, labels "A." in place. Returns false when S has no options. */
+static bool oneline(const scenario *s, buf *out)
+{
+	question q;
+	if (question_parse(s->question, s->question_len, 0, &q, NULL) != Q_OK)
+		return false;
+	bool ok = q.nopts >= 2;
+	for (size_t i = 0; ok && i < q.stem_end; i++)
+		put(out, q.text[i] == '\n' ? " " : q.text + i, 1);
+	for (uint32_t k = 0; ok && k < q.nopts; k++) {
+		char label[8];
+		int n = snprintf(label, sizeof(label), " %c. ", 'A' + (int)k);
+		put(out, label, (size_t)n);
+		for (size_t i = q.opts[k].start; i < q.opts[k].end; i++)
+			put(out, q.text[i] == '\n' ? " " : q.text + i, 1);
+	}
+	question_free(&q);
+	return ok;
+}
+
 Test(layout, wrap_breaks_at_hyphens)
 {
 	buf b = { NULL, 0, 0 };
@@ -221,6 +243,19 @@ Test(layout, scenarios_keep_their_answers, .timeout = 600)
 			asked++;
 		}
 		free(b.s);
+		buf one = { NULL, 0, 0 };
+		if (s.question && s.has_answer && oneline(&s, &one)) {
+			char *orig = s.question;
+			size_t orig_len = s.question_len;
+			s.question = one.s;
+			s.question_len = one.n;
+			sc_result r;
+			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
+			cr_expect(r.pass, "%s on one line: %s\n%s", paths[i], r.message, one.s);
+			s.question = orig;
+			s.question_len = orig_len;
+		}
+		free(one.s);
 		if (s.question && s.has_answer && british(s.question)) {
 			sc_result r;
 			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);

@@ -107,6 +107,25 @@ static const split_case wrapped[] = {
 	  STEM, { "one", "two\n(a) detail", "three" }, 1 },
 };
 
+/* Options on the stem's line or on one line of their own, as `mlarch ask "..."` gets them. */
+static const split_case inline_opts[] = {
+	{ "stem and options on one line", "Which service? A. Firehose B. AWS Glue C. EMR",
+	  "Which service?", { "Firehose", "AWS Glue", "EMR" }, 1 },
+	{ "parens inline", "Which? (A) one (B) two", "Which?", { "one", "two" }, 1 },
+	{ "brackets inline", "Which? [A] one [B] two", "Which?", { "one", "two" }, 1 },
+	{ "options on one line after the stem", "A retailer streams data.\nWhich? (Choose two.)\n"
+	  "A) one B) two C) three", "A retailer streams data.\nWhich? (Choose two.)",
+	  { "one", "two", "three" }, 2 },
+	{ "a label-like word in the stem", "Plan A. was dropped. Which? A. one B. two",
+	  "Plan A. was dropped. Which?", { "one", "two" }, 1 },
+	{ "the longest chain", "Pick A: fast B: cheap. Which? A. one B. two C. three",
+	  "Pick A: fast B: cheap. Which?", { "one", "two", "three" }, 1 },
+	{ "no stem before A", "A. one B. two", "A. one B. two", { NULL }, 1 },
+	{ "abbreviations are no labels", "Which? A.I. helps B.I. too", "Which? A.I. helps B.I. too",
+	  { NULL }, 1 },
+	{ "one label is no chain", "Which? A. one", "Which? A. one", { NULL }, 1 },
+};
+
 static const split_case not_options[] = {
 	{ "stem starts `A company`",
 	  "A company streams data.\nWhich service?\nA. Firehose\nB. Glue",
@@ -223,6 +242,12 @@ Test(question, wrapped_options)
 {
 	for (size_t i = 0; i < sizeof(wrapped) / sizeof(*wrapped); i++)
 		check_split(&wrapped[i]);
+}
+
+Test(question, inline_options)
+{
+	for (size_t i = 0; i < sizeof(inline_opts) / sizeof(*inline_opts); i++)
+		check_split(&inline_opts[i]);
 }
 
 Test(question, lines_that_are_not_options)
