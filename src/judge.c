@@ -127,8 +127,11 @@ static void option_states(kb *k, eng_sym attr, eng_value v, bool *same, bool *ot
 	}
 }
 
-/* The signed weight conclusion C adds to the option now asserted, or 0. */
-static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w)
+/* The signed weight conclusion C adds to the option now asserted, or 0. CHOOSE is the
+ * number of letters the answer takes: when it is more than one, another letter can bring
+ * what a `require` asks for, so an option without it is not marked down. */
+static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w,
+                      uint32_t choose)
 {
 	bool self = c->target.type == ENG_SYMBOL && c->target.u.sym == k->s_option;
 	bool names = self || option_uses(k, c->target);
@@ -141,7 +144,7 @@ static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w)
 	if (c->kind == s->avoid)
 		return names ? -w / 2 : 0;
 	if (c->kind == s->require)
-		return names ? w / 2 : -w;
+		return names ? w / 2 : choose > 1 ? 0 : -w;
 	if (c->kind == s->answer) {
 		/* `role:` names the option attribute that states the value; a number is compared
 		 * with the numbers an option states (stated.number) by default. An option that
@@ -234,7 +237,7 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 			continue;
 		reason r;
 		reason_from(k, c, &cc, &r);
-		double w = bearing(k, s, &cc, r.weight);
+		double w = bearing(k, s, &cc, r.weight, j->q.choose);
 		if (w == 0)
 			continue;
 		/* a rule gives one opinion of an option, however many of its matches bear on it */
