@@ -568,6 +568,48 @@ static bool q_word(const char *s, size_t n, size_t *i, const char *w)
 	return true;
 }
 
+/* The count in "Which TWO services ...?", "What three steps ...?" in S[0..N), or 1: a
+ * question that opens with how many it wants, without "choose". NUMS are the number words from
+ * one. */
+static uint32_t q_which_n(const char *s, size_t n, const char *const *nums, size_t nnums)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && q_alnum(s[i - 1]))
+			continue;
+		size_t j = i;
+		if (!q_word(s, n, &j, "which") && !q_word(s, n, &j, "what"))
+			continue;
+		if (j >= n || s[j] != ' ')
+			continue;
+		/* it opens its sentence: "Between which two values ...?" asks for one range */
+		size_t b = i;
+		while (b > 0 && (s[b - 1] == ' ' || s[b - 1] == '\n'))
+			b--;
+		if (b > 0 && !strchr(".?!:", s[b - 1]))
+			continue;
+		while (j < n && s[j] == ' ')
+			j++;
+		uint32_t num = 0;
+		for (uint32_t k = 1; k < nnums && !num; k++)     /* "which one" asks for one */
+			if (q_word(s, n, &j, nums[k]))
+				num = k + 1;
+		if (!num && j + 1 < n && s[j] >= '2' && s[j] <= '5' && s[j + 1] == ' ') {
+			num = (uint32_t)(s[j] - '0');
+			j++;
+		}
+		/* a noun follows ("which two services", not "which two-step plan"), and the
+		 * sentence asks ("... decide which two regions to use." does not) */
+		if (!num || j + 1 >= n || s[j] != ' ' || !q_alnum(s[j + 1]))
+			continue;
+		size_t e = j;
+		while (e < n && s[e] != '.' && s[e] != '?')
+			e++;
+		if (e < n && s[e] == '?')
+			return num;
+	}
+	return 1;
+}
+
 /* The count in "choose two", "Select THREE", "(Choose 2 answers)" ... in S[0..N), or 1.
  * The number must end the phrase (a period, a parenthesis, the end of a line) or be
  * followed by a word like "answers", so that "select two features" is not read as one. */
@@ -587,6 +629,9 @@ static uint32_t q_choose(const char *s, size_t n)
 			continue;
 		while (j < n && (s[j] == ' ' || s[j] == '\n'))
 			j++;
+		size_t the = j;
+		if (q_word(s, n, &the, "the") && the < n && s[the] == ' ')
+			j = the + 1;
 		uint32_t num = 0;
 		if (j < n && s[j] >= '1' && s[j] <= '9' && (j + 1 >= n || !q_alnum(s[j + 1]))) {
 			num = (uint32_t)(s[j] - '0');
@@ -600,6 +645,9 @@ static uint32_t q_choose(const char *s, size_t n)
 			continue;
 		while (j < n && s[j] == ' ')
 			j++;
+		size_t best = j;                /* "Select the TWO best answers" */
+		if (q_word(s, n, &best, "best") && best < n && s[best] == ' ')
+			j = best + 1;
 		bool ends = j >= n || strchr(".)],;:!\n", s[j]) != NULL;
 		for (size_t k = 0; !ends && k < sizeof(after) / sizeof(*after); k++) {
 			size_t w = j;
@@ -608,7 +656,7 @@ static uint32_t q_choose(const char *s, size_t n)
 		if (ends)
 			return num;
 	}
-	return 1;
+	return q_which_n(s, n, nums, sizeof(nums) / sizeof(*nums));
 }
 
 /* ---- public ---- */

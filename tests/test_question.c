@@ -169,6 +169,19 @@ static const split_case choose[] = {
 	  { "choose two", "b" }, 1 },
 	{ "no options, choose in text", "Which two? (Choose two.)", "Which two? (Choose two.)",
 	  { NULL }, 2 },
+	{ "Which TWO services ...?", "A team streams data. Which TWO services should it use?\n"
+	  "A. a\nB. b\nC. c", "A team streams data. Which TWO services should it use?",
+	  { "a", "b", "c" }, 2 },
+	{ "what 3 steps", "What 3 steps are needed?\nA. a\nB. b", "What 3 steps are needed?",
+	  { "a", "b" }, 3 },
+	{ "which two in a statement", "They chose which two regions to use. Which one is best?\n"
+	  "A. a\nB. b", "They chose which two regions to use. Which one is best?", { "a", "b" }, 1 },
+	{ "between which two values", "Between which two values do 95% fall?\nA. a\nB. b",
+	  "Between which two values do 95% fall?", { "a", "b" }, 1 },
+	{ "which two-step plan", "Which two-step plan works?\nA. a\nB. b",
+	  "Which two-step plan works?", { "a", "b" }, 1 },
+	{ "Select the TWO", "Which apply? Select the TWO best answers.\nA. a\nB. b",
+	  "Which apply? Select the TWO best answers.", { "a", "b" }, 2 },
 	{ "count on the next line", "Which steps? (Select\nTWO.)\nA. a\nB. b",
 	  "Which steps? (Select\nTWO.)", { "a", "b" }, 2 },
 };
