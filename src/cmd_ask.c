@@ -760,10 +760,11 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_
 		printf("    %s = %s%s%s  \"", eng_sym_name(k->e, f->attr), clr(o, "bold"), v,
 		       clr(o, "reset"));
 		put_oneline(stdout, text + base + f->start, f->end - f->start, 60);
-		printf("\"  %s(%s %s, bytes %zu-%zu)%s\n", clr(o, "dim"),
+		printf("\"  %s(%s %s, bytes %zu-%zu)%s%s\n", clr(o, "dim"),
 		       f->source == XF_ENTITY ? "catalog" : "lexicon",
 		       f->source == XF_ENTITY ? k->entities[f->index].id : k->lexicon[f->index].id,
-		       base + f->start, base + f->end, clr(o, "reset"));
+		       base + f->start, base + f->end, f->negated ? " (negated)" : "",
+		       clr(o, "reset"));
 	}
 }
 

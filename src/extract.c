@@ -12,6 +12,7 @@
 #include "extract.h"
 #include "rxlit.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,10 @@ static eng_status x_add(xfacts *out, size_t base, const xfact *f)
 	for (size_t i = base; i < out->n; i++) {
 		xfact *g = &out->v[i];
 		if (g->attr == f->attr && eng_value_eq(g->value, f->value)) {
+			bool negated = g->negated && f->negated;   /* once named plainly, it is */
 			if (f->start < g->start)
 				*g = *f;
+			g->negated = negated;
 			return ENG_OK;
 		}
 	}
@@ -215,15 +218,74 @@ static bool x_constant(const kb_lexeme *lx)
 	return true;
 }
 
+/* ---- negated clauses ---- */
+
+/* The spans of the matches of `negates: clause` entries in one text. */
+typedef struct {
+	rx_span *v;
+	size_t n, cap;
+} x_spans;
+
+static eng_status x_spans_add(x_spans *s, rx_span m)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		rx_span *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return ENG_ERR_NOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = m;
+	return ENG_OK;
+}
+
+/* Whether a clause ends before T[I]: punctuation, or a word that opens another clause
+ * ("Glue cannot write it, so use EMR", "use EMR because Glue cannot", "do not use EMR and
+ * run Glue"). */
+static bool x_clause_break(const char *t, size_t len, size_t i)
+{
+	static const char *const words[] = { "because", "since", "so", "but", "while", "whereas",
+	                                     "instead", "then", "and", "therefore", "which" };
+	if (strchr(",;:.!?()", t[i]))   /* a line break is a wrap, not a clause */
+		return true;
+	if ((t[i] != ' ' && t[i] != '\n') || i + 1 >= len)
+		return false;
+	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++) {
+		size_t n = strlen(words[w]);
+		if (i + 1 + n <= len && x_caseless_eq(t + i + 1, n, words[w]) &&
+		    (i + 1 + n == len || !isalnum((unsigned char)t[i + 1 + n])))
+			return true;
+	}
+	return false;
+}
+
+/* Whether T[START..END) lies inside the clause of one of the negations NEG. */
+static bool x_in_negated_clause(const char *t, size_t len, const x_spans *neg, size_t start,
+                                size_t end)
+{
+	for (size_t i = 0; i < neg->n; i++) {
+		size_t cs = neg->v[i].start, ce = neg->v[i].end;
+		while (cs > 0 && !x_clause_break(t, len, cs - 1))
+			cs--;
+		while (ce < len && !x_clause_break(t, len, ce))
+			ce++;
+		if (start >= cs && end <= ce)
+			return true;
+	}
+	return false;
+}
+
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
-                            const char *lower, lex_scope scope, xfacts *out, size_t base)
+                            const char *lower, lex_scope scope, xfacts *out, size_t base,
+                            x_spans *neg)
 {
 	for (uint32_t i = 0; i < k->nlexicon; i++) {
 		const kb_lexeme *lx = &k->lexicon[i];
 		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope) ||
 		    !rx_may_match(lx->re, lower, len))
 			continue;
-		bool once = x_constant(lx);
+		bool once = x_constant(lx) && !lx->negates;   /* every negation counts */
 		rx_span m;
 		for (size_t off = 0; off <= len; off = once ? len + 1 : x_next(text, len, m)) {
 			/* the text was checked once for all patterns (else the first call of
@@ -235,9 +297,11 @@ static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool vali
 				x_limited(out, XF_LEXICON, i, 0, rc);
 			if (rc <= 0)
 				break;
+			if (lx->negates && m.end > m.start && x_spans_add(neg, m) != ENG_OK)
+				return ENG_ERR_NOMEM;
 			for (uint32_t j = 0; j < lx->nvals; j++) {
 				xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
-				            m.start, m.end };
+				            m.start, m.end, false };
 				eng_status st = x_lexval(k, lx, &lx->vals[j], text, &f.value);
 				if (st == ENG_ERR_NOT_FOUND)
 					continue;
@@ -297,7 +361,8 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 }
 
 static eng_status x_entities(const kb *k, const char *text, size_t len, bool valid,
-                             const char *lower, eng_sym attr, xfacts *out, size_t base)
+                             const char *lower, eng_sym attr, xfacts *out, size_t base,
+                             const x_spans *neg)
 {
 	x_cands c = { NULL, 0, 0 };
 	eng_status st = x_collect(k, text, len, valid, lower, &c, out);
@@ -320,7 +385,8 @@ static eng_status x_entities(const kb *k, const char *text, size_t len, bool val
 		memset(claimed + c.v[i].start, 1, c.v[i].end - c.v[i].start);
 		const kb_entity *ent = &k->entities[c.v[i].entity];
 		xfact f = { attr, { ENG_SYMBOL, { .sym = ent->sym } }, XF_ENTITY, c.v[i].entity,
-		            c.v[i].start, c.v[i].end };
+		            c.v[i].start, c.v[i].end,
+		            x_in_negated_clause(text, len, neg, c.v[i].start, c.v[i].end) };
 		st = x_add(out, base, &f);
 	}
 	free(claimed);
@@ -350,9 +416,11 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 		free(lower);
 		lower = NULL;
 	}
-	eng_status st = x_lexicon(k, text, len, valid, lower, scope, out, base);
+	x_spans neg = { NULL, 0, 0 };
+	eng_status st = x_lexicon(k, text, len, valid, lower, scope, out, base, &neg);
 	if (st == ENG_OK)
-		st = x_entities(k, text, len, valid, lower, entity_attr, out, base);
+		st = x_entities(k, text, len, valid, lower, entity_attr, out, base, &neg);
+	free(neg.v);
 	free(lower);
 	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);

@@ -16,6 +16,8 @@ typedef struct {
 	xf_source source;
 	uint32_t index;         /* the lexicon entry or catalog entity */
 	size_t start, end;      /* byte offsets in the text given to extract() */
+	bool negated;           /* an entity named only in negated clauses ("Glue cannot ...",
+	                         * "do not use EMR"): see extract() */
 } xfact;
 
 /* A pattern that hit a PCRE2 limit: its matches from there on are missing. */

@@ -203,6 +203,8 @@ static json_t *xfacts_json(const kb *k, const char *text, size_t base, const xfa
 		json_object_set_new(o, "start", json_integer((json_int_t)(base + f->start)));
 		json_object_set_new(o, "end", json_integer((json_int_t)(base + f->end)));
 		json_object_set_new(o, "text", json_stringn(text + base + f->start, f->end - f->start));
+		if (f->source == XF_ENTITY)
+			json_object_set_new(o, "negated", json_boolean(f->negated));
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -103,11 +103,19 @@ static eng_status assert_facts(kb *k, eng_sym subject, const xfacts *x, uint64_t
 	return ENG_OK;
 }
 
-/* Whether option facts include (option, uses, TARGET). */
-static bool option_uses(kb *k, eng_value target)
+/* Whether option OP names TARGET other than in a negated clause: "Glue cannot write
+ * RecordIO, so use EMR" names EMR, and Glue only to deny it, so a conclusion about Glue
+ * (for or against) says nothing of this option. */
+static bool option_uses(kb *k, const j_option *op, eng_value target)
 {
-	return target.type == ENG_SYMBOL &&
-	       eng_fact_find(k->e, k->s_option, k->s_uses, target) != 0;
+	if (target.type != ENG_SYMBOL)
+		return false;
+	for (size_t i = 0; i < op->facts.n; i++) {
+		const xfact *x = &op->facts.v[i];
+		if (x->attr == k->s_uses && eng_value_eq(x->value, target))
+			return !x->negated;
+	}
+	return false;
 }
 
 /* What the option states in attribute ATTR (0: any attribute): whether it states V, and
@@ -131,10 +139,10 @@ static void option_states(kb *k, eng_sym attr, eng_value v, bool *same, bool *ot
  * number of letters the answer takes: when it is more than one, another letter can bring
  * what a `require` asks for, so an option without it is not marked down. */
 static double bearing(kb *k, const kinds *s, const eng_conclusion *c, double w,
-                      uint32_t choose)
+                      uint32_t choose, const j_option *op)
 {
 	bool self = c->target.type == ENG_SYMBOL && c->target.u.sym == k->s_option;
-	bool names = self || option_uses(k, c->target);
+	bool names = self || option_uses(k, op, c->target);
 	if (c->kind == s->recommend)
 		return names ? w : 0;
 	if (c->kind == s->reject)
@@ -237,7 +245,7 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 			continue;
 		reason r;
 		reason_from(k, c, &cc, &r);
-		double w = bearing(k, s, &cc, r.weight, j->q.choose);
+		double w = bearing(k, s, &cc, r.weight, j->q.choose, op);
 		if (w == 0)
 			continue;
 		/* a rule gives one opinion of an option, however many of its matches bear on it */

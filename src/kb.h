@@ -74,6 +74,8 @@ typedef struct {
 	kb_lexval *vals;
 	uint32_t nvals;
 	lex_scope scope;
+	bool negates;           /* `negates: clause`: entities named in the clause around a
+	                         * match are named in the negative (xfact.negated) */
 	const char *file;
 	uint32_t line, col;
 } kb_lexeme;

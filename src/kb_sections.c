@@ -31,6 +31,7 @@ static const char *const kb_kinds[] = {
 	"concept",
 };
 static const char *const kb_scopes[] = { "any", "stem", "option" };
+static const char *const kb_negates[] = { "clause" };
 
 /* ---- small text helpers ---- */
 
@@ -786,9 +787,9 @@ static void kb_lex_assert(kb_loader *L, kb_lexeme *lx, const eng_node *n)
 
 static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 {
-	static const char *const keys[] = { "id", "match", "assert", "scope" };
+	static const char *const keys[] = { "id", "match", "assert", "scope", "negates" };
 	kb_enter(L, "lexicon entry", n);
-	if (!kb_keys(L, n, "a lexicon entry", keys, KB_COUNT(keys), "1110")) {
+	if (!kb_keys(L, n, "a lexicon entry", keys, KB_COUNT(keys), "11100")) {
 		kb_leave(L);
 		return;
 	}
@@ -816,6 +817,8 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 		int s = kb_choice(L, v, "`scope`", kb_scopes, KB_COUNT(kb_scopes));
 		lx->scope = s == 1 ? LEX_STEM : s == 2 ? LEX_OPTION : LEX_ANY;
 	}
+	if ((v = eng_node_get(n, "negates")))
+		lx->negates = kb_choice(L, v, "`negates`", kb_negates, KB_COUNT(kb_negates)) == 0;
 	if ((v = eng_node_get(n, "assert")))
 		kb_lex_assert(L, lx, v);
 	kb_leave(L);

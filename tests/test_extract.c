@@ -74,7 +74,12 @@ static const char lexicon_yaml[] =
 	"    assert: {runaway: yes}\n"
 	"  - id: tier\n"
 	"    match: 'tier\\s+(?<t>\\w+)?'\n"
-	"    assert: {tier: {capture: t}}\n";
+	"    assert: {tier: {capture: t}}\n"
+	"  - id: denial\n"
+	"    match: '\\bcannot\\b|\\bdo\\s+not\\b'\n"
+	"    assert: {option.polarity: negative}\n"
+	"    scope: option\n"
+	"    negates: clause\n";
 
 static char dir[64];
 static kb *k;
@@ -302,6 +307,38 @@ Test(extract, appends_and_dedupes_only_its_own_facts)
 	xfacts_free(&x);
 	cr_expect_null(x.v);
 	cr_expect_eq(x.n, 0);
+}
+
+/* Entities named only in the clause of a `negates: clause` match are flagged; the clause
+ * ends at punctuation or at a word such as "so", "because" or "and". */
+Test(extract, negated_clauses)
+{
+	static const struct {
+		const char *text;
+		const char *negated;    /* entity ids flagged, space-separated and in text order */
+	} negs[] = {
+		{ "Because Glue cannot write it, use Firehose", "aws-glue" },
+		{ "Use Firehose because Glue cannot write it", "aws-glue" },
+		{ "Glue cannot write it so use Firehose", "aws-glue" },
+		{ "Do not use Firehose and write to S3", "kinesis-data-firehose" },
+		{ "Use Firehose, which cannot fail, into S3", "" },
+		{ "Firehose cannot do it; Firehose with S3 can", "" },   /* named plainly too */
+		{ "Use Firehose to S3", "" },
+	};
+	for (size_t i = 0; i < sizeof(negs) / sizeof(*negs); i++) {
+		xfacts x = { .v = NULL };
+		const char *t = negs[i].text;
+		cr_assert_eq(extract(k, t, strlen(t), LEX_OPTION, k->s_uses, &x), ENG_OK);
+		char got[128] = "";
+		for (size_t j = 0; j < x.n; j++)
+			if (x.v[j].source == XF_ENTITY && x.v[j].negated) {
+				if (*got)
+					strcat(got, " ");
+				strcat(got, k->entities[x.v[j].index].id);
+			}
+		cr_expect_str_eq(got, negs[i].negated, "%s", t);
+		xfacts_free(&x);
+	}
 }
 
 Test(extract, only_part_of_a_buffer)
