@@ -103,19 +103,21 @@ static eng_status assert_facts(kb *k, eng_sym subject, const xfacts *x, uint64_t
 	return ENG_OK;
 }
 
-/* Whether option OP names TARGET other than in a negated clause: "Glue cannot write
- * RecordIO, so use EMR" names EMR, and Glue only to deny it, so a conclusion about Glue
- * (for or against) says nothing of this option. */
+/* Whether the option now asserted, OP, uses TARGET: (option, uses, TARGET) holds, from
+ * its words or from a rule, and its words do not name TARGET only in a negated clause
+ * ("Glue cannot write RecordIO, so use EMR" names Glue only to deny it, so a conclusion
+ * about Glue, for or against, says nothing of this option). */
 static bool option_uses(kb *k, const j_option *op, eng_value target)
 {
-	if (target.type != ENG_SYMBOL)
+	if (target.type != ENG_SYMBOL ||
+	    !eng_fact_find(k->e, k->s_option, k->s_uses, target))
 		return false;
 	for (size_t i = 0; i < op->facts.n; i++) {
 		const xfact *x = &op->facts.v[i];
 		if (x->attr == k->s_uses && eng_value_eq(x->value, target))
 			return !x->negated;
 	}
-	return false;
+	return true;
 }
 
 /* What the option states in attribute ATTR (0: any attribute): whether it states V, and
