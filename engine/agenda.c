@@ -19,9 +19,8 @@
 
 static bool before(const activation *a, const activation *b)
 {
-	int32_t sa = a->r->ir->salience, sb = b->r->ir->salience;
-	if (sa != sb)
-		return sa > sb;
+	if (a->salience != b->salience)
+		return a->salience > b->salience;
 	uint32_t n = a->ntags < b->ntags ? a->ntags : b->ntags;
 	for (uint32_t i = 0; i < n; i++)
 		if (a->tags[i] != b->tags[i])
@@ -142,6 +141,7 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 		return ENG_ERR_NOMEM;
 	a->tok = t;
 	a->r = r;
+	a->salience = r->ir->salience;
 	a->seq = ++e->seq;
 	a->pending = true;
 	a->dead = false;

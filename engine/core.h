@@ -211,6 +211,7 @@ struct rnode {
 	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
 	bool keyed;             /* its left store (NEG: itself) is hashed on values its
 	                         * equality tests compare: partners are in one bucket */
+	fact *hint;             /* NEG: the fact of its memory that blocked a token last */
 
 	/* TEST */
 	const expr *test;
@@ -275,6 +276,7 @@ typedef struct activation {
 	token *tok;
 	rule *r;
 	uint64_t seq;
+	int32_t salience;       /* the rule's, here for the heap's comparisons */
 	uint32_t heap;          /* index in the agenda heap, or in the pending list */
 	bool pending;           /* not in the heap yet (agenda.c) */
 	bool dead;              /* removed, still in the heap until it is compacted */

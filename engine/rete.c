@@ -43,10 +43,13 @@
  *
  * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
  * does; the token passes down only while it has none. A new token looks for a blocker
- * only until it finds one, a new fact blocks only the tokens that had none (and deletes
- * their descendants), and when a blocker is retracted each token it blocked looks for
- * another, passing down if there is none: a `not` with an order test (no greater value)
- * costs what it finds, not the number of facts that block each token.
+ * only until it finds one, trying first the fact that blocked the last one (the node's
+ * hint); a new fact blocks only the tokens that had none (and deletes their
+ * descendants), and when a blocker is retracted each token it blocked looks for another,
+ * passing down if there is none: a `not` with an order test (no greater value) costs
+ * what it finds, not the number of facts that block each token. A blocked token leaves
+ * its store's buckets until it passes again, so that neither a new fact of the negated
+ * pattern nor one of the join below walks over it.
  *
  * Retraction undoes matches by tree deletion: the fact leaves its alpha memories, every
  * token holding it is deleted with all its descendants, and the NEG tokens it blocked
@@ -125,18 +128,24 @@ static inline bool value_eq(eng_value a, eng_value b)
 	}
 }
 
-bool cmp_values(cmp_op op, eng_value a, eng_value b)
+/* cmp_values, inlined in the join tests: an order holds between two numbers only. */
+static inline bool value_cmp(cmp_op op, eng_value a, eng_value b)
 {
-	double x, y;
+	bool nums = a.type == ENG_NUMBER && b.type == ENG_NUMBER;
 	switch (op) {
 	case CMP_EQ: return value_eq(a, b);
 	case CMP_NE: return !value_eq(a, b);
-	case CMP_LT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x < y;
-	case CMP_LE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x <= y;
-	case CMP_GT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x > y;
-	case CMP_GE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x >= y;
+	case CMP_LT: return nums && a.u.num < b.u.num;
+	case CMP_LE: return nums && a.u.num <= b.u.num;
+	case CMP_GT: return nums && a.u.num > b.u.num;
+	case CMP_GE: return nums && a.u.num >= b.u.num;
 	default: return false;
 	}
+}
+
+bool cmp_values(cmp_op op, eng_value a, eng_value b)
+{
+	return value_cmp(op, a, b);
 }
 
 static bool atest_pass(const atest *t, const fact *f)
@@ -165,7 +174,7 @@ static bool jtests_pass_values(const rnode *j, const eng_value *vals, const fact
 	for (uint32_t i = 0; i < j->ntests; i++) {
 		const jtest *t = &j->tests[i];
 		eng_value fv = fact_field(f, t->field);
-		if (t->op == CMP_EQ ? !value_eq(fv, vals[i]) : !cmp_values(t->op, fv, vals[i]))
+		if (t->op == CMP_EQ ? !value_eq(fv, vals[i]) : !value_cmp(t->op, fv, vals[i]))
 			return false;
 	}
 	return true;
@@ -177,7 +186,7 @@ static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 		const jtest *t = &j->tests[i];
 		eng_value tv, fv = fact_field(f, t->field);
 		tok_value(tok, t->level, t->lfield, &tv);
-		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !cmp_values(t->op, fv, tv))
+		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !value_cmp(t->op, fv, tv))
 			return false;
 	}
 	return true;
@@ -503,14 +512,19 @@ static bool test_pass(eng *e, rnode *s, token *parent)
 	return false;
 }
 
-/* A fact of NEG's alpha memory that blocks its token T, or NULL. */
-static fact *neg_blocker(const rnode *neg, const token *t)
+/* A fact of NEG's alpha memory that blocks its token T, or NULL. The fact that blocked
+ * the last token is tried first: when one fact blocks many tokens (no greater value, no
+ * pending task), the search for the others then costs one test instead of a walk over
+ * the memory. */
+static fact *neg_blocker(rnode *neg, const token *t)
 {
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(neg, t, vals);
+	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
+		return neg->hint;
 	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
 		if (jtests_pass_values(neg, vals, it->f))
-			return it->f;
+			return neg->hint = it->f;
 	return NULL;
 }
 
@@ -762,6 +776,9 @@ void rete_remove_fact(eng *e, fact *f)
 	while (f->items) {
 		amem_item *it = f->items;
 		f->items = it->fnext;
+		for (uint32_t i = 0; i < it->mem->nsucc; i++)
+			if (it->mem->succ[i]->hint == f)
+				it->mem->succ[i]->hint = NULL;   /* a hint is in the memory */
 		amem_remove(e, it);
 	}
 	while (f->tokens)
@@ -1475,6 +1492,7 @@ void rete_clear(eng *e)
 		s->dirty = false;
 		s->dirty_next = NULL;
 		s->ntokens = 0;
+		s->hint = NULL;
 		if (s->ntbuckets == 1)
 			s->tbuckets[0] = NULL;
 		else
