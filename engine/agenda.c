@@ -19,9 +19,8 @@
 
 static bool before(const activation *a, const activation *b)
 {
-	int32_t sa = a->r->ir->salience, sb = b->r->ir->salience;
-	if (sa != sb)
-		return sa > sb;
+	if (a->salience != b->salience)
+		return a->salience > b->salience;
 	uint32_t n = a->ntags < b->ntags ? a->ntags : b->ntags;
 	for (uint32_t i = 0; i < n; i++)
 		if (a->tags[i] != b->tags[i])
@@ -130,8 +129,9 @@ static void sift_down(eng *e, uint32_t i)
 /* A new activation waits in the pending list, unsorted, until the agenda is next
  * consulted (agenda_flush): a firing's later actions often delete what its first ones
  * matched (a context fact replaced twice), and those activations then cost a push and a
- * pop instead of time tags and a heap insertion. The order is the same either way: the
- * heap sorts by rule and facts, and seq keeps the order of creation. */
+ * pop instead of a heap insertion. Its time tags are read now, while the network has just
+ * walked its token (later they are out of the cache). The order is the same either way:
+ * the heap sorts by rule and facts, and seq keeps the order of creation. */
 eng_status agenda_add(eng *e, token *t, rule *r)
 {
 	if (grow((void **)&e->pending, &e->cappending, e->npending + 1, sizeof(activation *)))
@@ -141,10 +141,11 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 		return ENG_ERR_NOMEM;
 	a->tok = t;
 	a->r = r;
+	a->salience = r->ir->salience;
 	a->seq = ++e->seq;
 	a->pending = true;
 	a->dead = false;
-	a->ntags = 0;
+	tags_fill(a, t);
 	t->act = a;
 	a->heap = e->npending;
 	e->pending[e->npending++] = a;
@@ -163,7 +164,6 @@ eng_status agenda_flush(eng *e)
 	for (uint32_t k = 0; k < e->npending; k++) {
 		activation *a = e->pending[k];
 		a->pending = false;
-		tags_fill(a, a->tok);
 		e->heap[e->nheap] = a;
 		a->heap = e->nheap++;
 		if (!rebuild)

@@ -122,12 +122,14 @@ typedef struct {
 	uint32_t nset;
 } atest;
 
+/* An item is as long as its memory's indexes need: a pair of links for each. */
 struct amem_item {
 	fact *f;
 	amem *mem;
-	amem_item *next, *prev;         /* in the memory */
-	amem_item *hnext[4], *hprev[4]; /* in the memory's indexes (AIDX_*) */
 	amem_item *fnext;               /* in the fact's list */
+	amem_item *next, *prev;         /* in the memory */
+	amem_item *link[];              /* link[2 * s], link[2 * s + 1]: next and previous in
+	                                 * the bucket of the memory's index in slot s */
 };
 
 typedef struct {
@@ -148,6 +150,8 @@ struct amem {
 	amem_item *items;
 	uint32_t count;
 	aindex idx[AIDX_COUNT];
+	int8_t slot[AIDX_COUNT];/* the links of idx[i] in an item, -1 while it is unused */
+	uint8_t nidx;           /* indexes in use: items hold 2 * nidx links */
 	uint8_t multi_mask;     /* the fields of idx[AIDX_MULTI]; 0 while it is unused */
 	rnode **succ;           /* join and negative nodes fed by this memory */
 	uint32_t nsucc, capsucc;
@@ -203,9 +207,11 @@ struct rnode {
 	uint32_t ntests;
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
 	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
+	int8_t islot;           /* that index's slot in the memory's items (amem.slot) */
 	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
 	bool keyed;             /* its left store (NEG: itself) is hashed on values its
 	                         * equality tests compare: partners are in one bucket */
+	fact *hint;             /* NEG: the fact of its memory that blocked a token last */
 
 	/* TEST */
 	const expr *test;
@@ -270,6 +276,7 @@ typedef struct activation {
 	token *tok;
 	rule *r;
 	uint64_t seq;
+	int32_t salience;       /* the rule's, here for the heap's comparisons */
 	uint32_t heap;          /* index in the agenda heap, or in the pending list */
 	bool pending;           /* not in the heap yet (agenda.c) */
 	bool dead;              /* removed, still in the heap until it is compacted */
@@ -372,7 +379,8 @@ struct eng {
 	concl *concls;          /* concls[0] unused */
 	uint32_t nconcls, capconcls;
 
-	pool token_pool, item_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
+	pool item_pool[AIDX_COUNT + 1];   /* by the number of indexes of the item's memory */
+	pool token_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
 	arena *run_arena;       /* firings: they live until the next clear */
 	eng_status run_error;
 	eng_status match_error; /* a test failed to evaluate while matching */

@@ -325,7 +325,8 @@ eng *eng_new(void)
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
 	pool_init(&e->token_pool, sizeof(token));
-	pool_init(&e->item_pool, sizeof(amem_item));
+	for (int k = 0; k <= AIDX_COUNT; k++)
+		pool_init(&e->item_pool[k], sizeof(amem_item) + 2 * (size_t)k * sizeof(amem_item *));
 	pool_init(&e->neg_pool, sizeof(negres));
 	pool_init(&e->act_pool, sizeof(activation));
 	pool_init(&e->support_pool, sizeof(support));
@@ -375,7 +376,8 @@ void eng_free(eng *e)
 	arena_free(e->syms.text);
 	arena_free(e->rules_arena);
 	pool_drop(&e->token_pool);
-	pool_drop(&e->item_pool);
+	for (int k = 0; k <= AIDX_COUNT; k++)
+		pool_drop(&e->item_pool[k]);
 	pool_drop(&e->neg_pool);
 	pool_drop(&e->act_pool);
 	pool_drop(&e->support_pool);

@@ -43,10 +43,13 @@
  *
  * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
  * does; the token passes down only while it has none. A new token looks for a blocker
- * only until it finds one, a new fact blocks only the tokens that had none (and deletes
- * their descendants), and when a blocker is retracted each token it blocked looks for
- * another, passing down if there is none: a `not` with an order test (no greater value)
- * costs what it finds, not the number of facts that block each token.
+ * only until it finds one, trying first the fact that blocked the last one (the node's
+ * hint); a new fact blocks only the tokens that had none (and deletes their
+ * descendants), and when a blocker is retracted each token it blocked looks for another,
+ * passing down if there is none: a `not` with an order test (no greater value) costs
+ * what it finds, not the number of facts that block each token. A blocked token leaves
+ * its store's buckets until it passes again, so that neither a new fact of the negated
+ * pattern nor one of the join below walks over it.
  *
  * Retraction undoes matches by tree deletion: the fact leaves its alpha memories, every
  * token holding it is deleted with all its descendants, and the NEG tokens it blocked
@@ -125,18 +128,24 @@ static inline bool value_eq(eng_value a, eng_value b)
 	}
 }
 
-bool cmp_values(cmp_op op, eng_value a, eng_value b)
+/* cmp_values, inlined in the join tests: an order holds between two numbers only. */
+static inline bool value_cmp(cmp_op op, eng_value a, eng_value b)
 {
-	double x, y;
+	bool nums = a.type == ENG_NUMBER && b.type == ENG_NUMBER;
 	switch (op) {
 	case CMP_EQ: return value_eq(a, b);
 	case CMP_NE: return !value_eq(a, b);
-	case CMP_LT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x < y;
-	case CMP_LE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x <= y;
-	case CMP_GT: return eng_value_num(a, &x) && eng_value_num(b, &y) && x > y;
-	case CMP_GE: return eng_value_num(a, &x) && eng_value_num(b, &y) && x >= y;
+	case CMP_LT: return nums && a.u.num < b.u.num;
+	case CMP_LE: return nums && a.u.num <= b.u.num;
+	case CMP_GT: return nums && a.u.num > b.u.num;
+	case CMP_GE: return nums && a.u.num >= b.u.num;
 	default: return false;
 	}
+}
+
+bool cmp_values(cmp_op op, eng_value a, eng_value b)
+{
+	return value_cmp(op, a, b);
 }
 
 static bool atest_pass(const atest *t, const fact *f)
@@ -165,7 +174,7 @@ static bool jtests_pass_values(const rnode *j, const eng_value *vals, const fact
 	for (uint32_t i = 0; i < j->ntests; i++) {
 		const jtest *t = &j->tests[i];
 		eng_value fv = fact_field(f, t->field);
-		if (t->op == CMP_EQ ? !value_eq(fv, vals[i]) : !cmp_values(t->op, fv, vals[i]))
+		if (t->op == CMP_EQ ? !value_eq(fv, vals[i]) : !value_cmp(t->op, fv, vals[i]))
 			return false;
 	}
 	return true;
@@ -177,7 +186,7 @@ static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
 		const jtest *t = &j->tests[i];
 		eng_value tv, fv = fact_field(f, t->field);
 		tok_value(tok, t->level, t->lfield, &tv);
-		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !cmp_values(t->op, fv, tv))
+		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !value_cmp(t->op, fv, tv))
 			return false;
 	}
 	return true;
@@ -225,22 +234,34 @@ static uint32_t item_hash(const amem *m, uint8_t field, const fact *f)
 	return multi_hash(m->multi_mask, v);
 }
 
+/* An item's next and previous in the bucket of the index in slot S. */
+#define IT_NEXT(it, s) ((it)->link[2 * (s)])
+#define IT_PREV(it, s) ((it)->link[2 * (s) + 1])
+
+/* (Re)builds index FIELD of M with NBUCKETS buckets. A new index gets a slot of links in
+ * the items, so it can only be added while the memory is empty (rules are added with
+ * working memory empty). */
 static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
 {
 	(void)e;
 	aindex *ix = &m->idx[field];
+	if (!ix->nbuckets && m->items)
+		return ENG_ERR_INVALID;
 	amem_item **b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
+	if (!ix->nbuckets)
+		m->slot[field] = (int8_t)m->nidx++;
 	free(ix->buckets);
 	ix->buckets = b;
 	ix->nbuckets = nbuckets;
+	int s = m->slot[field];
 	for (amem_item *it = m->items; it; it = it->next) {
 		uint32_t h = item_hash(m, field, it->f) & (nbuckets - 1);
-		it->hprev[field] = NULL;
-		it->hnext[field] = b[h];
+		IT_PREV(it, s) = NULL;
+		IT_NEXT(it, s) = b[h];
 		if (b[h])
-			b[h]->hprev[field] = it;
+			IT_PREV(b[h], s) = it;
 		b[h] = it;
 	}
 	return ENG_OK;
@@ -269,7 +290,7 @@ static amem_item *node_items(const rnode *n, const eng_value *vals)
 
 static inline amem_item *item_next(const rnode *n, const amem_item *it)
 {
-	return n->aidx < 0 ? it->next : it->hnext[n->aidx];
+	return n->aidx < 0 ? it->next : IT_NEXT(it, n->islot);
 }
 
 /* The hash of a store key from its values, mixed once. */
@@ -332,10 +353,9 @@ static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 
 static void propagate(eng *e, rnode *node, token *tok);
 
-static eng_status store_link(eng *e, rnode *s, token *t)
+/* Puts T, whose hash is set, into S's buckets. */
+static void store_relink(eng *e, rnode *s, token *t)
 {
-	if (s->kind == RN_PROD)
-		return ENG_OK;   /* nothing looks for a production's tokens in its store */
 	s->ntokens++;
 	if (!s->dirty) {
 		s->dirty = true;
@@ -344,19 +364,34 @@ static eng_status store_link(eng *e, rnode *s, token *t)
 	}
 	if (s->nkey && s->ntokens > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	t->hash = s->nkey ? store_hash(s, t) : 0;
 	bucket_link(&s->tbuckets[t->hash & (s->ntbuckets - 1)], t);
+}
+
+static eng_status store_link(eng *e, rnode *s, token *t)
+{
+	if (s->kind == RN_PROD)
+		return ENG_OK;   /* nothing looks for a production's tokens in its store */
+	t->hash = s->nkey ? store_hash(s, t) : 0;
+	store_relink(e, s, t);
 	return ENG_OK;
 }
 
-static void store_unlink(rnode *s, token *t)
+/* Takes T out of S's buckets, if it is in them (a PROD token, or a blocked NEG token, is
+ * in none), leaving the buckets as they are: a walk over them may go on. */
+static void bucket_unlink(rnode *s, token *t)
 {
-	if (s->kind == RN_PROD)
+	if (!t->hpprev)
 		return;
 	s->ntokens--;
 	*t->hpprev = t->hnext;
 	if (t->hnext)
 		t->hnext->hpprev = t->hpprev;
+	t->hpprev = NULL;
+}
+
+static void store_unlink(rnode *s, token *t)
+{
+	bucket_unlink(s, t);
 	/* a store that emptied keeps a quarter of its buckets, so that a walk over all its
 	 * tokens costs about what it holds (on failure the old buckets stay) */
 	if (s->ntbuckets > 64 && s->ntokens * 16 < s->ntbuckets)
@@ -477,23 +512,32 @@ static bool test_pass(eng *e, rnode *s, token *parent)
 	return false;
 }
 
-/* A fact of NEG's alpha memory that blocks its token T, or NULL. */
-static fact *neg_blocker(const rnode *neg, const token *t)
+/* A fact of NEG's alpha memory that blocks its token T, or NULL. The fact that blocked
+ * the last token is tried first: when one fact blocks many tokens (no greater value, no
+ * pending task), the search for the others then costs one test instead of a walk over
+ * the memory. */
+static fact *neg_blocker(rnode *neg, const token *t)
 {
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(neg, t, vals);
+	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
+		return neg->hint;
 	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
 		if (jtests_pass_values(neg, vals, it->f))
-			return it->f;
+			return neg->hint = it->f;
 	return NULL;
 }
 
-/* Records that fact F blocks the negative token T, which has no blocker. */
+/* Records that fact F blocks the negative token T, which has no blocker, and takes T
+ * out of its store's buckets: what looks there (a new fact of the negated pattern, a new
+ * fact of the join below) wants only the tokens that pass, so a blocked token costs
+ * nothing until its blocker goes (rete_remove_fact puts it back). */
 static bool neg_block(eng *e, token *t, fact *f)
 {
 	negres *r = pool_get(&e->neg_pool);
 	if (!r)
 		return false;
+	bucket_unlink(t->node, t);   /* neg_right may be walking the buckets */
 	r->owner = t;
 	r->f = f;
 	t->results = r;
@@ -598,8 +642,6 @@ static void join_right(eng *e, rnode *j, fact *f)
 	for (; b < end; b++)
 		for (token *t = s->tbuckets[b], *next; t; t = next) {
 			next = t->hnext;
-			if (t->nresults)   /* a blocked token of a negative parent */
-				continue;
 			if (jtests_pass(j, t, f))
 				for (rnode *c = j->children; c; c = c->sibling)
 					store_insert(e, c, t, f);
@@ -613,8 +655,8 @@ static void neg_right(eng *e, rnode *n, fact *f)
 	for (; b < end; b++)
 		for (token *t = n->tbuckets[b], *next; t; t = next) {
 			next = t->hnext;
-			if (t->nresults || !jtests_pass(n, t, f))
-				continue;   /* blocked already, or not by F */
+			if (!jtests_pass(n, t, f))
+				continue;   /* not blocked by F (a blocked token is in no bucket) */
 			token_delete_children(e, t);
 			if (!neg_block(e, t, f)) {
 				set_nomem(e);
@@ -627,7 +669,7 @@ static void neg_right(eng *e, rnode *n, fact *f)
 
 static eng_status amem_add(eng *e, amem *m, fact *f)
 {
-	amem_item *it = pool_get(&e->item_pool);
+	amem_item *it = pool_get(&e->item_pool[m->nidx]);
 	if (!it)
 		return ENG_ERR_NOMEM;
 	if (!m->dirty) {
@@ -650,10 +692,11 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 			continue;
 		if (m->count > ix->nbuckets * 2 && aindex_build(e, m, fld, ix->nbuckets * 4) == ENG_OK)
 			continue;  /* the rebuild linked the new item too */
+		int s = m->slot[fld];
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
-		it->hnext[fld] = ix->buckets[h];
+		IT_NEXT(it, s) = ix->buckets[h];
 		if (ix->buckets[h])
-			ix->buckets[h]->hprev[fld] = it;
+			IT_PREV(ix->buckets[h], s) = it;
 		ix->buckets[h] = it;
 	}
 	return ENG_OK;
@@ -673,17 +716,18 @@ static void amem_remove(eng *e, amem_item *it)
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
-		if (it->hprev[fld])
-			it->hprev[fld]->hnext[fld] = it->hnext[fld];
+		int s = m->slot[fld];
+		if (IT_PREV(it, s))
+			IT_NEXT(IT_PREV(it, s), s) = IT_NEXT(it, s);
 		else {
 			uint32_t h = item_hash(m, fld, it->f) & (ix->nbuckets - 1);
 			if (ix->buckets[h] == it)
-				ix->buckets[h] = it->hnext[fld];
+				ix->buckets[h] = IT_NEXT(it, s);
 		}
-		if (it->hnext[fld])
-			it->hnext[fld]->hprev[fld] = it->hprev[fld];
+		if (IT_NEXT(it, s))
+			IT_PREV(IT_NEXT(it, s), s) = IT_PREV(it, s);
 	}
-	pool_put(&e->item_pool, it);
+	pool_put(&e->item_pool[m->nidx], it);
 }
 
 eng_status rete_add_fact(eng *e, fact *f)
@@ -732,6 +776,9 @@ void rete_remove_fact(eng *e, fact *f)
 	while (f->items) {
 		amem_item *it = f->items;
 		f->items = it->fnext;
+		for (uint32_t i = 0; i < it->mem->nsucc; i++)
+			if (it->mem->succ[i]->hint == f)
+				it->mem->succ[i]->hint = NULL;   /* a hint is in the memory */
 		amem_remove(e, it);
 	}
 	while (f->tokens)
@@ -745,10 +792,13 @@ void rete_remove_fact(eng *e, fact *f)
 		owner->nresults = 0;
 		negres_free(e, r);
 		fact *b = neg_blocker(owner->node, owner);
-		if (!b)
+		if (!b) {
+			store_relink(e, owner->node, owner);
 			propagate(e, owner->node, owner);
-		else if (!neg_block(e, owner, b))
+		} else if (!neg_block(e, owner, b)) {
+			store_relink(e, owner->node, owner);   /* unblocked for want of memory */
 			set_nomem(e);
+		}
 	}
 }
 
@@ -811,6 +861,7 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 		return ENG_ERR_NOMEM;
 	m->mask = mask;
 	memcpy(m->k, key, sizeof(key));
+	memset(m->slot, -1, sizeof(m->slot));
 	if (ntests) {
 		m->tests = arena_alloc(e->rules_arena, ntests * sizeof(atest));
 		if (!m->tests)
@@ -921,6 +972,7 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			}
 		}
 		n->aidx = AIDX_MULTI;
+		n->islot = n->am->slot[AIDX_MULTI];
 	}
 	for (uint32_t i = 0; i < n->ntests; i++) {
 		if (n->tests[i].op != CMP_EQ)
@@ -932,6 +984,7 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			    aindex_build(e, n->am, t->field, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
 			n->aidx = (int8_t)t->field;
+			n->islot = n->am->slot[t->field];
 		}
 		if (!left->nkey) {   /* on every field an equality test compares */
 			for (uint8_t f = 0; f < 3; f++) {
@@ -1439,6 +1492,7 @@ void rete_clear(eng *e)
 		s->dirty = false;
 		s->dirty_next = NULL;
 		s->ntokens = 0;
+		s->hint = NULL;
 		if (s->ntbuckets == 1)
 			s->tbuckets[0] = NULL;
 		else
@@ -1447,7 +1501,8 @@ void rete_clear(eng *e)
 	e->dirty_stores = NULL;
 	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
 	pool_reset(&e->token_pool);
-	pool_reset(&e->item_pool);
+	for (int k = 0; k <= AIDX_COUNT; k++)
+		pool_reset(&e->item_pool[k]);
 	pool_reset(&e->neg_pool);
 	e->match_error = ENG_OK;
 	if (!e->top)

@@ -198,7 +198,11 @@ static ir_rule *rnd_rule(world *w, rng *r, arena *a, uint32_t idx, bool layer2)
 					k->operand.kind = OPD_CONST;
 					k->operand.k = w->val[rnd(r, NVAL)];
 				} else {
-					k->op = rnd(r, 2) ? CMP_NE : CMP_EQ;
+					/* order tests against a bound variable: negations with no
+					 * equality test walk their memory for a blocker */
+					static const cmp_op vs_var[] = { CMP_NE, CMP_EQ, CMP_LT,
+					                                 CMP_LE, CMP_GT, CMP_GE };
+					k->op = vs_var[rnd(r, 6)];
 					k->operand.kind = OPD_VAR;
 					k->operand.var = v;
 				}
