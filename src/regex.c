@@ -104,8 +104,11 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
 		*err_off = 0;
 	int code = 0;
 	PCRE2_SIZE off = 0;
+	/* DOTALL: a question's line breaks are wraps, so `.` crosses them as it crosses a
+	 * space; sentences are bounded with `[^.?]`, not with the end of a line */
 	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                              PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+	                              PCRE2_CASELESS | PCRE2_DOTALL | PCRE2_UTF | PCRE2_UCP, &code,
+	                              &off, NULL);
 	if (!c) {
 		rx_message(code, err, errsz);
 		if (err_off)
