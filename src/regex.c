@@ -220,6 +220,18 @@ bool rx_set_source(rx *r, const char *pattern)
 	return rxlit_analyse(pattern, &r->need);
 }
 
+const rxlit *rx_need(const rx *r)
+{
+	return &r->need;
+}
+
+void rx_set_need(rx *r, rxlit *need)
+{
+	rxlit_free(&r->need);
+	r->need = *need;
+	memset(need, 0, sizeof(*need));
+}
+
 bool rx_may_match(const rx *r, const char *lower, size_t len)
 {
 	return rxlit_may_match(&r->need, lower, len);

@@ -433,6 +433,74 @@ void rxlit_free(rxlit *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static uint32_t rxl_coded_len(const char *w)
+{
+	size_t n = strlen(w);
+	return n > RXLIT_WORD_MAX ? RXLIT_WORD_MAX : (uint32_t)n;
+}
+
+size_t rxlit_encoded_size(const rxlit *r)
+{
+	size_t n = 1;
+	for (uint32_t i = 0; i < r->nwords; i++)
+		n += 1 + rxl_coded_len(r->words[i]);
+	return n;
+}
+
+void rxlit_encode(const rxlit *r, unsigned char *out)
+{
+	*out++ = (unsigned char)r->nwords;      /* at most RXL_MAX_WORDS */
+	for (uint32_t i = 0; i < r->nwords; i++) {
+		uint32_t n = rxl_coded_len(r->words[i]);
+		*out++ = (unsigned char)n;
+		memcpy(out, r->words[i], n);
+		out += n;
+	}
+}
+
+/* The words array and their letters share one block: WORDS[0..N) pointers, then the
+ * NUL-terminated words. */
+size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
+{
+	memset(out, 0, sizeof(*out));
+	*nomem = false;
+	if (len < 1 || p[0] > RXL_MAX_WORDS)
+		return 0;
+	uint32_t n = p[0];
+	size_t off = 1, letters = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (off >= len || p[off] == 0 || p[off] > len - off - 1)
+			return 0;
+		size_t wl = p[off];
+		for (size_t j = 0; j < wl; j++) {
+			unsigned char c = p[off + 1 + j];
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+				return 0;
+		}
+		letters += wl + 1;
+		off += 1 + wl;
+	}
+	if (n == 0)
+		return off;
+	const char **words = malloc(n * sizeof(*words) + letters);
+	if (!words) {
+		*nomem = true;
+		return 0;
+	}
+	char *w = (char *)(words + n);
+	for (uint32_t i = 0, at = 1; i < n; i++) {
+		size_t wl = p[at];
+		memcpy(w, p + at + 1, wl);
+		w[wl] = '\0';
+		words[i] = w;
+		w += wl + 1;
+		at += 1 + (uint32_t)wl;
+	}
+	out->words = words;
+	out->nwords = n;
+	return off;
+}
+
 bool rxlit_lower(const char *text, size_t len, char *out)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -12,7 +12,7 @@
 
 /* At least one of WORDS[0..NWORDS) (lowercase ASCII) is in every text the pattern
  * matches; NWORDS 0: no such set is known, the pattern may match anything. */
-typedef struct {
+typedef struct rxlit {
 	const char **words;
 	uint32_t nwords;
 	char *buf;
@@ -22,6 +22,19 @@ typedef struct {
  * when out of memory (*OUT then needs nothing, which is always safe). */
 bool rxlit_analyse(const char *pattern, rxlit *out);
 void rxlit_free(rxlit *r);
+
+/* The words of R as bytes, for the compiled cache: a count byte, then per word a length
+ * byte and its letters (a word over RXLIT_WORD_MAX letters keeps its first RXLIT_WORD_MAX,
+ * which a text holding the word holds too). rxlit_encoded_size is how many bytes
+ * rxlit_encode writes to OUT. */
+#define RXLIT_WORD_MAX 255u
+size_t rxlit_encoded_size(const rxlit *r);
+void rxlit_encode(const rxlit *r, unsigned char *out);
+/* Decodes one requirement from P[0..LEN) into *OUT (freed with rxlit_free) and returns the
+ * bytes it took; 0, with *OUT needing nothing, when the bytes are not one rxlit_encode
+ * could write (a count over 64, an empty or cut word, a byte other than a lowercase ASCII
+ * letter or digit) or, with *NOMEM set, when out of memory. */
+size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem);
 
 /* Writes TEXT[0..LEN) lowercased into OUT (LEN bytes) for rxlit_may_match. Returns false
  * when TEXT has a byte outside ASCII: caseless UTF-8 matching folds some other characters

@@ -98,6 +98,75 @@ Test(rxlit, lower_and_may_match)
 	rxlit_free(&r);
 }
 
+/* The words as the compiled cache keeps them: what comes back is what was analysed, and
+ * bytes rxlit_encode could not have written are refused. */
+Test(rxlit, encode_decode)
+{
+	static const char *const patterns[] = {
+		"firehose", "\\bcheapest\\b|\\bleast\\s+expensive\\b", "\\d+", "(?:kinesis|kafka)",
+	};
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		rxlit r, back;
+		bool nomem = true;
+		cr_assert(rxlit_analyse(patterns[i], &r));
+		size_t n = rxlit_encoded_size(&r);
+		unsigned char buf[256];
+		cr_assert_lt(n, sizeof(buf));
+		rxlit_encode(&r, buf);
+		buf[n] = 0x7f;                  /* what follows is not read */
+		cr_expect_eq(rxlit_decode(buf, n + 1, &back, &nomem), n, "pattern %s", patterns[i]);
+		cr_expect_not(nomem);
+		cr_assert_eq(back.nwords, r.nwords, "pattern %s", patterns[i]);
+		for (uint32_t j = 0; j < r.nwords; j++)
+			cr_expect_str_eq(back.words[j], r.words[j], "pattern %s", patterns[i]);
+		for (size_t cut = 0; cut < n; cut++) {
+			rxlit part;
+			cr_expect_eq(rxlit_decode(buf, cut, &part, &nomem), 0, "%s cut at %zu",
+			             patterns[i], cut);
+			cr_expect_eq(part.nwords, 0);
+		}
+		rxlit_free(&r);
+		rxlit_free(&back);
+	}
+	/* a word longer than a length byte keeps its first letters: still needed */
+	char longp[400];
+	memset(longp, 'a', 300);
+	longp[300] = '\0';
+	rxlit r, back;
+	bool nomem;
+	cr_assert(rxlit_analyse(longp, &r));
+	unsigned char buf[300];
+	cr_assert_eq(rxlit_encoded_size(&r), 2 + RXLIT_WORD_MAX);
+	rxlit_encode(&r, buf);
+	cr_expect_eq(rxlit_decode(buf, sizeof(buf), &back, &nomem), 2 + RXLIT_WORD_MAX);
+	cr_assert_eq(back.nwords, 1);
+	cr_expect_eq(strlen(back.words[0]), RXLIT_WORD_MAX);
+	cr_expect(rxlit_may_match(&back, longp, 300));
+	rxlit_free(&r);
+	rxlit_free(&back);
+
+	static const struct { const char *name; unsigned char b[8]; size_t n; } bad[] = {
+		{ "empty", { 0 }, 0 },
+		{ "too many words", { 65, 1, 'a' }, 3 },
+		{ "an empty word", { 1, 0 }, 2 },
+		{ "a word past the end", { 1, 5, 'a', 'b' }, 4 },
+		{ "an uppercase letter", { 1, 2, 'a', 'B' }, 4 },
+		{ "punctuation", { 1, 2, 'a', '-' }, 4 },
+		{ "a NUL", { 1, 2, 'a', 0 }, 4 },
+		{ "a missing word", { 2, 1, 'a' }, 3 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rxlit x;
+		cr_expect_eq(rxlit_decode(bad[i].b, bad[i].n, &x, &nomem), 0, "%s", bad[i].name);
+		cr_expect_not(nomem, "%s", bad[i].name);
+		cr_expect_eq(x.nwords, 0, "%s", bad[i].name);
+	}
+	unsigned char none = 0;
+	rxlit x;
+	cr_expect_eq(rxlit_decode(&none, 1, &x, &nomem), 1, "no words needed");
+	cr_expect_eq(x.nwords, 0);
+}
+
 /* Every pattern of CASES matches its text; the filter must let each through. */
 Test(rxlit, never_skips_a_match)
 {
