@@ -79,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rx_span m;
 	if (rx_find(re, text, tlen, 0, &m) == 1)
 		FUZZ_CHECK(rx_may_match(re, low, tlen), "the filter skipped a text the pattern matches");
+	rxlit_text t;
+	rxlit_text_index(&t, low, tlen);
+	FUZZ_CHECK(rx_may_match_in(re, &t) == rx_may_match(re, low, tlen),
+	           "the indexed filter answered otherwise");
 	rx_free(re);
 done:
 	free(pattern);

@@ -237,6 +237,11 @@ bool rx_may_match(const rx *r, const char *lower, size_t len)
 	return rxlit_may_match(&r->need, lower, len);
 }
 
+bool rx_may_match_in(const rx *r, const rxlit_text *t)
+{
+	return rxlit_may_match_in(&r->need, t);
+}
+
 /* Matches R against SUBJECT[0..LEN) from OFFSET with PCRE2 options OPTS. Returns 1 with
  * the span in *M, 0 for no match, or the rx_error saying which limit was hit or that
  * PCRE2 failed otherwise (bad UTF-8, offset inside a character): the caller treats the

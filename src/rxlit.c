@@ -512,20 +512,72 @@ bool rxlit_lower(const char *text, size_t len, char *out)
 	return true;
 }
 
+/* Whether the text LOWER[0..LEN) holds the word W[0..N). */
+static bool rxl_holds(const char *lower, size_t len, const char *w, size_t n)
+{
+	for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
+		p = memchr(p, w[0], (size_t)(end - p) - n + 1);
+		if (!p)
+			break;
+		if (memcmp(p, w, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* 1..36 for a lowercase letter or a digit, 0 for anything else: the pair index. */
+static unsigned rxl_code(unsigned char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 1u;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 27u;
+	return 0;
+}
+
+void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
+{
+	t->lower = lower;
+	t->len = len;
+	memset(t->pairs, 0, sizeof(t->pairs));
+	unsigned prev = len ? rxl_code((unsigned char)lower[0]) : 0;
+	for (size_t i = 1; i < len; i++) {
+		unsigned cur = rxl_code((unsigned char)lower[i]);
+		if (prev && cur) {
+			unsigned b = prev * 37u + cur;
+			t->pairs[b / 64] |= (uint64_t)1 << (b % 64);
+		}
+		prev = cur;
+	}
+}
+
+bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t)
+{
+	if (!r || r->nwords == 0 || !t || !t->lower)
+		return true;
+	for (uint32_t i = 0; i < r->nwords; i++) {
+		const char *w = r->words[i];
+		/* words are letters and digits (rxlit_analyse, rxlit_decode): every pair of
+		 * them must be in the text */
+		size_t n = 1;
+		bool pairs = true;
+		for (; w[n] && pairs; n++) {
+			unsigned b = rxl_code((unsigned char)w[n - 1]) * 37u +
+			             rxl_code((unsigned char)w[n]);
+			pairs = (t->pairs[b / 64] >> (b % 64)) & 1;
+		}
+		if (pairs && rxl_holds(t->lower, t->len, w, n))     /* n: its length */
+			return true;
+	}
+	return false;
+}
+
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len)
 {
 	if (!r || r->nwords == 0 || !lower)
 		return true;
-	for (uint32_t i = 0; i < r->nwords; i++) {
-		const char *w = r->words[i];
-		size_t n = strlen(w);
-		for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
-			p = memchr(p, w[0], (size_t)(end - p) - n + 1);
-			if (!p)
-				break;
-			if (memcmp(p, w, n) == 0)
-				return true;
-		}
-	}
+	for (uint32_t i = 0; i < r->nwords; i++)
+		if (rxl_holds(lower, len, r->words[i], strlen(r->words[i])))
+			return true;
 	return false;
 }

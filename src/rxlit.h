@@ -45,4 +45,19 @@ bool rxlit_lower(const char *text, size_t len, char *out);
  * holds none of R's words. LOWER NULL: true. */
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len);
 
+/* A lowercase text with the pairs of adjacent letters and digits it holds, so that a word
+ * with a pair the text lacks is ruled out without a scan: for many patterns over one
+ * text. */
+#define RXLIT_PAIRS (37u * 37u)
+typedef struct rxlit_text {
+	const char *lower;
+	size_t len;
+	uint64_t pairs[(RXLIT_PAIRS + 63) / 64];
+} rxlit_text;
+
+/* Indexes LOWER[0..LEN) (kept by reference, as rxlit_lower wrote it) into *T. */
+void rxlit_text_index(rxlit_text *t, const char *lower, size_t len);
+/* rxlit_may_match on an indexed text (T NULL: true); the same answer, faster. */
+bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t);
+
 #endif

@@ -95,6 +95,30 @@ Test(rxlit, lower_and_may_match)
 	cr_expect_not(rxlit_may_match(&r, "use amazon s3", 13));
 	cr_expect_not(rxlit_may_match(&r, "kinesi", 6), "a word cut by the end of the text");
 	cr_expect(rxlit_may_match(&r, NULL, 0), "no lowercase copy: it may match");
+	/* the same answers on an indexed text, where a missing pair of letters rules a word
+	 * out before any scan */
+	static const struct { const char *text; bool may; } in[] = {
+		{ "use kinesis", true }, { "a fire hose", true }, { "use amazon s3", false },
+		{ "kinesi", false }, { "sisenik", false }, { "kin esis", false }, { "", false },
+		{ "fi re hose fire", true }, { "x", false },
+	};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		rxlit_text t;
+		size_t n = strlen(in[i].text);
+		rxlit_text_index(&t, in[i].text, n);
+		cr_expect_eq(rxlit_may_match_in(&r, &t), in[i].may, "%s", in[i].text);
+		cr_expect_eq(rxlit_may_match(&r, in[i].text, n), in[i].may, "%s", in[i].text);
+	}
+	cr_expect(rxlit_may_match_in(&r, NULL), "no index: it may match");
+	rxlit_free(&r);
+	cr_assert(rxlit_analyse("\\bs3\\b|x", &r));
+	rxlit_text t;
+	rxlit_text_index(&t, "an s3 bucket", 12);
+	cr_expect(rxlit_may_match_in(&r, &t), "a digit in a word");
+	rxlit_text_index(&t, "on x", 4);
+	cr_expect(rxlit_may_match_in(&r, &t), "a word of one letter");
+	rxlit_text_index(&t, "on 3s", 5);
+	cr_expect_not(rxlit_may_match_in(&r, &t));
 	rxlit_free(&r);
 }
 
@@ -188,6 +212,10 @@ Test(rxlit, never_skips_a_match)
 		cr_assert_eq(rx_find(re, cases[i].text, n, 0, &m), 1, "%s", cases[i].pattern);
 		cr_assert(rxlit_lower(cases[i].text, n, low));
 		cr_expect(rx_may_match(re, low, n), "%s skipped %s", cases[i].pattern,
+		          cases[i].text);
+		rxlit_text t;
+		rxlit_text_index(&t, low, n);
+		cr_expect(rx_may_match_in(re, &t), "%s skipped %s (indexed)", cases[i].pattern,
 		          cases[i].text);
 		rx_free(re);
 	}
