@@ -10,11 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* At least one of WORDS[0..NWORDS) (lowercase ASCII) is in every text the pattern
- * matches; NWORDS 0: no such set is known, the pattern may match anything. */
+/* What every text the pattern matches holds: for some clause, a word of each of its sets.
+ * SHAPE: the number of clauses, then per clause the number of its sets followed by the
+ * number of words of each set; WORDS[0..NWORDS) (lowercase ASCII letters and digits) are
+ * the sets' words in that order.
+ * NWORDS 0: nothing is known, the pattern may match anything (SHAPE unused). */
 typedef struct rxlit {
 	const char **words;
 	uint32_t nwords;
+	const uint8_t *shape;
 	char *buf;
 } rxlit;
 
@@ -23,17 +27,17 @@ typedef struct rxlit {
 bool rxlit_analyse(const char *pattern, rxlit *out);
 void rxlit_free(rxlit *r);
 
-/* The words of R as bytes, for the compiled cache: a count byte, then per word a length
- * byte and its letters (a word over RXLIT_WORD_MAX letters keeps its first RXLIT_WORD_MAX,
- * which a text holding the word holds too). rxlit_encoded_size is how many bytes
- * rxlit_encode writes to OUT. */
+/* R as bytes, for the compiled cache: its shape (one byte per count), then per word a
+ * length byte and its letters (a word over RXLIT_WORD_MAX letters keeps its first
+ * RXLIT_WORD_MAX, which a text holding the word holds too). rxlit_encoded_size is how many
+ * bytes rxlit_encode writes to OUT. */
 #define RXLIT_WORD_MAX 255u
 size_t rxlit_encoded_size(const rxlit *r);
 void rxlit_encode(const rxlit *r, unsigned char *out);
 /* Decodes one requirement from P[0..LEN) into *OUT (freed with rxlit_free) and returns the
  * bytes it took; 0, with *OUT needing nothing, when the bytes are not one rxlit_encode
- * could write (a count over 64, an empty or cut word, a byte other than a lowercase ASCII
- * letter or digit) or, with *NOMEM set, when out of memory. */
+ * could write (a count of 0 or over the analysis' caps, an empty or cut word, a byte other
+ * than a lowercase ASCII letter or digit) or, with *NOMEM set, when out of memory. */
 size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem);
 
 /* Writes TEXT[0..LEN) lowercased into OUT (LEN bytes) for rxlit_may_match. Returns false

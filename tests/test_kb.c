@@ -577,8 +577,10 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	                 "%s: pattern source", step);
 	/* the prefilter's words, worked out or read from the cache */
 	const rxlit *need = rx_need(k->lexicon[2].re);
-	cr_assert_eq(need->nwords, 1, "%s: words", step);
+	cr_assert_eq(need->nwords, 3, "%s: words", step);     /* cheapest & simplest & and */
 	cr_expect_str_eq(need->words[0], "cheapest", "%s: words", step);
+	cr_expect_eq(need->shape[0], 1, "%s: one clause", step);
+	cr_expect_eq(need->shape[1], 3, "%s: of three sets", step);
 	cr_expect_eq(rx_need(k->lexicon[1].re)->nwords, 4, "%s: words", step);
 	kb_free(k);
 	eng_diags_free(d);
@@ -684,25 +686,28 @@ Test(kb, cache_words_checked)
 	size_t n = fread(whole, 1, sizeof(whole), f);
 	fclose(f);
 	/* the words follow the last pattern source (and their u64 length): the first
-	 * pattern's, an alias of Firehose, are one word of 8 letters */
+	 * pattern's, an alias of Firehose, are one clause of two sets of one word each,
+	 * firehose and kinesis */
 	static const char last[] = "cheapest and simplest";
 	size_t pos = 0;
 	for (size_t i = 0; i + sizeof(last) <= n; i++)
 		if (memcmp(whole + i, last, sizeof(last)) == 0)
 			pos = i + sizeof(last) + 8;
 	cr_assert_gt(pos, 0);
-	cr_assert(whole[pos] == 1 && whole[pos + 1] == 8 && memcmp(whole + pos + 2, "firehose", 8) == 0,
+	cr_assert(memcmp(whole + pos, "\1\2\1\1\10firehose\7kinesis", 21) == 0,
 	          "the words section where expected");
 	static const struct {
 		const char *name;
 		size_t at;
 		unsigned char byte;
 	} damage[] = {
-		{ "too many words", 0, 65 },
-		{ "an empty word", 1, 0 },
-		{ "a word past the section", 1, 250 },
-		{ "an uppercase letter", 2, 'F' },
-		{ "a word cut short", 1, 7 },
+		{ "too many clauses", 0, 17 },
+		{ "too many sets", 1, 5 },
+		{ "a set without words", 2, 0 },
+		{ "an empty word", 4, 0 },
+		{ "a word past the section", 4, 250 },
+		{ "an uppercase letter", 5, 'F' },
+		{ "a word cut short", 4, 7 },
 	};
 	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
 		unsigned char was = whole[pos + damage[i].at];

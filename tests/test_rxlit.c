@@ -20,17 +20,31 @@
 #define SRCDIR "."
 #endif
 
-/* The words of PATTERN joined by '|' in the order found, "" for none. */
+/* What PATTERN needs, "" for nothing: the words of a set joined by '|', the sets of a
+ * clause (all needed) by " & ", the clauses (one needed) by " / ". */
 static const char *words(const char *pattern, char *buf, size_t size)
 {
 	rxlit r;
 	cr_assert(rxlit_analyse(pattern, &r));
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < r.nwords; i++) {
-		if (i)
-			strncat(buf, "|", size - strlen(buf) - 1);
-		strncat(buf, r.words[i], size - strlen(buf) - 1);
+	const uint8_t *sh = r.shape;
+	uint32_t ncl = r.nwords ? *sh++ : 0, w = 0;
+	for (uint32_t c = 0; c < ncl; c++) {
+		if (c)
+			strncat(buf, " / ", size - strlen(buf) - 1);
+		uint32_t ns = *sh++;
+		for (uint32_t i = 0; i < ns; i++) {
+			if (i)
+				strncat(buf, " & ", size - strlen(buf) - 1);
+			uint32_t nw = *sh++;
+			for (uint32_t k = 0; k < nw; k++, w++) {
+				if (k)
+					strncat(buf, "|", size - strlen(buf) - 1);
+				strncat(buf, r.words[w], size - strlen(buf) - 1);
+			}
+		}
 	}
+	cr_expect_eq(w, r.nwords, "%s: the shape covers every word", pattern);
 	rxlit_free(&r);
 	return buf;
 }
@@ -39,19 +53,19 @@ Test(rxlit, words_found)
 {
 	static const struct { const char *pattern, *want; } cases[] = {
 		{ "firehose", "firehose" },
-		{ "\\bKinesis\\s+Data\\s+Firehose\\b", "firehose" },
-		{ "\\bcost[- ]?(?:effective|efficient)", "effective|efficient" },  /* longer words win */
-		{ "\\b(?:most|more)\\s+cost", "cost" },
-		{ "\\bcheapest\\b|\\bleast\\s+expensive\\b", "cheapest|expensive" },
-		{ "colou?r", "colo" },                  /* `?` takes the u out of the run */
+		{ "\\bKinesis\\s+Data\\s+Firehose\\b", "firehose & kinesis & data" },
+		{ "\\bcost[- ]?(?:effective|efficient)", "effective|efficient & cost" },  /* longer first */
+		{ "\\b(?:most|more)\\s+cost", "cost & most|more" },
+		{ "\\bcheapest\\b|\\bleast\\s+expensive\\b", "cheapest / expensive & least" },
+		{ "colou?r", "colo & r" },              /* `?` takes the u out of the run */
 		{ "costs?", "cost" },
-		{ "ab+c", "ab" },                       /* `+` keeps b, ends the run */
+		{ "ab+c", "ab & c" },                   /* `+` keeps b, ends the run */
 		{ "x{0,3}yz", "yz" },
 		{ "(?:spark)?\\s*streaming", "streaming" },
-		{ "(?:kinesis|kafka)\\s+stream", "stream" },
+		{ "(?:kinesis|kafka)\\s+stream", "stream & kinesis|kafka" },
 		{ "(?:kinesis|kafka)", "kinesis|kafka" },
 		{ "(?<n>\\d+)\\s*(?:MB|GB)", "mb|gb" },
-		{ "(?<=near )real[- ]time", "real" },   /* lookbehind words are not needed */
+		{ "(?<=near )real[- ]time", "real & time" },    /* lookbehind words are not needed */
 		{ "(?!not )serverless", "serverless" },
 		{ "[A-Z]{2}ETL", "etl" },
 		{ "(?i)Glue", "glue" },
@@ -59,11 +73,19 @@ Test(rxlit, words_found)
 		{ "(?#comment)athena", "athena" },
 		{ "\\x{41}thena", "thena" },
 		{ "\\p{L}+ql", "ql" },
+		/* at the top, each alternative needs all of its most selective four */
+		{ "\\bclick\\s*(?:through|predict)|\\bCTR\\b", "through|predict & click / ctr" },
+		{ "one two three four five six", "three & five & four & two" },  /* the last of equals stays out */
+		{ "(?:a b|c d)", "a|c" },               /* inside a group: one word each */
+		{ "x|(?:y)?", "" },                     /* an alternative that needs nothing */
+		/* over 16 alternatives: their union, as inside a group */
+		{ "aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq rr",
+		  "aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq" },
 	};
 	char buf[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_expect_str_eq(words(cases[i].pattern, buf, sizeof(buf)), cases[i].want,
-		                 "pattern %s", cases[i].pattern);
+		                 "pattern %s: %s", cases[i].pattern, buf);
 }
 
 Test(rxlit, nothing_needed)
@@ -160,9 +182,9 @@ Test(rxlit, encode_decode)
 	bool nomem;
 	cr_assert(rxlit_analyse(longp, &r));
 	unsigned char buf[300];
-	cr_assert_eq(rxlit_encoded_size(&r), 2 + RXLIT_WORD_MAX);
+	cr_assert_eq(rxlit_encoded_size(&r), 4 + RXLIT_WORD_MAX);    /* shape 1 1 1, length */
 	rxlit_encode(&r, buf);
-	cr_expect_eq(rxlit_decode(buf, sizeof(buf), &back, &nomem), 2 + RXLIT_WORD_MAX);
+	cr_expect_eq(rxlit_decode(buf, sizeof(buf), &back, &nomem), 4 + RXLIT_WORD_MAX);
 	cr_assert_eq(back.nwords, 1);
 	cr_expect_eq(strlen(back.words[0]), RXLIT_WORD_MAX);
 	cr_expect(rxlit_may_match(&back, longp, 300));
@@ -171,13 +193,18 @@ Test(rxlit, encode_decode)
 
 	static const struct { const char *name; unsigned char b[8]; size_t n; } bad[] = {
 		{ "empty", { 0 }, 0 },
-		{ "too many words", { 65, 1, 'a' }, 3 },
-		{ "an empty word", { 1, 0 }, 2 },
-		{ "a word past the end", { 1, 5, 'a', 'b' }, 4 },
-		{ "an uppercase letter", { 1, 2, 'a', 'B' }, 4 },
-		{ "punctuation", { 1, 2, 'a', '-' }, 4 },
-		{ "a NUL", { 1, 2, 'a', 0 }, 4 },
-		{ "a missing word", { 2, 1, 'a' }, 3 },
+		{ "too many clauses", { 17, 1, 1, 1, 'a' }, 5 },
+		{ "a clause without sets", { 1, 0 }, 2 },
+		{ "too many sets", { 1, 5, 1, 1, 1, 1, 1 }, 7 },
+		{ "a set without words", { 1, 1, 0 }, 3 },
+		{ "a set of too many words", { 1, 1, 65 }, 3 },
+		{ "a cut shape", { 2, 1, 1 }, 3 },
+		{ "an empty word", { 1, 1, 1, 0 }, 4 },
+		{ "a word past the end", { 1, 1, 1, 5, 'a', 'b' }, 6 },
+		{ "an uppercase letter", { 1, 1, 1, 2, 'a', 'B' }, 6 },
+		{ "punctuation", { 1, 1, 1, 2, 'a', '-' }, 6 },
+		{ "a NUL", { 1, 1, 1, 2, 'a', 0 }, 6 },
+		{ "a missing word", { 1, 1, 2, 1, 'a' }, 5 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		rxlit x;
