@@ -730,13 +730,19 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 	t->lower = lower;
 	t->len = len;
 	memset(t->pairs, 0, sizeof(t->pairs));
-	unsigned prev = len ? rxl_code((unsigned char)lower[0]) : 0;
+	memset(t->triples, 0, sizeof(t->triples));
+	unsigned prev2 = 0, prev = len ? rxl_code((unsigned char)lower[0]) : 0;
 	for (size_t i = 1; i < len; i++) {
 		unsigned cur = rxl_code((unsigned char)lower[i]);
 		if (prev && cur) {
 			unsigned b = prev * 37u + cur;
 			t->pairs[b / 64] |= (uint64_t)1 << (b % 64);
+			if (prev2) {
+				b += prev2 * 37u * 37u;
+				t->triples[b / 64] |= (uint64_t)1 << (b % 64);
+			}
 		}
+		prev2 = prev;
 		prev = cur;
 	}
 }
@@ -746,13 +752,20 @@ static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const ch
 {
 	size_t n = 1;
 	if (t) {
-		/* words are letters and digits (rxlit_analyse, rxlit_decode): each pair of them
-		 * must be in the text */
+		/* words are letters and digits (rxlit_analyse, rxlit_decode): each pair and
+		 * triple of them must be in the text */
+		unsigned prev = 0;
 		for (; w[n]; n++) {
 			unsigned b = rxl_code((unsigned char)w[n - 1]) * 37u +
 			             rxl_code((unsigned char)w[n]);
 			if (!((t->pairs[b / 64] >> (b % 64)) & 1))
 				return false;
+			if (prev) {
+				b += prev * 37u * 37u;
+				if (!((t->triples[b / 64] >> (b % 64)) & 1))
+					return false;
+			}
+			prev = rxl_code((unsigned char)w[n - 1]);
 		}
 	} else {
 		n = strlen(w);

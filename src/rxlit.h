@@ -49,14 +49,16 @@ bool rxlit_lower(const char *text, size_t len, char *out);
  * holds none of R's words. LOWER NULL: true. */
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len);
 
-/* A lowercase text with the pairs of adjacent letters and digits it holds, so that a word
- * with a pair the text lacks is ruled out without a scan: for many patterns over one
- * text. */
+/* A lowercase text with the pairs and triples of adjacent letters and digits it holds, so
+ * that a word with a pair or triple the text lacks is ruled out without a scan: for many
+ * patterns over one text. */
 #define RXLIT_PAIRS (37u * 37u)
+#define RXLIT_TRIPLES (37u * 37u * 37u)
 typedef struct rxlit_text {
 	const char *lower;
 	size_t len;
 	uint64_t pairs[(RXLIT_PAIRS + 63) / 64];
+	uint64_t triples[(RXLIT_TRIPLES + 63) / 64];
 } rxlit_text;
 
 /* Indexes LOWER[0..LEN) (kept by reference, as rxlit_lower wrote it) into *T. */
