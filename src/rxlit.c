@@ -214,6 +214,23 @@ static int rxl_quant(rxl *x)
 	return kind;
 }
 
+/* The end of a POSIX class name at P ("[:", "[." or "[=" inside a class), just past its
+ * ":]", as PCRE2 reads it: NULL when a "]" or another "[:" comes first (P's "[" is then a
+ * literal, and that "]" may close the class: `[[.]|x]` is the class [.[] or "x]"). */
+static const char *rxl_posix_end(const char *p)
+{
+	char term = p[1];
+	for (p += 2; p[0] && p[1]; p++) {
+		if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
+			p++;
+		else if ((*p == '[' && p[1] == term) || *p == ']')
+			return NULL;
+		else if (*p == term && p[1] == ']')
+			return p + 2;
+	}
+	return NULL;
+}
+
 /* Skips a character class starting at X->p ('['). */
 static void rxl_class(rxl *x)
 {
@@ -230,12 +247,8 @@ static void rxl_class(rxl *x)
 			}
 			p += 2;
 		} else if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			const char *e = strchr(p + 2, ']');
-			if (!e) {
-				x->bad = true;
-				return;
-			}
-			p = e + 1;
+			const char *e = rxl_posix_end(p);
+			p = e ? e : p + 1;      /* not [:name:]: a literal "[" */
 		} else {
 			p++;
 		}

@@ -229,6 +229,8 @@ Test(rxlit, never_skips_a_match)
 		{ "x{0,3}yz", "xxxYZ" },
 		{ "[A-Z]{2}ETL", "an XYetl job" },
 		{ "(?<n>\\d+)\\s*(?:MB|GB)", "500 mb" },
+		{ "[[.]|]abc", "a.b" },        /* no [.name.]: the class is [.[], then an alternative */
+		{ "[[:alpha:]]x|y", "ax" },
 	};
 	char low[64];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
