@@ -36,9 +36,9 @@ void arena_free(arena *a)
 	free(a);
 }
 
-/* SIZE zeroed bytes at an offset that is a multiple of ALIGN (a power of two, at most
- * ARENA_ALIGN), or NULL. */
-static void *arena_get(arena *a, size_t size, size_t align)
+/* SIZE bytes (zeroed when ZERO) at an offset that is a multiple of ALIGN (a power of two,
+ * at most ARENA_ALIGN), or NULL. */
+static void *arena_get(arena *a, size_t size, size_t align, bool zero)
 {
 	struct block *b = a->top;
 	size_t off = b ? (b->used + align - 1) & ~(align - 1) : 0;
@@ -55,23 +55,29 @@ static void *arena_get(arena *a, size_t size, size_t align)
 	}
 	void *p = b->data + off;
 	b->used = off + size;
-	memset(p, 0, size);
+	if (zero)
+		memset(p, 0, size);
 	return p;
 }
 
 void *arena_alloc(arena *a, size_t size)
 {
-	return arena_get(a, size ? size : 1, ARENA_ALIGN);
+	return arena_get(a, size ? size : 1, ARENA_ALIGN, true);
+}
+
+void *arena_alloc_raw(arena *a, size_t size)
+{
+	return arena_get(a, size ? size : 1, ARENA_ALIGN, false);
 }
 
 void *arena_alloc_small(arena *a, size_t size)
 {
-	return arena_get(a, size ? size : 1, sizeof(void *));
+	return arena_get(a, size ? size : 1, sizeof(void *), true);
 }
 
 char *arena_strndup(arena *a, const char *s, size_t len)
 {
-	char *p = arena_get(a, len + 1, 1);
+	char *p = arena_get(a, len + 1, 1, false);
 	if (!p)
 		return NULL;
 	memcpy(p, s, len);

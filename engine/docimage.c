@@ -333,9 +333,11 @@ eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
 	bool ok = depth && weight && (doc->a = arena_new()) &&
 	          (doc->name = arena_strndup(doc->a, name ? name : "", name ? strlen(name) : 0)) &&
 	          (!source || (doc->source = strdup(source))) &&
-	          (!nnodes || (nodes = arena_alloc(doc->a, (size_t)nnodes * sizeof(*nodes)))) &&
-	          (!nitems || (items = arena_alloc(doc->a, (size_t)nitems * sizeof(*items)))) &&
-	          (!npool || (pool = arena_alloc(doc->a, npool)));
+	          /* not zeroed: img_nodes sets every field of every node, and every item
+	           * a node's range covers (no other item is read); the pool is copied */
+	          (!nnodes || (nodes = arena_alloc_raw(doc->a, (size_t)nnodes * sizeof(*nodes)))) &&
+	          (!nitems || (items = arena_alloc_raw(doc->a, (size_t)nitems * sizeof(*items)))) &&
+	          (!npool || (pool = arena_alloc_raw(doc->a, npool)));
 	if (ok) {
 		const unsigned char *recs = p + IMG_HEADER_WORDS * 4;
 		const unsigned char *tab = recs + (size_t)nnodes * IMG_NODE_WORDS * 4;

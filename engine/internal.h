@@ -26,6 +26,8 @@ arena *arena_new(void);
 void arena_free(arena *a);
 /* SIZE zeroed bytes aligned for any type, or NULL when out of memory. */
 void *arena_alloc(arena *a, size_t size);
+/* The same not zeroed: for arrays the caller fills whole (a rebuilt document's nodes). */
+void *arena_alloc_raw(arena *a, size_t size);
 /* The same aligned only for pointers and types no wider (not long double): for many
  * small objects. */
 void *arena_alloc_small(arena *a, size_t size);

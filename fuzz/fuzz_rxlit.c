@@ -2,7 +2,9 @@
 /*
  * fuzz_rxlit.c - arbitrary bytes as a pattern and a text (split at the first newline): when
  * the pattern compiles and matches the text, the words rxlit.c says it needs must be in
- * the text - the filter may never skip a text the pattern matches.
+ * the text - the filter may never skip a text the pattern matches. And the bytes as the
+ * words of a compiled cache (rxlit_decode): refused, or words that encode back to the same
+ * bytes; the words of the pattern survive encoding and decoding.
  */
 #include "fuzz.h"
 
@@ -12,8 +14,51 @@
 #include "regex.h"
 #include "rxlit.h"
 
+/* Decodes DATA[0..SIZE) as cached words: refused, or encoded back to the same bytes. */
+static void decode_door(const uint8_t *data, size_t size)
+{
+	rxlit r;
+	bool nomem;
+	size_t used = rxlit_decode(data, size, &r, &nomem);
+	FUZZ_CHECK(used <= size, "decoded past the end");
+	if (!used) {
+		FUZZ_CHECK(r.nwords == 0, "words from refused bytes");
+		return;
+	}
+	FUZZ_CHECK(rxlit_encoded_size(&r) == used, "a size that does not fit the bytes");
+	unsigned char *back = malloc(used);
+	if (back) {
+		rxlit_encode(&r, back);
+		FUZZ_CHECK(memcmp(back, data, used) == 0, "words that do not encode back");
+		free(back);
+	}
+	rxlit_free(&r);
+}
+
+/* The words of PATTERN through rxlit_encode and rxlit_decode come back the same. */
+static void round_trip(const rx *re)
+{
+	const rxlit *need = rx_need(re);
+	size_t n = rxlit_encoded_size(need);
+	unsigned char *buf = malloc(n);
+	if (!buf)
+		return;
+	rxlit_encode(need, buf);
+	rxlit back;
+	bool nomem;
+	size_t used = rxlit_decode(buf, n, &back, &nomem);
+	FUZZ_CHECK(used == n || nomem, "the words of a pattern were refused");
+	FUZZ_CHECK(!used || back.nwords == need->nwords, "words lost on the way");
+	for (uint32_t i = 0; used && i < back.nwords; i++)
+		FUZZ_CHECK(strncmp(back.words[i], need->words[i], RXLIT_WORD_MAX) == 0,
+		           "a word changed on the way");
+	rxlit_free(&back);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	decode_door(data, size);
 	const uint8_t *nl = memchr(data, '\n', size);
 	if (!nl)
 		return 0;
@@ -30,9 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rx *re = rx_compile(pattern, NULL, NULL, 0, NULL);
 	if (!re)
 		goto done;
+	round_trip(re);
 	rx_span m;
 	if (rx_find(re, text, tlen, 0, &m) == 1)
 		FUZZ_CHECK(rx_may_match(re, low, tlen), "the filter skipped a text the pattern matches");
+	rxlit_text t;
+	rxlit_text_index(&t, low, tlen);
+	FUZZ_CHECK(rx_may_match_in(re, &t) == rx_may_match(re, low, tlen),
+	           "the indexed filter answered otherwise");
 	rx_free(re);
 done:
 	free(pattern);

@@ -277,13 +277,13 @@ static bool x_in_negated_clause(const char *t, size_t len, const x_spans *neg, s
 }
 
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
-                            const char *lower, lex_scope scope, xfacts *out, size_t base,
-                            x_spans *neg)
+                            const rxlit_text *lower, lex_scope scope, xfacts *out,
+                            size_t base, x_spans *neg)
 {
 	for (uint32_t i = 0; i < k->nlexicon; i++) {
 		const kb_lexeme *lx = &k->lexicon[i];
 		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope) ||
-		    !rx_may_match(lx->re, lower, len))
+		    !rx_may_match_in(lx->re, lower))
 			continue;
 		bool once = x_constant(lx) && !lx->negates;   /* every negation counts */
 		rx_span m;
@@ -328,12 +328,12 @@ static int x_cmp_cand(const void *a, const void *b)
 
 /* Every non-empty match of every alias into C. */
 static eng_status x_collect(const kb *k, const char *text, size_t len, bool valid,
-                            const char *lower, x_cands *c, xfacts *out)
+                            const rxlit_text *lower, x_cands *c, xfacts *out)
 {
 	for (uint32_t e = 0; e < k->nentities; e++) {
 		const kb_entity *ent = &k->entities[e];
 		for (uint32_t a = 0; a < ent->naliases; a++) {
-			if (!rx_may_match(ent->aliases[a], lower, len))
+			if (!rx_may_match_in(ent->aliases[a], lower))
 				continue;
 			rx_span m;
 			for (size_t off = 0; off <= len; off = x_next(text, len, m)) {
@@ -361,8 +361,8 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 }
 
 static eng_status x_entities(const kb *k, const char *text, size_t len, bool valid,
-                             const char *lower, eng_sym attr, xfacts *out, size_t base,
-                             const x_spans *neg)
+                             const rxlit_text *lower, eng_sym attr, xfacts *out,
+                             size_t base, const x_spans *neg)
 {
 	x_cands c = { NULL, 0, 0 };
 	eng_status st = x_collect(k, text, len, valid, lower, &c, out);
@@ -416,10 +416,15 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 		free(lower);
 		lower = NULL;
 	}
+	rxlit_text index, *low = NULL;
+	if (lower) {
+		rxlit_text_index(&index, lower, len);
+		low = &index;
+	}
 	x_spans neg = { NULL, 0, 0 };
-	eng_status st = x_lexicon(k, text, len, valid, lower, scope, out, base, &neg);
+	eng_status st = x_lexicon(k, text, len, valid, low, scope, out, base, &neg);
 	if (st == ENG_OK)
-		st = x_entities(k, text, len, valid, lower, entity_attr, out, base, &neg);
+		st = x_entities(k, text, len, valid, low, entity_attr, out, base, &neg);
 	free(neg.v);
 	free(lower);
 	if (st == ENG_OK && out->n > base)

@@ -524,12 +524,10 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off)
 {
 	rx *r = kbc_pattern(L->cache, pattern);
-	if (r) {
-		rx_set_limits(r, &L->k->limits.rx);
-		(void)rx_set_source(r, pattern);    /* without it, the pattern just always runs */
-	} else {
+	if (r)
+		rx_set_limits(r, &L->k->limits.rx);     /* its words came with it */
+	else
 		r = rx_compile(pattern, &L->k->limits.rx, err, errsz, err_off);
-	}
 	if (r && L->cache_path && !L->no_write) {
 		if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
 		    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))

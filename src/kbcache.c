@@ -9,7 +9,9 @@
  *           files were looked at; per YAML file in load order: its path relative to the
  *           folder, size, inode, device, modification and change times (ns), a checksum of
  *           its contents and its document image (eng_doc_serialize); the sources of the
- *           compiled patterns in load order, then PCRE2's serialisation of all of them.
+ *           compiled patterns in load order, the words each needs (rxlit_encode: the
+ *           prefilter's analysis, which costs more than the rest of a warm load), then
+ *           PCRE2's serialisation of all of them.
  *
  * The file is untrusted input. Every length and offset is checked against the buffer, and
  * anything that differs from the knowledge base on disk or from this program makes the
@@ -30,6 +32,7 @@
 #define _GNU_SOURCE     /* dl_iterate_phdr, for the build id */
 
 #include "kbcache.h"
+#include "rxlit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +47,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 1u
+#define KBC_FORMAT 3u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 32u
 #define KBC_MAX_BYTES ((size_t)512 << 20)
@@ -53,13 +56,37 @@
 
 /* ---- checksum and build id ---- */
 
-/* A 64-bit checksum of P[0..N): eight bytes a step, then a finaliser. Not cryptographic;
- * it tells a damaged file from a whole one. */
+/* A 64-bit checksum of P[0..N): four lanes of eight bytes a step, folded, then the rest
+ * eight bytes a step and a finaliser. Each step is a bijection of its lane, so one changed
+ * word always changes the sum. Not cryptographic; it tells a damaged file from a whole
+ * one (and a warm start reads megabytes through it: hence the lanes). */
 uint64_t kbc_hash(const void *data, size_t n)
 {
 	const unsigned char *p = data;
 	uint64_t h = 0x6A09E667F3BCC908ull ^ n;
 	size_t i = 0;
+	if (n >= 32) {
+		uint64_t l0 = h, l1 = h ^ 0xBB67AE8584CAA73Bull, l2 = h ^ 0x3C6EF372FE94F82Bull,
+		         l3 = h ^ 0xA54FF53A5F1D36F1ull;
+		for (; i + 32 <= n; i += 32) {
+			uint64_t w[4];
+			memcpy(w, p + i, sizeof(w));
+			l0 = (l0 ^ w[0]) * 0x9E3779B97F4A7C15ull;
+			l1 = (l1 ^ w[1]) * 0xC2B2AE3D27D4EB4Full;
+			l2 = (l2 ^ w[2]) * 0x165667B19E3779F9ull;
+			l3 = (l3 ^ w[3]) * 0x85EBCA77C2B2AE63ull;
+			l0 ^= l0 >> 29;
+			l1 ^= l1 >> 29;
+			l2 ^= l2 >> 29;
+			l3 ^= l3 >> 29;
+		}
+		uint64_t lanes[4] = { l1, l2, l3, 0 };
+		h = l0;
+		for (int k = 0; k < 3; k++) {
+			h = (h ^ lanes[k]) * 0x9E3779B97F4A7C15ull;
+			h ^= h >> 31;
+		}
+	}
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, p + i, sizeof(w));
@@ -285,7 +312,8 @@ struct kbc {
 	size_t nfiles, given;
 	const char **srcs;
 	rx **pats;
-	size_t npats, next;
+	rxlit *needs;           /* what each pattern needs, given with it */
+	size_t nneeds, npats, next;
 	bool missed;
 };
 
@@ -386,11 +414,26 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		if (ok) {
 			k->srcs = calloc(npats, sizeof(*k->srcs));
 			k->pats = calloc(npats, sizeof(*k->pats));
-			ok = k->srcs && k->pats;
+			k->needs = calloc(npats, sizeof(*k->needs));
+			ok = k->srcs && k->pats && k->needs;
+			if (ok)
+				k->nneeds = npats;
 		}
 		for (uint32_t i = 0; ok && i < npats; i++)
 			ok = (k->srcs[i] = kbc_str(&c)) != NULL;
 	}
+	size_t nlen = 0;
+	const unsigned char *needs = ok ? kbc_blob(&c, &nlen) : NULL;
+	ok = ok && needs;
+	for (size_t i = 0, at = 0; ok && i < npats; i++) {
+		bool nomem;
+		size_t used = rxlit_decode(needs + at, nlen - at, &k->needs[i], &nomem);
+		ok = used > 0;
+		at += used;
+		if (i + 1 == npats)
+			ok = ok && at == nlen;
+	}
+	ok = ok && (npats || nlen == 0);
 	size_t slen = 0;
 	const unsigned char *stream = ok ? kbc_blob(&c, &slen) : NULL;
 	ok = ok && !c.bad && c.off == len;
@@ -438,6 +481,7 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 		return NULL;
 	}
 	rx *r = c->pats[c->next];
+	rx_set_need(r, &c->needs[c->next]);
 	c->pats[c->next++] = NULL;
 	return r;
 }
@@ -454,7 +498,10 @@ void kbc_close(kbc *c)
 	if (c->pats)
 		for (size_t i = 0; i < c->npats; i++)
 			rx_free(c->pats[i]);
+	for (size_t i = 0; i < c->nneeds; i++)
+		rxlit_free(&c->needs[i]);
 	free(c->pats);
+	free(c->needs);
 	free(c->srcs);
 	free(c->img);
 	free(c->imglen);
@@ -620,6 +667,18 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	kbc_put_u32(&b, (uint32_t)npats);
 	for (size_t i = 0; i < npats; i++)
 		kbc_put_str(&b, srcs[i]);
+	size_t nlen = 0;
+	for (size_t i = 0; i < npats; i++)
+		nlen += rxlit_encoded_size(rx_need(pats[i]));
+	unsigned char *needs = malloc(nlen ? nlen : 1);
+	if (!needs)
+		b.nomem = true;
+	for (size_t i = 0, at = 0; needs && i < npats; i++) {
+		rxlit_encode(rx_need(pats[i]), needs + at);
+		at += rxlit_encoded_size(rx_need(pats[i]));
+	}
+	kbc_put_blob(&b, needs, needs ? nlen : 0);
+	free(needs);
 	unsigned char *stream = NULL;
 	size_t slen = 0;
 	if (npats && !b.nomem && !rx_serialize(pats, npats, &stream, &slen))

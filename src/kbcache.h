@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kbcache.h - the compiled cache of a knowledge base: the parsed trees of its YAML files
- * and its compiled patterns in one file, so that a run whose rules have not changed skips
+ * and its compiled patterns with the words each needs (rxlit.h) in one file, so that a run whose rules have not changed skips
  * the YAML parser and the regex compiler. kb.c uses it; where the file lives is the
  * caller's choice (the command line's: common.c). Nothing here prints, and every problem
  * with a cache file - missing, stale, truncated, corrupt, unwritable - only means it is
@@ -58,8 +58,9 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 /* The tree of file I (named NAME, read from NAME for diagnostics' lines), or NULL when
  * the cache cannot give it (the caller parses the file). The caller frees it. */
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits);
-/* The next compiled pattern, if its source is PATTERN: the caller owns it. NULL when the
- * cache has no such pattern next (the caller compiles it; the cache gives no more). */
+/* The next compiled pattern, if its source is PATTERN, with its words (rx_need) set: the
+ * caller owns it. NULL when the cache has no such pattern next (the caller compiles it;
+ * the cache gives no more). */
 rx *kbc_pattern(kbc *c, const char *pattern);
 /* Whether every document and pattern of the cache was given out, in order, and nothing
  * else was asked for: otherwise the file should be written again. */

@@ -3,7 +3,9 @@
  * regex.c - the one file that includes <pcre2.h>.
  *
  * Each rx owns its compiled code, a match context carrying the match and depth limits, and
- * a match-data block, so that rx_group can read the groups of the last rx_find. The limits
+ * a match-data block, so that rx_group can read the groups of the last rx_find. The last
+ * two are made by the first match: a question runs a few dozen of a knowledge base's
+ * patterns, and making them for all cost more than those matches. The limits
  * are per pattern, not process-wide: two knowledge bases in one process share nothing.
  *
  * JIT compilation waits until a pattern has been used RX_JIT_AFTER times, or is given a
@@ -37,14 +39,15 @@
 /* What the last rx_find left behind. Kept apart from the rx so that rx_find can take a
  * const pattern. */
 typedef struct {
-	pcre2_match_data *md;
+	pcre2_match_data *md;   /* NULL until the first match */
+	pcre2_match_context *mctx;      /* likewise */
 	int rc;                 /* the last pcre2_match result; > 0 after a match */
 	uint32_t uses;          /* matches run so far, up to RX_JIT_AFTER */
 } rx_last;
 
 struct rx {
 	pcre2_code *code;
-	pcre2_match_context *mctx;
+	uint32_t match_limit, depth_limit;
 	rx_last *last;
 	rxlit need;             /* words a text must hold for a match (rxlit.c) */
 };
@@ -58,10 +61,10 @@ static void rx_message(int code, char *err, size_t errsz)
 		snprintf(err, errsz, "regular expression error %d", code);
 }
 
-/* Wraps compiled CODE (taken, freed on failure) in a new rx with its match context,
- * matching within LIMITS (NULL or 0 fields: the defaults, RX_*_LIMIT_DEFAULT: enough for
- * any exam question, and a runaway pattern stops there in well under a millisecond), and
- * match data. Returns NULL when out of memory. */
+/* Wraps compiled CODE (taken, freed on failure) in a new rx matching within LIMITS (NULL
+ * or 0 fields: the defaults, RX_*_LIMIT_DEFAULT: enough for any exam question, and a
+ * runaway pattern stops there in well under a millisecond). Returns NULL when out of
+ * memory. */
 static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
 {
 	rx *r = calloc(1, sizeof(*r));
@@ -70,11 +73,8 @@ static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
 		return NULL;
 	}
 	r->code = code;
-	r->mctx = pcre2_match_context_create(NULL);
 	r->last = calloc(1, sizeof(*r->last));
-	if (r->last)
-		r->last->md = pcre2_match_data_create_from_pattern(r->code, NULL);
-	if (!r->mctx || !r->last || !r->last->md) {
+	if (!r->last) {
 		rx_free(r);
 		return NULL;
 	}
@@ -84,10 +84,12 @@ static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
 
 void rx_set_limits(rx *r, const rx_limits *limits)
 {
-	pcre2_set_match_limit(r->mctx, limits && limits->match ? limits->match
-	                                                       : RX_MATCH_LIMIT_DEFAULT);
-	pcre2_set_depth_limit(r->mctx, limits && limits->depth ? limits->depth
-	                                                       : RX_DEPTH_LIMIT_DEFAULT);
+	r->match_limit = limits && limits->match ? limits->match : RX_MATCH_LIMIT_DEFAULT;
+	r->depth_limit = limits && limits->depth ? limits->depth : RX_DEPTH_LIMIT_DEFAULT;
+	if (r->last->mctx) {
+		pcre2_set_match_limit(r->last->mctx, r->match_limit);
+		pcre2_set_depth_limit(r->last->mctx, r->depth_limit);
+	}
 }
 
 /* Compiles PATTERN caseless and UTF with Unicode properties (JIT comes later), to match
@@ -209,9 +211,9 @@ void rx_free(rx *r)
 		return;
 	if (r->last) {
 		pcre2_match_data_free(r->last->md);
+		pcre2_match_context_free(r->last->mctx);
 		free(r->last);
 	}
-	pcre2_match_context_free(r->mctx);
 	pcre2_code_free(r->code);
 	rxlit_free(&r->need);
 	free(r);
@@ -223,20 +225,48 @@ bool rx_set_source(rx *r, const char *pattern)
 	return rxlit_analyse(pattern, &r->need);
 }
 
+const rxlit *rx_need(const rx *r)
+{
+	return &r->need;
+}
+
+void rx_set_need(rx *r, rxlit *need)
+{
+	rxlit_free(&r->need);
+	r->need = *need;
+	memset(need, 0, sizeof(*need));
+}
+
 bool rx_may_match(const rx *r, const char *lower, size_t len)
 {
 	return rxlit_may_match(&r->need, lower, len);
 }
 
+bool rx_may_match_in(const rx *r, const rxlit_text *t)
+{
+	return rxlit_may_match_in(&r->need, t);
+}
+
 /* Matches R against SUBJECT[0..LEN) from OFFSET with PCRE2 options OPTS. Returns 1 with
  * the span in *M, 0 for no match, or the rx_error saying which limit was hit or that
- * PCRE2 failed otherwise (bad UTF-8, offset inside a character): the caller treats the
- * text as not matching and says so. */
+ * PCRE2 failed otherwise (bad UTF-8, offset inside a character, no memory for the match
+ * data of a first match): the caller treats the text as not matching and says so. */
 static int rx_match(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m,
                     uint32_t opts)
 {
 	if (!r || !subject || offset > len)
 		return RX_ERR_FAILED;
+	rx_last *l = r->last;
+	if (!l->mctx && (l->mctx = pcre2_match_context_create(NULL))) {
+		pcre2_set_match_limit(l->mctx, r->match_limit);
+		pcre2_set_depth_limit(l->mctx, r->depth_limit);
+	}
+	if (!l->md)
+		l->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+	if (!l->mctx || !l->md) {
+		l->rc = PCRE2_ERROR_NOMEMORY;
+		return RX_ERR_FAILED;
+	}
 	if (r->last->uses < RX_JIT_AFTER && len - offset >= RX_JIT_SUBJECT)
 		r->last->uses = RX_JIT_AFTER - 1;
 	/* MLARCH_NO_JIT keeps the interpreter: valgrind cannot follow JIT code, whose vector
@@ -247,11 +277,10 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 		 * the interpreter gives the same results, only slower. */
 		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
 	}
-	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts, r->last->md,
-	                     r->mctx);
+	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts, l->md, l->mctx);
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
 		rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts | PCRE2_NO_JIT,
-		                 r->last->md, r->mctx);
+		                 l->md, l->mctx);
 	r->last->rc = rc;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;

@@ -32,9 +32,18 @@ void rx_free(rx *r);
  * rx_compile; a pattern decoded from a cache needs it). False when out of memory: R then
  * runs on every text, which is only slower. */
 bool rx_set_source(rx *r, const char *pattern);
+/* The words R needs (see rxlit.h), as rx_set_source or rx_set_need left them: for a cache
+ * of them. */
+const struct rxlit *rx_need(const rx *r);
+/* Gives R the requirement *NEED (taken: *NEED needs nothing afterwards), as decoded from a
+ * cache of what rx_set_source worked out for the same pattern. */
+void rx_set_need(rx *r, struct rxlit *need);
 /* Whether R may match a text whose ASCII-lowercase copy is LOWER[0..LEN) (see
  * rxlit_lower; NULL: it may): false means rx_find would find nothing. */
 bool rx_may_match(const rx *r, const char *lower, size_t len);
+/* The same on a text indexed by rxlit_text_index (NULL: it may). */
+struct rxlit_text;
+bool rx_may_match_in(const rx *r, const struct rxlit_text *t);
 /* Sets the match and depth limits of R (as rx_compile does): for a pattern decoded from
  * a cache, which keeps no limits. */
 void rx_set_limits(rx *r, const rx_limits *limits);

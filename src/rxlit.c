@@ -20,7 +20,13 @@
  *     alternatives need: the union of one requirement from each, or nothing if one
  *     alternative needs nothing;
  *   - a sequence needs whichever requirement of its parts is most selective: the one whose
- *     shortest word is longest, then the one with fewest words.
+ *     shortest word is longest, then the one with fewest words;
+ *   - at the top of the pattern, each alternative needs all of (up to RXL_MAX_SETS of) its
+ *     parts' requirements at once, and the pattern needs one alternative's: a text must
+ *     hold "click" and one of "through" or "predict" for `\bclick\s*(?:through|predict)`,
+ *     not only one of them. So a requirement is a list of clauses (alternatives), each a
+ *     list of sets of words, and a text passes when it holds a word of every set of some
+ *     clause.
  * Words are kept lowercase; the patterns are caseless, and the check runs on an ASCII
  * lowercase copy of the text (texts with other bytes are not filtered: caseless UTF-8
  * matching folds, for example, U+212A KELVIN SIGN to k).
@@ -32,6 +38,8 @@
 
 #define RXL_MAX_WORDS 64        /* a larger union is not worth checking */
 #define RXL_MAX_DEPTH 64
+#define RXL_MAX_CLAUSES 16      /* top-level alternatives kept apart; beyond, one union */
+#define RXL_MAX_SETS 4          /* requirements kept per alternative: the most selective */
 
 typedef struct {
 	const char *at;
@@ -43,6 +51,12 @@ typedef struct {
 	rxl_word v[RXL_MAX_WORDS];
 	uint32_t n;
 } rxl_req;
+
+/* All of SET[0..N) at once: what one top-level alternative needs. */
+typedef struct {
+	rxl_req set[RXL_MAX_SETS];
+	uint32_t n;
+} rxl_conj;
 
 typedef struct {
 	const char *p;
@@ -97,6 +111,63 @@ static void rxl_word_req(rxl_req *best, const char *at, uint32_t len)
 	}
 }
 
+/* Whether requirement A is more selective than B (see rxl_better). */
+static bool rxl_stricter(const rxl_req *a, const rxl_req *b)
+{
+	uint32_t x = rxl_shortest(a), y = rxl_shortest(b);
+	return x > y || (x == y && a->n < b->n);
+}
+
+/* Whether the word A[0..N) equals B[0..M) but for case. */
+static bool rxl_same_word(const char *a, uint32_t n, const char *b, uint32_t m)
+{
+	if (n != m)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		char x = a[i], y = b[i];
+		x = x >= 'A' && x <= 'Z' ? (char)(x - 'A' + 'a') : x;
+		y = y >= 'A' && y <= 'Z' ? (char)(y - 'A' + 'a') : y;
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/* Adds R to what C needs at once, keeping the RXL_MAX_SETS most selective requirements
+ * (dropping one only weakens the filter). C NULL: nothing to do. */
+static void rxl_conj_add(rxl_conj *c, const rxl_req *r)
+{
+	if (!c || r->n == 0)
+		return;
+	if (r->n == 1)
+		for (uint32_t i = 0; i < c->n; i++)
+			if (c->set[i].n == 1 && rxl_same_word(c->set[i].v[0].at, c->set[i].v[0].len,
+			                                      r->v[0].at, r->v[0].len))
+				return;
+	if (c->n < RXL_MAX_SETS) {
+		rxl_copy(&c->set[c->n++], r);
+		return;
+	}
+	uint32_t weakest = 0;
+	for (uint32_t i = 1; i < c->n; i++)
+		if (rxl_stricter(&c->set[weakest], &c->set[i]))
+			weakest = i;
+	if (rxl_stricter(r, &c->set[weakest]))
+		rxl_copy(&c->set[weakest], r);
+}
+
+/* The word AT[0..LEN) as a candidate for *BEST and for what C needs at once. */
+static void rxl_word_cand(rxl_req *best, rxl_conj *c, const char *at, uint32_t len)
+{
+	rxl_word_req(best, at, len);
+	if (c && len) {
+		rxl_req one;
+		one.v[0] = (rxl_word){ at, len };
+		one.n = 1;
+		rxl_conj_add(c, &one);
+	}
+}
+
 /* Reads a quantifier at X->p, if any, with its lazy/possessive mark. Returns 0 for none,
  * 1 for one that allows zero repetitions, 2 for one that needs at least one. */
 static int rxl_quant(rxl *x)
@@ -143,6 +214,23 @@ static int rxl_quant(rxl *x)
 	return kind;
 }
 
+/* The end of a POSIX class name at P ("[:", "[." or "[=" inside a class), just past its
+ * ":]", as PCRE2 reads it: NULL when a "]" or another "[:" comes first (P's "[" is then a
+ * literal, and that "]" may close the class: `[[.]|x]` is the class [.[] or "x]"). */
+static const char *rxl_posix_end(const char *p)
+{
+	char term = p[1];
+	for (p += 2; p[0] && p[1]; p++) {
+		if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
+			p++;
+		else if ((*p == '[' && p[1] == term) || *p == ']')
+			return NULL;
+		else if (*p == term && p[1] == ']')
+			return p + 2;
+	}
+	return NULL;
+}
+
 /* Skips a character class starting at X->p ('['). */
 static void rxl_class(rxl *x)
 {
@@ -159,12 +247,8 @@ static void rxl_class(rxl *x)
 			}
 			p += 2;
 		} else if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			const char *e = strchr(p + 2, ']');
-			if (!e) {
-				x->bad = true;
-				return;
-			}
-			p = e + 1;
+			const char *e = rxl_posix_end(p);
+			p = e ? e : p + 1;      /* not [:name:]: a literal "[" */
 		} else {
 			p++;
 		}
@@ -299,8 +383,9 @@ static void rxl_group(rxl *x, rxl_req *out)
 		out->n = 0;
 }
 
-/* One alternative: up to '|', ')' or the end. */
-static void rxl_seq(rxl *x, rxl_req *best)
+/* One alternative: up to '|', ')' or the end. *BEST gets its most selective
+ * requirement; CJ (when not NULL) all of them, up to RXL_MAX_SETS. */
+static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj)
 {
 	rxl_req part;
 	best->n = 0;
@@ -319,13 +404,13 @@ static void rxl_seq(rxl *x, rxl_req *best)
 			if (q == 1)
 				end--;          /* the last letter may be absent */
 			if (q) {
-				rxl_word_req(best, run, (uint32_t)(end - run));
+				rxl_word_cand(best, cj, run, (uint32_t)(end - run));
 				run = NULL;
 			}
 			continue;
 		}
 		if (run) {
-			rxl_word_req(best, run, (uint32_t)(x->p - run));
+			rxl_word_cand(best, cj, run, (uint32_t)(x->p - run));
 			run = NULL;
 		}
 		part.n = 0;
@@ -352,9 +437,10 @@ static void rxl_seq(rxl *x, rxl_req *best)
 		if ((n == '?' || n == '*' || n == '+' || n == '{') && rxl_quant(x) == 1)
 			part.n = 0;
 		rxl_better(best, &part);
+		rxl_conj_add(cj, &part);
 	}
 	if (run)
-		rxl_word_req(best, run, (uint32_t)(x->p - run));
+		rxl_word_cand(best, cj, run, (uint32_t)(x->p - run));
 }
 
 /* Alternatives up to ')' or the end into *ALL: the union of one requirement from each. */
@@ -364,7 +450,7 @@ static void rxl_alt(rxl *x, rxl_req *all)
 	bool none = false;
 	all->n = 0;
 	for (;;) {
-		rxl_seq(x, &r);
+		rxl_seq(x, &r, NULL);
 		if (x->bad)
 			return;
 		if (r.n == 0 || all->n + r.n > RXL_MAX_WORDS)
@@ -381,47 +467,131 @@ static void rxl_alt(rxl *x, rxl_req *all)
 		all->n = 0;
 }
 
+/* The top of the pattern: its alternatives, each with what it needs at once, into
+ * CL[0..*NCL); *ALL gets the union of one requirement from each (what is kept when there
+ * are more than RXL_MAX_CLAUSES alternatives). *NCL 0: the pattern needs nothing. */
+static void rxl_top(rxl *x, rxl_conj *cl, uint32_t *ncl, rxl_req *all)
+{
+	rxl_req r;
+	bool none = false, wide = false;
+	uint32_t n = 0;
+	all->n = 0;
+	for (;;) {
+		rxl_conj *c = n < RXL_MAX_CLAUSES ? &cl[n] : NULL;
+		if (c)
+			c->n = 0;
+		rxl_seq(x, &r, c);
+		if (x->bad)
+			return;
+		if (r.n == 0)
+			none = true;
+		if (n++ >= RXL_MAX_CLAUSES)
+			wide = true;
+		if (all->n + r.n > RXL_MAX_WORDS)
+			all->n = RXL_MAX_WORDS + 1;     /* too wide a union: unusable */
+		else {
+			memcpy(all->v + all->n, r.v, r.n * sizeof(*r.v));
+			all->n += r.n;
+		}
+		if (*x->p != '|')
+			break;
+		x->p++;
+	}
+	*ncl = none ? 0 : n;
+	if (!none && wide) {
+		/* one clause of one set, the union, if it is not too wide */
+		*ncl = all->n <= RXL_MAX_WORDS ? 1 : 0;
+		if (*ncl) {
+			rxl_copy(&cl[0].set[0], all);
+			cl[0].n = 1;
+		}
+	}
+}
+
+/* Lowercases AT[0..LEN) into W (LEN + 1 bytes, NUL-terminated). */
+static void rxl_lower_word(char *w, const char *at, uint32_t len)
+{
+	for (uint32_t j = 0; j < len; j++) {
+		char c = at[j];
+		w[j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	w[len] = '\0';
+}
+
 bool rxlit_analyse(const char *pattern, rxlit *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!pattern)
 		return true;
 	rxl x = { pattern, false, 0 };
-	rxl_req r;
-	rxl_alt(&x, &r);
-	if (x.bad || *x.p != '\0' || r.n == 0)
-		return true;            /* no requirement: the pattern always runs */
-	/* drop repeats: "(?:cost|costs?)" needs "cost" once */
-	size_t bytes = 0;
-	for (uint32_t i = 0; i < r.n; i++)
-		bytes += r.v[i].len + 1;
-	char *buf = malloc(bytes);
-	const char **words = malloc(r.n * sizeof(*words));
-	if (!buf || !words) {
-		free(buf);
-		free(words);
+	rxl_req *all = malloc(sizeof(*all));
+	rxl_conj *cl = malloc(RXL_MAX_CLAUSES * sizeof(*cl));
+	if (!all || !cl) {
+		free(all);
+		free(cl);
 		return false;
 	}
-	char *w = buf;
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < r.n; i++) {
-		for (uint32_t j = 0; j < r.v[i].len; j++) {
-			char c = r.v[i].at[j];
-			w[j] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	uint32_t ncl = 0;
+	rxl_top(&x, cl, &ncl, all);
+	bool ok = true;
+	if (!x.bad && *x.p == '\0' && ncl > 0) {
+		/* the most selective set of each clause first: it fails soonest */
+		size_t bytes = 0, nshape = 1, nw = 0;
+		for (uint32_t c = 0; c < ncl; c++) {
+			rxl_conj *cj = &cl[c];
+			for (uint32_t i = 1; i < cj->n; i++)
+				for (uint32_t j = i; j > 0 && rxl_stricter(&cj->set[j], &cj->set[j - 1]); j--) {
+					rxl_req *t = all;       /* all is no longer needed: a swap buffer */
+					rxl_copy(t, &cj->set[j]);
+					rxl_copy(&cj->set[j], &cj->set[j - 1]);
+					rxl_copy(&cj->set[j - 1], t);
+				}
+			nshape += 1 + cj->n;
+			for (uint32_t i = 0; i < cj->n; i++)
+				for (uint32_t k = 0; k < cj->set[i].n; k++) {
+					bytes += cj->set[i].v[k].len + 1;
+					nw++;
+				}
 		}
-		w[r.v[i].len] = '\0';
-		bool seen = false;
-		for (uint32_t k = 0; k < n && !seen; k++)
-			seen = strcmp(words[k], w) == 0;
-		if (!seen) {
-			words[n++] = w;
-			w += r.v[i].len + 1;
+		char *buf = malloc(bytes + nshape);
+		const char **words = malloc(nw * sizeof(*words));
+		ok = buf && words;
+		if (ok) {
+			uint8_t *shape = (uint8_t *)buf + bytes;
+			char *w = buf;
+			uint32_t n = 0, at = 0;
+			shape[at++] = (uint8_t)ncl;
+			for (uint32_t c = 0; c < ncl; c++) {
+				shape[at++] = (uint8_t)cl[c].n;
+				for (uint32_t i = 0; i < cl[c].n; i++) {
+					const rxl_req *r = &cl[c].set[i];
+					uint32_t first = n;
+					for (uint32_t k = 0; k < r->n; k++) {
+						rxl_lower_word(w, r->v[k].at, r->v[k].len);
+						/* a word repeated in a set counts once: "(?:cost|costs?)" */
+						bool seen = false;
+						for (uint32_t j = first; j < n && !seen; j++)
+							seen = strcmp(words[j], w) == 0;
+						if (!seen) {
+							words[n++] = w;
+							w += r->v[k].len + 1;
+						}
+					}
+					shape[at++] = (uint8_t)(n - first);
+				}
+			}
+			out->words = words;
+			out->nwords = n;
+			out->shape = shape;
+			out->buf = buf;
+		} else {
+			free(buf);
+			free(words);
 		}
 	}
-	out->words = words;
-	out->nwords = n;
-	out->buf = buf;
-	return true;
+	free(all);
+	free(cl);
+	return ok;      /* otherwise no requirement: the pattern always runs */
 }
 
 void rxlit_free(rxlit *r)
@@ -431,6 +601,107 @@ void rxlit_free(rxlit *r)
 	free(r->words);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
+}
+
+static uint32_t rxl_coded_len(const char *w)
+{
+	size_t n = strlen(w);
+	return n > RXLIT_WORD_MAX ? RXLIT_WORD_MAX : (uint32_t)n;
+}
+
+/* The bytes of R's shape: 1 + clauses + sets. */
+static size_t rxl_shape_len(const rxlit *r)
+{
+	if (r->nwords == 0)
+		return 1;
+	const uint8_t *sh = r->shape;
+	size_t n = 1;
+	for (uint32_t c = 0, ncl = sh[0]; c < ncl; c++) {
+		uint32_t ns = sh[n];
+		n += 1 + ns;
+	}
+	return n;
+}
+
+size_t rxlit_encoded_size(const rxlit *r)
+{
+	size_t n = rxl_shape_len(r);
+	for (uint32_t i = 0; i < r->nwords; i++)
+		n += 1 + rxl_coded_len(r->words[i]);
+	return n;
+}
+
+void rxlit_encode(const rxlit *r, unsigned char *out)
+{
+	if (r->nwords == 0) {
+		*out = 0;
+		return;
+	}
+	size_t sl = rxl_shape_len(r);
+	memcpy(out, r->shape, sl);
+	out += sl;
+	for (uint32_t i = 0; i < r->nwords; i++) {
+		uint32_t n = rxl_coded_len(r->words[i]);
+		*out++ = (unsigned char)n;
+		memcpy(out, r->words[i], n);
+		out += n;
+	}
+}
+
+/* The words array, the shape and the letters share one block: WORDS[0..N) pointers, the
+ * shape, then the NUL-terminated words. */
+size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
+{
+	memset(out, 0, sizeof(*out));
+	*nomem = false;
+	if (len < 1 || p[0] > RXL_MAX_CLAUSES)
+		return 0;
+	size_t off = 1, n = 0;
+	for (uint32_t c = 0; c < p[0]; c++) {
+		if (off >= len || p[off] == 0 || p[off] > RXL_MAX_SETS)
+			return 0;
+		uint32_t ns = p[off++];
+		for (uint32_t i = 0; i < ns; i++) {
+			if (off >= len || p[off] == 0 || p[off] > RXL_MAX_WORDS)
+				return 0;
+			n += p[off++];
+		}
+	}
+	size_t sl = off, letters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (off >= len || p[off] == 0 || p[off] > len - off - 1)
+			return 0;
+		size_t wl = p[off];
+		for (size_t j = 0; j < wl; j++) {
+			unsigned char c = p[off + 1 + j];
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+				return 0;
+		}
+		letters += wl + 1;
+		off += 1 + wl;
+	}
+	if (n == 0)
+		return off;
+	const char **words = malloc(n * sizeof(*words) + sl + letters);
+	if (!words) {
+		*nomem = true;
+		return 0;
+	}
+	uint8_t *shape = (uint8_t *)(words + n);
+	memcpy(shape, p, sl);
+	char *w = (char *)shape + sl;
+	for (size_t i = 0, at = sl; i < n; i++) {
+		size_t wl = p[at];
+		memcpy(w, p + at + 1, wl);
+		w[wl] = '\0';
+		words[i] = w;
+		w += wl + 1;
+		at += 1 + wl;
+	}
+	out->words = words;
+	out->nwords = (uint32_t)n;
+	out->shape = shape;
+	return off;
 }
 
 bool rxlit_lower(const char *text, size_t len, char *out)
@@ -444,20 +715,109 @@ bool rxlit_lower(const char *text, size_t len, char *out)
 	return true;
 }
 
+/* Whether the text LOWER[0..LEN) holds the word W[0..N). */
+static bool rxl_holds(const char *lower, size_t len, const char *w, size_t n)
+{
+	for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
+		p = memchr(p, w[0], (size_t)(end - p) - n + 1);
+		if (!p)
+			break;
+		if (memcmp(p, w, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* 1..36 for a lowercase letter or a digit, 0 for anything else: the pair index. */
+static unsigned rxl_code(unsigned char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 1u;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 27u;
+	return 0;
+}
+
+void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
+{
+	t->lower = lower;
+	t->len = len;
+	memset(t->pairs, 0, sizeof(t->pairs));
+	memset(t->triples, 0, sizeof(t->triples));
+	unsigned prev2 = 0, prev = len ? rxl_code((unsigned char)lower[0]) : 0;
+	for (size_t i = 1; i < len; i++) {
+		unsigned cur = rxl_code((unsigned char)lower[i]);
+		if (prev && cur) {
+			unsigned b = prev * 37u + cur;
+			t->pairs[b / 64] |= (uint64_t)1 << (b % 64);
+			if (prev2) {
+				b += prev2 * 37u * 37u;
+				t->triples[b / 64] |= (uint64_t)1 << (b % 64);
+			}
+		}
+		prev2 = prev;
+		prev = cur;
+	}
+}
+
+/* Whether the text LOWER[0..LEN) (indexed as T, when not NULL) holds word W. */
+static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const char *w)
+{
+	size_t n = 1;
+	if (t) {
+		/* words are letters and digits (rxlit_analyse, rxlit_decode): each pair and
+		 * triple of them must be in the text */
+		unsigned prev = 0;
+		for (; w[n]; n++) {
+			unsigned b = rxl_code((unsigned char)w[n - 1]) * 37u +
+			             rxl_code((unsigned char)w[n]);
+			if (!((t->pairs[b / 64] >> (b % 64)) & 1))
+				return false;
+			if (prev) {
+				b += prev * 37u * 37u;
+				if (!((t->triples[b / 64] >> (b % 64)) & 1))
+					return false;
+			}
+			prev = rxl_code((unsigned char)w[n - 1]);
+		}
+	} else {
+		n = strlen(w);
+	}
+	return rxl_holds(lower, len, w, n);
+}
+
+/* Whether some clause of R has a word of each of its sets in the text (see rxl_has). */
+static bool rxl_passes(const rxlit *r, const rxlit_text *t, const char *lower, size_t len)
+{
+	const uint8_t *sh = r->shape;
+	uint32_t ncl = *sh++, w = 0;
+	for (uint32_t c = 0; c < ncl; c++) {
+		uint32_t ns = *sh++;
+		bool all = true;
+		for (uint32_t i = 0; i < ns; i++) {
+			uint32_t nw = *sh++;
+			bool any = false;
+			for (uint32_t k = 0; all && k < nw && !any; k++)
+				any = rxl_has(t, lower, len, r->words[w + k]);
+			all = all && any;
+			w += nw;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t)
+{
+	if (!r || r->nwords == 0 || !t || !t->lower)
+		return true;
+	return rxl_passes(r, t, t->lower, t->len);
+}
+
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len)
 {
 	if (!r || r->nwords == 0 || !lower)
 		return true;
-	for (uint32_t i = 0; i < r->nwords; i++) {
-		const char *w = r->words[i];
-		size_t n = strlen(w);
-		for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
-			p = memchr(p, w[0], (size_t)(end - p) - n + 1);
-			if (!p)
-				break;
-			if (memcmp(p, w, n) == 0)
-				return true;
-		}
-	}
-	return false;
+	return rxl_passes(r, NULL, lower, len);
 }

@@ -10,11 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* At least one of WORDS[0..NWORDS) (lowercase ASCII) is in every text the pattern
- * matches; NWORDS 0: no such set is known, the pattern may match anything. */
-typedef struct {
+/* What every text the pattern matches holds: for some clause, a word of each of its sets.
+ * SHAPE: the number of clauses, then per clause the number of its sets followed by the
+ * number of words of each set; WORDS[0..NWORDS) (lowercase ASCII letters and digits) are
+ * the sets' words in that order.
+ * NWORDS 0: nothing is known, the pattern may match anything (SHAPE unused). */
+typedef struct rxlit {
 	const char **words;
 	uint32_t nwords;
+	const uint8_t *shape;
 	char *buf;
 } rxlit;
 
@@ -22,6 +26,19 @@ typedef struct {
  * when out of memory (*OUT then needs nothing, which is always safe). */
 bool rxlit_analyse(const char *pattern, rxlit *out);
 void rxlit_free(rxlit *r);
+
+/* R as bytes, for the compiled cache: its shape (one byte per count), then per word a
+ * length byte and its letters (a word over RXLIT_WORD_MAX letters keeps its first
+ * RXLIT_WORD_MAX, which a text holding the word holds too). rxlit_encoded_size is how many
+ * bytes rxlit_encode writes to OUT. */
+#define RXLIT_WORD_MAX 255u
+size_t rxlit_encoded_size(const rxlit *r);
+void rxlit_encode(const rxlit *r, unsigned char *out);
+/* Decodes one requirement from P[0..LEN) into *OUT (freed with rxlit_free) and returns the
+ * bytes it took; 0, with *OUT needing nothing, when the bytes are not one rxlit_encode
+ * could write (a count of 0 or over the analysis' caps, an empty or cut word, a byte other
+ * than a lowercase ASCII letter or digit) or, with *NOMEM set, when out of memory. */
+size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem);
 
 /* Writes TEXT[0..LEN) lowercased into OUT (LEN bytes) for rxlit_may_match. Returns false
  * when TEXT has a byte outside ASCII: caseless UTF-8 matching folds some other characters
@@ -31,5 +48,22 @@ bool rxlit_lower(const char *text, size_t len, char *out);
 /* Whether a text whose lowercase copy is LOWER[0..LEN) may match: false only when it
  * holds none of R's words. LOWER NULL: true. */
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len);
+
+/* A lowercase text with the pairs and triples of adjacent letters and digits it holds, so
+ * that a word with a pair or triple the text lacks is ruled out without a scan: for many
+ * patterns over one text. */
+#define RXLIT_PAIRS (37u * 37u)
+#define RXLIT_TRIPLES (37u * 37u * 37u)
+typedef struct rxlit_text {
+	const char *lower;
+	size_t len;
+	uint64_t pairs[(RXLIT_PAIRS + 63) / 64];
+	uint64_t triples[(RXLIT_TRIPLES + 63) / 64];
+} rxlit_text;
+
+/* Indexes LOWER[0..LEN) (kept by reference, as rxlit_lower wrote it) into *T. */
+void rxlit_text_index(rxlit_text *t, const char *lower, size_t len);
+/* rxlit_may_match on an indexed text (T NULL: true); the same answer, faster. */
+bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t);
 
 #endif

@@ -203,8 +203,8 @@ static const extract_case cases[] = {
 	  { ENT("kinesis-data-firehose", "Firehose"), SYM("output.format", "parquet", "Parquet"),
 	    BOOL("columnar", 1, "Parquet"), ENT("amazon-s3", "S3"),
 	    SYM("data.arrival", "streaming", "near real time") } },
-	{ "a pattern that hits its limit is reported",
-	  "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq! then Firehose", LEX_STEM, true,
+	{ "a pattern that hits its limit is reported",    /* z: the filter lets it run */
+	  "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq! then Firehose, z", LEX_STEM, true,
 	  { ENT("kinesis-data-firehose", "Firehose") } },
 	{ "nothing to find", "What is the answer?", LEX_STEM, false, { { NULL, 0, NULL, 0, NULL } } },
 	{ "UTF-8 text keeps byte spans", "Caf\xC3\xA9 data: 2 GB", LEX_STEM, false,

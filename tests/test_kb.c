@@ -15,6 +15,7 @@
 
 #include "kb.h"
 #include "kbcache.h"
+#include "rxlit.h"
 
 #define MAX_FILES 6
 #define MAX_DIAGS 6
@@ -574,6 +575,13 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	cr_expect(rx_has_group(k->lexicon[1].re, "unit"), "%s: named group", step);
 	cr_expect_str_eq(k->lexicon[1].pattern, "(?<n>\\d+(?:\\.\\d+)?)\\s*(?<unit>KB|MB|GB|TB)\\b",
 	                 "%s: pattern source", step);
+	/* the prefilter's words, worked out or read from the cache */
+	const rxlit *need = rx_need(k->lexicon[2].re);
+	cr_assert_eq(need->nwords, 3, "%s: words", step);     /* cheapest & simplest & and */
+	cr_expect_str_eq(need->words[0], "cheapest", "%s: words", step);
+	cr_expect_eq(need->shape[0], 1, "%s: one clause", step);
+	cr_expect_eq(need->shape[1], 3, "%s: of three sets", step);
+	cr_expect_eq(rx_need(k->lexicon[1].re)->nwords, 4, "%s: words", step);
 	kb_free(k);
 	eng_diags_free(d);
 	return res;
@@ -655,6 +663,64 @@ Test(kb, compiled_cache)
 	cr_expect_eq(load_cached(&t, blocked, false, "unwritable"), KB_CACHE_UNWRITTEN);
 	cr_expect_eq(load_cached(&t, NULL, false, "no cache"), KB_CACHE_UNUSED);
 
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
+/* The prefilter's words in a cache file whose checksum was made to fit: the structure
+ * checks alone must refuse what rxlit_encode cannot have written. */
+Test(kb, cache_words_checked)
+{
+	tmpkb t;
+	tmp_make(&t, clean_kb);
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(cache_dir));
+	char *file = kbc_path(cache_dir, t.dir);
+	cr_assert_not_null(file);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "cold"), KB_CACHE_WRITTEN);
+	FILE *f = fopen(file, "rb");
+	cr_assert_not_null(f);
+	static unsigned char whole[1 << 20];
+	size_t n = fread(whole, 1, sizeof(whole), f);
+	fclose(f);
+	/* the words follow the last pattern source (and their u64 length): the first
+	 * pattern's, an alias of Firehose, are one clause of two sets of one word each,
+	 * firehose and kinesis */
+	static const char last[] = "cheapest and simplest";
+	size_t pos = 0;
+	for (size_t i = 0; i + sizeof(last) <= n; i++)
+		if (memcmp(whole + i, last, sizeof(last)) == 0)
+			pos = i + sizeof(last) + 8;
+	cr_assert_gt(pos, 0);
+	cr_assert(memcmp(whole + pos, "\1\2\1\1\10firehose\7kinesis", 21) == 0,
+	          "the words section where expected");
+	static const struct {
+		const char *name;
+		size_t at;
+		unsigned char byte;
+	} damage[] = {
+		{ "too many clauses", 0, 17 },
+		{ "too many sets", 1, 5 },
+		{ "a set without words", 2, 0 },
+		{ "an empty word", 4, 0 },
+		{ "a word past the section", 4, 250 },
+		{ "an uppercase letter", 5, 'F' },
+		{ "a word cut short", 4, 7 },
+	};
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		unsigned char was = whole[pos + damage[i].at];
+		whole[pos + damage[i].at] = damage[i].byte;
+		uint64_t sum = kbc_hash(whole + 32, n - 32);    /* the header's checksum */
+		memcpy(whole + 24, &sum, sizeof(sum));
+		write_text(file, (const char *)whole, n);
+		whole[pos + damage[i].at] = was;
+		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_WRITTEN,
+		             "%s: not rewritten", damage[i].name);
+		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_HIT,
+		             "%s: not used once rewritten", damage[i].name);
+	}
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);

@@ -20,17 +20,31 @@
 #define SRCDIR "."
 #endif
 
-/* The words of PATTERN joined by '|' in the order found, "" for none. */
+/* What PATTERN needs, "" for nothing: the words of a set joined by '|', the sets of a
+ * clause (all needed) by " & ", the clauses (one needed) by " / ". */
 static const char *words(const char *pattern, char *buf, size_t size)
 {
 	rxlit r;
 	cr_assert(rxlit_analyse(pattern, &r));
 	buf[0] = '\0';
-	for (uint32_t i = 0; i < r.nwords; i++) {
-		if (i)
-			strncat(buf, "|", size - strlen(buf) - 1);
-		strncat(buf, r.words[i], size - strlen(buf) - 1);
+	const uint8_t *sh = r.shape;
+	uint32_t ncl = r.nwords ? *sh++ : 0, w = 0;
+	for (uint32_t c = 0; c < ncl; c++) {
+		if (c)
+			strncat(buf, " / ", size - strlen(buf) - 1);
+		uint32_t ns = *sh++;
+		for (uint32_t i = 0; i < ns; i++) {
+			if (i)
+				strncat(buf, " & ", size - strlen(buf) - 1);
+			uint32_t nw = *sh++;
+			for (uint32_t k = 0; k < nw; k++, w++) {
+				if (k)
+					strncat(buf, "|", size - strlen(buf) - 1);
+				strncat(buf, r.words[w], size - strlen(buf) - 1);
+			}
+		}
 	}
+	cr_expect_eq(w, r.nwords, "%s: the shape covers every word", pattern);
 	rxlit_free(&r);
 	return buf;
 }
@@ -39,19 +53,19 @@ Test(rxlit, words_found)
 {
 	static const struct { const char *pattern, *want; } cases[] = {
 		{ "firehose", "firehose" },
-		{ "\\bKinesis\\s+Data\\s+Firehose\\b", "firehose" },
-		{ "\\bcost[- ]?(?:effective|efficient)", "effective|efficient" },  /* longer words win */
-		{ "\\b(?:most|more)\\s+cost", "cost" },
-		{ "\\bcheapest\\b|\\bleast\\s+expensive\\b", "cheapest|expensive" },
-		{ "colou?r", "colo" },                  /* `?` takes the u out of the run */
+		{ "\\bKinesis\\s+Data\\s+Firehose\\b", "firehose & kinesis & data" },
+		{ "\\bcost[- ]?(?:effective|efficient)", "effective|efficient & cost" },  /* longer first */
+		{ "\\b(?:most|more)\\s+cost", "cost & most|more" },
+		{ "\\bcheapest\\b|\\bleast\\s+expensive\\b", "cheapest / expensive & least" },
+		{ "colou?r", "colo & r" },              /* `?` takes the u out of the run */
 		{ "costs?", "cost" },
-		{ "ab+c", "ab" },                       /* `+` keeps b, ends the run */
+		{ "ab+c", "ab & c" },                   /* `+` keeps b, ends the run */
 		{ "x{0,3}yz", "yz" },
 		{ "(?:spark)?\\s*streaming", "streaming" },
-		{ "(?:kinesis|kafka)\\s+stream", "stream" },
+		{ "(?:kinesis|kafka)\\s+stream", "stream & kinesis|kafka" },
 		{ "(?:kinesis|kafka)", "kinesis|kafka" },
 		{ "(?<n>\\d+)\\s*(?:MB|GB)", "mb|gb" },
-		{ "(?<=near )real[- ]time", "real" },   /* lookbehind words are not needed */
+		{ "(?<=near )real[- ]time", "real & time" },    /* lookbehind words are not needed */
 		{ "(?!not )serverless", "serverless" },
 		{ "[A-Z]{2}ETL", "etl" },
 		{ "(?i)Glue", "glue" },
@@ -59,11 +73,19 @@ Test(rxlit, words_found)
 		{ "(?#comment)athena", "athena" },
 		{ "\\x{41}thena", "thena" },
 		{ "\\p{L}+ql", "ql" },
+		/* at the top, each alternative needs all of its most selective four */
+		{ "\\bclick\\s*(?:through|predict)|\\bCTR\\b", "through|predict & click / ctr" },
+		{ "one two three four five six", "three & five & four & two" },  /* the last of equals stays out */
+		{ "(?:a b|c d)", "a|c" },               /* inside a group: one word each */
+		{ "x|(?:y)?", "" },                     /* an alternative that needs nothing */
+		/* over 16 alternatives: their union, as inside a group */
+		{ "aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq rr",
+		  "aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq" },
 	};
 	char buf[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_expect_str_eq(words(cases[i].pattern, buf, sizeof(buf)), cases[i].want,
-		                 "pattern %s", cases[i].pattern);
+		                 "pattern %s: %s", cases[i].pattern, buf);
 }
 
 Test(rxlit, nothing_needed)
@@ -95,7 +117,105 @@ Test(rxlit, lower_and_may_match)
 	cr_expect_not(rxlit_may_match(&r, "use amazon s3", 13));
 	cr_expect_not(rxlit_may_match(&r, "kinesi", 6), "a word cut by the end of the text");
 	cr_expect(rxlit_may_match(&r, NULL, 0), "no lowercase copy: it may match");
+	/* the same answers on an indexed text, where a missing pair of letters rules a word
+	 * out before any scan */
+	static const struct { const char *text; bool may; } in[] = {
+		{ "use kinesis", true }, { "a fire hose", true }, { "use amazon s3", false },
+		{ "kinesi", false }, { "sisenik", false }, { "kin esis", false }, { "", false },
+		{ "fi re hose fire", true }, { "x", false },
+	};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		rxlit_text t;
+		size_t n = strlen(in[i].text);
+		rxlit_text_index(&t, in[i].text, n);
+		cr_expect_eq(rxlit_may_match_in(&r, &t), in[i].may, "%s", in[i].text);
+		cr_expect_eq(rxlit_may_match(&r, in[i].text, n), in[i].may, "%s", in[i].text);
+	}
+	cr_expect(rxlit_may_match_in(&r, NULL), "no index: it may match");
 	rxlit_free(&r);
+	cr_assert(rxlit_analyse("\\bs3\\b|x", &r));
+	rxlit_text t;
+	rxlit_text_index(&t, "an s3 bucket", 12);
+	cr_expect(rxlit_may_match_in(&r, &t), "a digit in a word");
+	rxlit_text_index(&t, "on x", 4);
+	cr_expect(rxlit_may_match_in(&r, &t), "a word of one letter");
+	rxlit_text_index(&t, "on 3s", 5);
+	cr_expect_not(rxlit_may_match_in(&r, &t));
+	rxlit_free(&r);
+}
+
+/* The words as the compiled cache keeps them: what comes back is what was analysed, and
+ * bytes rxlit_encode could not have written are refused. */
+Test(rxlit, encode_decode)
+{
+	static const char *const patterns[] = {
+		"firehose", "\\bcheapest\\b|\\bleast\\s+expensive\\b", "\\d+", "(?:kinesis|kafka)",
+	};
+	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		rxlit r, back;
+		bool nomem = true;
+		cr_assert(rxlit_analyse(patterns[i], &r));
+		size_t n = rxlit_encoded_size(&r);
+		unsigned char buf[256];
+		cr_assert_lt(n, sizeof(buf));
+		rxlit_encode(&r, buf);
+		buf[n] = 0x7f;                  /* what follows is not read */
+		cr_expect_eq(rxlit_decode(buf, n + 1, &back, &nomem), n, "pattern %s", patterns[i]);
+		cr_expect_not(nomem);
+		cr_assert_eq(back.nwords, r.nwords, "pattern %s", patterns[i]);
+		for (uint32_t j = 0; j < r.nwords; j++)
+			cr_expect_str_eq(back.words[j], r.words[j], "pattern %s", patterns[i]);
+		for (size_t cut = 0; cut < n; cut++) {
+			rxlit part;
+			cr_expect_eq(rxlit_decode(buf, cut, &part, &nomem), 0, "%s cut at %zu",
+			             patterns[i], cut);
+			cr_expect_eq(part.nwords, 0);
+		}
+		rxlit_free(&r);
+		rxlit_free(&back);
+	}
+	/* a word longer than a length byte keeps its first letters: still needed */
+	char longp[400];
+	memset(longp, 'a', 300);
+	longp[300] = '\0';
+	rxlit r, back;
+	bool nomem;
+	cr_assert(rxlit_analyse(longp, &r));
+	unsigned char buf[300];
+	cr_assert_eq(rxlit_encoded_size(&r), 4 + RXLIT_WORD_MAX);    /* shape 1 1 1, length */
+	rxlit_encode(&r, buf);
+	cr_expect_eq(rxlit_decode(buf, sizeof(buf), &back, &nomem), 4 + RXLIT_WORD_MAX);
+	cr_assert_eq(back.nwords, 1);
+	cr_expect_eq(strlen(back.words[0]), RXLIT_WORD_MAX);
+	cr_expect(rxlit_may_match(&back, longp, 300));
+	rxlit_free(&r);
+	rxlit_free(&back);
+
+	static const struct { const char *name; unsigned char b[8]; size_t n; } bad[] = {
+		{ "empty", { 0 }, 0 },
+		{ "too many clauses", { 17, 1, 1, 1, 'a' }, 5 },
+		{ "a clause without sets", { 1, 0 }, 2 },
+		{ "too many sets", { 1, 5, 1, 1, 1, 1, 1 }, 7 },
+		{ "a set without words", { 1, 1, 0 }, 3 },
+		{ "a set of too many words", { 1, 1, 65 }, 3 },
+		{ "a cut shape", { 2, 1, 1 }, 3 },
+		{ "an empty word", { 1, 1, 1, 0 }, 4 },
+		{ "a word past the end", { 1, 1, 1, 5, 'a', 'b' }, 6 },
+		{ "an uppercase letter", { 1, 1, 1, 2, 'a', 'B' }, 6 },
+		{ "punctuation", { 1, 1, 1, 2, 'a', '-' }, 6 },
+		{ "a NUL", { 1, 1, 1, 2, 'a', 0 }, 6 },
+		{ "a missing word", { 1, 1, 2, 1, 'a' }, 5 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rxlit x;
+		cr_expect_eq(rxlit_decode(bad[i].b, bad[i].n, &x, &nomem), 0, "%s", bad[i].name);
+		cr_expect_not(nomem, "%s", bad[i].name);
+		cr_expect_eq(x.nwords, 0, "%s", bad[i].name);
+	}
+	unsigned char none = 0;
+	rxlit x;
+	cr_expect_eq(rxlit_decode(&none, 1, &x, &nomem), 1, "no words needed");
+	cr_expect_eq(x.nwords, 0);
 }
 
 /* Every pattern of CASES matches its text; the filter must let each through. */
@@ -109,6 +229,8 @@ Test(rxlit, never_skips_a_match)
 		{ "x{0,3}yz", "xxxYZ" },
 		{ "[A-Z]{2}ETL", "an XYetl job" },
 		{ "(?<n>\\d+)\\s*(?:MB|GB)", "500 mb" },
+		{ "[[.]|]abc", "a.b" },        /* no [.name.]: the class is [.[], then an alternative */
+		{ "[[:alpha:]]x|y", "ax" },
 	};
 	char low[64];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -119,6 +241,10 @@ Test(rxlit, never_skips_a_match)
 		cr_assert_eq(rx_find(re, cases[i].text, n, 0, &m), 1, "%s", cases[i].pattern);
 		cr_assert(rxlit_lower(cases[i].text, n, low));
 		cr_expect(rx_may_match(re, low, n), "%s skipped %s", cases[i].pattern,
+		          cases[i].text);
+		rxlit_text t;
+		rxlit_text_index(&t, low, n);
+		cr_expect(rx_may_match_in(re, &t), "%s skipped %s (indexed)", cases[i].pattern,
 		          cases[i].text);
 		rx_free(re);
 	}
