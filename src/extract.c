@@ -391,6 +391,17 @@ static eng_status x_entities(const kb *k, const char *text, size_t len, bool val
 	}
 	free(claimed);
 	free(c.v);
+	/* an entity named only in negated clauses also gives (subject, uses.negated, entity),
+	 * so that rules can tell a denied service from a proposed one */
+	eng_sym neg_attr = attr == k->s_uses ? k->s_uses_negated
+	                   : attr == k->s_mentions ? k->s_mentions_negated : 0;
+	for (size_t i = base, n = out->n; i < n && st == ENG_OK && neg_attr; i++) {
+		xfact f = out->v[i];
+		if (f.source != XF_ENTITY || f.attr != attr || !f.negated)
+			continue;
+		f.attr = neg_attr;
+		st = x_add(out, base, &f);
+	}
 	return st;
 }
 

@@ -512,7 +512,10 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 	k->s_option = eng_intern(k->e, "option", 6);
 	k->s_uses = eng_intern(k->e, "uses", 4);
 	k->s_mentions = eng_intern(k->e, "mentions", 8);
-	if (!k->s_scenario || !k->s_option || !k->s_uses || !k->s_mentions) {
+	k->s_uses_negated = eng_intern(k->e, "uses.negated", 12);
+	k->s_mentions_negated = eng_intern(k->e, "mentions.negated", 16);
+	if (!k->s_scenario || !k->s_option || !k->s_uses || !k->s_mentions ||
+	    !k->s_uses_negated || !k->s_mentions_negated) {
 		kb_free(k);
 		return NULL;
 	}

@@ -94,6 +94,7 @@ typedef struct kb {
 	bool no_prefilter;      /* extraction runs every pattern (tests compare the two) */
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
+	eng_sym s_uses_negated, s_mentions_negated;   /* entities named only to be denied */
 } kb;
 
 /* Loads every *.yaml file under DIR (recursively, in sorted path order) into a new

@@ -329,14 +329,20 @@ Test(extract, negated_clauses)
 		xfacts x = { .v = NULL };
 		const char *t = negs[i].text;
 		cr_assert_eq(extract(k, t, strlen(t), LEX_OPTION, k->s_uses, &x), ENG_OK);
-		char got[128] = "";
-		for (size_t j = 0; j < x.n; j++)
-			if (x.v[j].source == XF_ENTITY && x.v[j].negated) {
-				if (*got)
-					strcat(got, " ");
-				strcat(got, k->entities[x.v[j].index].id);
-			}
+		char got[128] = "", twin[128] = "";
+		for (size_t j = 0; j < x.n; j++) {
+			if (x.v[j].source != XF_ENTITY || !x.v[j].negated)
+				continue;
+			char *to = x.v[j].attr == k->s_uses ? got
+			           : x.v[j].attr == k->s_uses_negated ? twin : NULL;
+			cr_assert_not_null(to, "%s: a negated fact of another attribute", t);
+			if (*to)
+				strcat(to, " ");
+			strcat(to, k->entities[x.v[j].index].id);
+		}
 		cr_expect_str_eq(got, negs[i].negated, "%s", t);
+		/* each also gives (option, uses.negated, entity) for the rules */
+		cr_expect_str_eq(twin, negs[i].negated, "%s: uses.negated", t);
 		xfacts_free(&x);
 	}
 }
