@@ -2,10 +2,13 @@
 /*
  * question.c - a pasted exam question to stem, options and "choose N".
  *
- * Three passes over the text. The first checks UTF-8 and writes a normalised copy: line
+ * Four passes over the text. The first checks UTF-8 and writes a normalised copy: line
  * breaks become LF, typographic quotes, dashes and Unicode spaces become their ASCII
  * forms, so that lexicon patterns only ever see plain punctuation. The second drops
- * trailing spaces on every line and blank space at both ends. The third finds the options.
+ * trailing spaces on every line and blank space at both ends. The third finds the options
+ * (on lines of their own, or else on one line: q_inline). The fourth tidies the stem and
+ * each option for the patterns (q_tidy: a wrapped line's indentation goes, hyphen breaks
+ * are joined, negative contractions are spelt out) and moves the offsets with it.
  *
  * Finding options is the delicate part, because a stem can start "A company ..." and an
  * option can wrap onto a line that starts "A Lambda function ...". Every line that starts
