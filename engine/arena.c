@@ -115,3 +115,11 @@ void arena_rewind(arena *a, arena_mark m)
 	if (a->top)
 		a->top->used = m.used;
 }
+
+void arena_pop(arena *a, void *p)
+{
+	struct block *b = a->top;
+	unsigned char *q = p;
+	if (b && q >= b->data && q < b->data + b->used)
+		b->used = (size_t)(q - b->data);
+}

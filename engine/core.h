@@ -86,26 +86,32 @@ typedef struct negres negres;
 typedef struct firing firing;
 typedef struct rnode rnode;
 
+/* The bits of a fact's hash kept in it: the dedup table's buckets are picked with them,
+ * so it may grow to 2^29 buckets before chains lengthen (2^28 facts, 24 GiB of them). */
+#define FACT_HASH_BITS 29
+#define FACT_HASH_MASK ((UINT32_C(1) << FACT_HASH_BITS) - 1)
+
 typedef struct support {
 	firing *f;
 	struct support *next;
 } support;
 
+/* 96 bytes: the three flags share a word with the hash. */
 struct fact {
-	eng_fact_id id;
 	eng_triple t;
 	uint64_t origin;
-	uint64_t hash;
 	fact *hnext;            /* dedup table chain */
 	fact *sanext;           /* (subject, attribute) table chain */
 	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
 	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
-	bool input;             /* asserted from outside or by a procedural rule */
-	bool dying;             /* queued for retraction */
-	bool deferred;          /* in WM, not yet in the network (eng->deferred) */
 	const eng_just *why;    /* first justification, NULL for input facts */
+	eng_fact_id id;
+	uint32_t hash : FACT_HASH_BITS;     /* triple_hash (engine.c) */
+	uint32_t input : 1;     /* asserted from outside or by a procedural rule */
+	uint32_t dying : 1;     /* queued for retraction */
+	uint32_t deferred : 1;  /* in WM, not yet in the network (eng->deferred) */
 };
 
 /* ---- alpha network ---- */
@@ -239,7 +245,8 @@ struct rule {
 	                         * as met going up its token, sorted newest first */
 };
 
-/* A partial match. Tokens form a tree: each extends its parent by one level. */
+/* A partial match. Tokens form a tree: each extends its parent by one level. 96 bytes:
+ * a PROD token is in no bucket, so its activation and firing share the bucket links. */
 struct token {
 	/* what a walk up the tree reads, together at the start */
 	token *parent;
@@ -247,18 +254,18 @@ struct token {
 	uint16_t level;
 	uint32_t hash;          /* its key's hash in a hashed store */
 	rnode *node;
-	token *hnext, **hpprev; /* in the node's hash bucket (its one list when unhashed);
-	                         * PROD tokens are in none */
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */
-	union {                 /* zero in MEM and TEST tokens: nresults reads 0 there */
-		struct {
-			negres *results;        /* NEG: the fact that blocks it, if any */
-			uint32_t nresults;      /* NEG: 1 while blocked, else 0 */
+	union {                 /* by node->kind; all zero in a new token */
+		struct {                /* MEM, NEG and TEST */
+			token *hnext, **hpprev; /* in the node's hash bucket (its one list
+			                         * when unhashed); hpprev NULL while out */
+			negres *results;        /* NEG: the fact that blocks it, if any; a
+			                         * blocked token is in no bucket */
 		};
-		struct {
-			struct activation *act; /* PROD: pending activation */
-			firing *fired;          /* PROD: the logical firing it produced */
+		struct {                /* PROD: in no bucket */
+			struct activation *act; /* pending activation */
+			firing *fired;          /* the logical firing it produced */
 		};
 	};
 };
@@ -293,13 +300,14 @@ typedef struct effect {
 	struct effect *next;
 } effect;
 
+/* A rule's firing, in run_arena with its fact ids and bindings (engine.c, fire). A
+ * procedural firing that no fact or conclusion names goes as soon as its actions are done. */
 struct firing {
 	eng_just just;
-	rule *r;
 	token *tok;             /* NULL once withdrawn or for procedural firings */
 	effect *effects;
 	bool withdrawn;
-	firing *next_all;
+	bool named;             /* some fact's why or a conclusion points at it */
 };
 
 typedef struct {
@@ -374,14 +382,13 @@ struct eng {
 	uint32_t npending, cappending;
 	uint64_t seq;
 
-	/* firings and conclusions */
-	firing *firings;
+	/* conclusions */
 	concl *concls;          /* concls[0] unused */
 	uint32_t nconcls, capconcls;
 
 	pool item_pool[AIDX_COUNT + 1];   /* by the number of indexes of the item's memory */
 	pool token_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
-	arena *run_arena;       /* firings: they live until the next clear */
+	arena *run_arena;       /* firings that something names: until the next clear */
 	eng_status run_error;
 	eng_status match_error; /* a test failed to evaluate while matching */
 	char error[512];

@@ -689,9 +689,11 @@ fact *wm_get(const eng *e, eng_fact_id id)
 	return id && id <= e->nfacts ? e->facts[id - 1] : NULL;
 }
 
-static uint64_t triple_hash(eng_triple t)
+/* Its low FACT_HASH_BITS bits: what a fact keeps (core.h). */
+static uint32_t triple_hash(eng_triple t)
 {
-	return mix64(((uint64_t)t.subject << 32 | t.attribute) ^ eng_value_hash(t.value));
+	return (uint32_t)mix64(((uint64_t)t.subject << 32 | t.attribute) ^
+	                       eng_value_hash(t.value)) & FACT_HASH_MASK;
 }
 
 static inline uint64_t sa_hash(eng_sym subject, eng_sym attribute)
@@ -699,7 +701,7 @@ static inline uint64_t sa_hash(eng_sym subject, eng_sym attribute)
 	return mix64((uint64_t)subject << 32 | attribute);
 }
 
-static fact *wm_find(const eng *e, eng_triple t, uint64_t h)
+static fact *wm_find(const eng *e, eng_triple t, uint32_t h)
 {
 	if (!e->nftable)
 		return NULL;
@@ -800,7 +802,7 @@ static void wm_settle(eng *e)
 eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **out,
                      bool *added)
 {
-	uint64_t h = triple_hash(t);
+	uint32_t h = triple_hash(t);
 	fact *f = wm_find(e, t, h);
 	if (f && !f->dying) {
 		if (input)
@@ -818,7 +820,7 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 				e->dying[i] = e->dying[--e->ndying];
 				break;
 			}
-		f->input = f->input || input;
+		f->input = f->input || input;   /* a bit-field: no |= of a bool */
 		*out = f;
 		if (added)
 			*added = false;
@@ -985,7 +987,6 @@ eng_status eng_retract(eng *e, eng_fact_id id)
 void eng_clear(eng *e)
 {
 	agenda_clear(e);
-	e->firings = NULL;
 	arena_reset(e->run_arena);
 	rete_clear(e);
 	/* empty the dedup table bucket by bucket when few facts were made, else at once */
@@ -1179,6 +1180,7 @@ static eng_status act_conclude(eng *e, firing *fr, const ir_action *a, const eng
 		e->nconcls = 1;   /* id 0 is "none" */
 	uint32_t id = e->nconcls++;
 	e->concls[id] = c;
+	fr->named = true;
 	if (fr->tok)
 		return effect_add(e, fr, NULL, id);
 	return ENG_OK;
@@ -1196,8 +1198,10 @@ static eng_status act_assert(eng *e, firing *fr, const ir_action *a, const eng_v
 	if ((st = wm_assert(e, t, 0, !logical, &f, &added)))
 		return st;
 	if (!logical) {
-		if (added)
+		if (added) {
 			f->why = &fr->just;
+			fr->named = true;
+		}
 		return ENG_OK;
 	}
 	if (fr->withdrawn) {
@@ -1261,7 +1265,7 @@ static eng_status fire(eng *e, activation *act)
 	token *tok = act->tok;
 	tok->act = NULL;
 	size_t sz = sizeof(firing) + r->npos * sizeof(eng_fact_id) + ir->nvars * sizeof(eng_value);
-	firing *fr = arena_alloc(e->run_arena, sz);
+	firing *fr = arena_alloc_small(e->run_arena, sz);
 	if (!fr)
 		return ENG_ERR_NOMEM;
 	eng_value *vars = (eng_value *)(fr + 1);
@@ -1278,9 +1282,6 @@ static eng_status fire(eng *e, activation *act)
 	fr->just.nfacts = r->npos;
 	fr->just.bindings = vars;
 	fr->just.nbindings = ir->nvars;
-	fr->r = r;
-	fr->next_all = e->firings;
-	e->firings = fr;
 	if (!ir->procedural) {
 		fr->tok = tok;
 		tok->fired = fr;
@@ -1302,6 +1303,8 @@ static eng_status fire(eng *e, activation *act)
 			break;
 	}
 	eng_status fst = wm_match_deferred(e);
+	if (!fr->tok && !fr->named && !fr->withdrawn)
+		arena_pop(e->run_arena, fr);   /* nothing can read it: its explanation goes */
 	return st ? st : fst;
 }
 

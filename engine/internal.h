@@ -38,6 +38,9 @@ void arena_reset(arena *a);
 /* Remembers the fill level, and later frees everything allocated since. */
 arena_mark arena_mark_get(const arena *a);
 void arena_rewind(arena *a, arena_mark m);
+/* Gives back P, the newest allocation, if it is in the newest block (else does nothing;
+ * the block stays for what comes next): for a record that turned out to be unneeded. */
+void arena_pop(arena *a, void *p);
 
 /* The engine's arena for rules; compile.c allocates IR from it. */
 arena *eng_rules_arena(eng *e);

@@ -376,8 +376,8 @@ static eng_status store_link(eng *e, rnode *s, token *t)
 	return ENG_OK;
 }
 
-/* Takes T out of S's buckets, if it is in them (a PROD token, or a blocked NEG token, is
- * in none), leaving the buckets as they are: a walk over them may go on. */
+/* Takes T out of S's buckets, if it is in them (a blocked NEG token is in none; a PROD
+ * token, in none either, never comes here: its links hold act and fired), leaving the buckets as they are: a walk over them may go on. */
 static void bucket_unlink(rnode *s, token *t)
 {
 	if (!t->hpprev)
@@ -421,7 +421,8 @@ static void token_delete(eng *e, token *t)
 {
 	token_delete_children(e, t);
 	rnode *s = t->node;
-	store_unlink(s, t);
+	if (s->kind != RN_PROD)   /* a PROD token is in no bucket (its links are act, fired) */
+		store_unlink(s, t);
 	if (t->wme) {
 		if (t->fprev)
 			t->fprev->fnext = t->fnext;
@@ -541,7 +542,6 @@ static bool neg_block(eng *e, token *t, fact *f)
 	r->owner = t;
 	r->f = f;
 	t->results = r;
-	t->nresults = 1;
 	r->fnext = f->negs;
 	if (f->negs)
 		f->negs->fprev = r;
@@ -789,7 +789,6 @@ void rete_remove_fact(eng *e, fact *f)
 		negres *r = f->negs;
 		token *owner = r->owner;
 		owner->results = NULL;
-		owner->nresults = 0;
 		negres_free(e, r);
 		fact *b = neg_blocker(owner->node, owner);
 		if (!b) {
@@ -1143,7 +1142,7 @@ static void node_prime(eng *e, rnode *n)
 		return;   /* alpha memories are empty: a join has no matches yet */
 	for (uint32_t b = 0; b < p->ntbuckets; b++)
 		for (token *t = p->tbuckets[b]; t; t = t->hnext) {
-			if (p->kind == RN_NEG && t->nresults)
+			if (p->kind == RN_NEG && t->results)
 				continue;
 			if (n->kind == RN_JOIN)
 				join_left(e, n, t);

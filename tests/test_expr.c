@@ -657,3 +657,20 @@ Test(expr, symbol_joins_its_arguments)
 		cr_expect_str_eq(eng_sym_name(e, got.u.sym), cases[i].want, "case '%s'", cases[i].name);
 	}
 }
+
+/* arena_pop (engine.c drops a firing nothing names with it): the newest allocation goes
+ * back and the next one takes its place; an older pointer is left alone. */
+Test(expr, arena_pop_gives_back_the_newest)
+{
+	char *p = arena_alloc_small(a, 24);
+	char *q = arena_alloc_small(a, 40);
+	cr_assert(p && q);
+	arena_pop(a, q);
+	char *r = arena_alloc_small(a, 40);
+	cr_assert_eq(r, q, "the popped space is reused");
+	memset(r, 0x5a, 40);
+	arena_pop(a, a);            /* not in the block: nothing happens */
+	char *s = arena_alloc_small(a, 8);
+	cr_assert(s >= r + 40, "a foreign pointer does not rewind the arena");
+	cr_assert_eq(p[0], 0, "older allocations are untouched");
+}
