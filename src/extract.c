@@ -30,6 +30,21 @@ typedef struct {
 
 /* ---- output ---- */
 
+/* Makes room in *V (N elements of ELEM bytes, *CAP allocated) for one more, doubling.
+ * Returns false when out of memory (*V is then unchanged). */
+static bool x_grow(void **v, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p = realloc(*v, c * elem);
+	if (!p)
+		return false;
+	*v = p;
+	*cap = c;
+	return true;
+}
+
 /* Adds a fact to OUT unless (attr, value) is already among OUT->v[BASE..n); then the
  * earlier of the two spans is kept. */
 static eng_status x_add(xfacts *out, size_t base, const xfact *f)
@@ -44,14 +59,8 @@ static eng_status x_add(xfacts *out, size_t base, const xfact *f)
 			return ENG_OK;
 		}
 	}
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 16;
-		xfact *v = realloc(out->v, cap * sizeof(*v));
-		if (!v)
-			return ENG_ERR_NOMEM;
-		out->v = v;
-		out->cap = cap;
-	}
+	if (!x_grow((void **)&out->v, &out->cap, out->n, sizeof(*out->v)))
+		return ENG_ERR_NOMEM;
 	out->v[out->n++] = *f;
 	return ENG_OK;
 }
@@ -220,25 +229,11 @@ static bool x_constant(const kb_lexeme *lx)
 
 /* ---- negated clauses ---- */
 
-/* The spans of the matches of `negates: clause` entries in one text. */
+/* The clauses around the matches of `negates: clause` entries in one text. */
 typedef struct {
 	rx_span *v;
 	size_t n, cap;
 } x_spans;
-
-static eng_status x_spans_add(x_spans *s, rx_span m)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		rx_span *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return ENG_ERR_NOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = m;
-	return ENG_OK;
-}
 
 /* Whether a clause ends before T[I]: punctuation, or a word that opens another clause
  * ("Glue cannot write it, so use EMR", "use EMR because Glue cannot", "do not use EMR and
@@ -260,19 +255,27 @@ static bool x_clause_break(const char *t, size_t len, size_t i)
 	return false;
 }
 
-/* Whether T[START..END) lies inside the clause of one of the negations NEG. */
-static bool x_in_negated_clause(const char *t, size_t len, const x_spans *neg, size_t start,
-                                size_t end)
+/* Adds to NEG the clause of T around the negation M, worked out once for all the
+ * entities of the text. */
+static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_span m)
 {
-	for (size_t i = 0; i < neg->n; i++) {
-		size_t cs = neg->v[i].start, ce = neg->v[i].end;
-		while (cs > 0 && !x_clause_break(t, len, cs - 1))
-			cs--;
-		while (ce < len && !x_clause_break(t, len, ce))
-			ce++;
-		if (start >= cs && end <= ce)
+	size_t cs = m.start, ce = m.end;
+	while (cs > 0 && !x_clause_break(t, len, cs - 1))
+		cs--;
+	while (ce < len && !x_clause_break(t, len, ce))
+		ce++;
+	if (!x_grow((void **)&neg->v, &neg->cap, neg->n, sizeof(*neg->v)))
+		return ENG_ERR_NOMEM;
+	neg->v[neg->n++] = (rx_span){ cs, ce };
+	return ENG_OK;
+}
+
+/* Whether START..END lies inside one of the negated clauses NEG. */
+static bool x_in_negated_clause(const x_spans *neg, size_t start, size_t end)
+{
+	for (size_t i = 0; i < neg->n; i++)
+		if (start >= neg->v[i].start && end <= neg->v[i].end)
 			return true;
-	}
 	return false;
 }
 
@@ -297,7 +300,8 @@ static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool vali
 				x_limited(out, XF_LEXICON, i, 0, rc);
 			if (rc <= 0)
 				break;
-			if (lx->negates && m.end > m.start && x_spans_add(neg, m) != ENG_OK)
+			if (lx->negates && m.end > m.start &&
+			    x_negation_add(neg, text, len, m) != ENG_OK)
 				return ENG_ERR_NOMEM;
 			for (uint32_t j = 0; j < lx->nvals; j++) {
 				xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
@@ -345,14 +349,8 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 					break;
 				if (m.end == m.start)
 					continue;
-				if (c->n == c->cap) {
-					size_t cap = c->cap ? c->cap * 2 : 16;
-					x_cand *v = realloc(c->v, cap * sizeof(*v));
-					if (!v)
-						return ENG_ERR_NOMEM;
-					c->v = v;
-					c->cap = cap;
-				}
+				if (!x_grow((void **)&c->v, &c->cap, c->n, sizeof(*c->v)))
+					return ENG_ERR_NOMEM;
 				c->v[c->n++] = (x_cand){ m.start, m.end, e };
 			}
 		}
@@ -386,7 +384,7 @@ static eng_status x_entities(const kb *k, const char *text, size_t len, bool val
 		const kb_entity *ent = &k->entities[c.v[i].entity];
 		xfact f = { attr, { ENG_SYMBOL, { .sym = ent->sym } }, XF_ENTITY, c.v[i].entity,
 		            c.v[i].start, c.v[i].end,
-		            x_in_negated_clause(text, len, neg, c.v[i].start, c.v[i].end) };
+		            x_in_negated_clause(neg, c.v[i].start, c.v[i].end) };
 		st = x_add(out, base, &f);
 	}
 	free(claimed);

@@ -187,20 +187,43 @@ static size_t q_trim(char *t, size_t len)
 	return o;
 }
 
-/* ---- labels and options ---- */
+/* ---- words ---- */
 
-/* Whether T[I..E) starts with the word W (ASCII, any case) and a space; skips them. */
-static bool q_prefix(const char *t, size_t *i, size_t e, const char *w)
+static bool q_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static char q_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Whether S[I..N) starts with the lowercase word W, ending at a word boundary. Adds its
+ * length to *I when it does. */
+static bool q_word(const char *s, size_t n, size_t *i, const char *w)
 {
 	size_t k = 0;
 	for (; w[k]; k++)
-		if (*i + k >= e || (t[*i + k] | 0x20) != w[k])
+		if (*i + k >= n || q_lower(s[*i + k]) != w[k])
 			return false;
-	if (*i + k >= e || t[*i + k] != ' ')
+	if (*i + k < n && q_alnum(s[*i + k]))
 		return false;
-	*i += k + 1;
+	*i += k;
 	return true;
 }
+
+/* q_word followed by a space, which is skipped too ("Option A", "the TWO"). */
+static bool q_word_sp(const char *s, size_t n, size_t *i, const char *w)
+{
+	size_t j = *i;
+	if (!q_word(s, n, &j, w) || j >= n || s[j] != ' ')
+		return false;
+	*i = j + 1;
+	return true;
+}
+
+/* ---- labels and options ---- */
 
 /* Reads a label at the start of line L of T and fills its style, letter and text start;
  * style LBL_NONE if the line has none. */
@@ -212,7 +235,7 @@ static void q_label(const char *t, q_line *l)
 		i++;
 	/* "Option A:" and "Choice B." take the word away; the letter must be a capital and
 	 * punctuated, so that "Option a lot ..." stays text */
-	bool named = q_prefix(t, &i, e, "option") || q_prefix(t, &i, e, "choice");
+	bool named = q_word_sp(t, e, &i, "option") || q_word_sp(t, e, &i, "choice");
 	char open = i < e && (t[i] == '(' || t[i] == '[') ? t[i] : 0;
 	if (open)
 		i++;
@@ -547,34 +570,27 @@ static q_status q_compact(question *q)
 
 /* ---- "Choose two" ---- */
 
-static bool q_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+static const char *const q_nums[] = { "one", "two", "three", "four", "five" };
 
-static char q_lower(char c)
+/* The count at S[*J..N): a digit from LO to HI not followed by a letter or digit, or a
+ * number word from LO to five ("two", "THREE"); 0 if none. Skips it. */
+static uint32_t q_count(const char *s, size_t n, size_t *j, uint32_t lo, uint32_t hi)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* Whether S[I..N) starts with the lowercase word W, ending at a word boundary. Adds its
- * length to *I when it does. */
-static bool q_word(const char *s, size_t n, size_t *i, const char *w)
-{
-	size_t k = 0;
-	for (; w[k]; k++)
-		if (*i + k >= n || q_lower(s[*i + k]) != w[k])
-			return false;
-	if (*i + k < n && q_alnum(s[*i + k]))
-		return false;
-	*i += k;
-	return true;
+	size_t i = *j;
+	if (i < n && s[i] >= (char)('0' + lo) && s[i] <= (char)('0' + hi) &&
+	    (i + 1 >= n || !q_alnum(s[i + 1]))) {
+		*j = i + 1;
+		return (uint32_t)(s[i] - '0');
+	}
+	for (uint32_t k = lo; k <= sizeof(q_nums) / sizeof(*q_nums); k++)
+		if (q_word(s, n, j, q_nums[k - 1]))
+			return k;
+	return 0;
 }
 
 /* The count in "Which TWO services ...?", "What three steps ...?" in S[0..N), or 1: a
- * question that opens with how many it wants, without "choose". NUMS are the number words from
- * one. */
-static uint32_t q_which_n(const char *s, size_t n, const char *const *nums, size_t nnums)
+ * question that opens with how many it wants, without "choose". */
+static uint32_t q_which_n(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && q_alnum(s[i - 1]))
@@ -592,14 +608,7 @@ static uint32_t q_which_n(const char *s, size_t n, const char *const *nums, size
 			continue;
 		while (j < n && s[j] == ' ')
 			j++;
-		uint32_t num = 0;
-		for (uint32_t k = 1; k < nnums && !num; k++)     /* "which one" asks for one */
-			if (q_word(s, n, &j, nums[k]))
-				num = k + 1;
-		if (!num && j + 1 < n && s[j] >= '2' && s[j] <= '5' && s[j + 1] == ' ') {
-			num = (uint32_t)(s[j] - '0');
-			j++;
-		}
+		uint32_t num = q_count(s, n, &j, 2, 5);   /* "which one" asks for one */
 		/* a noun follows ("which two services", not "which two-step plan"), and the
 		 * sentence asks ("... decide which two regions to use." does not) */
 		if (!num || j + 1 >= n || s[j] != ' ' || !q_alnum(s[j + 1]))
@@ -618,7 +627,6 @@ static uint32_t q_which_n(const char *s, size_t n, const char *const *nums, size
  * followed by a word like "answers", so that "select two features" is not read as one. */
 static uint32_t q_choose(const char *s, size_t n)
 {
-	static const char *const nums[] = { "one", "two", "three", "four", "five" };
 	static const char *const after[] = { "answers", "answer", "options", "option",
 	                                     "responses", "response", "choices", "correct" };
 	for (size_t i = 0; i < n; i++) {
@@ -632,25 +640,13 @@ static uint32_t q_choose(const char *s, size_t n)
 			continue;
 		while (j < n && (s[j] == ' ' || s[j] == '\n'))
 			j++;
-		size_t the = j;
-		if (q_word(s, n, &the, "the") && the < n && s[the] == ' ')
-			j = the + 1;
-		uint32_t num = 0;
-		if (j < n && s[j] >= '1' && s[j] <= '9' && (j + 1 >= n || !q_alnum(s[j + 1]))) {
-			num = (uint32_t)(s[j] - '0');
-			j++;
-		} else {
-			for (uint32_t k = 0; k < sizeof(nums) / sizeof(*nums) && !num; k++)
-				if (q_word(s, n, &j, nums[k]))
-					num = k + 1;
-		}
+		q_word_sp(s, n, &j, "the");
+		uint32_t num = q_count(s, n, &j, 1, 9);
 		if (!num)
 			continue;
 		while (j < n && s[j] == ' ')
 			j++;
-		size_t best = j;                /* "Select the TWO best answers" */
-		if (q_word(s, n, &best, "best") && best < n && s[best] == ' ')
-			j = best + 1;
+		q_word_sp(s, n, &j, "best");   /* "Select the TWO best answers" */
 		bool ends = j >= n || strchr(".)],;:!\n", s[j]) != NULL;
 		for (size_t k = 0; !ends && k < sizeof(after) / sizeof(*after); k++) {
 			size_t w = j;
@@ -659,7 +655,7 @@ static uint32_t q_choose(const char *s, size_t n)
 		if (ends)
 			return num;
 	}
-	return q_which_n(s, n, nums, sizeof(nums) / sizeof(*nums));
+	return q_which_n(s, n);
 }
 
 /* ---- public ---- */

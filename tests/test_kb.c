@@ -595,16 +595,23 @@ static void write_text(const char *path, const char *text, size_t len)
 	fclose(f);
 }
 
+/* The clean knowledge base in T, loaded once with the cache in a new folder CACHE_DIR
+ * (a mkdtemp template), which writes the cache; returns the cache file's path. */
+static char *cache_written(tmpkb *t, char *cache_dir)
+{
+	tmp_make(t, clean_kb);
+	cr_assert_not_null(mkdtemp(cache_dir));
+	char *file = kbc_path(cache_dir, t->dir);
+	cr_assert_not_null(file);
+	cr_expect_eq(load_cached(t, cache_dir, false, "cold"), KB_CACHE_WRITTEN);
+	return file;
+}
+
 Test(kb, compiled_cache)
 {
 	tmpkb t;
-	tmp_make(&t, clean_kb);
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
-	cr_assert_not_null(mkdtemp(cache_dir));
-	char *file = kbc_path(cache_dir, t.dir);
-	cr_assert_not_null(file);
-
-	cr_expect_eq(load_cached(&t, cache_dir, false, "cold"), KB_CACHE_WRITTEN);
+	char *file = cache_written(&t, cache_dir);
 	cr_expect_eq(access(file, R_OK), 0, "the cache file exists");
 	cr_expect_eq(load_cached(&t, cache_dir, false, "warm"), KB_CACHE_HIT);
 	cr_expect_eq(load_cached(&t, cache_dir, true, "no read"), KB_CACHE_WRITTEN);
@@ -674,12 +681,8 @@ Test(kb, compiled_cache)
 Test(kb, cache_words_checked)
 {
 	tmpkb t;
-	tmp_make(&t, clean_kb);
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
-	cr_assert_not_null(mkdtemp(cache_dir));
-	char *file = kbc_path(cache_dir, t.dir);
-	cr_assert_not_null(file);
-	cr_expect_eq(load_cached(&t, cache_dir, false, "cold"), KB_CACHE_WRITTEN);
+	char *file = cache_written(&t, cache_dir);
 	FILE *f = fopen(file, "rb");
 	cr_assert_not_null(f);
 	static unsigned char whole[1 << 20];
