@@ -8,12 +8,20 @@
  * and options joined as a shell passes `mlarch ask "..."`. And the scenarios that use an -ize or -yze
  * word are asked again in British spelling ("optimise", "analyse"): the answer must not
  * depend on which spelling the writer learnt.
+ *
+ * Last, every text scenario is asked once more reworded as another writer would put it,
+ * by the meaning-keeping rewordings of tests/rewordings.tsv ("Amazon Data Firehose" for
+ * "Amazon Kinesis Data Firehose", "the cheapest" for "the most cost-effective", "needs to"
+ * for "must", ...). Its answer must not change.
  */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "kb.h"
 #include "question.h"
@@ -267,6 +275,177 @@ Test(layout, scenarios_keep_their_answers, .timeout = 600)
 	}
 	cr_expect_gt(asked, n / stride / 2, "only %zu of %zu scenarios were asked", asked, n);
 	cr_expect_gt(spelt, n / stride / 10, "only %zu scenarios had words to spell", spelt);
+	scenario_paths_free(paths, n);
+	eng_diags_free(d);
+	kb_free(k);
+}
+
+/* One line of tests/rewordings.tsv: a pattern and what replaces its matches, the ALT'th of
+ * the NALTS lines of its group. */
+typedef struct {
+	char group[32];
+	uint32_t line, alt, nalts;
+	pcre2_code *re;
+	char *with;
+	size_t used;            /* scenarios it changed */
+} reword;
+
+#define MAX_REWORDS 512
+
+static size_t rewords_load(reword *v)
+{
+	FILE *f = fopen(SRCDIR "/tests/rewordings.tsv", "r");
+	cr_assert_not_null(f, "tests/rewordings.tsv");
+	char line[1024];
+	size_t n = 0;
+	uint32_t lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		char *pat = strchr(line, '\t');
+		char *with = pat ? strchr(pat + 1, '\t') : NULL;
+		cr_assert_not_null(with, "rewordings.tsv:%u: want group, pattern and replacement",
+		                   lineno);
+		*pat++ = '\0';
+		*with++ = '\0';
+		cr_assert_lt(n, MAX_REWORDS);
+		reword *r = &v[n];
+		cr_assert_lt(strlen(line), sizeof(r->group), "rewordings.tsv:%u: long group", lineno);
+		memset(r, 0, sizeof(*r));
+		strcpy(r->group, line);
+		r->line = lineno;
+		int err;
+		PCRE2_SIZE off;
+		r->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+		                      PCRE2_UTF | PCRE2_MULTILINE, &err, &off, NULL);
+		cr_assert_not_null(r->re, "rewordings.tsv:%u:%zu: bad pattern", lineno,
+		                   (size_t)off + 1);
+		r->with = strdup(with);
+		for (size_t i = 0; i < n; i++)
+			r->alt += strcmp(v[i].group, r->group) == 0;
+		n++;
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			v[i].nalts += strcmp(v[i].group, v[j].group) == 0;
+	return n;
+}
+
+/* Rewrites B by R, every match. Returns whether anything matched. */
+static bool substitute(const reword *r, buf *b)
+{
+	PCRE2_SIZE size = b->n * 2 + 256;
+	char *out = malloc(size);
+	cr_assert_not_null(out);
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re, NULL);
+	cr_assert_not_null(md);
+	uint32_t how = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH;
+	int rc = pcre2_substitute(r->re, (PCRE2_SPTR)b->s, b->n, 0, how, md, NULL,
+	                          (PCRE2_SPTR)r->with, PCRE2_ZERO_TERMINATED,
+	                          (PCRE2_UCHAR *)out, &size);
+	if (rc == PCRE2_ERROR_NOMEMORY) {
+		out = realloc(out, size);
+		cr_assert_not_null(out);
+		rc = pcre2_substitute(r->re, (PCRE2_SPTR)b->s, b->n, 0, how, md, NULL,
+		                      (PCRE2_SPTR)r->with, PCRE2_ZERO_TERMINATED,
+		                      (PCRE2_UCHAR *)out, &size);
+	}
+	pcre2_match_data_free(md);
+	cr_assert_geq(rc, 0, "rewordings.tsv:%u: substitution failed (%d)", r->line, rc);
+	if (rc > 0) {
+		b->n = 0;
+		put(b, out, size);
+	}
+	free(out);
+	return rc > 0;
+}
+
+/* The question of S reworded into OUT: each group in the order of its first line, by the
+ * group's line numbered (the question's length) modulo (the group's size). Returns
+ * whether any rewording applied. */
+static bool reworded(const scenario *s, reword *v, size_t n, buf *out)
+{
+	put(out, s->question, s->question_len);
+	bool changed = false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].alt != 0)
+			continue;
+		uint32_t pick = (uint32_t)(s->question_len % v[i].nalts);
+		for (size_t j = i; j < n; j++)
+			if (strcmp(v[j].group, v[i].group) == 0 && v[j].alt == pick &&
+			    substitute(&v[j], out)) {
+				v[j].used++;
+				changed = true;
+			}
+	}
+	return changed;
+}
+
+Test(layout, rewordings_apply)
+{
+	reword v[MAX_REWORDS];
+	size_t n = rewords_load(v);
+	cr_assert_gt(n, 0);
+	char q[] = "The company must use Amazon Kinesis Data Firehose.";
+	scenario s = { .question = q, .question_len = sizeof(q) - 1 };
+	buf b = { NULL, 0, 0 };
+	cr_assert(reworded(&s, v, n, &b));
+	cr_expect(strstr(b.s, "Kinesis Data Firehose") == NULL, "%s", b.s);
+	cr_expect(strstr(b.s, "Firehose.") != NULL, "%s", b.s);
+	free(b.s);
+	for (size_t i = 0; i < n; i++) {
+		pcre2_code_free(v[i].re);
+		free(v[i].with);
+	}
+}
+
+/* Every text scenario, or every Nth with MLARCH_TEST_STRIDE=N, reworded. */
+Test(layout, rewordings_keep_answers, .timeout = 600)
+{
+	reword v[MAX_REWORDS];
+	size_t nv = rewords_load(v);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
+	char *root = SRCDIR "/scenarios";
+	size_t n = 0;
+	const char *bad = NULL;
+	char **paths = scenario_find(&root, 1, &n, &bad);
+	cr_assert_not_null(paths, "scenarios: %s", bad ? bad : "?");
+	size_t stride = 1, asked = 0;
+	const char *env = getenv("MLARCH_TEST_STRIDE");
+	if (env && atoi(env) > 0)
+		stride = (size_t)atoi(env);
+	for (size_t i = 0; i < n; i += stride) {
+		scenario s;
+		cr_assert_eq(scenario_load(k, paths[i], d, &s), ENG_OK, "%s", paths[i]);
+		buf b = { NULL, 0, 0 };
+		if (s.question && s.has_answer && reworded(&s, v, nv, &b)) {
+			char *orig = s.question;
+			size_t orig_len = s.question_len;
+			s.question = b.s;
+			s.question_len = b.n;
+			sc_result r;
+			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
+			cr_expect(r.pass, "%s reworded: %s\n%s", paths[i], r.message, b.s);
+			s.question = orig;
+			s.question_len = orig_len;
+			asked++;
+		}
+		free(b.s);
+		scenario_free(&s);
+	}
+	cr_expect_gt(asked, n / stride / 2, "only %zu of %zu scenarios were reworded", asked, n);
+	/* a rewording no scenario uses tests nothing */
+	for (size_t i = 0; i < nv; i++) {
+		cr_expect(stride > 1 || v[i].used > 0,
+		          "rewordings.tsv:%u (%s) changes no scenario", v[i].line, v[i].group);
+		pcre2_code_free(v[i].re);
+		free(v[i].with);
+	}
 	scenario_paths_free(paths, n);
 	eng_diags_free(d);
 	kb_free(k);
