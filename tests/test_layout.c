@@ -342,7 +342,8 @@ static bool substitute(const reword *r, buf *b)
 	cr_assert_not_null(out);
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->re, NULL);
 	cr_assert_not_null(md);
-	uint32_t how = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH;
+	uint32_t how = PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH |
+	               PCRE2_SUBSTITUTE_UNSET_EMPTY;
 	int rc = pcre2_substitute(r->re, (PCRE2_SPTR)b->s, b->n, 0, how, md, NULL,
 	                          (PCRE2_SPTR)r->with, PCRE2_ZERO_TERMINATED,
 	                          (PCRE2_UCHAR *)out, &size);
