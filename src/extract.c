@@ -134,11 +134,34 @@ static bool x_caseless_eq(const char *s, size_t n, const char *key)
 	return i == n && key[i] == '\0';
 }
 
-/* The value LV gives for the last match of LX over TEXT. Returns ENG_ERR_NOT_FOUND when the
- * fact does not apply (the group did not take part, the unit is not in the table), or
- * ENG_ERR_NOMEM. */
+/* The factor of a magnitude word that follows a number at TEXT[AT..LEN): "2 thousand"
+ * reads 2000, "1.5 million" 1500000; 1 when none follows. */
+static double x_magnitude(const char *text, size_t len, size_t at)
+{
+	static const struct {
+		const char *word;
+		double factor;
+	} words[] = { { "thousand", 1e3 }, { "million", 1e6 }, { "billion", 1e9 } };
+	size_t i = at;
+	while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
+		i++;
+	if (i == at)
+		return 1;
+	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++) {
+		size_t n = strlen(words[w].word);
+		if (i + n <= len && x_caseless_eq(text + i, n, words[w].word) &&
+		    (i + n == len || !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z')))
+			return words[w].factor;
+	}
+	return 1;
+}
+
+/* The value LV gives for the last match of LX over TEXT[0..LEN). Returns ENG_ERR_NOT_FOUND
+ * when the fact does not apply (the group did not take part, the unit is not in the table),
+ * or ENG_ERR_NOMEM. A number followed by "thousand", "million" or "billion" counts as
+ * written out ("2 thousand records" is 2000 records). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
-                           const char *text, eng_value *out)
+                           const char *text, size_t len, eng_value *out)
 {
 	if (!lv->from_capture) {
 		*out = lv->k;
@@ -159,6 +182,7 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 		return ENG_ERR_NOT_FOUND;
 	double num;
 	if (x_number(s, n, &num)) {
+		num *= x_magnitude(text, len, (size_t)(s + n - text));
 		if (lv->scale_by) {
 			rx_span u;
 			if (!rx_group(lx->re, lv->scale_by, &u))
@@ -306,7 +330,7 @@ static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool vali
 			for (uint32_t j = 0; j < lx->nvals; j++) {
 				xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
 				            m.start, m.end, false };
-				eng_status st = x_lexval(k, lx, &lx->vals[j], text, &f.value);
+				eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
 				if (st == ENG_ERR_NOT_FOUND)
 					continue;
 				if (st == ENG_OK)

@@ -56,6 +56,9 @@ static const char lexicon_yaml[] =
 	"  - id: rate\n"
 	"    match: '(?<n>\\d[\\d,]*)\\s+records\\s+per\\s+second'\n"
 	"    assert: {records.per_second: {capture: n}}\n"
+	"  - id: rows\n"
+	"    match: '(?<n>\\d+(?:\\.\\d+)?)\\s+(?:\\w+\\s+)?rows\\b'\n"
+	"    assert: {rows: {capture: n}}\n"
 	"  - id: streaming\n"
 	"    match: 'clickstream|near\\s+real[- ]time'\n"
 	"    assert: {data.arrival: streaming}\n"
@@ -178,6 +181,12 @@ static const extract_case cases[] = {
 	  { NUM("data.size_gb", 2, "2 GB"), NUM("data.size_gb", 3, "3 GB") } },
 	{ "a plain number capture", "It writes 12,500 records per second.", LEX_STEM, false,
 	  { NUM("records.per_second", 12500, "12,500 records per second") } },
+	{ "a magnitude word scales the number before it", "2 thousand rows", LEX_STEM, false,
+	  { NUM("rows", 2000, "2 thousand rows") } },
+	{ "million, with a fraction", "1.5 million rows", LEX_STEM, false,
+	  { NUM("rows", 1.5e6, "1.5 million rows") } },
+	{ "only the whole word scales", "3 thousandths rows", LEX_STEM, false,
+	  { NUM("rows", 3, "3 thousandths rows") } },
 	{ "a symbol capture is lowercased; constants ride along",
 	  "Store it as PARQUET files.", LEX_OPTION, false,
 	  { SYM("output.format", "parquet", "PARQUET"), BOOL("columnar", 1, "PARQUET") } },
