@@ -128,14 +128,16 @@ typedef struct {
 	uint32_t nset;
 } atest;
 
-/* An item is as long as its memory's indexes need: a pair of links for each. */
+/* An item is as long as its memory's indexes need: a pair of links for each, or one pair
+ * for the memory's list when it has no index (an indexed memory has no list: its items
+ * are walked through the buckets of the index in slot 0). */
 struct amem_item {
 	fact *f;
 	amem *mem;
 	amem_item *fnext;               /* in the fact's list */
-	amem_item *next, *prev;         /* in the memory */
 	amem_item *link[];              /* link[2 * s], link[2 * s + 1]: next and previous in
-	                                 * the bucket of the memory's index in slot s */
+	                                 * the bucket of the memory's index in slot s, or in
+	                                 * the memory's list */
 };
 
 typedef struct {
@@ -153,11 +155,12 @@ struct amem {
 	eng_value k[3];
 	atest *tests;
 	uint32_t ntests;
-	amem_item *items;
+	amem_item *items;       /* its list, while it has no index */
 	uint32_t count;
 	aindex idx[AIDX_COUNT];
 	int8_t slot[AIDX_COUNT];/* the links of idx[i] in an item, -1 while it is unused */
-	uint8_t nidx;           /* indexes in use: items hold 2 * nidx links */
+	uint8_t nidx;           /* indexes in use: items hold 2 * max(nidx, 1) links */
+	uint8_t first;          /* the index in slot 0 (AIDX_*), while nidx > 0 */
 	uint8_t multi_mask;     /* the fields of idx[AIDX_MULTI]; 0 while it is unused */
 	rnode **succ;           /* join and negative nodes fed by this memory */
 	uint32_t nsucc, capsucc;

@@ -333,8 +333,9 @@ eng *eng_new(void)
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
 	pool_init(&e->token_pool, sizeof(token));
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_init(&e->item_pool[k], sizeof(amem_item) + 2 * (size_t)k * sizeof(amem_item *));
+	for (int k = 0; k <= AIDX_COUNT; k++)   /* no index: the links of the memory's list */
+		pool_init(&e->item_pool[k],
+		          sizeof(amem_item) + 2 * (size_t)(k ? k : 1) * sizeof(amem_item *));
 	pool_init(&e->neg_pool, sizeof(negres));
 	pool_init(&e->act_pool, sizeof(activation));
 	pool_init(&e->support_pool, sizeof(support));
@@ -832,7 +833,7 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	}
 	if (e->nfacts == UINT32_MAX - 1)
 		return ENG_ERR_NOMEM;
-	if ((e->live + 1) * 2 > e->nftable && ftable_grow(e))
+	if (e->live + 1 > e->nftable && ftable_grow(e))   /* chains of one fact on average */
 		return ENG_ERR_NOMEM;
 	if (grow((void **)&e->facts, &e->capfacts, e->nfacts + 1, sizeof(fact *)))
 		return ENG_ERR_NOMEM;

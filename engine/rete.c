@@ -238,42 +238,87 @@ static uint32_t item_hash(const amem *m, uint8_t field, const fact *f)
 #define IT_NEXT(it, s) ((it)->link[2 * (s)])
 #define IT_PREV(it, s) ((it)->link[2 * (s) + 1])
 
+/* Puts IT at the head of the list *HEAD through its links in slot S. */
+static inline void item_link(amem_item **head, amem_item *it, int s)
+{
+	IT_PREV(it, s) = NULL;
+	IT_NEXT(it, s) = *head;
+	if (*head)
+		IT_PREV(*head, s) = it;
+	*head = it;
+}
+
 /* (Re)builds index FIELD of M with NBUCKETS buckets. A new index gets a slot of links in
- * the items, so it can only be added while the memory is empty (rules are added with
- * working memory empty). */
+ * the items (the first one takes the links of the memory's list), so it can only be
+ * added while the memory is empty (rules are added with working memory empty); a rebuilt
+ * one moves its items from its old buckets. */
 static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
 {
 	(void)e;
 	aindex *ix = &m->idx[field];
-	if (!ix->nbuckets && m->items)
+	if (!ix->nbuckets && m->count)
 		return ENG_ERR_INVALID;
 	amem_item **b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
-	if (!ix->nbuckets)
+	if (!ix->nbuckets) {
+		if (!m->nidx)
+			m->first = field;
 		m->slot[field] = (int8_t)m->nidx++;
+	}
+	int s = m->slot[field];
+	for (uint32_t i = 0; i < ix->nbuckets; i++)
+		for (amem_item *it = ix->buckets[i], *next; it; it = next) {
+			next = IT_NEXT(it, s);
+			item_link(&b[item_hash(m, field, it->f) & (nbuckets - 1)], it, s);
+		}
 	free(ix->buckets);
 	ix->buckets = b;
 	ix->nbuckets = nbuckets;
-	int s = m->slot[field];
-	for (amem_item *it = m->items; it; it = it->next) {
-		uint32_t h = item_hash(m, field, it->f) & (nbuckets - 1);
-		IT_PREV(it, s) = NULL;
-		IT_NEXT(it, s) = b[h];
-		if (b[h])
-			IT_PREV(b[h], s) = it;
-		b[h] = it;
-	}
 	return ENG_OK;
 }
 
+/* A walk over the items of an alpha memory that may pass a node's tests: one bucket of
+ * an index, the memory's list, or every bucket of its first index. */
+typedef struct {
+	amem_item *it;          /* the current item, NULL at the end */
+	int slot;               /* the links followed */
+	uint32_t b, nb;         /* walking every bucket: the next one, and how many */
+	amem_item *const *buckets;
+} aiter;
+
+static inline void aiter_skip(aiter *a)
+{
+	while (!a->it && a->b < a->nb)
+		a->it = a->buckets[a->b++];
+}
+
+static inline void aiter_next(aiter *a)
+{
+	a->it = IT_NEXT(a->it, a->slot);
+	if (!a->it)
+		aiter_skip(a);
+}
+
 /* The items of N's alpha memory that may pass its tests, given the token's side of the
- * tests in VALS: one bucket of an index, or all of them. Iterate with item_next. */
-static amem_item *node_items(const rnode *n, const eng_value *vals)
+ * tests in VALS: one bucket of an index, or all of them. */
+static void node_items(const rnode *n, const eng_value *vals, aiter *a)
 {
 	const amem *m = n->am;
-	if (n->aidx < 0)
-		return m->items;
+	a->b = a->nb = 0;
+	if (n->aidx < 0) {
+		a->slot = 0;
+		if (!m->nidx) {
+			a->it = m->items;
+		} else {
+			a->it = NULL;
+			a->buckets = m->idx[m->first].buckets;
+			a->nb = m->count ? m->idx[m->first].nbuckets : 0;
+			aiter_skip(a);
+		}
+		return;
+	}
+	a->slot = n->islot;
 	const aindex *ix = &m->idx[n->aidx];
 	uint32_t h;
 	if (n->aidx < AIDX_MULTI) {
@@ -285,12 +330,7 @@ static amem_item *node_items(const rnode *n, const eng_value *vals)
 				v[i] = vals[n->mtest[i]];
 		h = multi_hash(m->multi_mask, v);
 	}
-	return ix->buckets[h & (ix->nbuckets - 1)];
-}
-
-static inline amem_item *item_next(const rnode *n, const amem_item *it)
-{
-	return n->aidx < 0 ? it->next : IT_NEXT(it, n->islot);
+	a->it = ix->buckets[h & (ix->nbuckets - 1)];
 }
 
 /* The hash of a store key from its values, mixed once. */
@@ -523,9 +563,10 @@ static fact *neg_blocker(rnode *neg, const token *t)
 	jtests_values(neg, t, vals);
 	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
 		return neg->hint;
-	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
-		if (jtests_pass_values(neg, vals, it->f))
-			return neg->hint = it->f;
+	aiter a;
+	for (node_items(neg, vals, &a); a.it; aiter_next(&a))
+		if (jtests_pass_values(neg, vals, a.it->f))
+			return neg->hint = a.it->f;
 	return NULL;
 }
 
@@ -580,14 +621,15 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 
 static void join_left(eng *e, rnode *j, token *t)
 {
-	if (!j->am->items)
+	if (!j->am->count)
 		return;   /* Rete/UL's left unlinking, as a test */
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(j, t, vals);
-	for (amem_item *it = node_items(j, vals); it; it = item_next(j, it))
-		if (jtests_pass_values(j, vals, it->f))
+	aiter a;
+	for (node_items(j, vals, &a); a.it; aiter_next(&a))
+		if (jtests_pass_values(j, vals, a.it->f))
 			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, t, it->f);
+				store_insert(e, c, t, a.it->f);
 }
 
 /* Passes a store's new token to its children. */
@@ -679,25 +721,22 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 	}
 	it->f = f;
 	it->mem = m;
-	it->next = m->items;
-	if (m->items)
-		m->items->prev = it;
-	m->items = it;
 	m->count++;
 	it->fnext = f->items;
 	f->items = it;
+	if (!m->nidx) {
+		item_link(&m->items, it, 0);
+		return ENG_OK;
+	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
-		if (m->count > ix->nbuckets * 2 && aindex_build(e, m, fld, ix->nbuckets * 4) == ENG_OK)
-			continue;  /* the rebuild linked the new item too */
-		int s = m->slot[fld];
+		if (m->count > ix->nbuckets * 2)
+			(void)aindex_build(e, m, fld, ix->nbuckets * 4);   /* on failure the old
+			                                                    * buckets stay */
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
-		IT_NEXT(it, s) = ix->buckets[h];
-		if (ix->buckets[h])
-			IT_PREV(ix->buckets[h], s) = it;
-		ix->buckets[h] = it;
+		item_link(&ix->buckets[h], it, m->slot[fld]);
 	}
 	return ENG_OK;
 }
@@ -705,13 +744,15 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 static void amem_remove(eng *e, amem_item *it)
 {
 	amem *m = it->mem;
-	if (it->prev)
-		it->prev->next = it->next;
-	else
-		m->items = it->next;
-	if (it->next)
-		it->next->prev = it->prev;
 	m->count--;
+	if (!m->nidx) {
+		if (IT_PREV(it, 0))
+			IT_NEXT(IT_PREV(it, 0), 0) = IT_NEXT(it, 0);
+		else
+			m->items = IT_NEXT(it, 0);
+		if (IT_NEXT(it, 0))
+			IT_PREV(IT_NEXT(it, 0), 0) = IT_PREV(it, 0);
+	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
