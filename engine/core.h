@@ -96,9 +96,15 @@ typedef struct support {
 	struct support *next;
 } support;
 
-/* 96 bytes: the three flags share a word with the hash. */
+/* 96 bytes: the three flags share a word with the hash. What a join and the agenda read,
+ * the triple and the id, comes first: in one cache line, as pools align to one. */
 struct fact {
 	eng_triple t;
+	eng_fact_id id;
+	uint32_t hash : FACT_HASH_BITS;     /* triple_hash (engine.c) */
+	uint32_t input : 1;     /* asserted from outside or by a procedural rule */
+	uint32_t dying : 1;     /* queued for retraction */
+	uint32_t deferred : 1;  /* in WM, not yet in the network (eng->deferred) */
 	uint64_t origin;
 	fact *hnext;            /* dedup table chain */
 	fact *sanext;           /* (subject, attribute) table chain */
@@ -107,11 +113,6 @@ struct fact {
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
 	const eng_just *why;    /* first justification, NULL for input facts */
-	eng_fact_id id;
-	uint32_t hash : FACT_HASH_BITS;     /* triple_hash (engine.c) */
-	uint32_t input : 1;     /* asserted from outside or by a procedural rule */
-	uint32_t dying : 1;     /* queued for retraction */
-	uint32_t deferred : 1;  /* in WM, not yet in the network (eng->deferred) */
 };
 
 /* ---- alpha network ---- */

@@ -52,6 +52,10 @@ static uint64_t hash_bytes(const char *s, size_t len)
 /* ---- pools ---- */
 
 #define POOL_CHUNK 256
+/* A chunk's objects start one cache line in (the line holds the chunk list's link), and
+ * the chunk on a line: an object's first bytes, which the matcher reads the most (a
+ * token's parent and fact, a fact's triple and id), then share a line with each other. */
+#define POOL_LINE 64
 
 void pool_init(pool *p, size_t size)
 {
@@ -76,13 +80,15 @@ void *pool_get_raw(pool *p)
 	} else {
 		if (p->left == 0) {
 			unsigned char *c = p->spare;
+			size_t bytes = (POOL_LINE + p->size * POOL_CHUNK + POOL_LINE - 1) &
+			               ~(size_t)(POOL_LINE - 1);   /* aligned_alloc: a multiple */
 			if (c)
 				p->spare = *(void **)c;
-			else if (!(c = malloc(16 + p->size * POOL_CHUNK)))
+			else if (!(c = aligned_alloc(POOL_LINE, bytes)))
 				return NULL;
 			*(void **)c = p->chunks;
 			p->chunks = c;
-			p->next = c + 16;
+			p->next = c + POOL_LINE;
 			p->left = POOL_CHUNK;
 		}
 		obj = p->next;
