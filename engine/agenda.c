@@ -43,8 +43,8 @@ static void tags_fill(activation *a, const token *t)
 	if (perm) {
 		eng_fact_id met[AGENDA_TAGS];
 		for (; t && n < AGENDA_TAGS; t = t->parent)
-			if (t->wme)
-				met[n++] = t->wme->id;
+			if (t->wid)
+				met[n++] = t->wid;
 		if (n == a->r->npos) {   /* as it must be: a token holds a fact per condition */
 			bool sorted = true;
 			for (uint32_t k = 0; k < n; k++) {
@@ -71,9 +71,9 @@ static void tags_fill(activation *a, const token *t)
 		t = a->tok;
 	}
 	for (; t; t = t->parent) {
-		if (!t->wme)
+		if (!t->wid)
 			continue;
-		eng_fact_id id = t->wme->id;
+		eng_fact_id id = t->wid;
 		uint32_t i;
 		if (n < AGENDA_TAGS)
 			i = n++;

@@ -256,7 +256,11 @@ struct token {
 	token *parent;
 	fact *wme;              /* NULL at levels of negations and tests */
 	uint16_t level;
-	uint32_t hash;          /* its key's hash in a hashed store */
+	uint16_t hash;          /* the low bits of its key's hash in a hashed store: enough
+	                         * for a store of up to 2^16 buckets (a larger one works the
+	                         * hash out again when its buckets change) */
+	eng_fact_id wid;        /* wme's id, 0 without one: the agenda's time tags, without a
+	                         * look at the fact */
 	rnode *node;
 	token *children, *next_sib, *prev_sib;
 	token *fnext, *fprev;   /* in wme->tokens */

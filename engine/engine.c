@@ -1282,7 +1282,7 @@ static eng_status fire(eng *e, activation *act)
 		const token *t = tok;
 		while (t && t->level != r->pos_level[k])
 			t = t->parent;
-		ids[k] = t && t->wme ? t->wme->id : 0;
+		ids[k] = t ? t->wid : 0;
 	}
 	fr->just.rule = r->index;
 	fr->just.facts = ids;

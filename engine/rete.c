@@ -342,9 +342,12 @@ static inline uint32_t key_hash(const eng_value *v, uint32_t n)
 	return (uint32_t)mix64(h);
 }
 
-/* The hash of T's key in store S: one walk up the token, the key being deepest first. */
+/* The hash of T's key in store S: one walk up the token, the key being deepest first;
+ * 0 in a store that is not hashed. */
 static uint32_t store_hash(const rnode *s, const token *t)
 {
+	if (!s->nkey)
+		return 0;
 	eng_value v[3];
 	for (uint32_t i = 0; i < s->nkey; i++) {
 		while (t && t->level > s->key_level[i])
@@ -367,6 +370,8 @@ static inline void bucket_link(token **b, token *t)
 	*b = t;
 }
 
+#define TOKEN_HASH_SPAN 65536   /* the buckets that token.hash can pick from */
+
 /* Spreads S's tokens over NBUCKETS new buckets (a store that has none of its own keeps
  * its one list in s->tokens). */
 static eng_status store_rehash(rnode *s, uint32_t nbuckets)
@@ -374,12 +379,15 @@ static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 	token **b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
+	bool fresh = s->tbuckets == &s->tokens;   /* not hashed until now: no hash kept */
 	for (uint32_t i = 0; i < s->ntbuckets; i++)
 		for (token *t = s->tbuckets[i], *next; t; t = next) {
 			next = t->hnext;
-			if (s->nkey && s->tbuckets == &s->tokens)
-				t->hash = store_hash(s, t);   /* the store was not hashed until now */
-			bucket_link(&b[t->hash & (nbuckets - 1)], t);
+			uint32_t h = t->hash;
+			if (fresh || nbuckets > TOKEN_HASH_SPAN)
+				h = store_hash(s, t);
+			t->hash = (uint16_t)h;
+			bucket_link(&b[h & (nbuckets - 1)], t);
 		}
 	if (s->tbuckets != &s->tokens)
 		free(s->tbuckets);
@@ -393,8 +401,8 @@ static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 
 static void propagate(eng *e, rnode *node, token *tok);
 
-/* Puts T, whose hash is set, into S's buckets. */
-static void store_relink(eng *e, rnode *s, token *t)
+/* Puts T, whose hash in S is H, into S's buckets. */
+static void store_relink(eng *e, rnode *s, token *t, uint32_t h)
 {
 	s->ntokens++;
 	if (!s->dirty) {
@@ -404,15 +412,15 @@ static void store_relink(eng *e, rnode *s, token *t)
 	}
 	if (s->nkey && s->ntokens > s->ntbuckets * 2)
 		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	bucket_link(&s->tbuckets[t->hash & (s->ntbuckets - 1)], t);
+	t->hash = (uint16_t)h;
+	bucket_link(&s->tbuckets[h & (s->ntbuckets - 1)], t);
 }
 
 static eng_status store_link(eng *e, rnode *s, token *t)
 {
 	if (s->kind == RN_PROD)
 		return ENG_OK;   /* nothing looks for a production's tokens in its store */
-	t->hash = s->nkey ? store_hash(s, t) : 0;
-	store_relink(e, s, t);
+	store_relink(e, s, t, store_hash(s, t));
 	return ENG_OK;
 }
 
@@ -496,7 +504,8 @@ static token *token_new(eng *e, rnode *s, token *parent, fact *wme)
 	token *t = pool_get_raw(&e->token_pool);   /* hot: every field is set here */
 	if (!t)
 		return NULL;
-	*t = (token){ .parent = parent, .wme = wme, .node = s, .level = s->level };
+	*t = (token){ .parent = parent, .wme = wme, .node = s, .level = s->level,
+	              .wid = wme ? wme->id : 0 };
 	if (parent) {
 		t->next_sib = parent->children;
 		if (parent->children)
@@ -833,10 +842,11 @@ void rete_remove_fact(eng *e, fact *f)
 		negres_free(e, r);
 		fact *b = neg_blocker(owner->node, owner);
 		if (!b) {
-			store_relink(e, owner->node, owner);
+			store_relink(e, owner->node, owner, store_hash(owner->node, owner));
 			propagate(e, owner->node, owner);
 		} else if (!neg_block(e, owner, b)) {
-			store_relink(e, owner->node, owner);   /* unblocked for want of memory */
+			/* unblocked for want of memory */
+			store_relink(e, owner->node, owner, store_hash(owner->node, owner));
 			set_nomem(e);
 		}
 	}
