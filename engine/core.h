@@ -80,6 +80,9 @@ typedef struct {
 
 typedef struct fact fact;
 typedef struct token token;
+/* A token's number in the engine's token table (token_at), 0 for none: the links between
+ * tokens are numbers of 4 bytes, which keeps a token to one cache line. */
+typedef uint32_t tref;
 typedef struct amem amem;
 typedef struct amem_item amem_item;
 typedef struct negres negres;
@@ -109,7 +112,7 @@ struct fact {
 	fact *hnext;            /* dedup table chain */
 	fact *sanext;           /* (subject, attribute) table chain */
 	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
-	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
+	tref tokens;            /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
 	const eng_just *why;    /* first justification, NULL for input facts */
@@ -199,7 +202,7 @@ struct rnode {
 	uint16_t level;         /* stores: the level of their tokens */
 
 	/* stores (MEM, NEG, TEST, PROD; PROD tokens are only counted) */
-	token *tokens;          /* the one bucket of an unhashed store (tbuckets = &tokens) */
+	tref tokens;            /* the one bucket of an unhashed store (tbuckets = &tokens) */
 	uint32_t ntokens;
 	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
 	                         * nkey, deepest level first, which the join that chose them
@@ -208,7 +211,7 @@ struct rnode {
 	uint8_t key_field[3];
 	uint8_t key_ffield[3];
 	uint16_t key_level[3];
-	token **tbuckets;       /* ntbuckets lists, a power of two */
+	tref *tbuckets;         /* ntbuckets lists, a power of two */
 	uint32_t ntbuckets;
 
 	/* JOIN and NEG */
@@ -243,31 +246,37 @@ struct rule {
 	varloc *vars;
 	uint32_t npos;          /* positive conditions */
 	uint16_t *pos_level;    /* level of each positive condition's fact */
+	uint16_t *level_pos;    /* the other way: 1 + the positive condition whose fact is at
+	                         * each level of its tokens, 0 for none */
 	rnode *prod;
 	eng_sym *cite;
 	uint8_t *tag_perm;      /* agenda.c: the order in which the last activation's facts,
 	                         * as met going up its token, sorted newest first */
 };
 
-/* A partial match. Tokens form a tree: each extends its parent by one level. 96 bytes:
- * a PROD token is in no bucket, so its activation and firing share the bucket links. */
+/* A partial match. Tokens form a tree: each extends its parent by one level. 64 bytes, a
+ * cache line (the token table's chunks are aligned to one): links to other tokens are
+ * their numbers, and a PROD token, in no bucket, keeps its activation and firing where
+ * the others have their bucket links. */
 struct token {
 	/* what a walk up the tree reads, together at the start */
-	token *parent;
-	fact *wme;              /* NULL at levels of negations and tests */
+	tref parent;
 	uint16_t level;
 	uint16_t hash;          /* the low bits of its key's hash in a hashed store: enough
 	                         * for a store of up to 2^16 buckets (a larger one works the
-	                         * hash out again when its buckets change) */
+	                         * hash out again when it needs it) */
+	fact *wme;              /* NULL at levels of negations and tests */
+	rnode *node;
 	eng_fact_id wid;        /* wme's id, 0 without one: the agenda's time tags, without a
 	                         * look at the fact */
-	rnode *node;
-	token *children, *next_sib, *prev_sib;
-	token *fnext, *fprev;   /* in wme->tokens */
+	tref children, next_sib, prev_sib;
+	tref fnext, fprev;      /* in wme->tokens */
 	union {                 /* by node->kind; all zero in a new token */
 		struct {                /* MEM, NEG and TEST */
-			token *hnext, **hpprev; /* in the node's hash bucket (its one list
-			                         * when unhashed); hpprev NULL while out */
+			tref hnext;             /* in the node's hash bucket (its one list
+			                         * when unhashed) */
+			tref hprev;             /* 0 while out of the buckets, TREF_HEAD
+			                         * first in its bucket */
 			negres *results;        /* NEG: the fact that blocks it, if any; a
 			                         * blocked token is in no bucket */
 		};
@@ -278,8 +287,12 @@ struct token {
 	};
 };
 
+#define TREF_HEAD UINT32_MAX
+#define TCHUNK_BITS 8           /* a chunk of the token table holds 256 tokens */
+#define TCHUNK_MAX ((UINT32_C(1) << (32 - TCHUNK_BITS)) - 1)   /* keeps TREF_HEAD free */
+
 struct negres {
-	token *owner;
+	tref owner;
 	fact *f;
 	negres *fnext, *fprev;  /* in f->negs */
 };
@@ -395,13 +408,30 @@ struct eng {
 	uint32_t nconcls, capconcls;
 
 	pool item_pool[AIDX_COUNT + 1];   /* by the number of indexes of the item's memory */
-	pool token_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
+	token **tchunks;        /* the token table: token r is tchunks[r >> TCHUNK_BITS]
+	                         * [r & 255]; token 0 is never handed out */
+	uint32_t ntchunks, captchunks;
+	tref tnext;             /* the first token never handed out since the last clear */
+	tref tfree;             /* tokens given back, through their parent link */
+	pool neg_pool, act_pool, support_pool, effect_pool, fact_pool;
 	arena *run_arena;       /* firings that something names: until the next clear */
 	eng_status run_error;
 	eng_status match_error; /* a test failed to evaluate while matching */
 	char error[512];
 	rule *current;          /* the rule firing now, for error messages */
 };
+
+/* Token R, which is not 0. */
+static inline token *token_ref(const eng *e, tref r)
+{
+	return e->tchunks[r >> TCHUNK_BITS] + (r & ((1u << TCHUNK_BITS) - 1));
+}
+
+/* Token R, or NULL for 0. */
+static inline token *token_at(const eng *e, tref r)
+{
+	return r ? token_ref(e, r) : NULL;
+}
 
 /* engine.c */
 fact *wm_get(const eng *e, eng_fact_id id);
@@ -418,7 +448,8 @@ eng_status rete_add_fact(eng *e, fact *f);
 void rete_remove_fact(eng *e, fact *f);
 void rete_clear(eng *e);
 void rete_free(eng *e);
-void token_bindings(const token *t, const rule *r, eng_value *out);
+void token_bindings(const eng *e, const token *t, const rule *r, eng_value *out);
+void rete_tokens_free(eng *e);
 eng_value fact_field(const fact *f, uint8_t field);
 bool cmp_values(cmp_op op, eng_value a, eng_value b);
 

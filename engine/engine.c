@@ -338,7 +338,6 @@ eng *eng_new(void)
 	eng_limits_default(&e->limits);
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
-	pool_init(&e->token_pool, sizeof(token));
 	for (int k = 0; k <= AIDX_COUNT; k++)   /* no index: the links of the memory's list */
 		pool_init(&e->item_pool[k],
 		          sizeof(amem_item) + 2 * (size_t)(k ? k : 1) * sizeof(amem_item *));
@@ -390,7 +389,7 @@ void eng_free(eng *e)
 	free(e->syms.slots);
 	arena_free(e->syms.text);
 	arena_free(e->rules_arena);
-	pool_drop(&e->token_pool);
+	rete_tokens_free(e);
 	for (int k = 0; k <= AIDX_COUNT; k++)
 		pool_drop(&e->item_pool[k]);
 	pool_drop(&e->neg_pool);
@@ -1277,13 +1276,12 @@ static eng_status fire(eng *e, activation *act)
 		return ENG_ERR_NOMEM;
 	eng_value *vars = (eng_value *)(fr + 1);
 	eng_fact_id *ids = (eng_fact_id *)(vars + ir->nvars);
-	token_bindings(tok, r, vars);
-	for (uint32_t k = 0; k < r->npos; k++) {
-		const token *t = tok;
-		while (t && t->level != r->pos_level[k])
-			t = t->parent;
-		ids[k] = t ? t->wid : 0;
-	}
+	token_bindings(e, tok, r, vars);
+	for (uint32_t k = 0; k < r->npos; k++)
+		ids[k] = 0;
+	for (const token *t = tok; t; t = token_at(e, t->parent))   /* one walk up the token */
+		if (t->wid && r->level_pos[t->level])
+			ids[r->level_pos[t->level] - 1] = t->wid;
 	fr->just.rule = r->index;
 	fr->just.facts = ids;
 	fr->just.nfacts = r->npos;
