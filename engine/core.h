@@ -90,7 +90,7 @@ typedef struct firing firing;
 typedef struct rnode rnode;
 
 /* The bits of a fact's hash kept in it: the dedup table's buckets are picked with them,
- * so it may grow to 2^29 buckets before chains lengthen (2^28 facts, 24 GiB of them). */
+ * so it may grow to 2^29 buckets before chains lengthen (2^30 facts, 96 GiB of them). */
 #define FACT_HASH_BITS 29
 #define FACT_HASH_MASK ((UINT32_C(1) << FACT_HASH_BITS) - 1)
 

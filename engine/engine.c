@@ -838,7 +838,8 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	}
 	if (e->nfacts == UINT32_MAX - 1)
 		return ENG_ERR_NOMEM;
-	if (e->live + 1 > e->nftable && ftable_grow(e))   /* chains of one fact on average */
+	/* up to two facts a chain on average: the two tables cost 8 to 16 bytes a fact */
+	if (e->live + 1 > (size_t)e->nftable * 2 && ftable_grow(e))
 		return ENG_ERR_NOMEM;
 	if (grow((void **)&e->facts, &e->capfacts, e->nfacts + 1, sizeof(fact *)))
 		return ENG_ERR_NOMEM;
