@@ -85,6 +85,9 @@ typedef struct token token;
 typedef uint32_t tref;
 typedef struct amem amem;
 typedef struct amem_item amem_item;
+/* An alpha memory item's number (item_at): its size class in the top two bits, its place
+ * in that class's table below them; 0 for none. */
+typedef uint32_t iref;
 typedef struct negres negres;
 typedef struct firing firing;
 typedef struct rnode rnode;
@@ -99,8 +102,9 @@ typedef struct support {
 	struct support *next;
 } support;
 
-/* 96 bytes: the three flags share a word with the hash. What a join and the agenda read,
- * the triple and the id, comes first: in one cache line, as pools align to one. */
+/* 88 bytes: the three flags share a word with the hash, and its items and tokens are
+ * named by their numbers. What a join and the agenda read, the triple and the id, comes
+ * first: in one cache line, as pools align to one. */
 struct fact {
 	eng_triple t;
 	eng_fact_id id;
@@ -111,7 +115,7 @@ struct fact {
 	uint64_t origin;
 	fact *hnext;            /* dedup table chain */
 	fact *sanext;           /* (subject, attribute) table chain */
-	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
+	iref items;             /* alpha memory items of this fact (through item->fnext) */
 	tref tokens;            /* tokens whose wme is this fact (through tok->fnext) */
 	negres *negs;           /* negative-join results on this fact */
 	support *supporters;    /* logical firings that asserted it */
@@ -134,18 +138,30 @@ typedef struct {
 
 /* An item is as long as its memory's indexes need: a pair of links for each, or one pair
  * for the memory's list when it has no index (an indexed memory has no list: its items
- * are walked through the buckets of the index in slot 0). */
+ * are walked through the buckets of the index in slot 0). 16 bytes and 8 for each pair:
+ * links are item numbers, and the memory is named by its number. */
 struct amem_item {
 	fact *f;
-	amem *mem;
-	amem_item *fnext;               /* in the fact's list */
-	amem_item *link[];              /* link[2 * s], link[2 * s + 1]: next and previous in
+	uint32_t mem;                   /* eng.amem_ids[mem] */
+	iref fnext;                     /* in the fact's list */
+	iref link[];                    /* link[2 * s], link[2 * s + 1]: next and previous in
 	                                 * the bucket of the memory's index in slot s, or in
 	                                 * the memory's list */
 };
 
+/* The items of one size class: those of memories with 1, 2, 3 or 4 pairs of links. */
+#define ICLASS_SHIFT 30
+#define IINDEX_MASK ((UINT32_C(1) << ICLASS_SHIFT) - 1)
 typedef struct {
-	amem_item **buckets;
+	unsigned char **chunks; /* of 256 items each */
+	uint32_t nchunks, capchunks;
+	uint32_t next;          /* the first place never handed out since the last clear */
+	iref free;              /* items given back, through their fnext */
+	uint32_t size;          /* bytes of an item */
+} itable;
+
+typedef struct {
+	iref *buckets;
 	uint32_t nbuckets;      /* power of two, 0 = no index */
 } aindex;
 
@@ -159,8 +175,9 @@ struct amem {
 	eng_value k[3];
 	atest *tests;
 	uint32_t ntests;
-	amem_item *items;       /* its list, while it has no index */
+	iref items;             /* its list, while it has no index */
 	uint32_t count;
+	uint32_t id;            /* eng.amem_ids[id] is this memory */
 	aindex idx[AIDX_COUNT];
 	int8_t slot[AIDX_COUNT];/* the links of idx[i] in an item, -1 while it is unused */
 	uint8_t nidx;           /* indexes in use: items hold 2 * max(nidx, 1) links */
@@ -407,7 +424,9 @@ struct eng {
 	concl *concls;          /* concls[0] unused */
 	uint32_t nconcls, capconcls;
 
-	pool item_pool[AIDX_COUNT + 1];   /* by the number of indexes of the item's memory */
+	itable items[AIDX_COUNT];   /* by the pairs of links of an item, less one */
+	amem **amem_ids;        /* memories by number */
+	uint32_t capamem_ids;
 	token **tchunks;        /* the token table: token r is tchunks[r >> TCHUNK_BITS]
 	                         * [r & 255]; token 0 is never handed out */
 	uint32_t ntchunks, captchunks;
@@ -420,6 +439,14 @@ struct eng {
 	char error[512];
 	rule *current;          /* the rule firing now, for error messages */
 };
+
+/* Item R, which is not 0. */
+static inline amem_item *item_at(const eng *e, iref r)
+{
+	const itable *t = &e->items[r >> ICLASS_SHIFT];
+	uint32_t i = r & IINDEX_MASK;
+	return (amem_item *)(t->chunks[i >> 8] + (size_t)(i & 255) * t->size);
+}
 
 /* Token R, which is not 0. */
 static inline token *token_ref(const eng *e, tref r)
@@ -450,6 +477,8 @@ void rete_clear(eng *e);
 void rete_free(eng *e);
 void token_bindings(const eng *e, const token *t, const rule *r, eng_value *out);
 void rete_tokens_free(eng *e);
+void rete_items_init(eng *e);
+void rete_items_free(eng *e);
 eng_value fact_field(const fact *f, uint8_t field);
 bool cmp_values(cmp_op op, eng_value a, eng_value b);
 

@@ -338,9 +338,7 @@ eng *eng_new(void)
 	eng_limits_default(&e->limits);
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
-	for (int k = 0; k <= AIDX_COUNT; k++)   /* no index: the links of the memory's list */
-		pool_init(&e->item_pool[k],
-		          sizeof(amem_item) + 2 * (size_t)(k ? k : 1) * sizeof(amem_item *));
+	rete_items_init(e);
 	pool_init(&e->neg_pool, sizeof(negres));
 	pool_init(&e->act_pool, sizeof(activation));
 	pool_init(&e->support_pool, sizeof(support));
@@ -390,8 +388,7 @@ void eng_free(eng *e)
 	arena_free(e->syms.text);
 	arena_free(e->rules_arena);
 	rete_tokens_free(e);
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_drop(&e->item_pool[k]);
+	rete_items_free(e);
 	pool_drop(&e->neg_pool);
 	pool_drop(&e->act_pool);
 	pool_drop(&e->support_pool);

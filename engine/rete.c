@@ -19,7 +19,8 @@
  * compares (one per field of the fact it tests, up to three), and the alpha memory on
  * the matching fields, so both directions look at one bucket instead of the whole
  * memory (an indexed alpha memory keeps no list of its own: a walk over all its items
- * goes through the buckets of its first index). A store's buckets are its only list of
+ * goes through the buckets of its first index; items live in tables by size, 24 to 48
+ * bytes, and name each other, like tokens, by 4-byte numbers). A store's buckets are its only list of
  * tokens (an unhashed store has one); nothing looks for a PROD store's tokens, so they
  * are in no list. A store is hashed for the first join built below it; a join of
  * another rule that shares the join above but compares other values gets a twin store
@@ -244,14 +245,86 @@ static uint32_t item_hash(const amem *m, uint8_t field, const fact *f)
 #define IT_NEXT(it, s) ((it)->link[2 * (s)])
 #define IT_PREV(it, s) ((it)->link[2 * (s) + 1])
 
-/* Puts IT at the head of the list *HEAD through its links in slot S. */
-static inline void item_link(amem_item **head, amem_item *it, int s)
+/* ---- the item tables ---- */
+
+/* A new item of class CLS (its memory's pairs of links, less one), zeroed, or 0 when
+ * there is no memory for one. */
+static iref item_alloc(eng *e, uint32_t cls)
 {
-	IT_PREV(it, s) = NULL;
+	itable *t = &e->items[cls];
+	iref r;
+	if (t->free) {
+		r = t->free;
+		t->free = item_at(e, r)->fnext;
+	} else {
+		uint32_t chunk = t->next >> 8;
+		if (chunk == t->nchunks) {
+			if (t->next >= IINDEX_MASK - 256)
+				return 0;
+			if (grow((void **)&t->chunks, &t->capchunks, chunk + 1, sizeof(*t->chunks)))
+				return 0;
+			unsigned char *c = aligned_alloc(64, (size_t)t->size * 256);
+			if (!c)
+				return 0;
+			t->chunks[t->nchunks++] = c;
+		}
+		r = cls << ICLASS_SHIFT | t->next++;
+	}
+	memset(item_at(e, r), 0, t->size);
+	return r;
+}
+
+static void item_free(eng *e, iref r, amem_item *it)
+{
+	itable *t = &e->items[r >> ICLASS_SHIFT];
+	it->fnext = t->free;
+	t->free = r;
+}
+
+/* Empties the item tables, keeping their memory: place 0 of each stands for none. */
+static void items_reset(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++) {
+		e->items[c].next = 1;
+		e->items[c].free = 0;
+	}
+}
+
+void rete_items_init(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++)
+		e->items[c].size = (uint32_t)(sizeof(amem_item) + 2 * (c + 1) * sizeof(iref));
+	items_reset(e);
+}
+
+void rete_items_free(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++) {
+		for (uint32_t i = 0; i < e->items[c].nchunks; i++)
+			free(e->items[c].chunks[i]);
+		free(e->items[c].chunks);
+		e->items[c].chunks = NULL;
+		e->items[c].nchunks = e->items[c].capchunks = 0;
+	}
+	items_reset(e);
+	free(e->amem_ids);
+	e->amem_ids = NULL;
+}
+
+/* The size class of M's items. */
+static inline uint32_t item_class(const amem *m)
+{
+	return m->nidx ? m->nidx - 1u : 0;
+}
+
+/* Puts item R (IT) at the head of the list *HEAD through its links in slot S. */
+static inline void item_link(eng *e, iref *head, iref r, amem_item *it, int s)
+{
+	IT_PREV(it, s) = 0;
 	IT_NEXT(it, s) = *head;
 	if (*head)
-		IT_PREV(*head, s) = it;
-	*head = it;
+		IT_PREV(item_at(e, *head), s) = r;
+	*head = r;
 }
 
 /* (Re)builds index FIELD of M with NBUCKETS buckets. A new index gets a slot of links in
@@ -260,11 +333,10 @@ static inline void item_link(amem_item **head, amem_item *it, int s)
  * one moves its items from its old buckets. */
 static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
 {
-	(void)e;
 	aindex *ix = &m->idx[field];
 	if (!ix->nbuckets && m->count)
 		return ENG_ERR_INVALID;
-	amem_item **b = calloc(nbuckets, sizeof(*b));
+	iref *b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
 	if (!ix->nbuckets) {
@@ -274,9 +346,10 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 	}
 	int s = m->slot[field];
 	for (uint32_t i = 0; i < ix->nbuckets; i++)
-		for (amem_item *it = ix->buckets[i], *next; it; it = next) {
+		for (iref r = ix->buckets[i], next; r; r = next) {
+			amem_item *it = item_at(e, r);
 			next = IT_NEXT(it, s);
-			item_link(&b[item_hash(m, field, it->f) & (nbuckets - 1)], it, s);
+			item_link(e, &b[item_hash(m, field, it->f) & (nbuckets - 1)], r, it, s);
 		}
 	free(ix->buckets);
 	ix->buckets = b;
@@ -287,40 +360,40 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 /* A walk over the items of an alpha memory that may pass a node's tests: one bucket of
  * an index, the memory's list, or every bucket of its first index. */
 typedef struct {
+	const eng *e;
 	amem_item *it;          /* the current item, NULL at the end */
 	int slot;               /* the links followed */
 	uint32_t b, nb;         /* walking every bucket: the next one, and how many */
-	amem_item *const *buckets;
+	const iref *buckets;
 } aiter;
 
-static inline void aiter_skip(aiter *a)
+static inline void aiter_at(aiter *a, iref r)
 {
-	while (!a->it && a->b < a->nb)
-		a->it = a->buckets[a->b++];
+	while (!r && a->b < a->nb)
+		r = a->buckets[a->b++];
+	a->it = r ? item_at(a->e, r) : NULL;
 }
 
 static inline void aiter_next(aiter *a)
 {
-	a->it = IT_NEXT(a->it, a->slot);
-	if (!a->it)
-		aiter_skip(a);
+	aiter_at(a, IT_NEXT(a->it, a->slot));
 }
 
 /* The items of N's alpha memory that may pass its tests, given the token's side of the
  * tests in VALS: one bucket of an index, or all of them. */
-static void node_items(const rnode *n, const eng_value *vals, aiter *a)
+static void node_items(const eng *e, const rnode *n, const eng_value *vals, aiter *a)
 {
 	const amem *m = n->am;
+	a->e = e;
 	a->b = a->nb = 0;
 	if (n->aidx < 0) {
 		a->slot = 0;
 		if (!m->nidx) {
-			a->it = m->items;
+			aiter_at(a, m->items);
 		} else {
-			a->it = NULL;
 			a->buckets = m->idx[m->first].buckets;
 			a->nb = m->count ? m->idx[m->first].nbuckets : 0;
-			aiter_skip(a);
+			aiter_at(a, 0);
 		}
 		return;
 	}
@@ -336,7 +409,7 @@ static void node_items(const rnode *n, const eng_value *vals, aiter *a)
 				v[i] = vals[n->mtest[i]];
 		h = multi_hash(m->multi_mask, v);
 	}
-	a->it = ix->buckets[h & (ix->nbuckets - 1)];
+	aiter_at(a, ix->buckets[h & (ix->nbuckets - 1)]);
 }
 
 /* The hash of a store key from its values, mixed once. */
@@ -620,7 +693,7 @@ static fact *neg_blocker(const eng *e, rnode *neg, const token *t)
 	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
 		return neg->hint;
 	aiter a;
-	for (node_items(neg, vals, &a); a.it; aiter_next(&a))
+	for (node_items(e, neg, vals, &a); a.it; aiter_next(&a))
 		if (jtests_pass_values(neg, vals, a.it->f))
 			return neg->hint = a.it->f;
 	return NULL;
@@ -683,7 +756,7 @@ static void join_left(eng *e, rnode *j, tref r, token *t)
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(e, j, t, vals);
 	aiter a;
-	for (node_items(j, vals, &a); a.it; aiter_next(&a))
+	for (node_items(e, j, vals, &a); a.it; aiter_next(&a))
 		if (jtests_pass_values(j, vals, a.it->f))
 			for (rnode *c = j->children; c; c = c->sibling)
 				store_insert(e, c, r, t, a.it->f);
@@ -770,21 +843,22 @@ static void neg_right(eng *e, rnode *n, fact *f)
 
 static eng_status amem_add(eng *e, amem *m, fact *f)
 {
-	amem_item *it = pool_get(&e->item_pool[m->nidx]);
-	if (!it)
+	iref r = item_alloc(e, item_class(m));
+	if (!r)
 		return ENG_ERR_NOMEM;
+	amem_item *it = item_at(e, r);
 	if (!m->dirty) {
 		m->dirty = true;
 		m->dirty_next = e->dirty_amems;
 		e->dirty_amems = m;
 	}
 	it->f = f;
-	it->mem = m;
+	it->mem = m->id;
 	m->count++;
 	it->fnext = f->items;
-	f->items = it;
+	f->items = r;
 	if (!m->nidx) {
-		item_link(&m->items, it, 0);
+		item_link(e, &m->items, r, it, 0);
 		return ENG_OK;
 	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
@@ -795,22 +869,22 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 			(void)aindex_build(e, m, fld, ix->nbuckets * 4);   /* on failure the old
 			                                                    * buckets stay */
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
-		item_link(&ix->buckets[h], it, m->slot[fld]);
+		item_link(e, &ix->buckets[h], r, it, m->slot[fld]);
 	}
 	return ENG_OK;
 }
 
-static void amem_remove(eng *e, amem_item *it)
+/* Takes item R (IT) out of memory M and frees it. */
+static void amem_remove(eng *e, amem *m, iref r, amem_item *it)
 {
-	amem *m = it->mem;
 	m->count--;
 	if (!m->nidx) {
 		if (IT_PREV(it, 0))
-			IT_NEXT(IT_PREV(it, 0), 0) = IT_NEXT(it, 0);
+			IT_NEXT(item_at(e, IT_PREV(it, 0)), 0) = IT_NEXT(it, 0);
 		else
 			m->items = IT_NEXT(it, 0);
 		if (IT_NEXT(it, 0))
-			IT_PREV(IT_NEXT(it, 0), 0) = IT_PREV(it, 0);
+			IT_PREV(item_at(e, IT_NEXT(it, 0)), 0) = IT_PREV(it, 0);
 	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
@@ -818,16 +892,16 @@ static void amem_remove(eng *e, amem_item *it)
 			continue;
 		int s = m->slot[fld];
 		if (IT_PREV(it, s))
-			IT_NEXT(IT_PREV(it, s), s) = IT_NEXT(it, s);
+			IT_NEXT(item_at(e, IT_PREV(it, s)), s) = IT_NEXT(it, s);
 		else {
 			uint32_t h = item_hash(m, fld, it->f) & (ix->nbuckets - 1);
-			if (ix->buckets[h] == it)
+			if (ix->buckets[h] == r)
 				ix->buckets[h] = IT_NEXT(it, s);
 		}
 		if (IT_NEXT(it, s))
-			IT_PREV(IT_NEXT(it, s), s) = IT_PREV(it, s);
+			IT_PREV(item_at(e, IT_NEXT(it, s)), s) = IT_PREV(it, s);
 	}
-	pool_put(&e->item_pool[m->nidx], it);
+	item_free(e, r, it);
 }
 
 eng_status rete_add_fact(eng *e, fact *f)
@@ -874,12 +948,14 @@ eng_status rete_add_fact(eng *e, fact *f)
 void rete_remove_fact(eng *e, fact *f)
 {
 	while (f->items) {
-		amem_item *it = f->items;
+		iref r = f->items;
+		amem_item *it = item_at(e, r);
+		amem *m = e->amem_ids[it->mem];
 		f->items = it->fnext;
-		for (uint32_t i = 0; i < it->mem->nsucc; i++)
-			if (it->mem->succ[i]->hint == f)
-				it->mem->succ[i]->hint = NULL;   /* a hint is in the memory */
-		amem_remove(e, it);
+		for (uint32_t i = 0; i < m->nsucc; i++)
+			if (m->succ[i]->hint == f)
+				m->succ[i]->hint = NULL;   /* a hint is in the memory */
+		amem_remove(e, m, r, it);
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
@@ -970,6 +1046,10 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 		memcpy(m->tests, tests, ntests * sizeof(atest));
 		m->ntests = ntests;
 	}
+	if (grow((void **)&e->amem_ids, &e->capamem_ids, e->namems + 1, sizeof(amem *)))
+		return ENG_ERR_NOMEM;
+	m->id = e->namems;
+	e->amem_ids[m->id] = m;
 	m->all = e->amems;
 	e->amems = m;
 	if (++e->namems > e->amem_nbuckets) {
@@ -1589,11 +1669,11 @@ void rete_clear(eng *e)
 		next = m->dirty_next;
 		m->dirty = false;
 		m->dirty_next = NULL;
-		m->items = NULL;
+		m->items = 0;
 		m->count = 0;
 		for (int f = 0; f < AIDX_COUNT; f++)
 			if (m->idx[f].nbuckets)
-				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(amem_item *));
+				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(iref));
 	}
 	e->dirty_amems = NULL;
 	for (rnode *s = e->dirty_stores, *next; s; s = next) {
@@ -1610,8 +1690,7 @@ void rete_clear(eng *e)
 	e->dirty_stores = NULL;
 	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
 	tokens_reset(e);
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_reset(&e->item_pool[k]);
+	items_reset(e);
 	pool_reset(&e->neg_pool);
 	e->match_error = ENG_OK;
 	if (!e->top)
