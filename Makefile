@@ -47,7 +47,8 @@ FUZZ_ARGS    ?=
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_REPLAYS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 # Allocation-failure injection: the test binary wraps the allocator (tests/test_oom.c).
-OOM_WRAP   = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
+OOM_WRAP   = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup \
+             -Wl,--wrap=aligned_alloc
 
 .PHONY: all deps run check unit scenarios scenarios-sanitized heldout examples cli cli-errors \
         fuzz-replay check-asan \

@@ -36,15 +36,15 @@ static bool before(const activation *a, const activation *b)
  * the order that sorted the rule's previous activation (rule.tag_perm, indices into the
  * facts as met going up the token): then each goes in with one comparison. A rule with
  * more facts than tags keeps the newest by insertion from the oldest end. */
-static void tags_fill(activation *a, const token *t)
+static void tags_fill(const eng *e, activation *a, const token *t)
 {
 	uint8_t *perm = a->r->tag_perm;
 	uint32_t n = 0;
 	if (perm) {
 		eng_fact_id met[AGENDA_TAGS];
-		for (; t && n < AGENDA_TAGS; t = t->parent)
-			if (t->wme)
-				met[n++] = t->wme->id;
+		for (; t && n < AGENDA_TAGS; t = token_at(e, t->parent))
+			if (t->wid)
+				met[n++] = t->wid;
 		if (n == a->r->npos) {   /* as it must be: a token holds a fact per condition */
 			bool sorted = true;
 			for (uint32_t k = 0; k < n; k++) {
@@ -70,10 +70,10 @@ static void tags_fill(activation *a, const token *t)
 		n = 0;
 		t = a->tok;
 	}
-	for (; t; t = t->parent) {
-		if (!t->wme)
+	for (; t; t = token_at(e, t->parent)) {
+		if (!t->wid)
 			continue;
-		eng_fact_id id = t->wme->id;
+		eng_fact_id id = t->wid;
 		uint32_t i;
 		if (n < AGENDA_TAGS)
 			i = n++;
@@ -145,7 +145,7 @@ eng_status agenda_add(eng *e, token *t, rule *r)
 	a->seq = ++e->seq;
 	a->pending = true;
 	a->dead = false;
-	tags_fill(a, t);
+	tags_fill(e, a, t);
 	t->act = a;
 	a->heap = e->npending;
 	e->pending[e->npending++] = a;

@@ -80,14 +80,20 @@ typedef struct {
 
 typedef struct fact fact;
 typedef struct token token;
+/* A token's number in the engine's token table (token_at), 0 for none: the links between
+ * tokens are numbers of 4 bytes, which keeps a token to one cache line. */
+typedef uint32_t tref;
 typedef struct amem amem;
 typedef struct amem_item amem_item;
+/* An alpha memory item's number (item_at): its size class in the top two bits, its place
+ * in that class's table below them; 0 for none. */
+typedef uint32_t iref;
 typedef struct negres negres;
 typedef struct firing firing;
 typedef struct rnode rnode;
 
 /* The bits of a fact's hash kept in it: the dedup table's buckets are picked with them,
- * so it may grow to 2^29 buckets before chains lengthen (2^28 facts, 24 GiB of them). */
+ * so it may grow to 2^29 buckets before chains lengthen (2^30 facts, 96 GiB of them). */
 #define FACT_HASH_BITS 29
 #define FACT_HASH_MASK ((UINT32_C(1) << FACT_HASH_BITS) - 1)
 
@@ -96,22 +102,24 @@ typedef struct support {
 	struct support *next;
 } support;
 
-/* 96 bytes: the three flags share a word with the hash. */
+/* 88 bytes: the three flags share a word with the hash, and its items and tokens are
+ * named by their numbers. What a join and the agenda read, the triple and the id, comes
+ * first: in one cache line, as pools align to one. */
 struct fact {
 	eng_triple t;
-	uint64_t origin;
-	fact *hnext;            /* dedup table chain */
-	fact *sanext;           /* (subject, attribute) table chain */
-	amem_item *items;       /* alpha memory items of this fact (through item->fnext) */
-	token *tokens;          /* tokens whose wme is this fact (through tok->fnext) */
-	negres *negs;           /* negative-join results on this fact */
-	support *supporters;    /* logical firings that asserted it */
-	const eng_just *why;    /* first justification, NULL for input facts */
 	eng_fact_id id;
 	uint32_t hash : FACT_HASH_BITS;     /* triple_hash (engine.c) */
 	uint32_t input : 1;     /* asserted from outside or by a procedural rule */
 	uint32_t dying : 1;     /* queued for retraction */
 	uint32_t deferred : 1;  /* in WM, not yet in the network (eng->deferred) */
+	uint64_t origin;
+	fact *hnext;            /* dedup table chain */
+	fact *sanext;           /* (subject, attribute) table chain */
+	iref items;             /* alpha memory items of this fact (through item->fnext) */
+	tref tokens;            /* tokens whose wme is this fact (through tok->fnext) */
+	negres *negs;           /* negative-join results on this fact */
+	support *supporters;    /* logical firings that asserted it */
+	const eng_just *why;    /* first justification, NULL for input facts */
 };
 
 /* ---- alpha network ---- */
@@ -128,18 +136,32 @@ typedef struct {
 	uint32_t nset;
 } atest;
 
-/* An item is as long as its memory's indexes need: a pair of links for each. */
+/* An item is as long as its memory's indexes need: a pair of links for each, or one pair
+ * for the memory's list when it has no index (an indexed memory has no list: its items
+ * are walked through the buckets of the index in slot 0). 16 bytes and 8 for each pair:
+ * links are item numbers, and the memory is named by its number. */
 struct amem_item {
 	fact *f;
-	amem *mem;
-	amem_item *fnext;               /* in the fact's list */
-	amem_item *next, *prev;         /* in the memory */
-	amem_item *link[];              /* link[2 * s], link[2 * s + 1]: next and previous in
-	                                 * the bucket of the memory's index in slot s */
+	uint32_t mem;                   /* eng.amem_ids[mem] */
+	iref fnext;                     /* in the fact's list */
+	iref link[];                    /* link[2 * s], link[2 * s + 1]: next and previous in
+	                                 * the bucket of the memory's index in slot s, or in
+	                                 * the memory's list */
 };
 
+/* The items of one size class: those of memories with 1, 2, 3 or 4 pairs of links. */
+#define ICLASS_SHIFT 30
+#define IINDEX_MASK ((UINT32_C(1) << ICLASS_SHIFT) - 1)
 typedef struct {
-	amem_item **buckets;
+	unsigned char **chunks; /* of 256 items each */
+	uint32_t nchunks, capchunks;
+	uint32_t next;          /* the first place never handed out since the last clear */
+	iref free;              /* items given back, through their fnext */
+	uint32_t size;          /* bytes of an item */
+} itable;
+
+typedef struct {
+	iref *buckets;
 	uint32_t nbuckets;      /* power of two, 0 = no index */
 } aindex;
 
@@ -153,11 +175,13 @@ struct amem {
 	eng_value k[3];
 	atest *tests;
 	uint32_t ntests;
-	amem_item *items;
+	iref items;             /* its list, while it has no index */
 	uint32_t count;
+	uint32_t id;            /* eng.amem_ids[id] is this memory */
 	aindex idx[AIDX_COUNT];
 	int8_t slot[AIDX_COUNT];/* the links of idx[i] in an item, -1 while it is unused */
-	uint8_t nidx;           /* indexes in use: items hold 2 * nidx links */
+	uint8_t nidx;           /* indexes in use: items hold 2 * max(nidx, 1) links */
+	uint8_t first;          /* the index in slot 0 (AIDX_*), while nidx > 0 */
 	uint8_t multi_mask;     /* the fields of idx[AIDX_MULTI]; 0 while it is unused */
 	rnode **succ;           /* join and negative nodes fed by this memory */
 	uint32_t nsucc, capsucc;
@@ -195,7 +219,7 @@ struct rnode {
 	uint16_t level;         /* stores: the level of their tokens */
 
 	/* stores (MEM, NEG, TEST, PROD; PROD tokens are only counted) */
-	token *tokens;          /* the one bucket of an unhashed store (tbuckets = &tokens) */
+	tref tokens;            /* the one bucket of an unhashed store (tbuckets = &tokens) */
 	uint32_t ntokens;
 	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
 	                         * nkey, deepest level first, which the join that chose them
@@ -204,7 +228,7 @@ struct rnode {
 	uint8_t key_field[3];
 	uint8_t key_ffield[3];
 	uint16_t key_level[3];
-	token **tbuckets;       /* ntbuckets lists, a power of two */
+	tref *tbuckets;         /* ntbuckets lists, a power of two */
 	uint32_t ntbuckets;
 
 	/* JOIN and NEG */
@@ -239,27 +263,37 @@ struct rule {
 	varloc *vars;
 	uint32_t npos;          /* positive conditions */
 	uint16_t *pos_level;    /* level of each positive condition's fact */
+	uint16_t *level_pos;    /* the other way: 1 + the positive condition whose fact is at
+	                         * each level of its tokens, 0 for none */
 	rnode *prod;
 	eng_sym *cite;
 	uint8_t *tag_perm;      /* agenda.c: the order in which the last activation's facts,
 	                         * as met going up its token, sorted newest first */
 };
 
-/* A partial match. Tokens form a tree: each extends its parent by one level. 96 bytes:
- * a PROD token is in no bucket, so its activation and firing share the bucket links. */
+/* A partial match. Tokens form a tree: each extends its parent by one level. 64 bytes, a
+ * cache line (the token table's chunks are aligned to one): links to other tokens are
+ * their numbers, and a PROD token, in no bucket, keeps its activation and firing where
+ * the others have their bucket links. */
 struct token {
 	/* what a walk up the tree reads, together at the start */
-	token *parent;
-	fact *wme;              /* NULL at levels of negations and tests */
+	tref parent;
 	uint16_t level;
-	uint32_t hash;          /* its key's hash in a hashed store */
+	uint16_t hash;          /* the low bits of its key's hash in a hashed store: enough
+	                         * for a store of up to 2^16 buckets (a larger one works the
+	                         * hash out again when it needs it) */
+	fact *wme;              /* NULL at levels of negations and tests */
 	rnode *node;
-	token *children, *next_sib, *prev_sib;
-	token *fnext, *fprev;   /* in wme->tokens */
+	eng_fact_id wid;        /* wme's id, 0 without one: the agenda's time tags, without a
+	                         * look at the fact */
+	tref children, next_sib, prev_sib;
+	tref fnext, fprev;      /* in wme->tokens */
 	union {                 /* by node->kind; all zero in a new token */
 		struct {                /* MEM, NEG and TEST */
-			token *hnext, **hpprev; /* in the node's hash bucket (its one list
-			                         * when unhashed); hpprev NULL while out */
+			tref hnext;             /* in the node's hash bucket (its one list
+			                         * when unhashed) */
+			tref hprev;             /* 0 while out of the buckets, TREF_HEAD
+			                         * first in its bucket */
 			negres *results;        /* NEG: the fact that blocks it, if any; a
 			                         * blocked token is in no bucket */
 		};
@@ -270,8 +304,12 @@ struct token {
 	};
 };
 
+#define TREF_HEAD UINT32_MAX
+#define TCHUNK_BITS 8           /* a chunk of the token table holds 256 tokens */
+#define TCHUNK_MAX ((UINT32_C(1) << (32 - TCHUNK_BITS)) - 1)   /* keeps TREF_HEAD free */
+
 struct negres {
-	token *owner;
+	tref owner;
 	fact *f;
 	negres *fnext, *fprev;  /* in f->negs */
 };
@@ -386,14 +424,41 @@ struct eng {
 	concl *concls;          /* concls[0] unused */
 	uint32_t nconcls, capconcls;
 
-	pool item_pool[AIDX_COUNT + 1];   /* by the number of indexes of the item's memory */
-	pool token_pool, neg_pool, act_pool, support_pool, effect_pool, fact_pool;
+	itable items[AIDX_COUNT];   /* by the pairs of links of an item, less one */
+	amem **amem_ids;        /* memories by number */
+	uint32_t capamem_ids;
+	token **tchunks;        /* the token table: token r is tchunks[r >> TCHUNK_BITS]
+	                         * [r & 255]; token 0 is never handed out */
+	uint32_t ntchunks, captchunks;
+	tref tnext;             /* the first token never handed out since the last clear */
+	tref tfree;             /* tokens given back, through their parent link */
+	pool neg_pool, act_pool, support_pool, effect_pool, fact_pool;
 	arena *run_arena;       /* firings that something names: until the next clear */
 	eng_status run_error;
 	eng_status match_error; /* a test failed to evaluate while matching */
 	char error[512];
 	rule *current;          /* the rule firing now, for error messages */
 };
+
+/* Item R, which is not 0. */
+static inline amem_item *item_at(const eng *e, iref r)
+{
+	const itable *t = &e->items[r >> ICLASS_SHIFT];
+	uint32_t i = r & IINDEX_MASK;
+	return (amem_item *)(t->chunks[i >> 8] + (size_t)(i & 255) * t->size);
+}
+
+/* Token R, which is not 0. */
+static inline token *token_ref(const eng *e, tref r)
+{
+	return e->tchunks[r >> TCHUNK_BITS] + (r & ((1u << TCHUNK_BITS) - 1));
+}
+
+/* Token R, or NULL for 0. */
+static inline token *token_at(const eng *e, tref r)
+{
+	return r ? token_ref(e, r) : NULL;
+}
 
 /* engine.c */
 fact *wm_get(const eng *e, eng_fact_id id);
@@ -410,7 +475,10 @@ eng_status rete_add_fact(eng *e, fact *f);
 void rete_remove_fact(eng *e, fact *f);
 void rete_clear(eng *e);
 void rete_free(eng *e);
-void token_bindings(const token *t, const rule *r, eng_value *out);
+void token_bindings(const eng *e, const token *t, const rule *r, eng_value *out);
+void rete_tokens_free(eng *e);
+void rete_items_init(eng *e);
+void rete_items_free(eng *e);
 eng_value fact_field(const fact *f, uint8_t field);
 bool cmp_values(cmp_op op, eng_value a, eng_value b);
 

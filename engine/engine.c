@@ -52,6 +52,10 @@ static uint64_t hash_bytes(const char *s, size_t len)
 /* ---- pools ---- */
 
 #define POOL_CHUNK 256
+/* A chunk's objects start one cache line in (the line holds the chunk list's link), and
+ * the chunk on a line: an object's first bytes, which the matcher reads the most (a
+ * token's parent and fact, a fact's triple and id), then share a line with each other. */
+#define POOL_LINE 64
 
 void pool_init(pool *p, size_t size)
 {
@@ -76,13 +80,15 @@ void *pool_get_raw(pool *p)
 	} else {
 		if (p->left == 0) {
 			unsigned char *c = p->spare;
+			size_t bytes = (POOL_LINE + p->size * POOL_CHUNK + POOL_LINE - 1) &
+			               ~(size_t)(POOL_LINE - 1);   /* aligned_alloc: a multiple */
 			if (c)
 				p->spare = *(void **)c;
-			else if (!(c = malloc(16 + p->size * POOL_CHUNK)))
+			else if (!(c = aligned_alloc(POOL_LINE, bytes)))
 				return NULL;
 			*(void **)c = p->chunks;
 			p->chunks = c;
-			p->next = c + 16;
+			p->next = c + POOL_LINE;
 			p->left = POOL_CHUNK;
 		}
 		obj = p->next;
@@ -332,9 +338,7 @@ eng *eng_new(void)
 	eng_limits_default(&e->limits);
 	e->syms.text = arena_new();
 	e->rules_arena = arena_new();
-	pool_init(&e->token_pool, sizeof(token));
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_init(&e->item_pool[k], sizeof(amem_item) + 2 * (size_t)k * sizeof(amem_item *));
+	rete_items_init(e);
 	pool_init(&e->neg_pool, sizeof(negres));
 	pool_init(&e->act_pool, sizeof(activation));
 	pool_init(&e->support_pool, sizeof(support));
@@ -383,9 +387,8 @@ void eng_free(eng *e)
 	free(e->syms.slots);
 	arena_free(e->syms.text);
 	arena_free(e->rules_arena);
-	pool_drop(&e->token_pool);
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_drop(&e->item_pool[k]);
+	rete_tokens_free(e);
+	rete_items_free(e);
 	pool_drop(&e->neg_pool);
 	pool_drop(&e->act_pool);
 	pool_drop(&e->support_pool);
@@ -832,7 +835,8 @@ eng_status wm_assert(eng *e, eng_triple t, uint64_t origin, bool input, fact **o
 	}
 	if (e->nfacts == UINT32_MAX - 1)
 		return ENG_ERR_NOMEM;
-	if ((e->live + 1) * 2 > e->nftable && ftable_grow(e))
+	/* up to two facts a chain on average: the two tables cost 8 to 16 bytes a fact */
+	if (e->live + 1 > (size_t)e->nftable * 2 && ftable_grow(e))
 		return ENG_ERR_NOMEM;
 	if (grow((void **)&e->facts, &e->capfacts, e->nfacts + 1, sizeof(fact *)))
 		return ENG_ERR_NOMEM;
@@ -1270,13 +1274,12 @@ static eng_status fire(eng *e, activation *act)
 		return ENG_ERR_NOMEM;
 	eng_value *vars = (eng_value *)(fr + 1);
 	eng_fact_id *ids = (eng_fact_id *)(vars + ir->nvars);
-	token_bindings(tok, r, vars);
-	for (uint32_t k = 0; k < r->npos; k++) {
-		const token *t = tok;
-		while (t && t->level != r->pos_level[k])
-			t = t->parent;
-		ids[k] = t && t->wme ? t->wme->id : 0;
-	}
+	token_bindings(e, tok, r, vars);
+	for (uint32_t k = 0; k < r->npos; k++)
+		ids[k] = 0;
+	for (const token *t = tok; t; t = token_at(e, t->parent))   /* one walk up the token */
+		if (t->wid && r->level_pos[t->level])
+			ids[r->level_pos[t->level] - 1] = t->wid;
 	fr->just.rule = r->index;
 	fr->just.facts = ids;
 	fr->just.nfacts = r->npos;

@@ -18,12 +18,15 @@
  * Each store with an equality join below it is hashed on the token values that join
  * compares (one per field of the fact it tests, up to three), and the alpha memory on
  * the matching fields, so both directions look at one bucket instead of the whole
- * memory. A store's buckets are its only list of tokens (an unhashed store has one);
- * nothing looks for a PROD store's tokens, so they are in no list. A store is hashed for
- * the first join built below it; a join of another rule that shares the join above but
- * compares other values gets a twin store of its own, hashed for it (each token of the
- * join above then goes to both), as CLIPS keeps a left memory per join: one more token
- * per match instead of a walk over the whole store for every new fact.
+ * memory (an indexed alpha memory keeps no list of its own: a walk over all its items
+ * goes through the buckets of its first index; items live in tables by size, 24 to 48
+ * bytes, and name each other, like tokens, by 4-byte numbers). A store's buckets are its only list of
+ * tokens (an unhashed store has one); nothing looks for a PROD store's tokens, so they
+ * are in no list. A store is hashed for the first join built below it; a join of
+ * another rule that shares the join above but compares other values gets a twin store
+ * of its own, hashed for it (each token of the join above then goes to both), as CLIPS
+ * keeps a left memory per join: one more token per match instead of a walk over the
+ * whole store for every new fact.
  *
  * A rule's conditions are joined in its order, except that a control condition goes
  * last: one with a constant subject and attribute that some rule modifies (or retracts
@@ -39,7 +42,10 @@
  * A token extends its parent token by one level; level k holds the fact that matched the
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
- * its children and every fact lists the tokens that hold it.
+ * its children and every fact lists the tokens that hold it. Tokens live in the engine's
+ * token table, in chunks aligned to a cache line, and name each other by number (4
+ * bytes), so a token is 64 bytes, one line, where with pointers it was 96 over two; it
+ * also keeps its fact's id, so the agenda reads time tags without visiting the facts.
  *
  * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
  * does; the token passes down only while it has none. A new token looks for a blocker
@@ -93,21 +99,22 @@ eng_value fact_field(const fact *f, uint8_t field)
 	}
 }
 
-static inline void tok_value(const token *t, uint16_t level, uint8_t field, eng_value *out)
+static inline void tok_value(const eng *e, const token *t, uint16_t level, uint8_t field,
+                             eng_value *out)
 {
-	while (t && t->level > level)
-		t = t->parent;
-	if (t && t->level == level && t->wme)
+	while (t->level > level)   /* the top token, at level 0, ends every walk */
+		t = token_ref(e, t->parent);
+	if (t->level == level && t->wme)
 		*out = fact_field(t->wme, field);
 	else
 		out->type = ENG_NONE;
 }
 
-void token_bindings(const token *t, const rule *r, eng_value *out)
+void token_bindings(const eng *e, const token *t, const rule *r, eng_value *out)
 {
 	for (uint32_t v = 0; v < r->ir->nvars; v++) {
 		if (r->vars[v].level)
-			tok_value(t, r->vars[v].level, r->vars[v].field, &out[v]);
+			tok_value(e, t, r->vars[v].level, r->vars[v].field, &out[v]);
 		else
 			out[v].type = ENG_NONE;
 	}
@@ -163,10 +170,10 @@ static bool atest_pass(const atest *t, const fact *f)
 }
 
 /* The token's side of J's tests, for a loop over many facts against one token. */
-static void jtests_values(const rnode *j, const token *tok, eng_value *vals)
+static void jtests_values(const eng *e, const rnode *j, const token *tok, eng_value *vals)
 {
 	for (uint32_t i = 0; i < j->ntests; i++)
-		tok_value(tok, j->tests[i].level, j->tests[i].lfield, &vals[i]);
+		tok_value(e, tok, j->tests[i].level, j->tests[i].lfield, &vals[i]);
 }
 
 static bool jtests_pass_values(const rnode *j, const eng_value *vals, const fact *f)
@@ -180,12 +187,12 @@ static bool jtests_pass_values(const rnode *j, const eng_value *vals, const fact
 	return true;
 }
 
-static bool jtests_pass(const rnode *j, const token *tok, const fact *f)
+static bool jtests_pass(const eng *e, const rnode *j, const token *tok, const fact *f)
 {
 	for (uint32_t i = 0; i < j->ntests; i++) {
 		const jtest *t = &j->tests[i];
 		eng_value tv, fv = fact_field(f, t->field);
-		tok_value(tok, t->level, t->lfield, &tv);
+		tok_value(e, tok, t->level, t->lfield, &tv);
 		if (t->op == CMP_EQ ? !value_eq(fv, tv) : !value_cmp(t->op, fv, tv))
 			return false;
 	}
@@ -238,42 +245,159 @@ static uint32_t item_hash(const amem *m, uint8_t field, const fact *f)
 #define IT_NEXT(it, s) ((it)->link[2 * (s)])
 #define IT_PREV(it, s) ((it)->link[2 * (s) + 1])
 
+/* ---- the item tables ---- */
+
+/* A new item of class CLS (its memory's pairs of links, less one), zeroed, or 0 when
+ * there is no memory for one. */
+static iref item_alloc(eng *e, uint32_t cls)
+{
+	itable *t = &e->items[cls];
+	iref r;
+	if (t->free) {
+		r = t->free;
+		t->free = item_at(e, r)->fnext;
+	} else {
+		uint32_t chunk = t->next >> 8;
+		if (chunk == t->nchunks) {
+			if (t->next >= IINDEX_MASK - 256)
+				return 0;
+			if (grow((void **)&t->chunks, &t->capchunks, chunk + 1, sizeof(*t->chunks)))
+				return 0;
+			unsigned char *c = aligned_alloc(64, (size_t)t->size * 256);
+			if (!c)
+				return 0;
+			t->chunks[t->nchunks++] = c;
+		}
+		r = cls << ICLASS_SHIFT | t->next++;
+	}
+	memset(item_at(e, r), 0, t->size);
+	return r;
+}
+
+static void item_free(eng *e, iref r, amem_item *it)
+{
+	itable *t = &e->items[r >> ICLASS_SHIFT];
+	it->fnext = t->free;
+	t->free = r;
+}
+
+/* Empties the item tables, keeping their memory: place 0 of each stands for none. */
+static void items_reset(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++) {
+		e->items[c].next = 1;
+		e->items[c].free = 0;
+	}
+}
+
+void rete_items_init(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++)
+		e->items[c].size = (uint32_t)(sizeof(amem_item) + 2 * (c + 1) * sizeof(iref));
+	items_reset(e);
+}
+
+void rete_items_free(eng *e)
+{
+	for (uint32_t c = 0; c < AIDX_COUNT; c++) {
+		for (uint32_t i = 0; i < e->items[c].nchunks; i++)
+			free(e->items[c].chunks[i]);
+		free(e->items[c].chunks);
+		e->items[c].chunks = NULL;
+		e->items[c].nchunks = e->items[c].capchunks = 0;
+	}
+	items_reset(e);
+	free(e->amem_ids);
+	e->amem_ids = NULL;
+}
+
+/* The size class of M's items. */
+static inline uint32_t item_class(const amem *m)
+{
+	return m->nidx ? m->nidx - 1u : 0;
+}
+
+/* Puts item R (IT) at the head of the list *HEAD through its links in slot S. */
+static inline void item_link(eng *e, iref *head, iref r, amem_item *it, int s)
+{
+	IT_PREV(it, s) = 0;
+	IT_NEXT(it, s) = *head;
+	if (*head)
+		IT_PREV(item_at(e, *head), s) = r;
+	*head = r;
+}
+
 /* (Re)builds index FIELD of M with NBUCKETS buckets. A new index gets a slot of links in
- * the items, so it can only be added while the memory is empty (rules are added with
- * working memory empty). */
+ * the items (the first one takes the links of the memory's list), so it can only be
+ * added while the memory is empty (rules are added with working memory empty); a rebuilt
+ * one moves its items from its old buckets. */
 static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets)
 {
-	(void)e;
 	aindex *ix = &m->idx[field];
-	if (!ix->nbuckets && m->items)
+	if (!ix->nbuckets && m->count)
 		return ENG_ERR_INVALID;
-	amem_item **b = calloc(nbuckets, sizeof(*b));
+	iref *b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
-	if (!ix->nbuckets)
+	if (!ix->nbuckets) {
+		if (!m->nidx)
+			m->first = field;
 		m->slot[field] = (int8_t)m->nidx++;
+	}
+	int s = m->slot[field];
+	for (uint32_t i = 0; i < ix->nbuckets; i++)
+		for (iref r = ix->buckets[i], next; r; r = next) {
+			amem_item *it = item_at(e, r);
+			next = IT_NEXT(it, s);
+			item_link(e, &b[item_hash(m, field, it->f) & (nbuckets - 1)], r, it, s);
+		}
 	free(ix->buckets);
 	ix->buckets = b;
 	ix->nbuckets = nbuckets;
-	int s = m->slot[field];
-	for (amem_item *it = m->items; it; it = it->next) {
-		uint32_t h = item_hash(m, field, it->f) & (nbuckets - 1);
-		IT_PREV(it, s) = NULL;
-		IT_NEXT(it, s) = b[h];
-		if (b[h])
-			IT_PREV(b[h], s) = it;
-		b[h] = it;
-	}
 	return ENG_OK;
 }
 
+/* A walk over the items of an alpha memory that may pass a node's tests: one bucket of
+ * an index, the memory's list, or every bucket of its first index. */
+typedef struct {
+	const eng *e;
+	amem_item *it;          /* the current item, NULL at the end */
+	int slot;               /* the links followed */
+	uint32_t b, nb;         /* walking every bucket: the next one, and how many */
+	const iref *buckets;
+} aiter;
+
+static inline void aiter_at(aiter *a, iref r)
+{
+	while (!r && a->b < a->nb)
+		r = a->buckets[a->b++];
+	a->it = r ? item_at(a->e, r) : NULL;
+}
+
+static inline void aiter_next(aiter *a)
+{
+	aiter_at(a, IT_NEXT(a->it, a->slot));
+}
+
 /* The items of N's alpha memory that may pass its tests, given the token's side of the
- * tests in VALS: one bucket of an index, or all of them. Iterate with item_next. */
-static amem_item *node_items(const rnode *n, const eng_value *vals)
+ * tests in VALS: one bucket of an index, or all of them. */
+static void node_items(const eng *e, const rnode *n, const eng_value *vals, aiter *a)
 {
 	const amem *m = n->am;
-	if (n->aidx < 0)
-		return m->items;
+	a->e = e;
+	a->b = a->nb = 0;
+	if (n->aidx < 0) {
+		a->slot = 0;
+		if (!m->nidx) {
+			aiter_at(a, m->items);
+		} else {
+			a->buckets = m->idx[m->first].buckets;
+			a->nb = m->count ? m->idx[m->first].nbuckets : 0;
+			aiter_at(a, 0);
+		}
+		return;
+	}
+	a->slot = n->islot;
 	const aindex *ix = &m->idx[n->aidx];
 	uint32_t h;
 	if (n->aidx < AIDX_MULTI) {
@@ -285,12 +409,7 @@ static amem_item *node_items(const rnode *n, const eng_value *vals)
 				v[i] = vals[n->mtest[i]];
 		h = multi_hash(m->multi_mask, v);
 	}
-	return ix->buckets[h & (ix->nbuckets - 1)];
-}
-
-static inline amem_item *item_next(const rnode *n, const amem_item *it)
-{
-	return n->aidx < 0 ? it->next : IT_NEXT(it, n->islot);
+	aiter_at(a, ix->buckets[h & (ix->nbuckets - 1)]);
 }
 
 /* The hash of a store key from its values, mixed once. */
@@ -302,14 +421,17 @@ static inline uint32_t key_hash(const eng_value *v, uint32_t n)
 	return (uint32_t)mix64(h);
 }
 
-/* The hash of T's key in store S: one walk up the token, the key being deepest first. */
-static uint32_t store_hash(const rnode *s, const token *t)
+/* The hash of T's key in store S: one walk up the token, the key being deepest first;
+ * 0 in a store that is not hashed. */
+static uint32_t store_hash(const eng *e, const rnode *s, const token *t)
 {
+	if (!s->nkey)
+		return 0;
 	eng_value v[3];
 	for (uint32_t i = 0; i < s->nkey; i++) {
-		while (t && t->level > s->key_level[i])
-			t = t->parent;
-		if (t && t->level == s->key_level[i] && t->wme)
+		while (t->level > s->key_level[i])
+			t = token_ref(e, t->parent);
+		if (t->level == s->key_level[i] && t->wme)
 			v[i] = fact_field(t->wme, s->key_field[i]);
 		else
 			v[i].type = ENG_NONE;
@@ -317,33 +439,46 @@ static uint32_t store_hash(const rnode *s, const token *t)
 	return key_hash(v, s->nkey);
 }
 
-/* Links T into bucket B. */
-static inline void bucket_link(token **b, token *t)
+/* Links token R (T) into bucket B. */
+static inline void bucket_link(eng *e, tref *b, tref r, token *t)
 {
 	t->hnext = *b;
+	t->hprev = TREF_HEAD;
 	if (*b)
-		(*b)->hpprev = &t->hnext;
-	t->hpprev = b;
-	*b = t;
+		token_at(e, *b)->hprev = r;
+	*b = r;
+}
+
+#define TOKEN_HASH_SPAN 65536   /* the buckets that token.hash can pick from */
+
+/* The bucket of S that holds T. */
+static tref *bucket_of(eng *e, rnode *s, const token *t)
+{
+	uint32_t h = s->ntbuckets > TOKEN_HASH_SPAN ? store_hash(e, s, t) : t->hash;
+	return &s->tbuckets[h & (s->ntbuckets - 1)];
 }
 
 /* Spreads S's tokens over NBUCKETS new buckets (a store that has none of its own keeps
  * its one list in s->tokens). */
-static eng_status store_rehash(rnode *s, uint32_t nbuckets)
+static eng_status store_rehash(eng *e, rnode *s, uint32_t nbuckets)
 {
-	token **b = calloc(nbuckets, sizeof(*b));
+	tref *b = calloc(nbuckets, sizeof(*b));
 	if (!b)
 		return ENG_ERR_NOMEM;
+	bool fresh = s->tbuckets == &s->tokens;   /* not hashed until now: no hash kept */
 	for (uint32_t i = 0; i < s->ntbuckets; i++)
-		for (token *t = s->tbuckets[i], *next; t; t = next) {
+		for (tref r = s->tbuckets[i], next; r; r = next) {
+			token *t = token_at(e, r);
 			next = t->hnext;
-			if (s->nkey && s->tbuckets == &s->tokens)
-				t->hash = store_hash(s, t);   /* the store was not hashed until now */
-			bucket_link(&b[t->hash & (nbuckets - 1)], t);
+			uint32_t h = t->hash;
+			if (fresh || nbuckets > TOKEN_HASH_SPAN)
+				h = store_hash(e, s, t);
+			t->hash = (uint16_t)h;
+			bucket_link(e, &b[h & (nbuckets - 1)], r, t);
 		}
 	if (s->tbuckets != &s->tokens)
 		free(s->tbuckets);
-	s->tokens = NULL;
+	s->tokens = 0;
 	s->tbuckets = b;
 	s->ntbuckets = nbuckets;
 	return ENG_OK;
@@ -351,10 +486,10 @@ static eng_status store_rehash(rnode *s, uint32_t nbuckets)
 
 /* ---- token stores ---- */
 
-static void propagate(eng *e, rnode *node, token *tok);
+static void propagate(eng *e, rnode *node, tref r, token *tok);
 
-/* Puts T, whose hash is set, into S's buckets. */
-static void store_relink(eng *e, rnode *s, token *t)
+/* Puts token R (T), whose hash in S is H, into S's buckets. */
+static void store_relink(eng *e, rnode *s, tref r, token *t, uint32_t h)
 {
 	s->ntokens++;
 	if (!s->dirty) {
@@ -363,39 +498,35 @@ static void store_relink(eng *e, rnode *s, token *t)
 		e->dirty_stores = s;
 	}
 	if (s->nkey && s->ntokens > s->ntbuckets * 2)
-		(void)store_rehash(s, s->ntbuckets * 4);  /* on failure the old buckets stay */
-	bucket_link(&s->tbuckets[t->hash & (s->ntbuckets - 1)], t);
-}
-
-static eng_status store_link(eng *e, rnode *s, token *t)
-{
-	if (s->kind == RN_PROD)
-		return ENG_OK;   /* nothing looks for a production's tokens in its store */
-	t->hash = s->nkey ? store_hash(s, t) : 0;
-	store_relink(e, s, t);
-	return ENG_OK;
+		(void)store_rehash(e, s, s->ntbuckets * 4);  /* on failure the old buckets stay */
+	t->hash = (uint16_t)h;
+	bucket_link(e, &s->tbuckets[h & (s->ntbuckets - 1)], r, t);
 }
 
 /* Takes T out of S's buckets, if it is in them (a blocked NEG token is in none; a PROD
- * token, in none either, never comes here: its links hold act and fired), leaving the buckets as they are: a walk over them may go on. */
-static void bucket_unlink(rnode *s, token *t)
+ * token, in none either, never comes here: its links hold act and fired), leaving the
+ * buckets as they are: a walk over them may go on. */
+static void bucket_unlink(eng *e, rnode *s, token *t)
 {
-	if (!t->hpprev)
+	if (!t->hprev)
 		return;
 	s->ntokens--;
-	*t->hpprev = t->hnext;
+	if (t->hprev == TREF_HEAD)
+		*bucket_of(e, s, t) = t->hnext;
+	else
+		token_at(e, t->hprev)->hnext = t->hnext;
 	if (t->hnext)
-		t->hnext->hpprev = t->hpprev;
-	t->hpprev = NULL;
+		token_at(e, t->hnext)->hprev = t->hprev;
+	t->hprev = 0;
 }
 
-static void store_unlink(rnode *s, token *t)
+static void store_unlink(eng *e, rnode *s, token *t)
 {
-	bucket_unlink(s, t);
+	bucket_unlink(e, s, t);
 	/* a store that emptied keeps a quarter of its buckets, so that a walk over all its
 	 * tokens costs about what it holds (on failure the old buckets stay) */
 	if (s->ntbuckets > 64 && s->ntokens * 16 < s->ntbuckets)
-		(void)store_rehash(s, s->ntbuckets / 4);
+		(void)store_rehash(e, s, s->ntbuckets / 4);
 }
 
 static void negres_free(eng *e, negres *r)
@@ -409,7 +540,7 @@ static void negres_free(eng *e, negres *r)
 	pool_put(&e->neg_pool, r);
 }
 
-static void token_delete(eng *e, token *t);
+static void token_delete(eng *e, tref r);
 
 static void token_delete_children(eng *e, token *t)
 {
@@ -417,19 +548,27 @@ static void token_delete_children(eng *e, token *t)
 		token_delete(e, t->children);
 }
 
-static void token_delete(eng *e, token *t)
+/* Gives token R back to the table. */
+static void token_free(eng *e, tref r, token *t)
 {
+	t->parent = e->tfree;
+	e->tfree = r;
+}
+
+static void token_delete(eng *e, tref r)
+{
+	token *t = token_at(e, r);
 	token_delete_children(e, t);
 	rnode *s = t->node;
 	if (s->kind != RN_PROD)   /* a PROD token is in no bucket (its links are act, fired) */
-		store_unlink(s, t);
+		store_unlink(e, s, t);
 	if (t->wme) {
 		if (t->fprev)
-			t->fprev->fnext = t->fnext;
+			token_at(e, t->fprev)->fnext = t->fnext;
 		else
 			t->wme->tokens = t->fnext;
 		if (t->fnext)
-			t->fnext->fprev = t->fprev;
+			token_at(e, t->fnext)->fprev = t->fprev;
 	}
 	if (s->kind == RN_NEG) {
 		if (t->results)
@@ -442,49 +581,79 @@ static void token_delete(eng *e, token *t)
 	}
 	if (t->parent) {
 		if (t->prev_sib)
-			t->prev_sib->next_sib = t->next_sib;
+			token_at(e, t->prev_sib)->next_sib = t->next_sib;
 		else
-			t->parent->children = t->next_sib;
+			token_at(e, t->parent)->children = t->next_sib;
 		if (t->next_sib)
-			t->next_sib->prev_sib = t->prev_sib;
+			token_at(e, t->next_sib)->prev_sib = t->prev_sib;
 	}
-	pool_put(&e->token_pool, t);
+	token_free(e, r, t);
 }
 
-static token *token_new(eng *e, rnode *s, token *parent, fact *wme)
+/* A token of the table, or 0 when there is no memory for one. Chunks are aligned to a
+ * cache line, so a token (64 bytes) is on one. */
+static tref token_alloc(eng *e)
 {
-	token *t = pool_get_raw(&e->token_pool);   /* hot: every field is set here */
-	if (!t)
+	if (e->tfree) {
+		tref r = e->tfree;
+		e->tfree = token_at(e, r)->parent;
+		return r;
+	}
+	uint32_t chunk = e->tnext >> TCHUNK_BITS;
+	if (chunk == e->ntchunks) {
+		if (chunk == TCHUNK_MAX)
+			return 0;
+		if (grow((void **)&e->tchunks, &e->captchunks, chunk + 1, sizeof(token *)))
+			return 0;
+		token *c = aligned_alloc(64, sizeof(token) << TCHUNK_BITS);
+		if (!c)
+			return 0;
+		e->tchunks[e->ntchunks++] = c;
+	}
+	return e->tnext++;
+}
+
+static token *token_new(eng *e, rnode *s, tref pr, token *parent, fact *wme, tref *out)
+{
+	tref r = token_alloc(e);
+	if (!r)
 		return NULL;
-	*t = (token){ .parent = parent, .wme = wme, .node = s, .level = s->level };
+	token *t = token_at(e, r);   /* hot: every field is set here */
+	*t = (token){ .parent = pr, .wme = wme, .node = s, .level = s->level,
+	              .wid = wme ? wme->id : 0 };
 	if (parent) {
 		t->next_sib = parent->children;
 		if (parent->children)
-			parent->children->prev_sib = t;
-		parent->children = t;
+			token_at(e, parent->children)->prev_sib = r;
+		parent->children = r;
 	}
 	if (wme) {
 		t->fnext = wme->tokens;
 		if (wme->tokens)
-			wme->tokens->fprev = t;
-		wme->tokens = t;
+			token_at(e, wme->tokens)->fprev = r;
+		wme->tokens = r;
 	}
-	if (store_link(e, s, t) != ENG_OK) {
-		/* no index room: undo the links and give up on this match */
-		if (parent) {
-			parent->children = t->next_sib;
-			if (t->next_sib)
-				t->next_sib->prev_sib = NULL;
-		}
-		if (wme) {
-			wme->tokens = t->fnext;
-			if (t->fnext)
-				t->fnext->fprev = NULL;
-		}
-		pool_put(&e->token_pool, t);
-		return NULL;
-	}
+	if (s->kind != RN_PROD)   /* nothing looks for a production's tokens in its store */
+		store_relink(e, s, r, t, store_hash(e, s, t));
+	*out = r;
 	return t;
+}
+
+/* Empties the token table, keeping its memory: token 0 stands for none. */
+static void tokens_reset(eng *e)
+{
+	e->tnext = 1;
+	e->tfree = 0;
+}
+
+void rete_tokens_free(eng *e)
+{
+	for (uint32_t i = 0; i < e->ntchunks; i++)
+		free(e->tchunks[i]);
+	free(e->tchunks);
+	e->tchunks = NULL;
+	e->ntchunks = e->captchunks = 0;
+	tokens_reset(e);
 }
 
 static void set_nomem(eng *e)
@@ -498,7 +667,7 @@ static void set_nomem(eng *e)
 static bool test_pass(eng *e, rnode *s, token *parent)
 {
 	const rule *r = s->owner;
-	token_bindings(parent, r, s->scratch);
+	token_bindings(e, parent, r, s->scratch);
 	eng_value out;
 	char msg[256];
 	eng_status st = expr_eval(s->test, e, s->scratch, &out, msg, sizeof(msg));
@@ -517,15 +686,16 @@ static bool test_pass(eng *e, rnode *s, token *parent)
  * the last token is tried first: when one fact blocks many tokens (no greater value, no
  * pending task), the search for the others then costs one test instead of a walk over
  * the memory. */
-static fact *neg_blocker(rnode *neg, const token *t)
+static fact *neg_blocker(const eng *e, rnode *neg, const token *t)
 {
 	eng_value vals[16];   /* patterns have at most 16 join tests */
-	jtests_values(neg, t, vals);
+	jtests_values(e, neg, t, vals);
 	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
 		return neg->hint;
-	for (amem_item *it = node_items(neg, vals); it; it = item_next(neg, it))
-		if (jtests_pass_values(neg, vals, it->f))
-			return neg->hint = it->f;
+	aiter a;
+	for (node_items(e, neg, vals, &a); a.it; aiter_next(&a))
+		if (jtests_pass_values(neg, vals, a.it->f))
+			return neg->hint = a.it->f;
 	return NULL;
 }
 
@@ -533,13 +703,13 @@ static fact *neg_blocker(rnode *neg, const token *t)
  * out of its store's buckets: what looks there (a new fact of the negated pattern, a new
  * fact of the join below) wants only the tokens that pass, so a blocked token costs
  * nothing until its blocker goes (rete_remove_fact puts it back). */
-static bool neg_block(eng *e, token *t, fact *f)
+static bool neg_block(eng *e, tref tr, token *t, fact *f)
 {
 	negres *r = pool_get(&e->neg_pool);
 	if (!r)
 		return false;
-	bucket_unlink(t->node, t);   /* neg_right may be walking the buckets */
-	r->owner = t;
+	bucket_unlink(e, t->node, t);   /* neg_right may be walking the buckets */
+	r->owner = tr;
 	r->f = f;
 	t->results = r;
 	r->fnext = f->negs;
@@ -549,22 +719,23 @@ static bool neg_block(eng *e, token *t, fact *f)
 	return true;
 }
 
-/* A store receives (parent token, fact) from above: make the token and pass it on. */
-static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
+/* A store receives (parent token PR, fact) from above: make the token and pass it on. */
+static void store_insert(eng *e, rnode *s, tref pr, token *parent, fact *wme)
 {
 	if (s->kind == RN_TEST && !test_pass(e, s, parent))
 		return;
-	token *t = token_new(e, s, parent, wme);
+	tref r;
+	token *t = token_new(e, s, pr, parent, wme, &r);
 	if (!t) {
 		set_nomem(e);
 		return;
 	}
 	switch (s->kind) {
 	case RN_NEG: {
-		fact *b = neg_blocker(s, t);
+		fact *b = neg_blocker(e, s, t);
 		if (!b)
-			propagate(e, s, t);
-		else if (!neg_block(e, t, b))
+			propagate(e, s, r, t);
+		else if (!neg_block(e, r, t, b))
 			set_nomem(e);
 		break;
 	}
@@ -573,31 +744,32 @@ static void store_insert(eng *e, rnode *s, token *parent, fact *wme)
 			set_nomem(e);
 		break;
 	default:
-		propagate(e, s, t);
+		propagate(e, s, r, t);
 		break;
 	}
 }
 
-static void join_left(eng *e, rnode *j, token *t)
+static void join_left(eng *e, rnode *j, tref r, token *t)
 {
-	if (!j->am->items)
+	if (!j->am->count)
 		return;   /* Rete/UL's left unlinking, as a test */
 	eng_value vals[16];   /* patterns have at most 16 join tests */
-	jtests_values(j, t, vals);
-	for (amem_item *it = node_items(j, vals); it; it = item_next(j, it))
-		if (jtests_pass_values(j, vals, it->f))
+	jtests_values(e, j, t, vals);
+	aiter a;
+	for (node_items(e, j, vals, &a); a.it; aiter_next(&a))
+		if (jtests_pass_values(j, vals, a.it->f))
 			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, t, it->f);
+				store_insert(e, c, r, t, a.it->f);
 }
 
-/* Passes a store's new token to its children. */
-static void propagate(eng *e, rnode *node, token *tok)
+/* Passes a store's new token R (TOK) to its children. */
+static void propagate(eng *e, rnode *node, tref r, token *tok)
 {
 	for (rnode *c = node->children; c; c = c->sibling) {
 		if (c->kind == RN_JOIN)
-			join_left(e, c, tok);
+			join_left(e, c, r, tok);
 		else
-			store_insert(e, c, tok, NULL);
+			store_insert(e, c, r, tok, NULL);
 	}
 }
 
@@ -640,11 +812,12 @@ static void join_right(eng *e, rnode *j, fact *f)
 	uint32_t b, end;
 	candidates(s, j, f, &b, &end);
 	for (; b < end; b++)
-		for (token *t = s->tbuckets[b], *next; t; t = next) {
+		for (tref r = s->tbuckets[b], next; r; r = next) {
+			token *t = token_at(e, r);
 			next = t->hnext;
-			if (jtests_pass(j, t, f))
+			if (jtests_pass(e, j, t, f))
 				for (rnode *c = j->children; c; c = c->sibling)
-					store_insert(e, c, t, f);
+					store_insert(e, c, r, t, f);
 		}
 }
 
@@ -653,12 +826,13 @@ static void neg_right(eng *e, rnode *n, fact *f)
 	uint32_t b, end;
 	candidates(n, n, f, &b, &end);
 	for (; b < end; b++)
-		for (token *t = n->tbuckets[b], *next; t; t = next) {
+		for (tref r = n->tbuckets[b], next; r; r = next) {
+			token *t = token_at(e, r);
 			next = t->hnext;
-			if (!jtests_pass(n, t, f))
+			if (!jtests_pass(e, n, t, f))
 				continue;   /* not blocked by F (a blocked token is in no bucket) */
 			token_delete_children(e, t);
-			if (!neg_block(e, t, f)) {
+			if (!neg_block(e, r, t, f)) {
 				set_nomem(e);
 				return;
 			}
@@ -669,65 +843,65 @@ static void neg_right(eng *e, rnode *n, fact *f)
 
 static eng_status amem_add(eng *e, amem *m, fact *f)
 {
-	amem_item *it = pool_get(&e->item_pool[m->nidx]);
-	if (!it)
+	iref r = item_alloc(e, item_class(m));
+	if (!r)
 		return ENG_ERR_NOMEM;
+	amem_item *it = item_at(e, r);
 	if (!m->dirty) {
 		m->dirty = true;
 		m->dirty_next = e->dirty_amems;
 		e->dirty_amems = m;
 	}
 	it->f = f;
-	it->mem = m;
-	it->next = m->items;
-	if (m->items)
-		m->items->prev = it;
-	m->items = it;
+	it->mem = m->id;
 	m->count++;
 	it->fnext = f->items;
-	f->items = it;
+	f->items = r;
+	if (!m->nidx) {
+		item_link(e, &m->items, r, it, 0);
+		return ENG_OK;
+	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
-		if (m->count > ix->nbuckets * 2 && aindex_build(e, m, fld, ix->nbuckets * 4) == ENG_OK)
-			continue;  /* the rebuild linked the new item too */
-		int s = m->slot[fld];
+		if (m->count > ix->nbuckets * 2)
+			(void)aindex_build(e, m, fld, ix->nbuckets * 4);   /* on failure the old
+			                                                    * buckets stay */
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
-		IT_NEXT(it, s) = ix->buckets[h];
-		if (ix->buckets[h])
-			IT_PREV(ix->buckets[h], s) = it;
-		ix->buckets[h] = it;
+		item_link(e, &ix->buckets[h], r, it, m->slot[fld]);
 	}
 	return ENG_OK;
 }
 
-static void amem_remove(eng *e, amem_item *it)
+/* Takes item R (IT) out of memory M and frees it. */
+static void amem_remove(eng *e, amem *m, iref r, amem_item *it)
 {
-	amem *m = it->mem;
-	if (it->prev)
-		it->prev->next = it->next;
-	else
-		m->items = it->next;
-	if (it->next)
-		it->next->prev = it->prev;
 	m->count--;
+	if (!m->nidx) {
+		if (IT_PREV(it, 0))
+			IT_NEXT(item_at(e, IT_PREV(it, 0)), 0) = IT_NEXT(it, 0);
+		else
+			m->items = IT_NEXT(it, 0);
+		if (IT_NEXT(it, 0))
+			IT_PREV(item_at(e, IT_NEXT(it, 0)), 0) = IT_PREV(it, 0);
+	}
 	for (uint8_t fld = 0; fld < AIDX_COUNT; fld++) {
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
 		int s = m->slot[fld];
 		if (IT_PREV(it, s))
-			IT_NEXT(IT_PREV(it, s), s) = IT_NEXT(it, s);
+			IT_NEXT(item_at(e, IT_PREV(it, s)), s) = IT_NEXT(it, s);
 		else {
 			uint32_t h = item_hash(m, fld, it->f) & (ix->nbuckets - 1);
-			if (ix->buckets[h] == it)
+			if (ix->buckets[h] == r)
 				ix->buckets[h] = IT_NEXT(it, s);
 		}
 		if (IT_NEXT(it, s))
-			IT_PREV(IT_NEXT(it, s), s) = IT_PREV(it, s);
+			IT_PREV(item_at(e, IT_NEXT(it, s)), s) = IT_PREV(it, s);
 	}
-	pool_put(&e->item_pool[m->nidx], it);
+	item_free(e, r, it);
 }
 
 eng_status rete_add_fact(eng *e, fact *f)
@@ -774,12 +948,14 @@ eng_status rete_add_fact(eng *e, fact *f)
 void rete_remove_fact(eng *e, fact *f)
 {
 	while (f->items) {
-		amem_item *it = f->items;
+		iref r = f->items;
+		amem_item *it = item_at(e, r);
+		amem *m = e->amem_ids[it->mem];
 		f->items = it->fnext;
-		for (uint32_t i = 0; i < it->mem->nsucc; i++)
-			if (it->mem->succ[i]->hint == f)
-				it->mem->succ[i]->hint = NULL;   /* a hint is in the memory */
-		amem_remove(e, it);
+		for (uint32_t i = 0; i < m->nsucc; i++)
+			if (m->succ[i]->hint == f)
+				m->succ[i]->hint = NULL;   /* a hint is in the memory */
+		amem_remove(e, m, r, it);
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
@@ -787,15 +963,17 @@ void rete_remove_fact(eng *e, fact *f)
 	 * passes down */
 	while (f->negs) {
 		negres *r = f->negs;
-		token *owner = r->owner;
+		tref or = r->owner;
+		token *owner = token_at(e, or);
 		owner->results = NULL;
 		negres_free(e, r);
-		fact *b = neg_blocker(owner->node, owner);
+		fact *b = neg_blocker(e, owner->node, owner);
 		if (!b) {
-			store_relink(e, owner->node, owner);
-			propagate(e, owner->node, owner);
-		} else if (!neg_block(e, owner, b)) {
-			store_relink(e, owner->node, owner);   /* unblocked for want of memory */
+			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
+			propagate(e, owner->node, or, owner);
+		} else if (!neg_block(e, or, owner, b)) {
+			/* unblocked for want of memory */
+			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
 			set_nomem(e);
 		}
 	}
@@ -868,6 +1046,10 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 		memcpy(m->tests, tests, ntests * sizeof(atest));
 		m->ntests = ntests;
 	}
+	if (grow((void **)&e->amem_ids, &e->capamem_ids, e->namems + 1, sizeof(amem *)))
+		return ENG_ERR_NOMEM;
+	m->id = e->namems;
+	e->amem_ids[m->id] = m;
 	m->all = e->amems;
 	e->amems = m;
 	if (++e->namems > e->amem_nbuckets) {
@@ -1000,7 +1182,7 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 				left->key_field[at] = k->lfield;
 				left->key_ffield[at] = f;
 			}
-			if (store_rehash(left, 64) != ENG_OK)
+			if (store_rehash(e, left, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
 		}
 		return ENG_OK;
@@ -1141,13 +1323,15 @@ static void node_prime(eng *e, rnode *n)
 	if (p->kind == RN_JOIN)
 		return;   /* alpha memories are empty: a join has no matches yet */
 	for (uint32_t b = 0; b < p->ntbuckets; b++)
-		for (token *t = p->tbuckets[b]; t; t = t->hnext) {
+		for (tref r = p->tbuckets[b], next; r; r = next) {
+			token *t = token_at(e, r);
+			next = t->hnext;
 			if (p->kind == RN_NEG && t->results)
 				continue;
 			if (n->kind == RN_JOIN)
-				join_left(e, n, t);
+				join_left(e, n, r, t);
 			else
-				store_insert(e, n, t, NULL);
+				store_insert(e, n, r, t, NULL);
 		}
 }
 
@@ -1451,6 +1635,10 @@ static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint
 	if (!prod)
 		return ENG_ERR_NOMEM;
 	prod->level = (uint16_t)(cur->level + 1);
+	if (!(r->level_pos = arena_alloc(e->rules_arena, (prod->level + 1u) * sizeof(uint16_t))))
+		return ENG_ERR_NOMEM;
+	for (uint32_t k = 0; k < r->npos; k++)
+		r->level_pos[r->pos_level[k]] = (uint16_t)(k + 1);
 	prod->prod = r;
 	r->prod = prod;
 	if (!first_new)
@@ -1464,7 +1652,9 @@ eng_status rete_top_init(eng *e)
 	e->top = node_new(e, RN_MEM, NULL);
 	if (!e->top)
 		return ENG_ERR_NOMEM;
-	if (!token_new(e, e->top, NULL, NULL))
+	tokens_reset(e);
+	tref r;
+	if (!token_new(e, e->top, 0, NULL, NULL, &r))
 		return ENG_ERR_NOMEM;
 	return ENG_OK;
 }
@@ -1479,11 +1669,11 @@ void rete_clear(eng *e)
 		next = m->dirty_next;
 		m->dirty = false;
 		m->dirty_next = NULL;
-		m->items = NULL;
+		m->items = 0;
 		m->count = 0;
 		for (int f = 0; f < AIDX_COUNT; f++)
 			if (m->idx[f].nbuckets)
-				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(amem_item *));
+				memset(m->idx[f].buckets, 0, m->idx[f].nbuckets * sizeof(iref));
 	}
 	e->dirty_amems = NULL;
 	for (rnode *s = e->dirty_stores, *next; s; s = next) {
@@ -1493,20 +1683,20 @@ void rete_clear(eng *e)
 		s->ntokens = 0;
 		s->hint = NULL;
 		if (s->ntbuckets == 1)
-			s->tbuckets[0] = NULL;
+			s->tbuckets[0] = 0;
 		else
-			memset(s->tbuckets, 0, s->ntbuckets * sizeof(token *));
+			memset(s->tbuckets, 0, s->ntbuckets * sizeof(tref));
 	}
 	e->dirty_stores = NULL;
 	/* the facts go too (eng_clear), so their lists of items and tokens need no reset */
-	pool_reset(&e->token_pool);
-	for (int k = 0; k <= AIDX_COUNT; k++)
-		pool_reset(&e->item_pool[k]);
+	tokens_reset(e);
+	items_reset(e);
 	pool_reset(&e->neg_pool);
 	e->match_error = ENG_OK;
 	if (!e->top)
 		return;         /* eng_new failed before the network was made */
-	token *top = token_new(e, e->top, NULL, NULL);
+	tref r;
+	token *top = token_new(e, e->top, 0, NULL, NULL, &r);
 	if (!top) {
 		set_nomem(e);   /* nothing can match now: asserts fail until the next clear */
 		return;
@@ -1514,7 +1704,7 @@ void rete_clear(eng *e)
 	/* every alpha memory is empty now: only what needs no fact can match */
 	for (rnode *c = e->top->children; c; c = c->sibling)
 		if (c->kind != RN_JOIN)
-			store_insert(e, c, top, NULL);
+			store_insert(e, c, r, top, NULL);
 }
 
 void rete_free(eng *e)

@@ -2,11 +2,11 @@
 /*
  * test_oom.c - allocation failures, one at a time, everywhere along a run.
  *
- * This binary alone is linked with --wrap=malloc,calloc,realloc,free,strdup,strndup (see
- * the Makefile), so every allocation the project's code makes goes through the wrappers
- * below. They keep the set of live blocks and can fail allocation number N. Each test runs
- * a piece of work once to count its allocations, then once for every N from 1 to that
- * count with allocation N failing, and checks that
+ * This binary alone is linked with --wrap=malloc,calloc,realloc,free,strdup,strndup and
+ * aligned_alloc (see the Makefile), so every allocation the project's code makes goes
+ * through the wrappers below. They keep the set of live blocks and can fail allocation
+ * number N. Each test runs a piece of work once to count its allocations, then once for
+ * every N from 1 to that count with allocation N failing, and checks that
  *   - the work reports ENG_ERR_NOMEM (or succeeds with the same result as the clean run:
  *     a few failures are recovered from, such as a diagnostic without its source line),
  *   - what survives a failure still works (the engine runs as before once reset; a
@@ -34,6 +34,8 @@ void *__real_realloc(void *p, size_t size);
 void __real_free(void *p);
 void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
+void *__real_aligned_alloc(size_t align, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size);
 void *__wrap_realloc(void *p, size_t size);
 void __wrap_free(void *p);
 char *__wrap_strdup(const char *s);
@@ -122,6 +124,16 @@ void *__wrap_calloc(size_t n, size_t size)
 	if (oom_fail_now())
 		return NULL;
 	void *p = __real_calloc(n, size);
+	if (p)
+		live_add(p);
+	return p;
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+	if (oom_fail_now())
+		return NULL;
+	void *p = __real_aligned_alloc(align, size);
 	if (p)
 		live_add(p);
 	return p;
