@@ -505,6 +505,8 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 			kb_free(k);
 			return NULL;
 		}
+	/* the network waits for the first reset, or for judge_question (kb.one_question) */
+	eng_rules_defer(k->e);
 	kb_limits_fill(&k->limits, limits);
 	eng_limits_set(k->e, &k->limits.eng);
 	eng_limits_get(k->e, &k->limits.eng);
