@@ -129,6 +129,17 @@ long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
 	return -1;
 }
 
+/* Whether ID is in S. */
+static bool kb_id_known(const kb_idset *s, const char *id)
+{
+	if (!s->cap)
+		return false;
+	for (uint32_t h = kb_str_hash(id) & (s->cap - 1); s->ids[h]; h = (h + 1) & (s->cap - 1))
+		if (strcmp(s->ids[h], id) == 0)
+			return true;
+	return false;
+}
+
 void kb_idset_free(kb_idset *s)
 {
 	free(s->ids);
@@ -393,7 +404,7 @@ static void kb_check_cites(kb_loader *L)
 	}
 	for (uint32_t i = 0; i < L->nrefs && !L->nomem; i++) {
 		const kb_cite_ref *r = &L->refs[i];
-		if (kb_source_find(k, r->id))
+		if (kb_id_known(&L->source_ids, r->id))     /* kb_source_find, hashed */
 			continue;
 		size_t nids = 0;
 		for (uint32_t j = 0; j < k->nsources; j++)
