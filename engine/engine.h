@@ -188,6 +188,11 @@ eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *le
 eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
                              const char *source, const eng_doc_limits *limits,
                              eng_status *st);
+/* The same, except that the document's texts are left in BUF, which must then stay
+ * unchanged until the document is freed: for an image in a mapped file. */
+eng_doc *eng_doc_deserialize_borrowed(const char *name, const void *buf, size_t len,
+                                      const char *source, const eng_doc_limits *limits,
+                                      eng_status *st);
 
 eng_node_kind eng_node_kind_of(const eng_node *n);
 uint32_t eng_node_line(const eng_node *n);

@@ -630,7 +630,6 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		else
 			*cache = KB_CACHE_UNWRITTEN;
 	}
-	kbc_close(L.cache);
 	free(cache_path);
 	free(L.pats);
 	free(L.pat_srcs);
@@ -642,6 +641,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	free(paths.v);
 	for (uint32_t i = 0; i < L.ndocs; i++)
 		eng_doc_free(L.docs[i]);
+	kbc_close(L.cache);     /* after the trees: their texts are in it */
 	free(L.docs);
 	free(L.refs);
 	if (st != ENG_OK) {

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,7 +313,7 @@ static bool kbc_str_is(kbc_cur *c, const char *want)
 }
 
 struct kbc {
-	unsigned char *buf;
+	const unsigned char *buf;       /* the file, mapped */
 	size_t len;
 	const unsigned char **img;
 	size_t *imglen;
@@ -324,35 +325,26 @@ struct kbc {
 	bool missed;
 };
 
-/* Reads all of PATH (a regular file of ours, at most KBC_MAX_BYTES) into a malloc'd
- * buffer; NULL otherwise. */
-static unsigned char *kbc_slurp(const char *path, size_t *len)
+/* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only;
+ * NULL otherwise. Mapped rather than read: nothing is copied, and the pages come in many
+ * to a fault (reading them into a buffer was a third of a warm start's page faults).
+ * mlarch never changes a cache file in place (kbc_write renames a new one over it), so
+ * the mapping keeps the file that was opened. */
+static const unsigned char *kbc_map(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	struct stat sb;
-	unsigned char *buf = NULL;
+	void *p = MAP_FAILED;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES &&
-	    (buf = malloc((size_t)sb.st_size))) {
-		size_t want = (size_t)sb.st_size, n = 0;
-		while (n < want) {
-			ssize_t r = read(fd, buf + n, want - n);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-		}
-		if (n != want) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = n;
-	}
+	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES)
+		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	return buf;
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = (size_t)sb.st_size;
+	return p;
 }
 
 /* Checks the header and the checksum of BUF[0..LEN). */
@@ -391,7 +383,7 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	if (!path || !dir || (n && !files))
 		return NULL;
 	size_t len = 0;
-	unsigned char *buf = kbc_slurp(path, &len);
+	const unsigned char *buf = kbc_map(path, &len);
 	if (!buf)
 		return NULL;
 	kbc *k = calloc(1, sizeof(*k));
@@ -453,11 +445,13 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	}
 	free(real);
 	if (!ok) {
-		if (k)
+		if (k) {
 			k->buf = buf;
+			k->len = len;
+		}
 		kbc_close(k);
 		if (!k)
-			free(buf);
+			munmap((void *)buf, len);
 		return NULL;
 	}
 	return k;
@@ -470,7 +464,8 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 			c->missed = true;
 		return NULL;
 	}
-	eng_doc *doc = eng_doc_deserialize(name, c->img[i], c->imglen[i], name, limits, NULL);
+	eng_doc *doc = eng_doc_deserialize_borrowed(name, c->img[i], c->imglen[i], name, limits,
+	                                            NULL);
 	c->img[i] = NULL;       /* given (or failed) once */
 	if (doc)
 		c->given++;
@@ -512,7 +507,8 @@ void kbc_close(kbc *c)
 	free(c->srcs);
 	free(c->img);
 	free(c->imglen);
-	free(c->buf);
+	if (c->buf)
+		munmap((void *)c->buf, c->len);
 	free(c);
 }
 
