@@ -403,6 +403,7 @@ static eng_status judge_build(kb *k, const judgement *j)
 	eng_clear(k->e);
 	eng_status st = eng_rules_build_for(k->e, in, n);
 	free(in);
+	k->one_question = false;        /* built once: another question has no rules to add */
 	return st;
 }
 
