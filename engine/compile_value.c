@@ -66,6 +66,18 @@ static bool comp_is_number(const char *s)
 
 /* Types scalar N by its spelling (docs/rule-language.md, "Values"); CV_ERROR after
  * reporting a bad variable name, a number out of range or running out of memory. */
+/* 1 for `true` and `yes`, 0 for `false` and `no`, -1 for any other T[0..N). */
+static int comp_bool_word(const char *t, size_t n)
+{
+	switch (n) {
+	case 2: return memcmp(t, "no", 2) == 0 ? 0 : -1;
+	case 3: return memcmp(t, "yes", 3) == 0 ? 1 : -1;
+	case 4: return memcmp(t, "true", 4) == 0 ? 1 : -1;
+	case 5: return memcmp(t, "false", 5) == 0 ? 0 : -1;
+	default: return -1;
+	}
+}
+
 cv_kind comp_scalar(compiler *c, const eng_node *n, eng_value *k, const char **name,
                     size_t *len)
 {
@@ -73,10 +85,9 @@ cv_kind comp_scalar(compiler *c, const eng_node *n, eng_value *k, const char **n
 	const char *t = eng_node_text(n, &tlen);
 	if (eng_node_quoted(n) || (tlen && t[0] != '?')) {
 		bool str = eng_node_quoted(n);
-		if (!str && (strcmp(t, "true") == 0 || strcmp(t, "yes") == 0)) {
-			*k = eng_bool(true);
-		} else if (!str && (strcmp(t, "false") == 0 || strcmp(t, "no") == 0)) {
-			*k = eng_bool(false);
+		int word = str ? -1 : comp_bool_word(t, tlen);
+		if (word >= 0) {
+			*k = eng_bool(word == 1);
 		} else if (!str && comp_is_number(t)) {
 			*k = eng_number(strtod(t, NULL));
 			if (!isfinite(k->u.num)) {

@@ -269,6 +269,8 @@ struct rule {
 	eng_sym *cite;
 	uint8_t *tag_perm;      /* agenda.c: the order in which the last activation's facts,
 	                         * as met going up its token, sorted newest first */
+	uint32_t nchanged;      /* eng.nchanged once its file's changes were noted: what
+	                         * cond_goes_last saw, when its building was deferred */
 };
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. 64 bytes, a
@@ -380,6 +382,10 @@ struct eng {
 	uint32_t ndeffacts, capdeffacts;
 	uint32_t *deffact_slots;    /* background facts, open addressing: index + 1, 0 = empty */
 	uint32_t ndeffact_slots;    /* a power of two, at least twice ndeffacts */
+	bool defer;             /* eng_rules_defer: rules wait for eng_rules_build_* */
+	uint32_t nplaced;       /* rules[0, nplaced) are built, or left out for good */
+	struct inputs *inputs;  /* defer.c: the kinds of input fact allowed, once the network
+	                         * was built for them only (NULL: any) */
 
 	/* alpha network: memories by constant key */
 	amem **amem_table;
@@ -489,6 +495,11 @@ activation *agenda_pop(eng *e);
 activation *agenda_top(eng *e);
 eng_status agenda_flush(eng *e);
 void agenda_clear(eng *e);
+
+/* defer.c */
+eng_status defer_build_pending(eng *e);
+bool defer_input_allowed(eng *e, eng_sym attribute, eng_value value);
+void defer_free(eng *e);
 
 /* engine.c: what the network calls when a production's token goes */
 void firing_withdraw(eng *e, firing *f);

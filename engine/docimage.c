@@ -297,9 +297,8 @@ static bool img_nodes(const unsigned char *recs, const unsigned char *tab,
  * ENG_ERR_INVALID for a buffer that is not such an image - truncated, from another
  * format or parser version, any count, offset or index out of range - or ENG_ERR_NOMEM.
  * Never reads outside BUF[0..LEN). */
-eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
-                             const char *source, const eng_doc_limits *limits,
-                             eng_status *st)
+static eng_doc *img_read(const char *name, const void *buf, size_t len, const char *source,
+                         const eng_doc_limits *limits, bool borrow, eng_status *st)
 {
 	eng_status dummy;
 	if (!st)
@@ -329,20 +328,25 @@ eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
 	size_t *weight = malloc((nnodes ? nnodes : 1) * sizeof(*weight));
 	eng_node *nodes = NULL;
 	const eng_node **items = NULL;
-	char *pool = NULL;
+	const char *pool = NULL;
+	char *copy = NULL;
 	bool ok = depth && weight && (doc->a = arena_new()) &&
 	          (doc->name = arena_strndup(doc->a, name ? name : "", name ? strlen(name) : 0)) &&
 	          (!source || (doc->source = strdup(source))) &&
 	          /* not zeroed: img_nodes sets every field of every node, and every item
-	           * a node's range covers (no other item is read); the pool is copied */
+	           * a node's range covers (no other item is read); the pool is copied,
+	           * unless borrowed */
 	          (!nnodes || (nodes = arena_alloc_raw(doc->a, (size_t)nnodes * sizeof(*nodes)))) &&
 	          (!nitems || (items = arena_alloc_raw(doc->a, (size_t)nitems * sizeof(*items)))) &&
-	          (!npool || (pool = arena_alloc_raw(doc->a, npool)));
+	          (borrow || !npool || (copy = arena_alloc_raw(doc->a, npool)));
 	if (ok) {
 		const unsigned char *recs = p + IMG_HEADER_WORDS * 4;
 		const unsigned char *tab = recs + (size_t)nnodes * IMG_NODE_WORDS * 4;
-		if (npool)
-			memcpy(pool, tab + (size_t)nitems * 4, npool);
+		pool = (const char *)tab + (size_t)nitems * 4;
+		if (copy) {
+			memcpy(copy, pool, npool);
+			pool = copy;
+		}
 		*st = ENG_ERR_INVALID;
 		ok = img_nodes(recs, tab, pool, nnodes, nitems, npool, &lim, nodes, items,
 		               depth, weight) &&
@@ -357,4 +361,19 @@ eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
 	doc->root = root == IMG_NONE ? NULL : &nodes[root];
 	*st = ENG_OK;
 	return doc;
+}
+
+eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
+                             const char *source, const eng_doc_limits *limits,
+                             eng_status *st)
+{
+	return img_read(name, buf, len, source, limits, false, st);
+}
+
+/* eng_doc_deserialize, but the texts stay in BUF: no copy of them is made. */
+eng_doc *eng_doc_deserialize_borrowed(const char *name, const void *buf, size_t len,
+                                      const char *source, const eng_doc_limits *limits,
+                                      eng_status *st)
+{
+	return img_read(name, buf, len, source, limits, true, st);
 }

@@ -378,6 +378,7 @@ void eng_free(eng *e)
 	free(e->deffacts);
 	free(e->deffact_slots);
 	free(e->changed);
+	defer_free(e);
 	free(e->concl_kinds);
 	for (uint32_t i = 0; i < e->nskip; i++)
 		free(e->skip_sections[i]);
@@ -533,7 +534,7 @@ static eng_status rule_slots_grow(eng *e, uint32_t need)
 
 eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 {
-	if (e->live || e->nfacts)
+	if (e->live || e->nfacts || e->inputs)
 		return ENG_ERR_INVALID;
 	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)) ||
 	    rule_slots_grow(e, e->nrules + (uint32_t)n))
@@ -548,9 +549,13 @@ eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
 		r->ir = irs[i];
 		r->index = e->nrules;
 		r->cite = irs[i]->cite;
-		eng_status st = rete_build_rule(e, r);
-		if (st)
-			return st;
+		r->nchanged = e->nchanged;
+		if (!e->defer) {
+			eng_status st = rete_build_rule(e, r);
+			if (st)
+				return st;
+			e->nplaced = e->nrules + 1;
+		}
 		e->rules[e->nrules++] = r;
 		e->rule_slots[rule_slot(e, r->ir->id)] = e->nrules;
 	}
@@ -968,10 +973,15 @@ eng_status eng_assert(eng *e, eng_sym subject, eng_sym attribute, eng_value valu
 	if (!subject || !attribute || value.type == ENG_NONE ||
 	    subject >= e->syms.count || attribute >= e->syms.count)
 		return ENG_ERR_INVALID;
+	eng_status st;
+	if (e->nplaced < e->nrules && (st = defer_build_pending(e)))
+		return st;
+	if (e->inputs && !defer_input_allowed(e, attribute, value))
+		return ENG_ERR_INVALID;
 	eng_triple t = { subject, attribute, value };
 	fact *f;
 	e->current = NULL;
-	eng_status st = wm_assert(e, t, origin, true, &f, added);
+	st = wm_assert(e, t, origin, true, &f, added);
 	if (st)
 		return st;
 	if (id)
@@ -1025,9 +1035,12 @@ void eng_clear(eng *e)
 eng_status eng_reset(eng *e)
 {
 	eng_clear(e);
+	eng_status st;
+	if (e->nplaced < e->nrules && (st = defer_build_pending(e)))
+		return st;
 	for (uint32_t i = 0; i < e->ndeffacts; i++) {
 		fact *f;
-		eng_status st = wm_assert(e, e->deffacts[i], 0, true, &f, NULL);
+		st = wm_assert(e, e->deffacts[i], 0, true, &f, NULL);
 		if (st)
 			return st;
 	}

@@ -188,6 +188,11 @@ eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *le
 eng_doc *eng_doc_deserialize(const char *name, const void *buf, size_t len,
                              const char *source, const eng_doc_limits *limits,
                              eng_status *st);
+/* The same, except that the document's texts are left in BUF, which must then stay
+ * unchanged until the document is freed: for an image in a mapped file. */
+eng_doc *eng_doc_deserialize_borrowed(const char *name, const void *buf, size_t len,
+                                      const char *source, const eng_doc_limits *limits,
+                                      eng_status *st);
 
 eng_node_kind eng_node_kind_of(const eng_node *n);
 uint32_t eng_node_line(const eng_node *n);
@@ -221,6 +226,32 @@ eng_status eng_load_string(eng *e, const char *name, const char *text, size_t le
                            eng_diags *d);
 /* Adds a background fact, asserted by every eng_reset (the catalog's properties). */
 eng_status eng_deffact_add(eng *e, eng_sym subject, eng_sym attribute, eng_value value);
+
+/* Building the network can wait until the facts are known. After eng_rules_defer, rules
+ * loaded are known (eng_rule_get, eng_rule_whynot, ...) but kept out of the matcher until
+ * eng_rules_build_for or eng_rules_build_all; the first eng_reset or eng_assert builds
+ * what is still left out, so a caller that does nothing more sees no difference. */
+void eng_rules_defer(eng *e);
+
+/* A kind of input fact: attribute ATTRIBUTE with value VALUE, or with any value when
+ * VALUE has type ENG_NONE. */
+typedef struct {
+	eng_sym attribute;
+	eng_value value;
+} eng_input;
+
+/* Builds the network of the rules left out by eng_rules_defer, in the order loaded, that
+ * facts of the kinds IN[0..N) can make fire: those of which every positive condition can
+ * be matched by such a fact, a background fact or what another such rule asserts. The
+ * others could never fire, and are not built; from then on eng_assert refuses
+ * (ENG_ERR_INVALID, with a message in eng_error) a fact of another kind, and
+ * eng_rules_add any rule. Call once, with working memory empty: ENG_ERR_INVALID otherwise;
+ * ENG_ERR_NOMEM leaves the engine only fit to be freed. */
+eng_status eng_rules_build_for(eng *e, const eng_input *in, size_t n);
+/* Builds every rule left out by eng_rules_defer; ENG_OK when there is none. */
+eng_status eng_rules_build_all(eng *e);
+/* How many rules are in the network (all of them unless deferred or built for a few). */
+size_t eng_rules_built(const eng *e);
 
 /* ---- working memory ---------------------------------------------------------------------- */
 

@@ -83,6 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(eng_doc_line(img, 1, NULL) == NULL, "lines without a source");
 		eng_doc_free(img);
 	}
+	/* the same bytes read in place (texts left in them) pass or fail alike */
+	eng_status bst;
+	eng_doc *view = eng_doc_deserialize_borrowed("fuzz.bin", data, size, NULL, NULL, &bst);
+	FUZZ_CHECK(!view == !img || bst == ENG_ERR_NOMEM || st == ENG_ERR_NOMEM,
+	           "read in place, the image is judged otherwise");
+	if (view) {
+		size_t seen = 0;
+		if (eng_doc_root(view))
+			walk(eng_doc_root(view), 0, &seen);
+		eng_doc_free(view);
+	}
 
 	eng_doc *doc = eng_doc_read_string("fuzz.yaml", (const char *)data, size, NULL, NULL, &st);
 	if (!doc)

@@ -21,9 +21,20 @@ typedef struct {
 	bool judged;
 } session;
 
+/* The catalog entity named WHAT (its id, or its name in any case), or NULL. */
+static const kb_entity *entity_named(const kb *k, const char *what)
+{
+	const kb_entity *ent = kb_entity_find(k, what);
+	for (uint32_t i = 0; !ent && i < k->nentities; i++)
+		if (k->entities[i].name && !strcasecmp(k->entities[i].name, what))
+			ent = &k->entities[i];
+	return ent;
+}
+
 /* Reads and judges the question of ARGV into S; returns an exit code, after a message
- * when it is not EXIT_OK. session_close frees S in either case. */
-static int session_open(cli_opts *o, int argc, char **argv, session *s)
+ * when it is not EXIT_OK. session_close frees S in either case. SERVICE (may be NULL):
+ * a catalog entity that why-not will assert the use of. */
+static int session_open(cli_opts *o, int argc, char **argv, const char *service, session *s)
 {
 	int code = EXIT_OK;
 	memset(s, 0, sizeof(*s));
@@ -41,6 +52,12 @@ static int session_open(cli_opts *o, int argc, char **argv, session *s)
 	if (!(s->k = s->borrowed ? o->kb : cli_kb_load(o, &code))) {
 		question_free(&q);
 		return code;
+	}
+	if (!s->borrowed) {
+		/* one question: the network only needs what it can fire */
+		const kb_entity *ent = service ? entity_named(s->k, service) : NULL;
+		s->k->one_question = true;
+		s->k->also_uses = ent ? ent->sym : 0;
 	}
 	eng_status st = judge_question(s->k, &q, &s->j);
 	s->judged = true;
@@ -224,7 +241,7 @@ static void print_answer(const cli_opts *o, const session *s, FILE *fp)
 int cmd_ask(cli_opts *o, int argc, char **argv)
 {
 	session s;
-	int code = session_open(o, argc, argv, &s);
+	int code = session_open(o, argc, argv, NULL, &s);
 	if (code == EXIT_OK) {
 		if (o->json)
 			code = print_json(o, json_judgement(s.k, &s.j));
@@ -453,7 +470,7 @@ int cmd_why_not(cli_opts *o, int argc, char **argv)
 	}
 	const char *what = argv[0];
 	session s;
-	int code = session_open(o, argc - 1, argv + 1, &s);
+	int code = session_open(o, argc - 1, argv + 1, what, &s);
 	if (code != EXIT_OK) {
 		session_close(&s);
 		return code;
@@ -470,10 +487,7 @@ int cmd_why_not(cli_opts *o, int argc, char **argv)
 		session_close(&s);
 		return EXIT_USAGE;
 	}
-	const kb_entity *ent = kb_entity_find(s.k, what);
-	for (uint32_t i = 0; !ent && i < s.k->nentities; i++)
-		if (s.k->entities[i].name && !strcasecmp(s.k->entities[i].name, what))
-			ent = &s.k->entities[i];
+	const kb_entity *ent = entity_named(s.k, what);
 	if (!ent) {
 		fprintf(stderr, "%s: '%s' is neither an option letter nor a catalog entity "
 		        "(ids look like kinesis-data-firehose)\n", o->prog, what);
@@ -712,7 +726,7 @@ static int explain_to(cli_opts *o, session *s, FILE *fp)
 int cmd_explain(cli_opts *o, int argc, char **argv)
 {
 	session s;
-	int code = session_open(o, argc, argv, &s);
+	int code = session_open(o, argc, argv, NULL, &s);
 	if (code != EXIT_OK) {
 		session_close(&s);
 		return code;
@@ -771,7 +785,7 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_
 int cmd_facts(cli_opts *o, int argc, char **argv)
 {
 	session s;
-	int code = session_open(o, argc, argv, &s);
+	int code = session_open(o, argc, argv, NULL, &s);
 	if (code == EXIT_OK) {
 		if (o->json) {
 			code = print_json(o, json_facts(s.k, &s.j));

@@ -231,15 +231,11 @@ static void reason_trace(const kb *k, const judgement *j, reason *r)
 static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 {
 	j_option *op = &j->opts[o];
-	const char *text = j->q.text + op->start;
-	eng_status st = extract(k, text, op->end - op->start, LEX_OPTION, k->s_uses, &op->facts);
-	if (st)
-		return st;
-	j->limited = j->limited || op->facts.nlimits;
 	eng_fact_id *ids = calloc(op->facts.n + 1, sizeof(*ids));
 	if (!ids)
 		return ENG_ERR_NOMEM;
-	if (!(st = assert_facts(k, k->s_option, &op->facts, ORIGIN_OPTION, o, ids)))
+	eng_status st = assert_facts(k, k->s_option, &op->facts, ORIGIN_OPTION, o, ids);
+	if (!st)
 		st = eng_run(k->e, NULL);
 	for (eng_concl_id c = st ? 0 : eng_concl_next(k->e, 0); c; c = eng_concl_next(k->e, c)) {
 		eng_conclusion cc;
@@ -383,6 +379,34 @@ static void decide(const kb *k, judgement *j)
 	}
 }
 
+/* Builds the network for the facts of J's question (k->one_question): its stem's and
+ * options' facts, and k->also_uses. */
+static eng_status judge_build(kb *k, const judgement *j)
+{
+	size_t n = j->stem.n + 1;
+	for (uint32_t o = 0; o < j->nopts; o++)
+		n += j->opts[o].facts.n;
+	eng_input *in = malloc(n * sizeof(*in));
+	if (!in)
+		return ENG_ERR_NOMEM;
+	n = 0;
+	for (size_t i = 0; i < j->stem.n; i++)
+		in[n++] = (eng_input){ j->stem.v[i].attr, j->stem.v[i].value };
+	for (uint32_t o = 0; o < j->nopts; o++)
+		for (size_t i = 0; i < j->opts[o].facts.n; i++)
+			in[n++] = (eng_input){ j->opts[o].facts.v[i].attr, j->opts[o].facts.v[i].value };
+	if (k->also_uses) {
+		eng_value v = { ENG_SYMBOL, { 0 } };
+		v.u.sym = k->also_uses;
+		in[n++] = (eng_input){ k->s_uses, v };
+	}
+	eng_clear(k->e);
+	eng_status st = eng_rules_build_for(k->e, in, n);
+	free(in);
+	k->one_question = false;        /* built once: another question has no rules to add */
+	return st;
+}
+
 eng_status judge_question(kb *k, question *q, judgement *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -390,12 +414,25 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 	memset(q, 0, sizeof(*q));
 	kinds s;
 	kinds_get(k, &s);
-	eng_status st = eng_reset(k->e);
+	/* every fact of the question first: the network is built for them (judge_build) */
+	eng_status st = extract(k, j->q.text, j->q.stem_end, LEX_STEM, k->s_mentions, &j->stem);
 	if (st)
 		return st;
-	if ((st = extract(k, j->q.text, j->q.stem_end, LEX_STEM, k->s_mentions, &j->stem)))
-		return st;
 	j->limited = j->stem.nlimits > 0;
+	j->nopts = j->q.nopts;
+	for (uint32_t o = 0; o < j->nopts; o++) {
+		j_option *op = &j->opts[o];
+		op->letter = j->q.opts[o].letter;
+		op->start = j->q.opts[o].start;
+		op->end = j->q.opts[o].end;
+		st = extract(k, j->q.text + op->start, op->end - op->start, LEX_OPTION, k->s_uses,
+		             &op->facts);
+		if (st)
+			return st;
+		j->limited = j->limited || op->facts.nlimits;
+	}
+	if ((k->one_question && (st = judge_build(k, j))) || (st = eng_reset(k->e)))
+		return st;
 	eng_fact_id *ids = calloc(j->stem.n + 1, sizeof(*ids));
 	if (!ids)
 		return ENG_ERR_NOMEM;
@@ -416,14 +453,9 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		if ((st = reasons_add(&j->base, &r)))
 			return st;
 	}
-	j->nopts = j->q.nopts;
-	for (uint32_t o = 0; o < j->nopts; o++) {
-		j->opts[o].letter = j->q.opts[o].letter;
-		j->opts[o].start = j->q.opts[o].start;
-		j->opts[o].end = j->q.opts[o].end;
+	for (uint32_t o = 0; o < j->nopts; o++)
 		if ((st = judge_option(k, &s, j, o)))
 			return st;
-	}
 	decide(k, j);
 	return ENG_OK;
 }

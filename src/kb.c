@@ -129,6 +129,17 @@ long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
 	return -1;
 }
 
+/* Whether ID is in S. */
+static bool kb_id_known(const kb_idset *s, const char *id)
+{
+	if (!s->cap)
+		return false;
+	for (uint32_t h = kb_str_hash(id) & (s->cap - 1); s->ids[h]; h = (h + 1) & (s->cap - 1))
+		if (strcmp(s->ids[h], id) == 0)
+			return true;
+	return false;
+}
+
 void kb_idset_free(kb_idset *s)
 {
 	free(s->ids);
@@ -393,7 +404,7 @@ static void kb_check_cites(kb_loader *L)
 	}
 	for (uint32_t i = 0; i < L->nrefs && !L->nomem; i++) {
 		const kb_cite_ref *r = &L->refs[i];
-		if (kb_source_find(k, r->id))
+		if (kb_id_known(&L->source_ids, r->id))     /* kb_source_find, hashed */
 			continue;
 		size_t nids = 0;
 		for (uint32_t j = 0; j < k->nsources; j++)
@@ -505,6 +516,8 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 			kb_free(k);
 			return NULL;
 		}
+	/* the network waits for the first reset, or for judge_question (kb.one_question) */
+	eng_rules_defer(k->e);
 	kb_limits_fill(&k->limits, limits);
 	eng_limits_set(k->e, &k->limits.eng);
 	eng_limits_get(k->e, &k->limits.eng);
@@ -617,7 +630,6 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		else
 			*cache = KB_CACHE_UNWRITTEN;
 	}
-	kbc_close(L.cache);
 	free(cache_path);
 	free(L.pats);
 	free(L.pat_srcs);
@@ -629,6 +641,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	free(paths.v);
 	for (uint32_t i = 0; i < L.ndocs; i++)
 		eng_doc_free(L.docs[i]);
+	kbc_close(L.cache);     /* after the trees: their texts are in it */
 	free(L.docs);
 	free(L.refs);
 	if (st != ENG_OK) {

@@ -92,6 +92,12 @@ typedef struct kb {
 	void *mem;              /* owner of the strings and arrays above */
 	kb_limits limits;       /* as given to kb_load, 0 fields filled with defaults */
 	bool no_prefilter;      /* extraction runs every pattern (tests compare the two) */
+	/* Set by a caller that judges one question only: the next judge_question builds the
+	 * network for the rules that question can fire (eng_rules_build_for) and clears it;
+	 * no other facts can be asserted after. ALSO_USES: an entity the caller asserts
+	 * (option, uses, it) of as well (why-not SERVICE), 0 for none. */
+	bool one_question;
+	eng_sym also_uses;
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
 	eng_sym s_uses_negated, s_mentions_negated;   /* entities named only to be denied */

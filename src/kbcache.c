@@ -42,12 +42,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 3u
+#define KBC_FORMAT 4u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 32u
 #define KBC_MAX_BYTES ((size_t)512 << 20)
@@ -57,9 +58,17 @@
 /* ---- checksum and build id ---- */
 
 /* A 64-bit checksum of P[0..N): four lanes of eight bytes a step, folded, then the rest
- * eight bytes a step and a finaliser. Each step is a bijection of its lane, so one changed
- * word always changes the sum. Not cryptographic; it tells a damaged file from a whole
- * one (and a warm start reads megabytes through it: hence the lanes). */
+ * eight bytes a step and a finaliser. Each step (xor the word in, multiply by an odd
+ * constant, rotate) is a bijection of its lane, so one changed word always changes the
+ * sum; the rotation carries what the multiplication gathered in the high bits back to
+ * the low ones. Not cryptographic; it tells a damaged file from a whole one. A warm start
+ * reads megabytes through it, hence the lanes and three instructions a word. */
+static inline uint64_t kbc_step(uint64_t l, uint64_t w)
+{
+	l = (l ^ w) * 0x9E3779B97F4A7C15ull;
+	return l << 27 | l >> 37;
+}
+
 uint64_t kbc_hash(const void *data, size_t n)
 {
 	const unsigned char *p = data;
@@ -69,18 +78,17 @@ uint64_t kbc_hash(const void *data, size_t n)
 		uint64_t l0 = h, l1 = h ^ 0xBB67AE8584CAA73Bull, l2 = h ^ 0x3C6EF372FE94F82Bull,
 		         l3 = h ^ 0xA54FF53A5F1D36F1ull;
 		for (; i + 32 <= n; i += 32) {
-			uint64_t w[4];
-			memcpy(w, p + i, sizeof(w));
-			l0 = (l0 ^ w[0]) * 0x9E3779B97F4A7C15ull;
-			l1 = (l1 ^ w[1]) * 0xC2B2AE3D27D4EB4Full;
-			l2 = (l2 ^ w[2]) * 0x165667B19E3779F9ull;
-			l3 = (l3 ^ w[3]) * 0x85EBCA77C2B2AE63ull;
-			l0 ^= l0 >> 29;
-			l1 ^= l1 >> 29;
-			l2 ^= l2 >> 29;
-			l3 ^= l3 >> 29;
+			uint64_t w0, w1, w2, w3;
+			memcpy(&w0, p + i, 8);
+			memcpy(&w1, p + i + 8, 8);
+			memcpy(&w2, p + i + 16, 8);
+			memcpy(&w3, p + i + 24, 8);
+			l0 = kbc_step(l0, w0);
+			l1 = kbc_step(l1, w1);
+			l2 = kbc_step(l2, w2);
+			l3 = kbc_step(l3, w3);
 		}
-		uint64_t lanes[4] = { l1, l2, l3, 0 };
+		uint64_t lanes[3] = { l1, l2, l3 };
 		h = l0;
 		for (int k = 0; k < 3; k++) {
 			h = (h ^ lanes[k]) * 0x9E3779B97F4A7C15ull;
@@ -305,7 +313,7 @@ static bool kbc_str_is(kbc_cur *c, const char *want)
 }
 
 struct kbc {
-	unsigned char *buf;
+	const unsigned char *buf;       /* the file, mapped */
 	size_t len;
 	const unsigned char **img;
 	size_t *imglen;
@@ -317,35 +325,26 @@ struct kbc {
 	bool missed;
 };
 
-/* Reads all of PATH (a regular file of ours, at most KBC_MAX_BYTES) into a malloc'd
- * buffer; NULL otherwise. */
-static unsigned char *kbc_slurp(const char *path, size_t *len)
+/* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only;
+ * NULL otherwise. Mapped rather than read: nothing is copied, and the pages come in many
+ * to a fault (reading them into a buffer was a third of a warm start's page faults).
+ * mlarch never changes a cache file in place (kbc_write renames a new one over it), so
+ * the mapping keeps the file that was opened. */
+static const unsigned char *kbc_map(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	struct stat sb;
-	unsigned char *buf = NULL;
+	void *p = MAP_FAILED;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES &&
-	    (buf = malloc((size_t)sb.st_size))) {
-		size_t want = (size_t)sb.st_size, n = 0;
-		while (n < want) {
-			ssize_t r = read(fd, buf + n, want - n);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-		}
-		if (n != want) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = n;
-	}
+	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES)
+		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	return buf;
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = (size_t)sb.st_size;
+	return p;
 }
 
 /* Checks the header and the checksum of BUF[0..LEN). */
@@ -384,7 +383,7 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	if (!path || !dir || (n && !files))
 		return NULL;
 	size_t len = 0;
-	unsigned char *buf = kbc_slurp(path, &len);
+	const unsigned char *buf = kbc_map(path, &len);
 	if (!buf)
 		return NULL;
 	kbc *k = calloc(1, sizeof(*k));
@@ -446,11 +445,13 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	}
 	free(real);
 	if (!ok) {
-		if (k)
+		if (k) {
 			k->buf = buf;
+			k->len = len;
+		}
 		kbc_close(k);
 		if (!k)
-			free(buf);
+			munmap((void *)buf, len);
 		return NULL;
 	}
 	return k;
@@ -463,7 +464,8 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 			c->missed = true;
 		return NULL;
 	}
-	eng_doc *doc = eng_doc_deserialize(name, c->img[i], c->imglen[i], name, limits, NULL);
+	eng_doc *doc = eng_doc_deserialize_borrowed(name, c->img[i], c->imglen[i], name, limits,
+	                                            NULL);
 	c->img[i] = NULL;       /* given (or failed) once */
 	if (doc)
 		c->given++;
@@ -505,7 +507,8 @@ void kbc_close(kbc *c)
 	free(c->srcs);
 	free(c->img);
 	free(c->imglen);
-	free(c->buf);
+	if (c->buf)
+		munmap((void *)c->buf, c->len);
 	free(c);
 }
 

@@ -56,7 +56,8 @@ char *kbc_path(const char *cache_dir, const char *dir);
  * differs. Free it with kbc_close. */
 kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n);
 /* The tree of file I (named NAME, read from NAME for diagnostics' lines), or NULL when
- * the cache cannot give it (the caller parses the file). The caller frees it. */
+ * the cache cannot give it (the caller parses the file). The caller frees it, before
+ * kbc_close: its texts are read from the cache file. */
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits);
 /* The next compiled pattern, if its source is PATTERN, with its words (rx_need) set: the
  * caller owns it. NULL when the cache has no such pattern next (the caller compiles it;

@@ -67,17 +67,18 @@ static void rx_message(int code, char *err, size_t errsz)
  * memory. */
 static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
 {
-	rx *r = calloc(1, sizeof(*r));
-	if (!r) {
+	/* one block: a knowledge base makes a rx for each of its patterns */
+	struct rx_block {
+		rx r;
+		rx_last last;
+	} *b = calloc(1, sizeof(*b));
+	if (!b) {
 		pcre2_code_free(code);
 		return NULL;
 	}
+	rx *r = &b->r;
 	r->code = code;
-	r->last = calloc(1, sizeof(*r->last));
-	if (!r->last) {
-		rx_free(r);
-		return NULL;
-	}
+	r->last = &b->last;
 	rx_set_limits(r, limits);
 	return r;
 }
@@ -209,11 +210,11 @@ void rx_free(rx *r)
 {
 	if (!r)
 		return;
-	if (r->last) {
+	/* most patterns never ran: nothing of theirs to free but the code */
+	if (r->last->md)
 		pcre2_match_data_free(r->last->md);
+	if (r->last->mctx)
 		pcre2_match_context_free(r->last->mctx);
-		free(r->last);
-	}
 	pcre2_code_free(r->code);
 	rxlit_free(&r->need);
 	free(r);

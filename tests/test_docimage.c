@@ -38,6 +38,33 @@ static void same(const char *name, const eng_node *a, const eng_node *b)
 	}
 }
 
+/* Whether B is A node for node, each scalar's text inside IMG[0..LEN). */
+static void same_tree(const char *name, const eng_node *a, const eng_node *b,
+                      const unsigned char *img, size_t len)
+{
+	cr_assert_eq(eng_node_kind_of(a), eng_node_kind_of(b), "%s", name);
+	cr_assert_eq(eng_node_line(a), eng_node_line(b), "%s", name);
+	cr_assert_eq(eng_node_size(a), eng_node_size(b), "%s", name);
+	if (eng_node_kind_of(a) == ENG_NODE_SCALAR) {
+		size_t la, lb;
+		const char *ta = eng_node_text(a, &la), *tb = eng_node_text(b, &lb);
+		cr_assert_eq(la, lb, "%s", name);
+		cr_assert(memcmp(ta, tb, la) == 0, "%s", name);
+		cr_assert((const unsigned char *)tb >= img &&
+		          (const unsigned char *)tb + lb < img + len, "%s: a text outside the image",
+		          name);
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(a); i++) {
+		if (eng_node_kind_of(a) == ENG_NODE_MAP) {
+			same_tree(name, eng_node_key(a, i), eng_node_key(b, i), img, len);
+			same_tree(name, eng_node_value(a, i), eng_node_value(b, i), img, len);
+		} else {
+			same_tree(name, eng_node_item(a, i), eng_node_item(b, i), img, len);
+		}
+	}
+}
+
 /* A round trip of TEXT; returns the image (the caller frees it) in *IMG. */
 static eng_doc *round_trip(const char *name, const char *text, eng_doc **orig,
                            unsigned char **img, size_t *len)
@@ -50,6 +77,13 @@ static eng_doc *round_trip(const char *name, const char *text, eng_doc **orig,
 	cr_assert_not_null(back, "%s: its own image refused (%s)", name, eng_status_str(st));
 	cr_assert_eq(st, ENG_OK);
 	cr_assert_str_eq(eng_doc_name(back), name);
+	/* read in place: the same tree, its texts in the image */
+	eng_doc *view = eng_doc_deserialize_borrowed(name, *img, *len, NULL, NULL, &st);
+	cr_assert_not_null(view, "%s: its own image refused in place", name);
+	cr_assert_eq(!eng_doc_root(view), !eng_doc_root(back), "%s", name);
+	if (eng_doc_root(view))
+		same_tree(name, eng_doc_root(back), eng_doc_root(view), *img, *len);
+	eng_doc_free(view);
 	return back;
 }
 

@@ -676,6 +676,33 @@ Test(kb, compiled_cache)
 	tmp_remove(&t);
 }
 
+/* The cache's checksum changes with any one changed bit, and with the same bit changed
+ * in two words of one lane (the top bit, which a multiplication alone never moves down). */
+Test(kb, cache_checksum_sees_changes)
+{
+	static unsigned char buf[1031];
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+	uint64_t whole = kbc_hash(buf, sizeof(buf));
+	cr_expect_neq(kbc_hash(buf, sizeof(buf) - 1), whole, "one byte shorter");
+	for (size_t i = 0; i < sizeof(buf); i++)
+		for (int bit = 0; bit < 8; bit += 7) {
+			buf[i] ^= (unsigned char)(1u << bit);
+			cr_expect_neq(kbc_hash(buf, sizeof(buf)), whole, "bit %d of byte %zu", bit, i);
+			buf[i] ^= (unsigned char)(1u << bit);
+		}
+	for (size_t i = 7; i + 32 < sizeof(buf) - 32; i += 8) {
+		buf[i] ^= 0x80;
+		buf[i + 32] ^= 0x80;
+		cr_expect_neq(kbc_hash(buf, sizeof(buf)), whole, "top bits at %zu and %zu", i, i + 32);
+		buf[i] ^= 0x80;
+		buf[i + 32] ^= 0x80;
+	}
+}
+
 /* The prefilter's words in a cache file whose checksum was made to fit: the structure
  * checks alone must refuse what rxlit_encode cannot have written. */
 Test(kb, cache_words_checked)
