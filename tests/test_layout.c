@@ -214,70 +214,88 @@ Test(layout, british_spelling)
 	                    "prize.");
 }
 
-/* Every text scenario, or every Nth with MLARCH_TEST_STRIDE=N (`make valgrind`). */
+/* The full knowledge base and the scenario files, every STRIDE'th of them
+ * (MLARCH_TEST_STRIDE=N, for `make valgrind`). */
+typedef struct {
+	eng_diags *d;
+	kb *k;
+	char **paths;
+	size_t n, stride;
+} suite;
+
+static void suite_open(suite *t)
+{
+	t->d = eng_diags_new(0);
+	t->k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, t->d, &t->k), ENG_OK);
+	char *root = SRCDIR "/scenarios";
+	const char *bad = NULL;
+	t->n = 0;
+	t->paths = scenario_find(&root, 1, &t->n, &bad);
+	cr_assert_not_null(t->paths, "scenarios: %s", bad ? bad : "?");
+	const char *env = getenv("MLARCH_TEST_STRIDE");
+	t->stride = env && atoi(env) > 0 ? (size_t)atoi(env) : 1;
+}
+
+static void suite_close(suite *t)
+{
+	scenario_paths_free(t->paths, t->n);
+	eng_diags_free(t->d);
+	kb_free(t->k);
+}
+
+/* Asks S again with TEXT for its question and, unless WANT is NULL, WANT for its expected
+ * letters; it must pass. HOW names the variant in the failure. S is left as it was. */
+static void ask_variant(suite *t, scenario *s, const char *path, const char *text, size_t len,
+                        const char *want, const char *how)
+{
+	char *orig = s->question;
+	size_t orig_len = s->question_len;
+	char orig_answer[sizeof(s->answer)];
+	memcpy(orig_answer, s->answer, sizeof(orig_answer));
+	s->question = (char *)text;
+	s->question_len = len;
+	if (want)
+		memcpy(s->answer, want, strlen(want) + 1);
+	sc_result r;
+	cr_assert_eq(scenario_run(t->k, s, &r), ENG_OK, "%s", path);
+	cr_expect(r.pass, "%s %s: %s\n%s", path, how, r.message, text);
+	s->question = orig;
+	s->question_len = orig_len;
+	memcpy(s->answer, orig_answer, sizeof(orig_answer));
+}
+
+/* Every text scenario, laid out anew, on one line and in British spelling. */
 Test(layout, scenarios_keep_their_answers, .timeout = 600)
 {
-	eng_diags *d = eng_diags_new(0);
-	kb *k = NULL;
-	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
-	char *root = SRCDIR "/scenarios";
-	size_t n = 0;
-	const char *bad = NULL;
-	char **paths = scenario_find(&root, 1, &n, &bad);
-	cr_assert_not_null(paths, "scenarios: %s", bad ? bad : "?");
-	size_t stride = 1, asked = 0, spelt = 0;
-	const char *env = getenv("MLARCH_TEST_STRIDE");
-	if (env && atoi(env) > 0)
-		stride = (size_t)atoi(env);
-	for (size_t i = 0; i < n; i += stride) {
+	suite t;
+	suite_open(&t);
+	size_t asked = 0, spelt = 0;
+	for (size_t i = 0; i < t.n; i += t.stride) {
+		const char *path = t.paths[i];
 		scenario s;
-		cr_assert_eq(scenario_load(k, paths[i], d, &s), ENG_OK, "%s", paths[i]);
+		cr_assert_eq(scenario_load(t.k, path, t.d, &s), ENG_OK, "%s", path);
 		buf b = { NULL, 0, 0 };
 		char want[Q_MAX_OPTIONS + 1];
 		if (s.question && s.has_answer && relayout(&s, &b, want)) {
-			char *orig = s.question;
-			size_t orig_len = s.question_len;
-			char orig_answer[sizeof(s.answer)];
-			memcpy(orig_answer, s.answer, sizeof(orig_answer));
-			s.question = b.s;
-			s.question_len = b.n;
-			memcpy(s.answer, want, strlen(want) + 1);
-			sc_result r;
-			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
-			cr_expect(r.pass, "%s laid out anew: %s\n%s", paths[i], r.message, b.s);
-			s.question = orig;
-			s.question_len = orig_len;
-			memcpy(s.answer, orig_answer, sizeof(orig_answer));
+			ask_variant(&t, &s, path, b.s, b.n, want, "laid out anew");
 			asked++;
 		}
 		free(b.s);
 		buf one = { NULL, 0, 0 };
-		if (s.question && s.has_answer && oneline(&s, &one)) {
-			char *orig = s.question;
-			size_t orig_len = s.question_len;
-			s.question = one.s;
-			s.question_len = one.n;
-			sc_result r;
-			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
-			cr_expect(r.pass, "%s on one line: %s\n%s", paths[i], r.message, one.s);
-			s.question = orig;
-			s.question_len = orig_len;
-		}
+		if (s.question && s.has_answer && oneline(&s, &one))
+			ask_variant(&t, &s, path, one.s, one.n, NULL, "on one line");
 		free(one.s);
 		if (s.question && s.has_answer && british(s.question)) {
-			sc_result r;
-			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
-			cr_expect(r.pass, "%s in British spelling: %s\n%s", paths[i], r.message,
-			          s.question);
+			ask_variant(&t, &s, path, s.question, s.question_len, NULL,
+			            "in British spelling");
 			spelt++;
 		}
 		scenario_free(&s);
 	}
-	cr_expect_gt(asked, n / stride / 2, "only %zu of %zu scenarios were asked", asked, n);
-	cr_expect_gt(spelt, n / stride / 10, "only %zu scenarios had words to spell", spelt);
-	scenario_paths_free(paths, n);
-	eng_diags_free(d);
-	kb_free(k);
+	cr_expect_gt(asked, t.n / t.stride / 2, "only %zu of %zu scenarios were asked", asked, t.n);
+	cr_expect_gt(spelt, t.n / t.stride / 10, "only %zu scenarios had words to spell", spelt);
+	suite_close(&t);
 }
 
 /* One line of tests/rewordings.tsv: a pattern and what replaces its matches, the ALT'th of
@@ -403,51 +421,33 @@ Test(layout, rewordings_apply)
 	}
 }
 
-/* Every text scenario, or every Nth with MLARCH_TEST_STRIDE=N, reworded. */
+/* Every text scenario reworded. */
 Test(layout, rewordings_keep_answers, .timeout = 600)
 {
 	reword v[MAX_REWORDS];
 	size_t nv = rewords_load(v);
-	eng_diags *d = eng_diags_new(0);
-	kb *k = NULL;
-	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
-	char *root = SRCDIR "/scenarios";
-	size_t n = 0;
-	const char *bad = NULL;
-	char **paths = scenario_find(&root, 1, &n, &bad);
-	cr_assert_not_null(paths, "scenarios: %s", bad ? bad : "?");
-	size_t stride = 1, asked = 0;
-	const char *env = getenv("MLARCH_TEST_STRIDE");
-	if (env && atoi(env) > 0)
-		stride = (size_t)atoi(env);
-	for (size_t i = 0; i < n; i += stride) {
+	suite t;
+	suite_open(&t);
+	size_t asked = 0;
+	for (size_t i = 0; i < t.n; i += t.stride) {
 		scenario s;
-		cr_assert_eq(scenario_load(k, paths[i], d, &s), ENG_OK, "%s", paths[i]);
+		cr_assert_eq(scenario_load(t.k, t.paths[i], t.d, &s), ENG_OK, "%s", t.paths[i]);
 		buf b = { NULL, 0, 0 };
 		if (s.question && s.has_answer && reworded(&s, v, nv, &b)) {
-			char *orig = s.question;
-			size_t orig_len = s.question_len;
-			s.question = b.s;
-			s.question_len = b.n;
-			sc_result r;
-			cr_assert_eq(scenario_run(k, &s, &r), ENG_OK, "%s", paths[i]);
-			cr_expect(r.pass, "%s reworded: %s\n%s", paths[i], r.message, b.s);
-			s.question = orig;
-			s.question_len = orig_len;
+			ask_variant(&t, &s, t.paths[i], b.s, b.n, NULL, "reworded");
 			asked++;
 		}
 		free(b.s);
 		scenario_free(&s);
 	}
-	cr_expect_gt(asked, n / stride / 2, "only %zu of %zu scenarios were reworded", asked, n);
+	cr_expect_gt(asked, t.n / t.stride / 2, "only %zu of %zu scenarios were reworded", asked,
+	             t.n);
 	/* a rewording no scenario uses tests nothing */
 	for (size_t i = 0; i < nv; i++) {
-		cr_expect(stride > 1 || v[i].used > 0,
+		cr_expect(t.stride > 1 || v[i].used > 0,
 		          "rewordings.tsv:%u (%s) changes no scenario", v[i].line, v[i].group);
 		pcre2_code_free(v[i].re);
 		free(v[i].with);
 	}
-	scenario_paths_free(paths, n);
-	eng_diags_free(d);
-	kb_free(k);
+	suite_close(&t);
 }
