@@ -278,6 +278,52 @@ static bool names_file(const char *s)
 	return s[0] && !s[strcspn(s, " \t\n")] && stat(s, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The `question:` text of the scenario file PATH, already read into BUF[0..*LEN), in a
+ * new buffer (BUF is freed), so that `mlarch ask scenario.yaml` asks the question and not
+ * the file's keys. NULL, with the reason printed and *CODE set, when PATH is not YAML or
+ * has no `question:` text. */
+static char *scenario_question(const cli_opts *o, const char *path, char *buf, size_t *len,
+                               int *code)
+{
+	eng_diags *d = eng_diags_new(0);
+	eng_status st = d ? ENG_OK : ENG_ERR_NOMEM;
+	eng_doc *doc = d ? eng_doc_read_string(path, buf, *len, NULL, d, &st) : NULL;
+	free(buf);
+	char *q = NULL;
+	const eng_node *root = doc ? eng_doc_root(doc) : NULL;
+	const eng_node *node = root && eng_node_kind_of(root) == ENG_NODE_MAP
+	                       ? eng_node_get(root, "question") : NULL;
+	size_t n = 0;
+	const char *text = node && eng_node_kind_of(node) == ENG_NODE_SCALAR
+	                   ? eng_node_text(node, &n) : NULL;
+	if (text && (q = malloc(n + 1))) {
+		memcpy(q, text, n);
+		q[n] = '\0';
+		*len = n;
+	} else if (text || st == ENG_ERR_NOMEM) {
+		fprintf(stderr, "%s: out of memory\n", o->prog);
+		*code = EXIT_NOMEM;
+	} else if (!doc) {
+		report_diags(o, d, stderr);
+		*code = EXIT_INPUT;
+	} else {
+		fprintf(stderr, "%s: %s: a .yaml file to ask must be a scenario with `question:` "
+		        "text (to ask the file as it is, give it on standard input)\n", o->prog, path);
+		*code = EXIT_INPUT;
+	}
+	eng_doc_free(doc);
+	eng_diags_free(d);
+	return q;
+}
+
+/* Whether PATH ends in ".yaml" or ".yml". */
+static bool yaml_name(const char *path)
+{
+	size_t n = strlen(path);
+	return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
 char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
                         const char **name, int *code)
 {
@@ -319,7 +365,8 @@ char *cli_read_question(const cli_opts *o, int argc, char **argv, size_t *len,
 			fprintf(stderr, "%s: %s: %s\n", o->prog, argv[0], strerror(errno));
 			*code = errno == ENOMEM ? EXIT_NOMEM : EXIT_INPUT;
 		}
-		return buf;
+		return buf && yaml_name(argv[0]) ? scenario_question(o, argv[0], buf, len, code)
+		                                 : buf;
 	}
 	size_t total = 1;
 	for (int i = 0; i < argc; i++)

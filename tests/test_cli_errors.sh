@@ -27,6 +27,8 @@ mkkb() {        # mkkb NAME: a knowledge-base folder $tmp/NAME holding kb.yaml f
 	cat >"$tmp/$1/kb.yaml"
 }
 printf 'Which \377 service?\nA. x\nB. y\n' >"$tmp/bad-utf8.txt"
+printf 'a: [1\n' >"$tmp/bad.yaml"
+printf 'id: no-question\n' >"$tmp/noq.yaml"
 printf 'Which service?\nA. x\0y\nB. y\n' >"$tmp/nul.txt"
 printf 'Where?\nA. thing\nB. %s\n' "$(awk 'BEGIN { for (i = 0; i < 200; i++) printf "ab"; print "c" }')" >"$tmp/thing.txt"
 : >"$tmp/empty.txt"
@@ -298,6 +300,9 @@ question file over question-bytes | 3 | question.txt: error: the question is lon
 question at its question-bytes | 0 | stdout:Answer: B | - | --rules $KB --limit question-bytes=683 ask $Q
 scenario question over question-bytes | 1 | stdout:the question is longer than the limit of 100 bytes (limit question-bytes); raise it with --limit question-bytes=218 | - | --rules $KB --limit question-bytes=100 batch $root/examples/scenarios/firehose.yaml
 unreadable question file | 3 | Permission denied | - | --rules $KB ask $tmp/unreadable.txt
+scenario file asked: its question | 0 | stdout:Answer: B | - | --rules $KB ask $root/examples/scenarios/firehose.yaml
+scenario file, bad YAML | 3 | bad.yaml:2:1: error: did not find expected ',' or ']' | - | --rules $KB ask $tmp/bad.yaml
+.yaml file without a question | 3 | noq.yaml: a .yaml file to ask must be a scenario with `question:` text | - | --rules $KB facts $tmp/noq.yaml
 a folder as standard input | 3 | cannot read standard input: Is a directory | $tmp/folder | --rules $KB ask -
 missing knowledge base | 4 | error: cannot read the directory: No such file or directory | - | --rules $tmp/nowhere ask x
 a file that is no YAML as knowledge base | 4 | /etc/passwd:1:1: error: a rule file must be a mapping of sections | - | --rules /etc/passwd ask x
