@@ -97,6 +97,15 @@ static uint32_t kb_str_hash(const char *s)
 	return h;
 }
 
+/* The slot of S (whose CAP is not 0) that holds ID, or the empty one where it would go. */
+static uint32_t kb_id_slot(const kb_idset *s, const char *id)
+{
+	uint32_t h = kb_str_hash(id) & (s->cap - 1);
+	while (s->ids[h] && strcmp(s->ids[h], id) != 0)
+		h = (h + 1) & (s->cap - 1);
+	return h;
+}
+
 long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
 {
 	if (2 * (s->n + 1) > s->cap) {
@@ -119,10 +128,9 @@ long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
 		kb_idset_free(s);
 		*s = t;
 	}
-	uint32_t h = kb_str_hash(id) & (s->cap - 1);
-	for (; s->ids[h]; h = (h + 1) & (s->cap - 1))
-		if (strcmp(s->ids[h], id) == 0)
-			return (long)s->idx[h];
+	uint32_t h = kb_id_slot(s, id);
+	if (s->ids[h])
+		return (long)s->idx[h];
 	s->ids[h] = id;
 	s->idx[h] = i;
 	s->n++;
@@ -132,12 +140,7 @@ long kb_id_first(kb_loader *L, kb_idset *s, const char *id, uint32_t i)
 /* Whether ID is in S. */
 static bool kb_id_known(const kb_idset *s, const char *id)
 {
-	if (!s->cap)
-		return false;
-	for (uint32_t h = kb_str_hash(id) & (s->cap - 1); s->ids[h]; h = (h + 1) & (s->cap - 1))
-		if (strcmp(s->ids[h], id) == 0)
-			return true;
-	return false;
+	return s->cap && s->ids[kb_id_slot(s, id)];
 }
 
 void kb_idset_free(kb_idset *s)
