@@ -286,12 +286,34 @@ bool eng_value_num(eng_value v, double *out)
 	return true;
 }
 
+/* What snprintf(buf, size, "%s", text) does, quoted in '' when QUOTE: `symbol` calls of
+ * rule actions format names all the time, and printf's format parsing was most of it. */
+static int format_name(const eng *e, eng_sym s, bool quote, char *buf, size_t size)
+{
+	const char *text = s < e->syms.count ? e->syms.names[s] : "";
+	size_t len = s < e->syms.count ? e->syms.lens[s] : 0, k = 0;
+	const char *nul = memchr(text, '\0', len);   /* as %s stops at one */
+	if (nul)
+		len = (size_t)(nul - text);
+	if (!size)
+		return (int)(len + 2 * quote);
+	if (quote && k + 1 < size)
+		buf[k++] = '\'';
+	size_t c = len < size - 1 - k ? len : size - 1 - k;
+	memcpy(buf + k, text, c);
+	k += c;
+	if (quote && k + 1 < size)
+		buf[k++] = '\'';
+	buf[k] = '\0';
+	return (int)(len + 2 * quote);
+}
+
 int eng_value_format(const eng *e, eng_value v, char *buf, size_t size)
 {
 	switch (v.type) {
 	case ENG_NONE: return snprintf(buf, size, "nil");
-	case ENG_SYMBOL: return snprintf(buf, size, "%s", eng_sym_name(e, v.u.sym));
-	case ENG_STRING: return snprintf(buf, size, "'%s'", eng_sym_name(e, v.u.sym));
+	case ENG_SYMBOL: return format_name(e, v.u.sym, false, buf, size);
+	case ENG_STRING: return format_name(e, v.u.sym, true, buf, size);
 	case ENG_BOOL: return snprintf(buf, size, "%s", v.u.b ? "true" : "false");
 	case ENG_NUMBER: {
 		double d = v.u.num;
