@@ -189,6 +189,8 @@ struct amem {
 	amem *all;              /* in the engine's list of all memories */
 	amem *dirty_next;       /* in the engine's list of memories filled since the last clear */
 	bool dirty;
+	bool whole;             /* it matches every fact (no constant, no test): it holds no
+	                         * items, working memory is its content (eng.whole) */
 };
 
 /* ---- beta network ---- */
@@ -394,6 +396,8 @@ struct eng {
 	amem *amems;
 	uint32_t namems;
 	amem *dirty_amems;      /* what eng_clear must empty: only what was filled */
+	amem *whole;            /* the memory of a pattern that any fact matches, if some rule
+	                         * has one: its nodes look for facts in the fact tables */
 
 	/* beta network */
 	rnode *top;             /* the dummy top memory */
@@ -405,10 +409,10 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
-	fact **satable;         /* the same facts by (subject, attribute), for modify: only
-	                         * once a rule that modifies is loaded (with working memory
-	                         * empty, so every fact is in it) */
-	bool modifies;
+	fact **satable;         /* the same facts by subject, for modify and the whole memory:
+	                         * only once a rule that modifies or matches any fact is loaded
+	                         * (with working memory empty, so every fact is in it) */
+	bool by_subject;        /* satable is kept */
 	uint32_t nftable;       /* the size of both */
 	fact **deferred;        /* asserted by a procedural firing, not yet matched */
 	uint32_t ndeferred, capdeferred;
@@ -464,6 +468,12 @@ static inline token *token_ref(const eng *e, tref r)
 static inline token *token_at(const eng *e, tref r)
 {
 	return r ? token_ref(e, r) : NULL;
+}
+
+/* The hash that picks a fact's chain in eng.satable. */
+static inline uint64_t subject_hash(eng_sym subject)
+{
+	return mix64(subject);
 }
 
 /* engine.c */

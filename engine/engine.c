@@ -726,11 +726,6 @@ static uint32_t triple_hash(eng_triple t)
 	                       eng_value_hash(t.value)) & FACT_HASH_MASK;
 }
 
-static inline uint64_t sa_hash(eng_sym subject, eng_sym attribute)
-{
-	return mix64((uint64_t)subject << 32 | attribute);
-}
-
 static fact *wm_find(const eng *e, eng_triple t, uint32_t h)
 {
 	if (!e->nftable)
@@ -757,8 +752,8 @@ static eng_status ftable_grow(eng *e)
 			next = f->hnext;
 			f->hnext = tab[f->hash & (n - 1)];
 			tab[f->hash & (n - 1)] = f;
-			if (e->modifies) {
-				uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (n - 1);
+			if (e->by_subject) {
+				uint64_t h = subject_hash(f->t.subject) & (n - 1);
 				f->sanext = sa[h];
 				sa[h] = f;
 			}
@@ -776,9 +771,9 @@ static void ftable_link(eng *e, fact *f)
 {
 	f->hnext = e->ftable[f->hash & (e->nftable - 1)];
 	e->ftable[f->hash & (e->nftable - 1)] = f;
-	if (!e->modifies)
+	if (!e->by_subject)
 		return;
-	uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1);
+	uint64_t h = subject_hash(f->t.subject) & (e->nftable - 1);
 	f->sanext = e->satable[h];
 	e->satable[h] = f;
 }
@@ -789,9 +784,9 @@ static void ftable_unlink(eng *e, fact *f)
 	while (*p != f)
 		p = &(*p)->hnext;
 	*p = f->hnext;
-	if (!e->modifies)
+	if (!e->by_subject)
 		return;
-	p = &e->satable[sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1)];
+	p = &e->satable[subject_hash(f->t.subject) & (e->nftable - 1)];
 	while (*p != f)
 		p = &(*p)->sanext;
 	*p = f->sanext;
@@ -960,6 +955,8 @@ void wm_retract(eng *e, fact *f)
 	e->busy = true;
 	f->dying = true;
 	ftable_unlink(e, f);
+	e->facts[f->id - 1] = NULL;   /* out of working memory before the network (the whole
+	                               * memory is working memory) */
 	if (f->deferred) {
 		/* never matched: nothing in the network to undo */
 		for (uint32_t i = e->ndeferred; i-- > 0;)
@@ -982,7 +979,6 @@ void wm_retract(eng *e, fact *f)
 			}
 		pool_put(&e->support_pool, s);
 	}
-	e->facts[f->id - 1] = NULL;
 	e->live--;
 	pool_put(&e->fact_pool, f);
 	e->busy = was_busy;
@@ -1031,14 +1027,14 @@ void eng_clear(eng *e)
 			fact *f = e->facts[i];
 			if (f) {
 				e->ftable[f->hash & (e->nftable - 1)] = NULL;
-				if (e->modifies)
-					e->satable[sa_hash(f->t.subject, f->t.attribute) &
+				if (e->by_subject)
+					e->satable[subject_hash(f->t.subject) &
 					           (e->nftable - 1)] = NULL;
 			}
 		}
 	} else if (e->ftable) {
 		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
-		if (e->modifies)
+		if (e->by_subject)
 			memset(e->satable, 0, e->nftable * sizeof(*e->satable));
 	}
 	e->ndeferred = 0;
@@ -1281,7 +1277,7 @@ static eng_status act_retract(eng *e, const ir_action *a, const eng_value *vars,
 		/* the oldest first, as a scan of working memory would find them */
 		fact *old = NULL;
 		if (e->nftable)
-			for (fact *f = e->satable[sa_hash(t.subject, t.attribute) & (e->nftable - 1)]; f;
+			for (fact *f = e->satable[subject_hash(t.subject) & (e->nftable - 1)]; f;
 			     f = f->sanext)
 				if (!f->dying && f->t.subject == t.subject &&
 				    f->t.attribute == t.attribute && !eng_value_eq(f->t.value, t.value) &&

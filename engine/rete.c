@@ -8,6 +8,10 @@
  * table once for each constant mask in use (at most eight probes), then runs the few
  * remaining constant tests (`in` sets, `<` against a constant, a variable used twice in
  * one pattern). An alpha memory holds the facts that pass, optionally hashed on a field.
+ * The memory of a pattern that every fact matches (`not: [?w, ?, ?]`: no constant, no
+ * test) holds nothing: working memory is its content, and its nodes find a subject's
+ * facts in the fact tables' chains by subject (engine.c), or walk every fact, instead of
+ * an item and two index links for every fact in working memory.
  *
  * The beta network is a tree below a dummy top memory that holds one empty token. Its
  * nodes are of two sorts. Stores hold tokens (partial matches): MEM after a positive
@@ -357,14 +361,22 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 	return ENG_OK;
 }
 
-/* A walk over the items of an alpha memory that may pass a node's tests: one bucket of
- * an index, the memory's list, or every bucket of its first index. */
+/* A walk over the facts of an alpha memory that may pass a node's tests: one bucket of
+ * an index, the memory's list, or every bucket of its first index; for the whole memory,
+ * the facts of one subject (the chain of the fact tables that holds them), or every fact
+ * in working memory. A fact not matched yet (deferred) is in no memory. */
+enum { AWALK_ITEMS, AWALK_SUBJECT, AWALK_ALL };
+
 typedef struct {
 	const eng *e;
-	amem_item *it;          /* the current item, NULL at the end */
+	fact *f;                /* the current fact, NULL at the end */
+	amem_item *it;          /* its item (AWALK_ITEMS) */
 	int slot;               /* the links followed */
 	uint32_t b, nb;         /* walking every bucket: the next one, and how many */
 	const iref *buckets;
+	uint8_t walk;           /* AWALK_* */
+	eng_sym subject;        /* AWALK_SUBJECT */
+	uint32_t i;             /* AWALK_ALL: the next place in eng.facts */
 } aiter;
 
 static inline void aiter_at(aiter *a, iref r)
@@ -372,20 +384,56 @@ static inline void aiter_at(aiter *a, iref r)
 	while (!r && a->b < a->nb)
 		r = a->buckets[a->b++];
 	a->it = r ? item_at(a->e, r) : NULL;
+	a->f = r ? a->it->f : NULL;
+}
+
+/* From fact F on, the first one of the walk's subject (AWALK_SUBJECT) or the first one
+ * in working memory (AWALK_ALL), matched. */
+static void aiter_wm(aiter *a, fact *f)
+{
+	if (a->walk == AWALK_SUBJECT) {
+		while (f && (f->t.subject != a->subject || f->deferred))
+			f = f->sanext;
+	} else {
+		for (f = NULL; !f && a->i < a->e->nfacts; a->i++)
+			if ((f = a->e->facts[a->i]) && f->deferred)
+				f = NULL;
+	}
+	a->f = f;
 }
 
 static inline void aiter_next(aiter *a)
 {
-	aiter_at(a, IT_NEXT(a->it, a->slot));
+	if (a->walk == AWALK_ITEMS)
+		aiter_at(a, IT_NEXT(a->it, a->slot));
+	else
+		aiter_wm(a, a->walk == AWALK_SUBJECT ? a->f->sanext : NULL);
 }
 
-/* The items of N's alpha memory that may pass its tests, given the token's side of the
+/* The facts of N's alpha memory that may pass its tests, given the token's side of the
  * tests in VALS: one bucket of an index, or all of them. */
 static void node_items(const eng *e, const rnode *n, const eng_value *vals, aiter *a)
 {
 	const amem *m = n->am;
 	a->e = e;
 	a->b = a->nb = 0;
+	a->walk = AWALK_ITEMS;
+	if (m->whole) {
+		a->i = 0;
+		a->walk = n->mtest[0] >= 0 ? AWALK_SUBJECT : AWALK_ALL;
+		if (a->walk == AWALK_ALL) {
+			aiter_wm(a, NULL);
+			return;
+		}
+		eng_value v = vals[n->mtest[0]];
+		if (v.type != ENG_SYMBOL || !e->nftable) {   /* subjects are symbols */
+			a->f = NULL;
+			return;
+		}
+		a->subject = v.u.sym;
+		aiter_wm(a, e->satable[subject_hash(v.u.sym) & (e->nftable - 1)]);
+		return;
+	}
 	if (n->aidx < 0) {
 		a->slot = 0;
 		if (!m->nidx) {
@@ -693,9 +741,9 @@ static fact *neg_blocker(const eng *e, rnode *neg, const token *t)
 	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
 		return neg->hint;
 	aiter a;
-	for (node_items(e, neg, vals, &a); a.it; aiter_next(&a))
-		if (jtests_pass_values(neg, vals, a.it->f))
-			return neg->hint = a.it->f;
+	for (node_items(e, neg, vals, &a); a.f; aiter_next(&a))
+		if (jtests_pass_values(neg, vals, a.f))
+			return neg->hint = a.f;
 	return NULL;
 }
 
@@ -756,10 +804,10 @@ static void join_left(eng *e, rnode *j, tref r, token *t)
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(e, j, t, vals);
 	aiter a;
-	for (node_items(e, j, vals, &a); a.it; aiter_next(&a))
-		if (jtests_pass_values(j, vals, a.it->f))
+	for (node_items(e, j, vals, &a); a.f; aiter_next(&a))
+		if (jtests_pass_values(j, vals, a.f))
 			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, r, t, a.it->f);
+				store_insert(e, c, r, t, a.f);
 }
 
 /* Passes a store's new token R (TOK) to its children. */
@@ -904,6 +952,25 @@ static void amem_remove(eng *e, amem *m, iref r, amem_item *it)
 	item_free(e, r, it);
 }
 
+/* Counts a fact into the whole memory M: the fact is in working memory already. */
+static void whole_add(eng *e, amem *m)
+{
+	if (!m->dirty) {
+		m->dirty = true;
+		m->dirty_next = e->dirty_amems;
+		e->dirty_amems = m;
+	}
+	m->count++;
+}
+
+/* Clears the hints of M's negative nodes that name F, a fact leaving M. */
+static void hints_drop(amem *m, const fact *f)
+{
+	for (uint32_t i = 0; i < m->nsucc; i++)
+		if (m->succ[i]->hint == f)
+			m->succ[i]->hint = NULL;   /* a hint is in the memory */
+}
+
 eng_status rete_add_fact(eng *e, fact *f)
 {
 	eng_value k[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
@@ -923,7 +990,9 @@ eng_status rete_add_fact(eng *e, fact *f)
 				ok = atest_pass(&m->tests[i], f);
 			if (!ok)
 				continue;
-			if (amem_add(e, m, f) != ENG_OK)
+			if (m->whole)
+				whole_add(e, m);
+			else if (amem_add(e, m, f) != ENG_OK)
 				return ENG_ERR_NOMEM;
 			/* descendants before ancestors, so that a fact matching two conditions of
 			 * one rule makes each pair once */
@@ -952,10 +1021,12 @@ void rete_remove_fact(eng *e, fact *f)
 		amem_item *it = item_at(e, r);
 		amem *m = e->amem_ids[it->mem];
 		f->items = it->fnext;
-		for (uint32_t i = 0; i < m->nsucc; i++)
-			if (m->succ[i]->hint == f)
-				m->succ[i]->hint = NULL;   /* a hint is in the memory */
+		hints_drop(m, f);
 		amem_remove(e, m, r, it);
+	}
+	if (e->whole && e->whole->count) {   /* every fact that was matched is in it */
+		e->whole->count--;
+		hints_drop(e->whole, f);
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
@@ -1061,6 +1132,13 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 		e->amem_table[h] = m;
 	}
 	e->masks_used |= (uint8_t)(1u << mask);
+	if (!mask && !ntests) {
+		/* any fact matches: working memory is its content, and the fact tables find a
+		 * subject's facts (the only lookup its nodes need an index for) */
+		m->whole = true;
+		e->whole = m;
+		e->by_subject = true;
+	}
 	*out = m;
 	return ENG_OK;
 }
@@ -1144,7 +1222,9 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			mask |= (uint8_t)(1u << n->tests[i].field);
 		}
 	memcpy(n->mtest, mtest, sizeof(mtest));
-	if (mask && (mask & (mask - 1)) && (!n->am->multi_mask || n->am->multi_mask == mask)) {
+	bool whole = n->am->whole;   /* indexed by subject in the fact tables, nothing else */
+	if (!whole && mask && (mask & (mask - 1)) &&
+	    (!n->am->multi_mask || n->am->multi_mask == mask)) {
 		if (!n->am->multi_mask) {
 			n->am->multi_mask = mask;
 			if (aindex_build(e, n->am, AIDX_MULTI, 64) != ENG_OK) {
@@ -1160,7 +1240,7 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			continue;
 		n->hashed_test = (int)i;
 		const jtest *t = &n->tests[i];
-		if (n->aidx < 0) {
+		if (n->aidx < 0 && !whole) {
 			if (!n->am->idx[t->field].nbuckets &&
 			    aindex_build(e, n->am, t->field, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
@@ -1347,7 +1427,7 @@ eng_status rete_note_changes(eng *e, const ir_rule *ir)
 		const ir_action *a = &ir->acts[i];
 		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
 		if (a->kind == ACT_MODIFY)
-			e->modifies = true;   /* engine.c indexes facts by (S, A) from now on */
+			e->by_subject = true;   /* engine.c indexes facts by subject from now on */
 		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
 			continue;
 		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
