@@ -1129,7 +1129,7 @@ void firing_withdraw(eng *e, firing *fr)
 	if (fr->withdrawn)
 		return;
 	fr->withdrawn = true;
-	fr->tok = NULL;
+	fr->tok = 0;
 	for (effect *ef = fr->effects; ef; ef = ef->next) {
 		if (ef->is_concl) {
 			e->concls[ef->u.concl].live = false;
@@ -1227,7 +1227,7 @@ static eng_status act_assert(eng *e, firing *fr, const ir_action *a, const eng_v
 	eng_status st = triple_from(e, a, vars, &t);
 	if (st)
 		return st;
-	bool logical = fr->tok != NULL;
+	bool logical = fr->tok != 0;
 	bool added;
 	fact *f;
 	if ((st = wm_assert(e, t, 0, !logical, &f, &added)))
@@ -1297,7 +1297,7 @@ static eng_status fire(eng *e, activation *act)
 {
 	rule *r = act->r;
 	const ir_rule *ir = r->ir;
-	token *tok = act->tok;
+	token *tok = token_ref(e, act->tok);   /* not kept: the actions make tokens */
 	tok->act = NULL;
 	size_t sz = sizeof(firing) + r->npos * sizeof(eng_fact_id) + ir->nvars * sizeof(eng_value);
 	firing *fr = arena_alloc_small(e->run_arena, sz);
@@ -1317,7 +1317,7 @@ static eng_status fire(eng *e, activation *act)
 	fr->just.bindings = vars;
 	fr->just.nbindings = ir->nvars;
 	if (!ir->procedural) {
-		fr->tok = tok;
+		fr->tok = act->tok;
 		tok->fired = fr;
 	}
 	e->current = r;

@@ -47,9 +47,12 @@
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
  * its children and every fact lists the tokens that hold it. Tokens live in the engine's
- * token table, in chunks aligned to a cache line, and name each other by number (4
+ * token table, one array aligned to a cache line, and name each other by number (4
  * bytes), so a token is 64 bytes, one line, where with pointers it was 96 over two; it
  * also keeps its fact's id, so the agenda reads time tags without visiting the facts.
+ * A step up a token is an index into the array, but the array moves when it grows:
+ * nothing keeps a token pointer across the making of a token (store_insert takes its
+ * parent by number, and activations and firings hold their tokens by number).
  *
  * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
  * does; the token passes down only while it has none. A new token looks for a blocker
@@ -534,7 +537,7 @@ static eng_status store_rehash(eng *e, rnode *s, uint32_t nbuckets)
 
 /* ---- token stores ---- */
 
-static void propagate(eng *e, rnode *node, tref r, token *tok);
+static void propagate(eng *e, rnode *node, tref r);
 
 /* Puts token R (T), whose hash in S is H, into S's buckets. */
 static void store_relink(eng *e, rnode *s, tref r, token *t, uint32_t h)
@@ -638,47 +641,66 @@ static void token_delete(eng *e, tref r)
 	token_free(e, r, t);
 }
 
-/* A token of the table, or 0 when there is no memory for one. Chunks are aligned to a
- * cache line, so a token (64 bytes) is on one. */
+/* Doubles the token table; false when there is no memory for it (the table stays). The
+ * table keeps to a cache line, so a token (64 bytes) is on one: realloc keeps only its
+ * own alignment, and the tokens move to the line boundary of the new block if it has
+ * another offset. */
+static bool tokens_grow(eng *e)
+{
+	uint64_t cap = e->tcap ? (uint64_t)e->tcap * 2 : 256;
+	if (cap > TREF_HEAD)
+		cap = TREF_HEAD;   /* numbers below TREF_HEAD */
+	if (cap <= e->tcap || cap > (SIZE_MAX - 63) / sizeof(token))
+		return false;
+	size_t off = e->tokens ? (size_t)((unsigned char *)e->tokens - e->traw) : 0;
+	unsigned char *raw = realloc(e->traw, (size_t)cap * sizeof(token) + 63);
+	if (!raw)
+		return false;
+	size_t now = (size_t)(-(uintptr_t)raw & 63);
+	if (e->tokens && now != off)
+		memmove(raw + now, raw + off, (size_t)e->tnext * sizeof(token));
+	e->traw = raw;
+	e->tokens = (token *)(void *)(raw + now);
+	e->tcap = (uint32_t)cap;
+	return true;
+}
+
+/* A token of the table, or 0 when there is no memory for one. The table may move: a
+ * token pointer taken before this is stale after it. */
 static tref token_alloc(eng *e)
 {
 	if (e->tfree) {
 		tref r = e->tfree;
-		e->tfree = token_at(e, r)->parent;
+		e->tfree = token_ref(e, r)->parent;
 		return r;
 	}
-	uint32_t chunk = e->tnext >> TCHUNK_BITS;
-	if (chunk == e->ntchunks) {
-		if (chunk == TCHUNK_MAX)
-			return 0;
-		if (grow((void **)&e->tchunks, &e->captchunks, chunk + 1, sizeof(token *)))
-			return 0;
-		token *c = aligned_alloc(64, sizeof(token) << TCHUNK_BITS);
-		if (!c)
-			return 0;
-		e->tchunks[e->ntchunks++] = c;
-	}
+	if (e->tnext >= e->tcap && !tokens_grow(e))
+		return 0;
 	return e->tnext++;
 }
 
-static token *token_new(eng *e, rnode *s, tref pr, token *parent, fact *wme, tref *out)
+/* A new token of store S below token PR (0 for none) holding WME, linked in everywhere;
+ * NULL when there is no memory for one. Its number goes to *OUT. Token pointers taken
+ * before the call are stale after it (token_alloc). */
+static token *token_new(eng *e, rnode *s, tref pr, fact *wme, tref *out)
 {
 	tref r = token_alloc(e);
 	if (!r)
 		return NULL;
-	token *t = token_at(e, r);   /* hot: every field is set here */
+	token *t = token_ref(e, r);   /* hot: every field is set here */
 	*t = (token){ .parent = pr, .wme = wme, .node = s, .level = s->level,
 	              .wid = wme ? wme->id : 0 };
-	if (parent) {
+	if (pr) {
+		token *parent = token_ref(e, pr);
 		t->next_sib = parent->children;
 		if (parent->children)
-			token_at(e, parent->children)->prev_sib = r;
+			token_ref(e, parent->children)->prev_sib = r;
 		parent->children = r;
 	}
 	if (wme) {
 		t->fnext = wme->tokens;
 		if (wme->tokens)
-			token_at(e, wme->tokens)->fprev = r;
+			token_ref(e, wme->tokens)->fprev = r;
 		wme->tokens = r;
 	}
 	if (s->kind != RN_PROD)   /* nothing looks for a production's tokens in its store */
@@ -696,11 +718,10 @@ static void tokens_reset(eng *e)
 
 void rete_tokens_free(eng *e)
 {
-	for (uint32_t i = 0; i < e->ntchunks; i++)
-		free(e->tchunks[i]);
-	free(e->tchunks);
-	e->tchunks = NULL;
-	e->ntchunks = e->captchunks = 0;
+	free(e->traw);
+	e->traw = NULL;
+	e->tokens = NULL;
+	e->tcap = 0;
 	tokens_reset(e);
 }
 
@@ -767,13 +788,14 @@ static bool neg_block(eng *e, tref tr, token *t, fact *f)
 	return true;
 }
 
-/* A store receives (parent token PR, fact) from above: make the token and pass it on. */
-static void store_insert(eng *e, rnode *s, tref pr, token *parent, fact *wme)
+/* A store receives (parent token PR, fact) from above: make the token and pass it on.
+ * Token pointers taken before the call are stale after it (token_new). */
+static void store_insert(eng *e, rnode *s, tref pr, fact *wme)
 {
-	if (s->kind == RN_TEST && !test_pass(e, s, parent))
+	if (s->kind == RN_TEST && !test_pass(e, s, token_ref(e, pr)))
 		return;
 	tref r;
-	token *t = token_new(e, s, pr, parent, wme, &r);
+	token *t = token_new(e, s, pr, wme, &r);
 	if (!t) {
 		set_nomem(e);
 		return;
@@ -782,22 +804,23 @@ static void store_insert(eng *e, rnode *s, tref pr, token *parent, fact *wme)
 	case RN_NEG: {
 		fact *b = neg_blocker(e, s, t);
 		if (!b)
-			propagate(e, s, r, t);
+			propagate(e, s, r);
 		else if (!neg_block(e, r, t, b))
 			set_nomem(e);
 		break;
 	}
 	case RN_PROD:
-		if (agenda_add(e, t, s->prod) != ENG_OK)
+		if (agenda_add(e, r, t, s->prod) != ENG_OK)
 			set_nomem(e);
 		break;
 	default:
-		propagate(e, s, r, t);
+		propagate(e, s, r);
 		break;
 	}
 }
 
-static void join_left(eng *e, rnode *j, tref r, token *t)
+/* Joins token R (T, stale once the first match is stored) with J's alpha memory. */
+static void join_left(eng *e, rnode *j, tref r, const token *t)
 {
 	if (!j->am->count)
 		return;   /* Rete/UL's left unlinking, as a test */
@@ -807,17 +830,17 @@ static void join_left(eng *e, rnode *j, tref r, token *t)
 	for (node_items(e, j, vals, &a); a.f; aiter_next(&a))
 		if (jtests_pass_values(j, vals, a.f))
 			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, r, t, a.f);
+				store_insert(e, c, r, a.f);
 }
 
-/* Passes a store's new token R (TOK) to its children. */
-static void propagate(eng *e, rnode *node, tref r, token *tok)
+/* Passes a store's new token R to its children. */
+static void propagate(eng *e, rnode *node, tref r)
 {
 	for (rnode *c = node->children; c; c = c->sibling) {
 		if (c->kind == RN_JOIN)
-			join_left(e, c, r, tok);
+			join_left(e, c, r, token_ref(e, r));
 		else
-			store_insert(e, c, r, tok, NULL);
+			store_insert(e, c, r, NULL);
 	}
 }
 
@@ -865,7 +888,7 @@ static void join_right(eng *e, rnode *j, fact *f)
 			next = t->hnext;
 			if (jtests_pass(e, j, t, f))
 				for (rnode *c = j->children; c; c = c->sibling)
-					store_insert(e, c, r, t, f);
+					store_insert(e, c, r, f);
 		}
 }
 
@@ -1041,7 +1064,7 @@ void rete_remove_fact(eng *e, fact *f)
 		fact *b = neg_blocker(e, owner->node, owner);
 		if (!b) {
 			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
-			propagate(e, owner->node, or, owner);
+			propagate(e, owner->node, or);
 		} else if (!neg_block(e, or, owner, b)) {
 			/* unblocked for want of memory */
 			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
@@ -1411,7 +1434,7 @@ static void node_prime(eng *e, rnode *n)
 			if (n->kind == RN_JOIN)
 				join_left(e, n, r, t);
 			else
-				store_insert(e, n, r, t, NULL);
+				store_insert(e, n, r, NULL);
 		}
 }
 
@@ -1734,7 +1757,7 @@ eng_status rete_top_init(eng *e)
 		return ENG_ERR_NOMEM;
 	tokens_reset(e);
 	tref r;
-	if (!token_new(e, e->top, 0, NULL, NULL, &r))
+	if (!token_new(e, e->top, 0, NULL, &r))
 		return ENG_ERR_NOMEM;
 	return ENG_OK;
 }
@@ -1776,15 +1799,14 @@ void rete_clear(eng *e)
 	if (!e->top)
 		return;         /* eng_new failed before the network was made */
 	tref r;
-	token *top = token_new(e, e->top, 0, NULL, NULL, &r);
-	if (!top) {
+	if (!token_new(e, e->top, 0, NULL, &r)) {
 		set_nomem(e);   /* nothing can match now: asserts fail until the next clear */
 		return;
 	}
 	/* every alpha memory is empty now: only what needs no fact can match */
 	for (rnode *c = e->top->children; c; c = c->sibling)
 		if (c->kind != RN_JOIN)
-			store_insert(e, c, r, top, NULL);
+			store_insert(e, c, r, NULL);
 }
 
 void rete_free(eng *e)
