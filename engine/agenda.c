@@ -68,7 +68,7 @@ static void tags_fill(const eng *e, activation *a, const token *t)
 			return;
 		}
 		n = 0;
-		t = a->tok;
+		t = token_ref(e, a->tok);
 	}
 	for (; t; t = token_at(e, t->parent)) {
 		if (!t->wid)
@@ -132,14 +132,14 @@ static void sift_down(eng *e, uint32_t i)
  * pop instead of a heap insertion. Its time tags are read now, while the network has just
  * walked its token (later they are out of the cache). The order is the same either way:
  * the heap sorts by rule and facts, and seq keeps the order of creation. */
-eng_status agenda_add(eng *e, token *t, rule *r)
+eng_status agenda_add(eng *e, tref tr, token *t, rule *r)
 {
 	if (grow((void **)&e->pending, &e->cappending, e->npending + 1, sizeof(activation *)))
 		return ENG_ERR_NOMEM;
 	activation *a = pool_get_raw(&e->act_pool);   /* every field is set below or at flush */
 	if (!a)
 		return ENG_ERR_NOMEM;
-	a->tok = t;
+	a->tok = tr;
 	a->r = r;
 	a->salience = r->ir->salience;
 	a->seq = ++e->seq;
@@ -200,7 +200,7 @@ static void compact(eng *e)
 void agenda_remove(eng *e, activation *a)
 {
 	uint32_t i = a->heap;
-	a->tok->act = NULL;
+	token_ref(e, a->tok)->act = NULL;
 	if (a->pending) {
 		activation *last = e->pending[--e->npending];
 		e->pending[i] = last;

@@ -189,6 +189,8 @@ struct amem {
 	amem *all;              /* in the engine's list of all memories */
 	amem *dirty_next;       /* in the engine's list of memories filled since the last clear */
 	bool dirty;
+	bool whole;             /* it matches every fact (no constant, no test): it holds no
+	                         * items, working memory is its content (eng.whole) */
 };
 
 /* ---- beta network ---- */
@@ -274,7 +276,7 @@ struct rule {
 };
 
 /* A partial match. Tokens form a tree: each extends its parent by one level. 64 bytes, a
- * cache line (the token table's chunks are aligned to one): links to other tokens are
+ * cache line (the token table is aligned to one): links to other tokens are
  * their numbers, and a PROD token, in no bucket, keeps its activation and firing where
  * the others have their bucket links. */
 struct token {
@@ -307,8 +309,6 @@ struct token {
 };
 
 #define TREF_HEAD UINT32_MAX
-#define TCHUNK_BITS 8           /* a chunk of the token table holds 256 tokens */
-#define TCHUNK_MAX ((UINT32_C(1) << (32 - TCHUNK_BITS)) - 1)   /* keeps TREF_HEAD free */
 
 struct negres {
 	tref owner;
@@ -320,7 +320,7 @@ struct negres {
 #define AGENDA_TAGS 16
 
 typedef struct activation {
-	token *tok;
+	tref tok;
 	rule *r;
 	uint64_t seq;
 	int32_t salience;       /* the rule's, here for the heap's comparisons */
@@ -344,7 +344,7 @@ typedef struct effect {
  * procedural firing that no fact or conclusion names goes as soon as its actions are done. */
 struct firing {
 	eng_just just;
-	token *tok;             /* NULL once withdrawn or for procedural firings */
+	tref tok;               /* 0 once withdrawn or for procedural firings */
 	effect *effects;
 	bool withdrawn;
 	bool named;             /* some fact's why or a conclusion points at it */
@@ -394,6 +394,8 @@ struct eng {
 	amem *amems;
 	uint32_t namems;
 	amem *dirty_amems;      /* what eng_clear must empty: only what was filled */
+	amem *whole;            /* the memory of a pattern that any fact matches, if some rule
+	                         * has one: its nodes look for facts in the fact tables */
 
 	/* beta network */
 	rnode *top;             /* the dummy top memory */
@@ -405,10 +407,10 @@ struct eng {
 	uint32_t nfacts, capfacts;
 	size_t live;
 	fact **ftable;          /* dedup table */
-	fact **satable;         /* the same facts by (subject, attribute), for modify: only
-	                         * once a rule that modifies is loaded (with working memory
-	                         * empty, so every fact is in it) */
-	bool modifies;
+	fact **satable;         /* the same facts by subject, for modify and the whole memory:
+	                         * only once a rule that modifies or matches any fact is loaded
+	                         * (with working memory empty, so every fact is in it) */
+	bool by_subject;        /* satable is kept */
 	uint32_t nftable;       /* the size of both */
 	fact **deferred;        /* asserted by a procedural firing, not yet matched */
 	uint32_t ndeferred, capdeferred;
@@ -433,9 +435,13 @@ struct eng {
 	itable items[AIDX_COUNT];   /* by the pairs of links of an item, less one */
 	amem **amem_ids;        /* memories by number */
 	uint32_t capamem_ids;
-	token **tchunks;        /* the token table: token r is tchunks[r >> TCHUNK_BITS]
-	                         * [r & 255]; token 0 is never handed out */
-	uint32_t ntchunks, captchunks;
+	token *tokens;          /* the token table, one array aligned to a cache line: token r
+	                         * is tokens[r]; token 0 is never handed out. It moves when
+	                         * it grows, so no token pointer is kept across a token_new:
+	                         * tokens hold each other, activations and firings their
+	                         * tokens, by number */
+	unsigned char *traw;    /* its allocation, which tokens is aligned in */
+	uint32_t tcap;          /* tokens it has room for */
 	tref tnext;             /* the first token never handed out since the last clear */
 	tref tfree;             /* tokens given back, through their parent link */
 	pool neg_pool, act_pool, support_pool, effect_pool, fact_pool;
@@ -457,13 +463,19 @@ static inline amem_item *item_at(const eng *e, iref r)
 /* Token R, which is not 0. */
 static inline token *token_ref(const eng *e, tref r)
 {
-	return e->tchunks[r >> TCHUNK_BITS] + (r & ((1u << TCHUNK_BITS) - 1));
+	return e->tokens + r;
 }
 
 /* Token R, or NULL for 0. */
 static inline token *token_at(const eng *e, tref r)
 {
 	return r ? token_ref(e, r) : NULL;
+}
+
+/* The hash that picks a fact's chain in eng.satable. */
+static inline uint64_t subject_hash(eng_sym subject)
+{
+	return mix64(subject);
 }
 
 /* engine.c */
@@ -489,7 +501,7 @@ eng_value fact_field(const fact *f, uint8_t field);
 bool cmp_values(cmp_op op, eng_value a, eng_value b);
 
 /* agenda.c */
-eng_status agenda_add(eng *e, token *t, rule *r);
+eng_status agenda_add(eng *e, tref r, token *t, rule *rl);
 void agenda_remove(eng *e, activation *a);
 activation *agenda_pop(eng *e);
 activation *agenda_top(eng *e);

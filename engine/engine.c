@@ -286,12 +286,34 @@ bool eng_value_num(eng_value v, double *out)
 	return true;
 }
 
+/* What snprintf(buf, size, "%s", text) does, quoted in '' when QUOTE: `symbol` calls of
+ * rule actions format names all the time, and printf's format parsing was most of it. */
+static int format_name(const eng *e, eng_sym s, bool quote, char *buf, size_t size)
+{
+	const char *text = s < e->syms.count ? e->syms.names[s] : "";
+	size_t len = s < e->syms.count ? e->syms.lens[s] : 0, k = 0;
+	const char *nul = memchr(text, '\0', len);   /* as %s stops at one */
+	if (nul)
+		len = (size_t)(nul - text);
+	if (!size)
+		return (int)(len + 2 * quote);
+	if (quote && k + 1 < size)
+		buf[k++] = '\'';
+	size_t c = len < size - 1 - k ? len : size - 1 - k;
+	memcpy(buf + k, text, c);
+	k += c;
+	if (quote && k + 1 < size)
+		buf[k++] = '\'';
+	buf[k] = '\0';
+	return (int)(len + 2 * quote);
+}
+
 int eng_value_format(const eng *e, eng_value v, char *buf, size_t size)
 {
 	switch (v.type) {
 	case ENG_NONE: return snprintf(buf, size, "nil");
-	case ENG_SYMBOL: return snprintf(buf, size, "%s", eng_sym_name(e, v.u.sym));
-	case ENG_STRING: return snprintf(buf, size, "'%s'", eng_sym_name(e, v.u.sym));
+	case ENG_SYMBOL: return format_name(e, v.u.sym, false, buf, size);
+	case ENG_STRING: return format_name(e, v.u.sym, true, buf, size);
 	case ENG_BOOL: return snprintf(buf, size, "%s", v.u.b ? "true" : "false");
 	case ENG_NUMBER: {
 		double d = v.u.num;
@@ -704,11 +726,6 @@ static uint32_t triple_hash(eng_triple t)
 	                       eng_value_hash(t.value)) & FACT_HASH_MASK;
 }
 
-static inline uint64_t sa_hash(eng_sym subject, eng_sym attribute)
-{
-	return mix64((uint64_t)subject << 32 | attribute);
-}
-
 static fact *wm_find(const eng *e, eng_triple t, uint32_t h)
 {
 	if (!e->nftable)
@@ -735,8 +752,8 @@ static eng_status ftable_grow(eng *e)
 			next = f->hnext;
 			f->hnext = tab[f->hash & (n - 1)];
 			tab[f->hash & (n - 1)] = f;
-			if (e->modifies) {
-				uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (n - 1);
+			if (e->by_subject) {
+				uint64_t h = subject_hash(f->t.subject) & (n - 1);
 				f->sanext = sa[h];
 				sa[h] = f;
 			}
@@ -754,9 +771,9 @@ static void ftable_link(eng *e, fact *f)
 {
 	f->hnext = e->ftable[f->hash & (e->nftable - 1)];
 	e->ftable[f->hash & (e->nftable - 1)] = f;
-	if (!e->modifies)
+	if (!e->by_subject)
 		return;
-	uint64_t h = sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1);
+	uint64_t h = subject_hash(f->t.subject) & (e->nftable - 1);
 	f->sanext = e->satable[h];
 	e->satable[h] = f;
 }
@@ -767,9 +784,9 @@ static void ftable_unlink(eng *e, fact *f)
 	while (*p != f)
 		p = &(*p)->hnext;
 	*p = f->hnext;
-	if (!e->modifies)
+	if (!e->by_subject)
 		return;
-	p = &e->satable[sa_hash(f->t.subject, f->t.attribute) & (e->nftable - 1)];
+	p = &e->satable[subject_hash(f->t.subject) & (e->nftable - 1)];
 	while (*p != f)
 		p = &(*p)->sanext;
 	*p = f->sanext;
@@ -938,6 +955,8 @@ void wm_retract(eng *e, fact *f)
 	e->busy = true;
 	f->dying = true;
 	ftable_unlink(e, f);
+	e->facts[f->id - 1] = NULL;   /* out of working memory before the network (the whole
+	                               * memory is working memory) */
 	if (f->deferred) {
 		/* never matched: nothing in the network to undo */
 		for (uint32_t i = e->ndeferred; i-- > 0;)
@@ -960,7 +979,6 @@ void wm_retract(eng *e, fact *f)
 			}
 		pool_put(&e->support_pool, s);
 	}
-	e->facts[f->id - 1] = NULL;
 	e->live--;
 	pool_put(&e->fact_pool, f);
 	e->busy = was_busy;
@@ -1009,14 +1027,14 @@ void eng_clear(eng *e)
 			fact *f = e->facts[i];
 			if (f) {
 				e->ftable[f->hash & (e->nftable - 1)] = NULL;
-				if (e->modifies)
-					e->satable[sa_hash(f->t.subject, f->t.attribute) &
+				if (e->by_subject)
+					e->satable[subject_hash(f->t.subject) &
 					           (e->nftable - 1)] = NULL;
 			}
 		}
 	} else if (e->ftable) {
 		memset(e->ftable, 0, e->nftable * sizeof(*e->ftable));
-		if (e->modifies)
+		if (e->by_subject)
 			memset(e->satable, 0, e->nftable * sizeof(*e->satable));
 	}
 	e->ndeferred = 0;
@@ -1111,7 +1129,7 @@ void firing_withdraw(eng *e, firing *fr)
 	if (fr->withdrawn)
 		return;
 	fr->withdrawn = true;
-	fr->tok = NULL;
+	fr->tok = 0;
 	for (effect *ef = fr->effects; ef; ef = ef->next) {
 		if (ef->is_concl) {
 			e->concls[ef->u.concl].live = false;
@@ -1209,7 +1227,7 @@ static eng_status act_assert(eng *e, firing *fr, const ir_action *a, const eng_v
 	eng_status st = triple_from(e, a, vars, &t);
 	if (st)
 		return st;
-	bool logical = fr->tok != NULL;
+	bool logical = fr->tok != 0;
 	bool added;
 	fact *f;
 	if ((st = wm_assert(e, t, 0, !logical, &f, &added)))
@@ -1259,7 +1277,7 @@ static eng_status act_retract(eng *e, const ir_action *a, const eng_value *vars,
 		/* the oldest first, as a scan of working memory would find them */
 		fact *old = NULL;
 		if (e->nftable)
-			for (fact *f = e->satable[sa_hash(t.subject, t.attribute) & (e->nftable - 1)]; f;
+			for (fact *f = e->satable[subject_hash(t.subject) & (e->nftable - 1)]; f;
 			     f = f->sanext)
 				if (!f->dying && f->t.subject == t.subject &&
 				    f->t.attribute == t.attribute && !eng_value_eq(f->t.value, t.value) &&
@@ -1279,7 +1297,7 @@ static eng_status fire(eng *e, activation *act)
 {
 	rule *r = act->r;
 	const ir_rule *ir = r->ir;
-	token *tok = act->tok;
+	token *tok = token_ref(e, act->tok);   /* not kept: the actions make tokens */
 	tok->act = NULL;
 	size_t sz = sizeof(firing) + r->npos * sizeof(eng_fact_id) + ir->nvars * sizeof(eng_value);
 	firing *fr = arena_alloc_small(e->run_arena, sz);
@@ -1299,7 +1317,7 @@ static eng_status fire(eng *e, activation *act)
 	fr->just.bindings = vars;
 	fr->just.nbindings = ir->nvars;
 	if (!ir->procedural) {
-		fr->tok = tok;
+		fr->tok = act->tok;
 		tok->fired = fr;
 	}
 	e->current = r;

@@ -8,6 +8,10 @@
  * table once for each constant mask in use (at most eight probes), then runs the few
  * remaining constant tests (`in` sets, `<` against a constant, a variable used twice in
  * one pattern). An alpha memory holds the facts that pass, optionally hashed on a field.
+ * The memory of a pattern that every fact matches (`not: [?w, ?, ?]`: no constant, no
+ * test) holds nothing: working memory is its content, and its nodes find a subject's
+ * facts in the fact tables' chains by subject (engine.c), or walk every fact, instead of
+ * an item and two index links for every fact in working memory.
  *
  * The beta network is a tree below a dummy top memory that holds one empty token. Its
  * nodes are of two sorts. Stores hold tokens (partial matches): MEM after a positive
@@ -43,9 +47,12 @@
  * k-th store's condition (none for NEG and TEST levels), so a rule variable is found by
  * walking up to the level that bound it (varloc). Tokens form a tree: every token lists
  * its children and every fact lists the tokens that hold it. Tokens live in the engine's
- * token table, in chunks aligned to a cache line, and name each other by number (4
+ * token table, one array aligned to a cache line, and name each other by number (4
  * bytes), so a token is 64 bytes, one line, where with pointers it was 96 over two; it
  * also keeps its fact's id, so the agenda reads time tags without visiting the facts.
+ * A step up a token is an index into the array, but the array moves when it grows:
+ * nothing keeps a token pointer across the making of a token (store_insert takes its
+ * parent by number, and activations and firings hold their tokens by number).
  *
  * A NEG store keeps, for each of its tokens, one fact that blocks it (negres), as CLIPS
  * does; the token passes down only while it has none. A new token looks for a blocker
@@ -357,14 +364,22 @@ static eng_status aindex_build(eng *e, amem *m, uint8_t field, uint32_t nbuckets
 	return ENG_OK;
 }
 
-/* A walk over the items of an alpha memory that may pass a node's tests: one bucket of
- * an index, the memory's list, or every bucket of its first index. */
+/* A walk over the facts of an alpha memory that may pass a node's tests: one bucket of
+ * an index, the memory's list, or every bucket of its first index; for the whole memory,
+ * the facts of one subject (the chain of the fact tables that holds them), or every fact
+ * in working memory. A fact not matched yet (deferred) is in no memory. */
+enum { AWALK_ITEMS, AWALK_SUBJECT, AWALK_ALL };
+
 typedef struct {
 	const eng *e;
-	amem_item *it;          /* the current item, NULL at the end */
+	fact *f;                /* the current fact, NULL at the end */
+	amem_item *it;          /* its item (AWALK_ITEMS) */
 	int slot;               /* the links followed */
 	uint32_t b, nb;         /* walking every bucket: the next one, and how many */
 	const iref *buckets;
+	uint8_t walk;           /* AWALK_* */
+	eng_sym subject;        /* AWALK_SUBJECT */
+	uint32_t i;             /* AWALK_ALL: the next place in eng.facts */
 } aiter;
 
 static inline void aiter_at(aiter *a, iref r)
@@ -372,20 +387,56 @@ static inline void aiter_at(aiter *a, iref r)
 	while (!r && a->b < a->nb)
 		r = a->buckets[a->b++];
 	a->it = r ? item_at(a->e, r) : NULL;
+	a->f = r ? a->it->f : NULL;
+}
+
+/* From fact F on, the first one of the walk's subject (AWALK_SUBJECT) or the first one
+ * in working memory (AWALK_ALL), matched. */
+static void aiter_wm(aiter *a, fact *f)
+{
+	if (a->walk == AWALK_SUBJECT) {
+		while (f && (f->t.subject != a->subject || f->deferred))
+			f = f->sanext;
+	} else {
+		for (f = NULL; !f && a->i < a->e->nfacts; a->i++)
+			if ((f = a->e->facts[a->i]) && f->deferred)
+				f = NULL;
+	}
+	a->f = f;
 }
 
 static inline void aiter_next(aiter *a)
 {
-	aiter_at(a, IT_NEXT(a->it, a->slot));
+	if (a->walk == AWALK_ITEMS)
+		aiter_at(a, IT_NEXT(a->it, a->slot));
+	else
+		aiter_wm(a, a->walk == AWALK_SUBJECT ? a->f->sanext : NULL);
 }
 
-/* The items of N's alpha memory that may pass its tests, given the token's side of the
+/* The facts of N's alpha memory that may pass its tests, given the token's side of the
  * tests in VALS: one bucket of an index, or all of them. */
 static void node_items(const eng *e, const rnode *n, const eng_value *vals, aiter *a)
 {
 	const amem *m = n->am;
 	a->e = e;
 	a->b = a->nb = 0;
+	a->walk = AWALK_ITEMS;
+	if (m->whole) {
+		a->i = 0;
+		a->walk = n->mtest[0] >= 0 ? AWALK_SUBJECT : AWALK_ALL;
+		if (a->walk == AWALK_ALL) {
+			aiter_wm(a, NULL);
+			return;
+		}
+		eng_value v = vals[n->mtest[0]];
+		if (v.type != ENG_SYMBOL || !e->nftable) {   /* subjects are symbols */
+			a->f = NULL;
+			return;
+		}
+		a->subject = v.u.sym;
+		aiter_wm(a, e->satable[subject_hash(v.u.sym) & (e->nftable - 1)]);
+		return;
+	}
 	if (n->aidx < 0) {
 		a->slot = 0;
 		if (!m->nidx) {
@@ -486,7 +537,7 @@ static eng_status store_rehash(eng *e, rnode *s, uint32_t nbuckets)
 
 /* ---- token stores ---- */
 
-static void propagate(eng *e, rnode *node, tref r, token *tok);
+static void propagate(eng *e, rnode *node, tref r);
 
 /* Puts token R (T), whose hash in S is H, into S's buckets. */
 static void store_relink(eng *e, rnode *s, tref r, token *t, uint32_t h)
@@ -590,47 +641,66 @@ static void token_delete(eng *e, tref r)
 	token_free(e, r, t);
 }
 
-/* A token of the table, or 0 when there is no memory for one. Chunks are aligned to a
- * cache line, so a token (64 bytes) is on one. */
+/* Doubles the token table; false when there is no memory for it (the table stays). The
+ * table keeps to a cache line, so a token (64 bytes) is on one: realloc keeps only its
+ * own alignment, and the tokens move to the line boundary of the new block if it has
+ * another offset. */
+static bool tokens_grow(eng *e)
+{
+	uint64_t cap = e->tcap ? (uint64_t)e->tcap * 2 : 256;
+	if (cap > TREF_HEAD)
+		cap = TREF_HEAD;   /* numbers below TREF_HEAD */
+	if (cap <= e->tcap || cap > (SIZE_MAX - 63) / sizeof(token))
+		return false;
+	size_t off = e->tokens ? (size_t)((unsigned char *)e->tokens - e->traw) : 0;
+	unsigned char *raw = realloc(e->traw, (size_t)cap * sizeof(token) + 63);
+	if (!raw)
+		return false;
+	size_t now = (size_t)(-(uintptr_t)raw & 63);
+	if (e->tokens && now != off)
+		memmove(raw + now, raw + off, (size_t)e->tnext * sizeof(token));
+	e->traw = raw;
+	e->tokens = (token *)(void *)(raw + now);
+	e->tcap = (uint32_t)cap;
+	return true;
+}
+
+/* A token of the table, or 0 when there is no memory for one. The table may move: a
+ * token pointer taken before this is stale after it. */
 static tref token_alloc(eng *e)
 {
 	if (e->tfree) {
 		tref r = e->tfree;
-		e->tfree = token_at(e, r)->parent;
+		e->tfree = token_ref(e, r)->parent;
 		return r;
 	}
-	uint32_t chunk = e->tnext >> TCHUNK_BITS;
-	if (chunk == e->ntchunks) {
-		if (chunk == TCHUNK_MAX)
-			return 0;
-		if (grow((void **)&e->tchunks, &e->captchunks, chunk + 1, sizeof(token *)))
-			return 0;
-		token *c = aligned_alloc(64, sizeof(token) << TCHUNK_BITS);
-		if (!c)
-			return 0;
-		e->tchunks[e->ntchunks++] = c;
-	}
+	if (e->tnext >= e->tcap && !tokens_grow(e))
+		return 0;
 	return e->tnext++;
 }
 
-static token *token_new(eng *e, rnode *s, tref pr, token *parent, fact *wme, tref *out)
+/* A new token of store S below token PR (0 for none) holding WME, linked in everywhere;
+ * NULL when there is no memory for one. Its number goes to *OUT. Token pointers taken
+ * before the call are stale after it (token_alloc). */
+static token *token_new(eng *e, rnode *s, tref pr, fact *wme, tref *out)
 {
 	tref r = token_alloc(e);
 	if (!r)
 		return NULL;
-	token *t = token_at(e, r);   /* hot: every field is set here */
+	token *t = token_ref(e, r);   /* hot: every field is set here */
 	*t = (token){ .parent = pr, .wme = wme, .node = s, .level = s->level,
 	              .wid = wme ? wme->id : 0 };
-	if (parent) {
+	if (pr) {
+		token *parent = token_ref(e, pr);
 		t->next_sib = parent->children;
 		if (parent->children)
-			token_at(e, parent->children)->prev_sib = r;
+			token_ref(e, parent->children)->prev_sib = r;
 		parent->children = r;
 	}
 	if (wme) {
 		t->fnext = wme->tokens;
 		if (wme->tokens)
-			token_at(e, wme->tokens)->fprev = r;
+			token_ref(e, wme->tokens)->fprev = r;
 		wme->tokens = r;
 	}
 	if (s->kind != RN_PROD)   /* nothing looks for a production's tokens in its store */
@@ -648,11 +718,10 @@ static void tokens_reset(eng *e)
 
 void rete_tokens_free(eng *e)
 {
-	for (uint32_t i = 0; i < e->ntchunks; i++)
-		free(e->tchunks[i]);
-	free(e->tchunks);
-	e->tchunks = NULL;
-	e->ntchunks = e->captchunks = 0;
+	free(e->traw);
+	e->traw = NULL;
+	e->tokens = NULL;
+	e->tcap = 0;
 	tokens_reset(e);
 }
 
@@ -693,9 +762,9 @@ static fact *neg_blocker(const eng *e, rnode *neg, const token *t)
 	if (neg->hint && jtests_pass_values(neg, vals, neg->hint))
 		return neg->hint;
 	aiter a;
-	for (node_items(e, neg, vals, &a); a.it; aiter_next(&a))
-		if (jtests_pass_values(neg, vals, a.it->f))
-			return neg->hint = a.it->f;
+	for (node_items(e, neg, vals, &a); a.f; aiter_next(&a))
+		if (jtests_pass_values(neg, vals, a.f))
+			return neg->hint = a.f;
 	return NULL;
 }
 
@@ -719,13 +788,14 @@ static bool neg_block(eng *e, tref tr, token *t, fact *f)
 	return true;
 }
 
-/* A store receives (parent token PR, fact) from above: make the token and pass it on. */
-static void store_insert(eng *e, rnode *s, tref pr, token *parent, fact *wme)
+/* A store receives (parent token PR, fact) from above: make the token and pass it on.
+ * Token pointers taken before the call are stale after it (token_new). */
+static void store_insert(eng *e, rnode *s, tref pr, fact *wme)
 {
-	if (s->kind == RN_TEST && !test_pass(e, s, parent))
+	if (s->kind == RN_TEST && !test_pass(e, s, token_ref(e, pr)))
 		return;
 	tref r;
-	token *t = token_new(e, s, pr, parent, wme, &r);
+	token *t = token_new(e, s, pr, wme, &r);
 	if (!t) {
 		set_nomem(e);
 		return;
@@ -734,42 +804,43 @@ static void store_insert(eng *e, rnode *s, tref pr, token *parent, fact *wme)
 	case RN_NEG: {
 		fact *b = neg_blocker(e, s, t);
 		if (!b)
-			propagate(e, s, r, t);
+			propagate(e, s, r);
 		else if (!neg_block(e, r, t, b))
 			set_nomem(e);
 		break;
 	}
 	case RN_PROD:
-		if (agenda_add(e, t, s->prod) != ENG_OK)
+		if (agenda_add(e, r, t, s->prod) != ENG_OK)
 			set_nomem(e);
 		break;
 	default:
-		propagate(e, s, r, t);
+		propagate(e, s, r);
 		break;
 	}
 }
 
-static void join_left(eng *e, rnode *j, tref r, token *t)
+/* Joins token R (T, stale once the first match is stored) with J's alpha memory. */
+static void join_left(eng *e, rnode *j, tref r, const token *t)
 {
 	if (!j->am->count)
 		return;   /* Rete/UL's left unlinking, as a test */
 	eng_value vals[16];   /* patterns have at most 16 join tests */
 	jtests_values(e, j, t, vals);
 	aiter a;
-	for (node_items(e, j, vals, &a); a.it; aiter_next(&a))
-		if (jtests_pass_values(j, vals, a.it->f))
+	for (node_items(e, j, vals, &a); a.f; aiter_next(&a))
+		if (jtests_pass_values(j, vals, a.f))
 			for (rnode *c = j->children; c; c = c->sibling)
-				store_insert(e, c, r, t, a.it->f);
+				store_insert(e, c, r, a.f);
 }
 
-/* Passes a store's new token R (TOK) to its children. */
-static void propagate(eng *e, rnode *node, tref r, token *tok)
+/* Passes a store's new token R to its children. */
+static void propagate(eng *e, rnode *node, tref r)
 {
 	for (rnode *c = node->children; c; c = c->sibling) {
 		if (c->kind == RN_JOIN)
-			join_left(e, c, r, tok);
+			join_left(e, c, r, token_ref(e, r));
 		else
-			store_insert(e, c, r, tok, NULL);
+			store_insert(e, c, r, NULL);
 	}
 }
 
@@ -817,7 +888,7 @@ static void join_right(eng *e, rnode *j, fact *f)
 			next = t->hnext;
 			if (jtests_pass(e, j, t, f))
 				for (rnode *c = j->children; c; c = c->sibling)
-					store_insert(e, c, r, t, f);
+					store_insert(e, c, r, f);
 		}
 }
 
@@ -904,6 +975,25 @@ static void amem_remove(eng *e, amem *m, iref r, amem_item *it)
 	item_free(e, r, it);
 }
 
+/* Counts a fact into the whole memory M: the fact is in working memory already. */
+static void whole_add(eng *e, amem *m)
+{
+	if (!m->dirty) {
+		m->dirty = true;
+		m->dirty_next = e->dirty_amems;
+		e->dirty_amems = m;
+	}
+	m->count++;
+}
+
+/* Clears the hints of M's negative nodes that name F, a fact leaving M. */
+static void hints_drop(amem *m, const fact *f)
+{
+	for (uint32_t i = 0; i < m->nsucc; i++)
+		if (m->succ[i]->hint == f)
+			m->succ[i]->hint = NULL;   /* a hint is in the memory */
+}
+
 eng_status rete_add_fact(eng *e, fact *f)
 {
 	eng_value k[3] = { fact_field(f, 0), fact_field(f, 1), f->t.value };
@@ -923,7 +1013,9 @@ eng_status rete_add_fact(eng *e, fact *f)
 				ok = atest_pass(&m->tests[i], f);
 			if (!ok)
 				continue;
-			if (amem_add(e, m, f) != ENG_OK)
+			if (m->whole)
+				whole_add(e, m);
+			else if (amem_add(e, m, f) != ENG_OK)
 				return ENG_ERR_NOMEM;
 			/* descendants before ancestors, so that a fact matching two conditions of
 			 * one rule makes each pair once */
@@ -952,10 +1044,12 @@ void rete_remove_fact(eng *e, fact *f)
 		amem_item *it = item_at(e, r);
 		amem *m = e->amem_ids[it->mem];
 		f->items = it->fnext;
-		for (uint32_t i = 0; i < m->nsucc; i++)
-			if (m->succ[i]->hint == f)
-				m->succ[i]->hint = NULL;   /* a hint is in the memory */
+		hints_drop(m, f);
 		amem_remove(e, m, r, it);
+	}
+	if (e->whole && e->whole->count) {   /* every fact that was matched is in it */
+		e->whole->count--;
+		hints_drop(e->whole, f);
 	}
 	while (f->tokens)
 		token_delete(e, f->tokens);
@@ -970,7 +1064,7 @@ void rete_remove_fact(eng *e, fact *f)
 		fact *b = neg_blocker(e, owner->node, owner);
 		if (!b) {
 			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
-			propagate(e, owner->node, or, owner);
+			propagate(e, owner->node, or);
 		} else if (!neg_block(e, or, owner, b)) {
 			/* unblocked for want of memory */
 			store_relink(e, owner->node, or, owner, store_hash(e, owner->node, owner));
@@ -1061,6 +1155,13 @@ static eng_status amem_get(eng *e, uint8_t mask, const eng_value *k, atest *test
 		e->amem_table[h] = m;
 	}
 	e->masks_used |= (uint8_t)(1u << mask);
+	if (!mask && !ntests) {
+		/* any fact matches: working memory is its content, and the fact tables find a
+		 * subject's facts (the only lookup its nodes need an index for) */
+		m->whole = true;
+		e->whole = m;
+		e->by_subject = true;
+	}
 	*out = m;
 	return ENG_OK;
 }
@@ -1144,7 +1245,9 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			mask |= (uint8_t)(1u << n->tests[i].field);
 		}
 	memcpy(n->mtest, mtest, sizeof(mtest));
-	if (mask && (mask & (mask - 1)) && (!n->am->multi_mask || n->am->multi_mask == mask)) {
+	bool whole = n->am->whole;   /* indexed by subject in the fact tables, nothing else */
+	if (!whole && mask && (mask & (mask - 1)) &&
+	    (!n->am->multi_mask || n->am->multi_mask == mask)) {
 		if (!n->am->multi_mask) {
 			n->am->multi_mask = mask;
 			if (aindex_build(e, n->am, AIDX_MULTI, 64) != ENG_OK) {
@@ -1160,7 +1263,7 @@ static eng_status setup_hashing_of(eng *e, rnode *n, rnode *left)
 			continue;
 		n->hashed_test = (int)i;
 		const jtest *t = &n->tests[i];
-		if (n->aidx < 0) {
+		if (n->aidx < 0 && !whole) {
 			if (!n->am->idx[t->field].nbuckets &&
 			    aindex_build(e, n->am, t->field, 64) != ENG_OK)
 				return ENG_ERR_NOMEM;
@@ -1331,7 +1434,7 @@ static void node_prime(eng *e, rnode *n)
 			if (n->kind == RN_JOIN)
 				join_left(e, n, r, t);
 			else
-				store_insert(e, n, r, t, NULL);
+				store_insert(e, n, r, NULL);
 		}
 }
 
@@ -1347,7 +1450,7 @@ eng_status rete_note_changes(eng *e, const ir_rule *ir)
 		const ir_action *a = &ir->acts[i];
 		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
 		if (a->kind == ACT_MODIFY)
-			e->modifies = true;   /* engine.c indexes facts by (S, A) from now on */
+			e->by_subject = true;   /* engine.c indexes facts by subject from now on */
 		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
 			continue;
 		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
@@ -1654,7 +1757,7 @@ eng_status rete_top_init(eng *e)
 		return ENG_ERR_NOMEM;
 	tokens_reset(e);
 	tref r;
-	if (!token_new(e, e->top, 0, NULL, NULL, &r))
+	if (!token_new(e, e->top, 0, NULL, &r))
 		return ENG_ERR_NOMEM;
 	return ENG_OK;
 }
@@ -1696,15 +1799,14 @@ void rete_clear(eng *e)
 	if (!e->top)
 		return;         /* eng_new failed before the network was made */
 	tref r;
-	token *top = token_new(e, e->top, 0, NULL, NULL, &r);
-	if (!top) {
+	if (!token_new(e, e->top, 0, NULL, &r)) {
 		set_nomem(e);   /* nothing can match now: asserts fail until the next clear */
 		return;
 	}
 	/* every alpha memory is empty now: only what needs no fact can match */
 	for (rnode *c = e->top->children; c; c = c->sibling)
 		if (c->kind != RN_JOIN)
-			store_insert(e, c, r, top, NULL);
+			store_insert(e, c, r, NULL);
 }
 
 void rete_free(eng *e)

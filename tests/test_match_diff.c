@@ -86,8 +86,8 @@ static ir_operand rnd_operand(world *w, rng *r, int k, bool var_ok, bool layer2)
 	if (var_ok && pick < 4) {
 		o.kind = OPD_VAR;
 		o.var = rnd(r, NVARS);
-	} else if (pick < 5 && k != 1) {
-		o.kind = OPD_ANY;
+	} else if (pick < 5 && (k != 1 || layer2)) {
+		o.kind = OPD_ANY;   /* [?x, ?, ?] and [?, ?, ?]: the whole memory (rete.c) */
 	} else {
 		o.kind = OPD_CONST;
 		if (k == 0)
