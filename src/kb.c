@@ -9,9 +9,10 @@
  * `lexicon:`) from the same tree. Loading goes on after an error to collect the others;
  * the knowledge base is returned only when there were none.
  *
- * Citations are checked last, when every file is in: each `cite` of a rule or a catalog
- * entry must name a note of `sources:`. The documents stay open until then so that those
- * diagnostics can show the line they point at.
+ * The `lexicon:` sections are read after every file is in, so that a pattern may use the
+ * word families (`families:`, `{{must}}`) of any file. Citations are checked last: each
+ * `cite` of a rule or a catalog entry must name a note of `sources:`. The documents stay
+ * open until then so that those diagnostics can show the line they point at.
  *
  * Strings and small arrays live in one bump allocator (kb_mem); the three entry arrays
  * grow with realloc; compiled patterns are freed one by one in kb_free.
@@ -85,7 +86,7 @@ bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
 static const char *const kb_conclusions[] = {
 	"recommend", "reject", "require", "prefer", "avoid", "answer",
 };
-static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources" };
+static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources", "families" };
 
 /* ---- duplicate ids ---- */
 
@@ -452,6 +453,7 @@ void kb_free(kb *k)
 	free(k->sources);
 	free(k->entities);
 	free(k->lexicon);
+	free(k->families);
 	kb_mem *m = k->mem;
 	if (m) {
 		while (m->blocks) {
@@ -612,6 +614,11 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
 		st = kb_load_file(&L, &paths.v[i], i);
+	if (st == ENG_OK) {
+		kb_read_lexicons(&L);   /* once every file's families are in */
+		if (L.nomem)
+			st = ENG_ERR_NOMEM;
+	}
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
 	if (st == ENG_OK && L.sources_file) {
@@ -647,6 +654,8 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	kbc_close(L.cache);     /* after the trees: their texts are in it */
 	free(L.docs);
 	free(L.refs);
+	free(L.lexsecs);
+	free(L.famsrcs);
 	if (st != ENG_OK) {
 		kb_free(k);
 		return st;
