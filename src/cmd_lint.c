@@ -348,9 +348,11 @@ static void check_lexicon_use(linter *l)
 		}
 	for (uint32_t i = 0; i < l->k->nfamilies; i++) {
 		const kb_family *f = &l->k->families[i];
-		if (!f->uses)
-			eng_diags_add(l->d, ENG_SEV_WARNING, f->file, f->line, f->col, 1, NULL, NULL,
-			              "family `%s` is used by no lexicon pattern", f->name);
+		if (f->uses)
+			continue;
+		eng_diags_add(l->d, ENG_SEV_WARNING, f->file, f->line, f->col, 1, NULL, NULL,
+		              "family `%s` is used by no lexicon pattern", f->name);
+		l->warnings++;
 	}
 	for (uint32_t i = 0; i < l->k->nlexicon; i++) {
 		const kb_lexeme *lx = &l->k->lexicon[i];
