@@ -540,24 +540,39 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 	return k;
 }
 
+/* The pattern the cache holds next if its source is KEY (kb_private.h), with the limits
+ * of this load; NULL when it does not. */
+rx *kb_regex_cached(kb_loader *L, const char *key)
+{
+	rx *r = kbc_pattern(L->cache, key);
+	if (r)
+		rx_set_limits(r, &L->k->limits.rx);     /* its words came with it */
+	return r;
+}
+
+/* Records R, compiled from source KEY (borrowed until the cache is written), for the
+ * cache to be written. */
+void kb_regex_record(kb_loader *L, rx *r, const char *key)
+{
+	if (!r || !L->cache_path || L->no_write)
+		return;
+	if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
+	    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
+		L->no_write = true;     /* a cache is a luxury: the load goes on */
+	else {
+		L->pats[L->npats] = r;
+		L->pat_srcs[L->npats++] = key;
+	}
+}
+
 /* The pattern PATTERN compiled: from the cache when it has it next, else by PCRE2; see
  * kb_private.h. */
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off)
 {
-	rx *r = kbc_pattern(L->cache, pattern);
-	if (r)
-		rx_set_limits(r, &L->k->limits.rx);     /* its words came with it */
-	else
+	rx *r = kb_regex_cached(L, pattern);
+	if (!r)
 		r = rx_compile(pattern, &L->k->limits.rx, err, errsz, err_off);
-	if (r && L->cache_path && !L->no_write) {
-		if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
-		    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
-			L->no_write = true;     /* a cache is a luxury: the load goes on */
-		else {
-			L->pats[L->npats] = r;
-			L->pat_srcs[L->npats++] = pattern;
-		}
-	}
+	kb_regex_record(L, r, pattern);
 	return r;
 }
 

@@ -94,6 +94,8 @@ typedef struct {
 	uint32_t nlexsecs, caplexsecs;
 	kb_famsrc *famsrcs;     /* parallel to k->families */
 	uint32_t capfamsrcs;
+	char famhash[17];       /* of every family's expansion: in the cache key of a pattern
+	                         * that uses families */
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -117,6 +119,12 @@ void kb_idset_free(kb_idset *s);
 /* PATTERN compiled (rx_compile's contract), or taken from the cache when it holds that
  * pattern next; recorded for the cache to be written. */
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off);
+/* The two halves of kb_regex, for a pattern whose cache key is not the text compiled (a
+ * lexicon pattern with word families: see kb_lex_pattern): the cache's next pattern if its
+ * source is KEY (else NULL), and the recording of R compiled from KEY (borrowed until the
+ * cache is written). */
+rx *kb_regex_cached(kb_loader *L, const char *key);
+void kb_regex_record(kb_loader *L, rx *r, const char *key);
 
 /* ---- kb_sections.c ---- */
 

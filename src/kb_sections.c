@@ -567,8 +567,6 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 
 /* ---- word families ---- */
 
-#define KB_REFS_MAX 64          /* family references mapped back for error columns */
-
 /* A family reference `{{name}}` in a pattern: where its expansion sits in the expanded
  * text, and where the reference sits in the text as written. */
 typedef struct {
@@ -604,8 +602,8 @@ static void kb_buf_put(kb_buf *b, const char *s, size_t len)
 }
 
 /* The index just past the escape (`\x`, `\Q...\E`) or character class that starts at
- * P[I] (of LEN bytes), or I when neither starts there: family references are not looked
- * for inside them. */
+ * P[I] (of LEN bytes), or I when neither starts there: the parentheses of a family are
+ * counted outside them. */
 static size_t kb_rx_skip(const char *p, size_t len, size_t i)
 {
 	if (p[i] == '\\') {
@@ -679,38 +677,56 @@ static long kb_family_find(const kb *k, const char *name, size_t len)
 
 static void kb_family_resolve(kb_loader *L, uint32_t i);
 
-/* The pattern SRC[0..LEN) (scalar N of DOC) with each `{{name}}` replaced by
- * `(?:` + that family's expansion + `)`: a malloc'd string (the caller frees it), or
- * NULL after reporting an unknown or malformed reference (a family that is bad itself
- * was reported where it is written) or setting L->nomem. The references are recorded in
- * REFS[0..*NREFS) (up to KB_REFS_MAX; *OVERFLOW set beyond) when REFS is not NULL; with
- * COUNT, each family's `uses` grows. */
-static char *kb_expand(kb_loader *L, const eng_doc *doc, const eng_node *n, const char *src,
-                       size_t len, kb_ref *refs, size_t *nrefs, bool *overflow, bool count)
+/* The first `{{` in S[0..LEN), or NULL (memchr is much faster than strstr here: most
+ * patterns hold no reference and few braces). */
+static const char *kb_braces(const char *s, size_t len)
 {
-	kb_buf b = { NULL, 0, 0, false };
+	for (const char *p = s, *end = s + len; p < end; p++) {
+		p = memchr(p, '{', (size_t)(end - p));
+		if (!p || p + 1 >= end)
+			return NULL;
+		if (p[1] == '{')
+			return p;
+	}
+	return NULL;
+}
+
+typedef struct {
+	kb_ref *v;
+	size_t n, cap;
+} kb_refs;
+
+/* Finds the family references `{{name}}` of the pattern SRC[0..LEN) (NUL-terminated;
+ * scalar N of DOC) and records them in *OUT (malloc'd: the caller frees OUT->v), expanding
+ * first any family they name that is not expanded yet. A `{{` after an odd number of
+ * backslashes is two literal braces; anywhere else (a character class too) it starts a
+ * reference. Returns false after reporting a malformed reference, an unknown name or a
+ * family that uses itself, or when a family named is bad itself (reported where it is
+ * written), or on L->nomem. With COUNT, each family's `uses` grows. */
+static bool kb_refs_scan(kb_loader *L, const eng_doc *doc, const eng_node *n,
+                         const char *src, size_t len, kb_refs *out, bool count)
+{
 	bool ok = true;
-	size_t lit = 0;         /* start of the text not yet copied */
-	for (size_t i = 0; i < len;) {
-		size_t j = kb_rx_skip(src, len, i);
-		if (j != i) {
-			i = j;
+	for (const char *p = kb_braces(src, len); p && !L->nomem;
+	     p = kb_braces(p, len - (size_t)(p - src))) {
+		size_t i = (size_t)(p - src), bs = 0;
+		while (bs < i && src[i - 1 - bs] == '\\')
+			bs++;
+		if (bs & 1) {
+			p++;            /* `\{`: the next brace may start one */
 			continue;
 		}
-		if (src[i] != '{' || i + 1 >= len || src[i + 1] != '{') {
-			i++;
-			continue;
-		}
-		size_t nl = kb_fam_name(src + i + 2, len - i - 2);
+		size_t nl = kb_fam_name(p + 2, len - i - 2);
 		size_t end = i + 2 + nl;
 		if (nl == 0 || end + 1 >= len || src[end] != '}' || src[end + 1] != '}') {
 			kb_error_in(L, doc, n, i, 2, "`{{` starts a family reference such as "
 			            "`{{must}}`; write `\\{{` for two literal braces");
 			ok = false;
-			i += 2;
+			p += 2;
 			continue;
 		}
 		size_t rlen = end + 2 - i;
+		p += rlen;
 		long f = kb_family_find(L->k, src + i + 2, nl);
 		if (f < 0) {
 			char name[64], hint[KB_HINT_MAX];
@@ -726,43 +742,57 @@ static char *kb_expand(kb_loader *L, const eng_doc *doc, const eng_node *n, cons
 			            kb_hint(hint, sizeof(hint), name, names, L->k->nfamilies));
 			free(names);
 			ok = false;
-			i += rlen;
 			continue;
 		}
-		kb_famsrc *fs = &L->famsrcs[f];
-		if (fs->state == 1) {
+		if (L->famsrcs[f].state == 1) {
 			kb_error_in(L, doc, n, i, (uint32_t)rlen, "family `%s` uses itself",
 			            L->k->families[f].name);
 			ok = false;
-			i += rlen;
 			continue;
 		}
-		if (fs->state == 0)
+		if (L->famsrcs[f].state == 0)
 			kb_family_resolve(L, (uint32_t)f);
-		const char *x = L->k->families[f].expanded;
-		if (!x) {
+		if (!L->k->families[f].expanded) {
 			ok = false;     /* reported where the family is written */
-			i += rlen;
 			continue;
 		}
 		if (count)
 			L->k->families[f].uses++;
-		kb_buf_put(&b, src + lit, i - lit);
-		size_t at = b.n;
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 8;
+			kb_ref *v = realloc(out->v, cap * sizeof(*v));
+			if (!v) {
+				L->nomem = true;
+				break;
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		out->v[out->n++] = (kb_ref){ 0, 0, i, rlen, (uint32_t)f };
+	}
+	return ok && !L->nomem;
+}
+
+/* SRC[0..LEN) with each of its references REFS (from kb_refs_scan, whose expansion
+ * offsets this fills in) replaced by `(?:` + the family's expansion + `)`: a malloc'd
+ * string, or NULL when out of memory. */
+static char *kb_refs_expand(const kb *k, const char *src, size_t len, kb_refs *refs)
+{
+	kb_buf b = { NULL, 0, 0, false };
+	size_t lit = 0;
+	for (size_t r = 0; r < refs->n; r++) {
+		kb_ref *ref = &refs->v[r];
+		const char *x = k->families[ref->fam].expanded;
+		kb_buf_put(&b, src + lit, ref->src_at - lit);
+		ref->exp_at = b.n;
 		kb_buf_put(&b, "(?:", 3);
 		kb_buf_put(&b, x, strlen(x));
 		kb_buf_put(&b, ")", 1);
-		if (refs && *nrefs < KB_REFS_MAX)
-			refs[(*nrefs)++] = (kb_ref){ at, b.n - at, i, rlen, (uint32_t)f };
-		else if (refs)
-			*overflow = true;
-		i += rlen;
-		lit = i;
+		ref->exp_len = b.n - ref->exp_at;
+		lit = ref->src_at + ref->src_len;
 	}
 	kb_buf_put(&b, src + lit, len - lit);
-	if (b.nomem)
-		L->nomem = true;
-	if (!ok || b.nomem || L->nomem) {
+	if (b.nomem) {
 		free(b.p);
 		return NULL;
 	}
@@ -823,15 +853,16 @@ static void kb_family_resolve(kb_loader *L, uint32_t i)
 	L->ctx_id = f->name;
 	L->ctx_line = f->line;
 	size_t len = strlen(f->pattern);
-	if (kb_family_check(L, fs, f->pattern, len)) {
-		char *x = kb_expand(L, fs->doc, fs->node, f->pattern, len, NULL, NULL, NULL, false);
-		if (x) {
-			f->expanded = kb_strndup(L->m, x, strlen(x));
-			if (!f->expanded)
-				L->nomem = true;
-			free(x);
-		}
+	kb_refs refs = { NULL, 0, 0 };
+	if (kb_family_check(L, fs, f->pattern, len) &&
+	    kb_refs_scan(L, fs->doc, fs->node, f->pattern, len, &refs, false)) {
+		char *x = kb_refs_expand(L->k, f->pattern, len, &refs);
+		f->expanded = x ? kb_strndup(L->m, x, strlen(x)) : NULL;
+		if (!f->expanded)
+			L->nomem = true;
+		free(x);
 	}
+	free(refs.v);
 	fs->state = 2;
 	L->ctx_what = what;
 	L->ctx_id = id;
@@ -901,54 +932,73 @@ static void kb_families(kb_loader *L, const eng_node *n)
 
 /* Compiles the `match:` pattern in scalar N with its family references expanded; reports
  * a bad one at the offending character of the pattern as written (at the reference, when
- * the problem lies inside a family's text). *SRC gets the pattern as written. */
+ * the problem lies inside a family's text). *SRC gets the pattern as written.
+ *
+ * The compiled cache knows such a pattern by the text as written plus a hash of every
+ * family (L->famhash), so that a warm start checks the references but never expands
+ * them, and a changed family can never bring back a pattern compiled from the old one. */
 static rx *kb_lex_pattern(kb_loader *L, const eng_node *n, const char **src)
 {
 	char err[256];
 	size_t len, off = 0;
 	const char *t = eng_node_kind_of(n) == ENG_NODE_SCALAR ? eng_node_text(n, &len) : NULL;
-	if (!t || len < 4 || !strstr(t, "{{"))
+	if (!t || len < 4 || !kb_braces(t, len) || strlen(t) != len)
 		return kb_pattern(L, n, "`match`", src);
-	kb_ref refs[KB_REFS_MAX];
-	size_t nrefs = 0;
-	bool overflow = false;
-	char *x = kb_expand(L, L->doc, n, t, len, refs, &nrefs, &overflow, true);
-	if (!x)
+	kb_refs refs = { NULL, 0, 0 };
+	if (!kb_refs_scan(L, L->doc, n, t, len, &refs, true)) {
+		free(refs.v);
 		return NULL;
-	/* the cache keeps the source it was given until it is written */
-	const char *exp = kb_strndup(L->m, x, strlen(x));
-	free(x);
-	if (!exp) {
+	}
+	char *key = kb_alloc(L->m, len + 18);
+	if (!key) {
+		free(refs.v);
 		L->nomem = true;
 		return NULL;
 	}
-	rx *r = kb_regex(L, exp, err, sizeof(err), &off);
-	if (!r && errno == ENOMEM) {
-		L->nomem = true;
-		return NULL;
-	}
+	memcpy(key, t, len);
+	key[len] = '\x01';
+	memcpy(key + len + 1, L->famhash, 16);
+	key[len + 17] = '\0';
+	rx *r = kb_regex_cached(L, key);
 	if (!r) {
-		size_t so = off;
-		const kb_ref *in = NULL;
-		for (size_t i = 0; i < nrefs && !in; i++) {
-			if (off >= refs[i].exp_at + refs[i].exp_len)
-				so = so - refs[i].exp_len + refs[i].src_len;
-			else if (off >= refs[i].exp_at)
-				in = &refs[i];
-			else
-				break;
+		char *x = kb_refs_expand(L->k, t, len, &refs);
+		if (!x) {
+			free(refs.v);
+			L->nomem = true;
+			return NULL;
 		}
-		if (in)
-			kb_error_in(L, L->doc, n, in->src_at, (uint32_t)in->src_len,
-			            "invalid regular expression in `match`, inside family `%s`: %s",
-			            L->k->families[in->fam].name, err);
-		else if (overflow)
-			kb_error(L, n, "invalid regular expression in `match`: %s", err);
-		else
-			kb_error_in(L, L->doc, n, so, 1, "invalid regular expression in `match`: %s "
-			            "(at offset %zu)", err, so);
-		return NULL;
+		r = rx_compile(x, &L->k->limits.rx, err, sizeof(err), &off);
+		bool nomem = !r && errno == ENOMEM;
+		free(x);
+		if (nomem) {
+			free(refs.v);
+			L->nomem = true;
+			return NULL;
+		}
+		if (!r) {
+			size_t so = off;
+			const kb_ref *in = NULL;
+			for (size_t i = 0; i < refs.n && !in; i++) {
+				if (off >= refs.v[i].exp_at + refs.v[i].exp_len)
+					so = so - refs.v[i].exp_len + refs.v[i].src_len;
+				else if (off >= refs.v[i].exp_at)
+					in = &refs.v[i];
+				else
+					break;
+			}
+			if (in)
+				kb_error_in(L, L->doc, n, in->src_at, (uint32_t)in->src_len,
+				            "invalid regular expression in `match`, inside family `%s`: %s",
+				            L->k->families[in->fam].name, err);
+			else
+				kb_error_in(L, L->doc, n, so, 1, "invalid regular expression in `match`: "
+				            "%s (at offset %zu)", err, so);
+			free(refs.v);
+			return NULL;
+		}
+		kb_regex_record(L, r, key);
 	}
+	free(refs.v);
 	*src = kb_strndup(L->m, t, len);
 	if (!*src)
 		L->nomem = true;
@@ -1285,8 +1335,23 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc)
 
 void kb_read_lexicons(kb_loader *L)
 {
-	for (uint32_t i = 0; i < L->k->nfamilies && !L->nomem; i++)
+	uint64_t h = 14695981039346656037u;     /* FNV-1a of every family, for cache keys */
+	for (uint32_t i = 0; i < L->k->nfamilies && !L->nomem; i++) {
 		kb_family_resolve(L, i);
+		const kb_family *f = &L->k->families[i];
+		const char *x = f->expanded ? f->expanded : "";
+		for (const char *q = f->name;; q++) {
+			h = (h ^ (unsigned char)*q) * 1099511628211u;
+			if (!*q)
+				break;
+		}
+		for (const char *q = x;; q++) {
+			h = (h ^ (unsigned char)*q) * 1099511628211u;
+			if (!*q)
+				break;
+		}
+	}
+	snprintf(L->famhash, sizeof(L->famhash), "%016llx", (unsigned long long)h);
 	for (uint32_t i = 0; i < L->nlexsecs && !L->nomem; i++) {
 		L->doc = L->lexsecs[i].doc;
 		L->file = L->lexsecs[i].file;
