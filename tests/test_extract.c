@@ -382,6 +382,7 @@ Test(extract_rules, option_negation_cues)
 		{ "Amazon EMR no longer supports it", true, "amazon-emr" },
 		{ "Amazon EMR never supports it", true, "amazon-emr" },
 		{ "Amazon EMR fails to read it", true, "amazon-emr" },
+		{ "Amazon EMR need not read it", true, "amazon-emr" },
 		{ "Amazon EMR lacks a reader for it", true, "amazon-emr" },
 		{ "Neither Amazon EMR nor Amazon S3 can hold it", true, "amazon-emr amazon-s3" },
 		{ "None of the Amazon EMR releases read it", true, "amazon-emr" },
