@@ -113,6 +113,7 @@ $(BUILD)/tests/%.o: ALL_CFLAGS += $$(pkg-config --cflags criterion) -Wno-missing
 $(BUILD)/tests/test_rxlit.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/test_layout.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/test_defer.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
+$(BUILD)/tests/test_extract.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 
 $(BUILD)/tests/test_oom: $(BUILD)/tests/test_oom.o $(BUILD)/libmlapp.a $(BUILD)/libmlengine.a
 	$(CC) $(SAN) $(OOM_WRAP) -o $@ $^ $(LIBS) $(TEST_LIBS)

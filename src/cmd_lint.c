@@ -333,7 +333,7 @@ static void check_contradictions(linter *l)
 	free(sig);
 }
 
-/* Lexicon facts that no rule condition can match. */
+/* Word families no pattern uses, and lexicon facts that no rule condition can match. */
 static void check_lexicon_use(linter *l)
 {
 	eng *e = l->k->e;
@@ -346,6 +346,14 @@ static void check_lexicon_use(linter *l)
 			answers = eng_rule_action_get(e, r, a, &av) && av.kind == ENG_ACT_CONCLUDE &&
 			          av.concl == answer;
 		}
+	for (uint32_t i = 0; i < l->k->nfamilies; i++) {
+		const kb_family *f = &l->k->families[i];
+		if (f->uses)
+			continue;
+		eng_diags_add(l->d, ENG_SEV_WARNING, f->file, f->line, f->col, 1, NULL, NULL,
+		              "family `%s` is used by no lexicon pattern", f->name);
+		l->warnings++;
+	}
 	for (uint32_t i = 0; i < l->k->nlexicon; i++) {
 		const kb_lexeme *lx = &l->k->lexicon[i];
 		for (uint32_t v = 0; v < lx->nvals; v++) {

@@ -9,9 +9,10 @@
  * `lexicon:`) from the same tree. Loading goes on after an error to collect the others;
  * the knowledge base is returned only when there were none.
  *
- * Citations are checked last, when every file is in: each `cite` of a rule or a catalog
- * entry must name a note of `sources:`. The documents stay open until then so that those
- * diagnostics can show the line they point at.
+ * The `lexicon:` sections are read after every file is in, so that a pattern may use the
+ * word families (`families:`, `{{must}}`) of any file. Citations are checked last: each
+ * `cite` of a rule or a catalog entry must name a note of `sources:`. The documents stay
+ * open until then so that those diagnostics can show the line they point at.
  *
  * Strings and small arrays live in one bump allocator (kb_mem); the three entry arrays
  * grow with realloc; compiled patterns are freed one by one in kb_free.
@@ -85,7 +86,7 @@ bool kb_grow(void **arr, uint32_t n, uint32_t *cap, size_t elem)
 static const char *const kb_conclusions[] = {
 	"recommend", "reject", "require", "prefer", "avoid", "answer",
 };
-static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources" };
+static const char *const kb_app_sections[] = { "catalog", "lexicon", "sources", "families" };
 
 /* ---- duplicate ids ---- */
 
@@ -452,6 +453,7 @@ void kb_free(kb *k)
 	free(k->sources);
 	free(k->entities);
 	free(k->lexicon);
+	free(k->families);
 	kb_mem *m = k->mem;
 	if (m) {
 		while (m->blocks) {
@@ -538,24 +540,39 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 	return k;
 }
 
+/* The pattern the cache holds next if its source is KEY (kb_private.h), with the limits
+ * of this load; NULL when it does not. */
+rx *kb_regex_cached(kb_loader *L, const char *key)
+{
+	rx *r = kbc_pattern(L->cache, key);
+	if (r)
+		rx_set_limits(r, &L->k->limits.rx);     /* its words came with it */
+	return r;
+}
+
+/* Records R, compiled from source KEY (borrowed until the cache is written), for the
+ * cache to be written. */
+void kb_regex_record(kb_loader *L, rx *r, const char *key)
+{
+	if (!r || !L->cache_path || L->no_write)
+		return;
+	if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
+	    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
+		L->no_write = true;     /* a cache is a luxury: the load goes on */
+	else {
+		L->pats[L->npats] = r;
+		L->pat_srcs[L->npats++] = key;
+	}
+}
+
 /* The pattern PATTERN compiled: from the cache when it has it next, else by PCRE2; see
  * kb_private.h. */
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off)
 {
-	rx *r = kbc_pattern(L->cache, pattern);
-	if (r)
-		rx_set_limits(r, &L->k->limits.rx);     /* its words came with it */
-	else
+	rx *r = kb_regex_cached(L, pattern);
+	if (!r)
 		r = rx_compile(pattern, &L->k->limits.rx, err, errsz, err_off);
-	if (r && L->cache_path && !L->no_write) {
-		if (!kb_grow((void **)&L->pats, L->npats, &L->cappats, sizeof(*L->pats)) ||
-		    !kb_grow((void **)&L->pat_srcs, L->npats, &L->cappatsrcs, sizeof(*L->pat_srcs)))
-			L->no_write = true;     /* a cache is a luxury: the load goes on */
-		else {
-			L->pats[L->npats] = r;
-			L->pat_srcs[L->npats++] = pattern;
-		}
-	}
+	kb_regex_record(L, r, pattern);
 	return r;
 }
 
@@ -612,6 +629,11 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
 		st = kb_load_file(&L, &paths.v[i], i);
+	if (st == ENG_OK) {
+		kb_read_lexicons(&L);   /* once every file's families are in */
+		if (L.nomem)
+			st = ENG_ERR_NOMEM;
+	}
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
 	if (st == ENG_OK && L.sources_file) {
@@ -647,6 +669,8 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	kbc_close(L.cache);     /* after the trees: their texts are in it */
 	free(L.docs);
 	free(L.refs);
+	free(L.lexsecs);
+	free(L.famsrcs);
 	if (st != ENG_OK) {
 		kb_free(k);
 		return st;

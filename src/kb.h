@@ -80,6 +80,18 @@ typedef struct {
 	uint32_t line, col;
 } kb_lexeme;
 
+/* A word family of the lexicon (`families:`): a named PCRE2 fragment that `match:`
+ * patterns use as `{{NAME}}`, expanded at load into `(?:FRAGMENT)`. See
+ * docs/knowledge-base.md. */
+typedef struct {
+	const char *name;
+	const char *pattern;    /* as written */
+	const char *expanded;   /* with the families it uses expanded; NULL if it is bad */
+	uint32_t uses;          /* references to it from lexicon patterns */
+	const char *file;
+	uint32_t line, col;
+} kb_family;
+
 typedef struct kb {
 	eng *e;
 	const char *dir;
@@ -89,6 +101,8 @@ typedef struct kb {
 	uint32_t nentities;
 	kb_lexeme *lexicon;
 	uint32_t nlexicon;
+	kb_family *families;
+	uint32_t nfamilies;
 	void *mem;              /* owner of the strings and arrays above */
 	kb_limits limits;       /* as given to kb_load, 0 fields filled with defaults */
 	bool no_prefilter;      /* extraction runs every pattern (tests compare the two) */

@@ -24,7 +24,7 @@ typedef struct kb_block {
 /* What kb->mem points at: the bump allocator and the lookup indexes. */
 typedef struct {
 	kb_block *blocks;
-	uint32_t capsources, capentities, caplexicon;
+	uint32_t capsources, capentities, caplexicon, capfamilies;
 	uint32_t *src_by_id;    /* indexes of sources sorted by id */
 	uint32_t *ent_by_id;    /* indexes of entities sorted by id */
 	uint32_t *ent_by_sym;   /* ... and by symbol */
@@ -46,6 +46,22 @@ typedef struct {
 	uint32_t *idx;
 	uint32_t n, cap;
 } kb_idset;
+
+/* A `lexicon:` section, read once every file is in (so that it may use the families of
+ * any file). */
+typedef struct {
+	const eng_doc *doc;
+	const char *file;
+	const eng_node *node;
+} kb_lexsec;
+
+/* What the loader keeps of a family besides kb_family: where it was written, and how far
+ * its expansion has gone (0: not started, 1: under way, 2: done). */
+typedef struct {
+	const eng_doc *doc;
+	const eng_node *node;   /* its pattern */
+	int state;
+} kb_famsrc;
 
 /* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
  * file being read and what must wait until every file is in. */
@@ -74,6 +90,12 @@ typedef struct {
 	const char **pat_srcs;
 	uint32_t npats, cappats, cappatsrcs;
 	kb_idset source_ids, entity_ids, lexicon_ids;
+	kb_lexsec *lexsecs;
+	uint32_t nlexsecs, caplexsecs;
+	kb_famsrc *famsrcs;     /* parallel to k->families */
+	uint32_t capfamsrcs;
+	char famhash[17];       /* of every family's expansion: in the cache key of a pattern
+	                         * that uses families */
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -97,6 +119,12 @@ void kb_idset_free(kb_idset *s);
 /* PATTERN compiled (rx_compile's contract), or taken from the cache when it holds that
  * pattern next; recorded for the cache to be written. */
 rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t *err_off);
+/* The two halves of kb_regex, for a pattern whose cache key is not the text compiled (a
+ * lexicon pattern with word families: see kb_lex_pattern): the cache's next pattern if its
+ * source is KEY (else NULL), and the recording of R compiled from KEY (borrowed until the
+ * cache is written). */
+rx *kb_regex_cached(kb_loader *L, const char *key);
+void kb_regex_record(kb_loader *L, rx *r, const char *key);
 
 /* ---- kb_sections.c ---- */
 
@@ -104,6 +132,9 @@ rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t 
  * and lexicon entries into L->k, and the `cite` lists of rules into L->refs. Problems go
  * to L->d and set L->failed; an allocation failure sets L->nomem. */
 void kb_read_doc(kb_loader *L, const eng_doc *doc);
+/* Expands every family, then reads the `lexicon:` sections kb_read_doc set aside, in file
+ * order. Problems as kb_read_doc. */
+void kb_read_lexicons(kb_loader *L);
 /* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
  * distance 2 of WORD (and closer than its own length), else "". Returns BUF. */
 const char *kb_hint(char *buf, size_t size, const char *word, const char *const *cands,

@@ -565,6 +565,446 @@ static rx *kb_pattern(kb_loader *L, const eng_node *n, const char *what, const c
 	return r;
 }
 
+/* ---- word families ---- */
+
+/* A family reference `{{name}}` in a pattern: where its expansion sits in the expanded
+ * text, and where the reference sits in the text as written. */
+typedef struct {
+	size_t exp_at, exp_len, src_at, src_len;
+	uint32_t fam;
+} kb_ref;
+
+typedef struct {
+	char *p;
+	size_t n, cap;
+	bool nomem;
+} kb_buf;
+
+static void kb_buf_put(kb_buf *b, const char *s, size_t len)
+{
+	if (b->nomem)
+		return;
+	if (b->n + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->n + len + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+/* The index just past the escape (`\x`, `\Q...\E`) or character class that starts at
+ * P[I] (of LEN bytes), or I when neither starts there: the parentheses of a family are
+ * counted outside them. */
+static size_t kb_rx_skip(const char *p, size_t len, size_t i)
+{
+	if (p[i] == '\\') {
+		if (i + 1 < len && p[i + 1] == 'Q') {
+			for (size_t j = i + 2; j + 1 < len; j++)
+				if (p[j] == '\\' && p[j + 1] == 'E')
+					return j + 2;
+			return len;
+		}
+		return i + 2 < len ? i + 2 : len;
+	}
+	if (p[i] != '[')
+		return i;
+	size_t j = i + 1;
+	if (j < len && p[j] == '^')
+		j++;
+	if (j < len && p[j] == ']')
+		j++;            /* a leading `]` is a member */
+	while (j < len && p[j] != ']') {
+		if (p[j] == '\\') {
+			j += 2;
+		} else if (p[j] == '[' && j + 1 < len && p[j + 1] == ':') {
+			size_t k = j + 2;
+			while (k + 1 < len && p[k] != ']' && !(p[k] == ':' && p[k + 1] == ']'))
+				k++;
+			j = k + 1 < len && p[k] == ':' ? k + 2 : j + 1;
+		} else {
+			j++;
+		}
+	}
+	return j < len ? j + 1 : len;
+}
+
+static bool kb_fam_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (!first && ((c >= '0' && c <= '9') || c == '-' ||
+	                                              c == '_'));
+}
+
+/* The length of the family name at S[0..LEN) (lowercase letters, digits, `-`, `_`,
+ * starting with a letter), 0 if there is none. */
+static size_t kb_fam_name(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && kb_fam_char(s[i], i == 0))
+		i++;
+	return i;
+}
+
+/* Reports an error at byte OFF of the pattern in scalar N of DOC (which need not be the
+ * file being read), underlining SPAN characters. */
+__attribute__((format(printf, 6, 7)))
+static void kb_error_in(kb_loader *L, const eng_doc *doc, const eng_node *n, size_t off,
+                        uint32_t span, const char *fmt, ...)
+{
+	char ctx[KB_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	kb_report(L, doc, ENG_SEV_ERROR, eng_node_line(n), kb_pattern_col(doc, n, off), span,
+	          kb_context(L, ctx, sizeof(ctx)), fmt, ap);
+	va_end(ap);
+}
+
+static long kb_family_find(const kb *k, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < k->nfamilies; i++)
+		if (strlen(k->families[i].name) == len && memcmp(k->families[i].name, name, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void kb_family_resolve(kb_loader *L, uint32_t i);
+
+/* The first `{{` in S[0..LEN), or NULL (memchr is much faster than strstr here: most
+ * patterns hold no reference and few braces). */
+static const char *kb_braces(const char *s, size_t len)
+{
+	for (const char *p = s, *end = s + len; p < end; p++) {
+		p = memchr(p, '{', (size_t)(end - p));
+		if (!p || p + 1 >= end)
+			return NULL;
+		if (p[1] == '{')
+			return p;
+	}
+	return NULL;
+}
+
+typedef struct {
+	kb_ref *v;
+	size_t n, cap;
+} kb_refs;
+
+/* Finds the family references `{{name}}` of the pattern SRC[0..LEN) (NUL-terminated;
+ * scalar N of DOC) and records them in *OUT (malloc'd: the caller frees OUT->v), expanding
+ * first any family they name that is not expanded yet. A `{{` after an odd number of
+ * backslashes is two literal braces; anywhere else (a character class too) it starts a
+ * reference. Returns false after reporting a malformed reference, an unknown name or a
+ * family that uses itself, or when a family named is bad itself (reported where it is
+ * written), or on L->nomem. With COUNT, each family's `uses` grows. */
+static bool kb_refs_scan(kb_loader *L, const eng_doc *doc, const eng_node *n,
+                         const char *src, size_t len, kb_refs *out, bool count)
+{
+	bool ok = true;
+	for (const char *p = kb_braces(src, len); p && !L->nomem;
+	     p = kb_braces(p, len - (size_t)(p - src))) {
+		size_t i = (size_t)(p - src), bs = 0;
+		while (bs < i && src[i - 1 - bs] == '\\')
+			bs++;
+		if (bs & 1) {
+			p++;            /* `\{`: the next brace may start one */
+			continue;
+		}
+		size_t nl = kb_fam_name(p + 2, len - i - 2);
+		size_t end = i + 2 + nl;
+		if (nl == 0 || end + 1 >= len || src[end] != '}' || src[end + 1] != '}') {
+			kb_error_in(L, doc, n, i, 2, "`{{` starts a family reference such as "
+			            "`{{must}}`; write `\\{{` for two literal braces");
+			ok = false;
+			p += 2;
+			continue;
+		}
+		size_t rlen = end + 2 - i;
+		p += rlen;
+		long f = kb_family_find(L->k, src + i + 2, nl);
+		if (f < 0) {
+			char name[64], hint[KB_HINT_MAX];
+			snprintf(name, sizeof(name), "%.*s", (int)nl, src + i + 2);
+			const char **names = malloc((L->k->nfamilies + 1) * sizeof(*names));
+			if (!names) {
+				L->nomem = true;
+				break;
+			}
+			for (uint32_t k = 0; k < L->k->nfamilies; k++)
+				names[k] = L->k->families[k].name;
+			kb_error_in(L, doc, n, i, (uint32_t)rlen, "unknown family `%s`%s", name,
+			            kb_hint(hint, sizeof(hint), name, names, L->k->nfamilies));
+			free(names);
+			ok = false;
+			continue;
+		}
+		if (L->famsrcs[f].state == 1) {
+			kb_error_in(L, doc, n, i, (uint32_t)rlen, "family `%s` uses itself",
+			            L->k->families[f].name);
+			ok = false;
+			continue;
+		}
+		if (L->famsrcs[f].state == 0)
+			kb_family_resolve(L, (uint32_t)f);
+		if (!L->k->families[f].expanded) {
+			ok = false;     /* reported where the family is written */
+			continue;
+		}
+		if (count)
+			L->k->families[f].uses++;
+		if (out->n == out->cap) {
+			size_t cap = out->cap ? out->cap * 2 : 8;
+			kb_ref *v = realloc(out->v, cap * sizeof(*v));
+			if (!v) {
+				L->nomem = true;
+				break;
+			}
+			out->v = v;
+			out->cap = cap;
+		}
+		out->v[out->n++] = (kb_ref){ 0, 0, i, rlen, (uint32_t)f };
+	}
+	return ok && !L->nomem;
+}
+
+/* SRC[0..LEN) with each of its references REFS (from kb_refs_scan, whose expansion
+ * offsets this fills in) replaced by `(?:` + the family's expansion + `)`: a malloc'd
+ * string, or NULL when out of memory. */
+static char *kb_refs_expand(const kb *k, const char *src, size_t len, kb_refs *refs)
+{
+	kb_buf b = { NULL, 0, 0, false };
+	size_t lit = 0;
+	for (size_t r = 0; r < refs->n; r++) {
+		kb_ref *ref = &refs->v[r];
+		const char *x = k->families[ref->fam].expanded;
+		kb_buf_put(&b, src + lit, ref->src_at - lit);
+		ref->exp_at = b.n;
+		kb_buf_put(&b, "(?:", 3);
+		kb_buf_put(&b, x, strlen(x));
+		kb_buf_put(&b, ")", 1);
+		ref->exp_len = b.n - ref->exp_at;
+		lit = ref->src_at + ref->src_len;
+	}
+	kb_buf_put(&b, src + lit, len - lit);
+	if (b.nomem) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Checks the fragment of family F as written: no named group (a pattern using the family
+ * twice would declare the name twice), parentheses that balance (so that `(?:` and `)`
+ * around it cannot be escaped). Reports and returns false otherwise. */
+static bool kb_family_check(kb_loader *L, const kb_famsrc *fs, const char *p, size_t len)
+{
+	int depth = 0;
+	for (size_t i = 0; i < len;) {
+		size_t j = kb_rx_skip(p, len, i);
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (p[i] == '(') {
+			bool named = (i + 2 < len && p[i + 1] == '?' && p[i + 2] == '\'') ||
+			             (i + 3 < len && p[i + 1] == '?' && p[i + 2] == 'P' && p[i + 3] == '<') ||
+			             (i + 3 < len && p[i + 1] == '?' && p[i + 2] == '<' && p[i + 3] != '=' &&
+			              p[i + 3] != '!');
+			if (named) {
+				kb_error_in(L, fs->doc, fs->node, i, 1, "a family must not hold a named "
+				            "group (a pattern using it twice would name two groups alike); "
+				            "write `(?:...)`");
+				return false;
+			}
+			depth++;
+		} else if (p[i] == ')' && --depth < 0) {
+			kb_error_in(L, fs->doc, fs->node, i, 1, "this `)` closes a group the family "
+			            "did not open");
+			return false;
+		}
+		i++;
+	}
+	if (depth > 0) {
+		kb_error_in(L, fs->doc, fs->node, len, 1, "the family leaves %d group%s open", depth,
+		            depth == 1 ? "" : "s");
+		return false;
+	}
+	return true;
+}
+
+/* Expands family I (and the families it uses, first), leaving its `expanded` NULL when it
+ * is bad. */
+static void kb_family_resolve(kb_loader *L, uint32_t i)
+{
+	kb_famsrc *fs = &L->famsrcs[i];
+	kb_family *f = &L->k->families[i];
+	if (fs->state)
+		return;
+	fs->state = 1;
+	const char *what = L->ctx_what, *id = L->ctx_id;
+	uint32_t line = L->ctx_line;
+	L->ctx_what = "family";
+	L->ctx_id = f->name;
+	L->ctx_line = f->line;
+	size_t len = strlen(f->pattern);
+	kb_refs refs = { NULL, 0, 0 };
+	if (kb_family_check(L, fs, f->pattern, len) &&
+	    kb_refs_scan(L, fs->doc, fs->node, f->pattern, len, &refs, false)) {
+		char *x = kb_refs_expand(L->k, f->pattern, len, &refs);
+		f->expanded = x ? kb_strndup(L->m, x, strlen(x)) : NULL;
+		if (!f->expanded)
+			L->nomem = true;
+		free(x);
+	}
+	free(refs.v);
+	fs->state = 2;
+	L->ctx_what = what;
+	L->ctx_id = id;
+	L->ctx_line = line;
+}
+
+/* Reads a `families:` section: a mapping of family names to PCRE2 fragments. */
+static void kb_families(kb_loader *L, const eng_node *n)
+{
+	char found[KB_FOUND_MAX];
+	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
+		if (eng_node_kind_of(n) == ENG_NODE_SCALAR && eng_node_text(n, NULL)[0] == '\0' &&
+		    !eng_node_quoted(n))
+			return;
+		kb_error(L, n, "`families` must be a mapping of `name: pattern`, found %s",
+		         eng_node_describe(n, found, sizeof(found)));
+		return;
+	}
+	kb *k = L->k;
+	for (size_t i = 0; i < eng_node_size(n) && !L->nomem; i++) {
+		const eng_node *key = eng_node_key(n, i), *v = eng_node_value(n, i);
+		size_t nlen, plen;
+		const char *name = kb_scalar(L, key, "a family name", &nlen);
+		if (!name)
+			continue;
+		if (nlen == 0 || kb_fam_name(name, nlen) != nlen) {
+			kb_error(L, key, "a family name must be lowercase letters, digits, `-` and `_`, "
+			         "starting with a letter, found %s",
+			         eng_node_describe(key, found, sizeof(found)));
+			continue;
+		}
+		long dup = kb_family_find(k, name, nlen);
+		if (dup >= 0) {
+			kb_duplicate(L, key, "family", k->families[dup].name, k->families[dup].file,
+			             k->families[dup].line);
+			continue;
+		}
+		const char *pat = kb_scalar(L, v, "a family's pattern", &plen);
+		if (!pat)
+			continue;
+		if (plen == 0 || strlen(pat) != plen) {
+			kb_error(L, v, "a family's pattern must be a non-empty regular expression, "
+			         "found %s", eng_node_describe(v, found, sizeof(found)));
+			continue;
+		}
+		if (!kb_grow((void **)&k->families, k->nfamilies, &L->m->capfamilies,
+		             sizeof(*k->families)) ||
+		    !kb_grow((void **)&L->famsrcs, k->nfamilies, &L->capfamsrcs,
+		             sizeof(*L->famsrcs))) {
+			L->nomem = true;
+			return;
+		}
+		kb_family *f = &k->families[k->nfamilies];
+		memset(f, 0, sizeof(*f));
+		f->name = kb_strndup(L->m, name, nlen);
+		f->pattern = kb_strndup(L->m, pat, plen);
+		f->file = L->file;
+		f->line = eng_node_line(key);
+		f->col = eng_node_col(key);
+		if (!f->name || !f->pattern) {
+			L->nomem = true;
+			return;
+		}
+		L->famsrcs[k->nfamilies++] = (kb_famsrc){ L->doc, v, 0 };
+	}
+}
+
+/* Compiles the `match:` pattern in scalar N with its family references expanded; reports
+ * a bad one at the offending character of the pattern as written (at the reference, when
+ * the problem lies inside a family's text). *SRC gets the pattern as written.
+ *
+ * The compiled cache knows such a pattern by the text as written plus a hash of every
+ * family (L->famhash), so that a warm start checks the references but never expands
+ * them, and a changed family can never bring back a pattern compiled from the old one. */
+static rx *kb_lex_pattern(kb_loader *L, const eng_node *n, const char **src)
+{
+	char err[256];
+	size_t len, off = 0;
+	const char *t = eng_node_kind_of(n) == ENG_NODE_SCALAR ? eng_node_text(n, &len) : NULL;
+	if (!t || len < 4 || !kb_braces(t, len) || strlen(t) != len)
+		return kb_pattern(L, n, "`match`", src);
+	kb_refs refs = { NULL, 0, 0 };
+	if (!kb_refs_scan(L, L->doc, n, t, len, &refs, true)) {
+		free(refs.v);
+		return NULL;
+	}
+	char *key = kb_alloc(L->m, len + 18);
+	if (!key) {
+		free(refs.v);
+		L->nomem = true;
+		return NULL;
+	}
+	memcpy(key, t, len);
+	key[len] = '\x01';
+	memcpy(key + len + 1, L->famhash, 16);
+	key[len + 17] = '\0';
+	rx *r = kb_regex_cached(L, key);
+	if (!r) {
+		char *x = kb_refs_expand(L->k, t, len, &refs);
+		if (!x) {
+			free(refs.v);
+			L->nomem = true;
+			return NULL;
+		}
+		r = rx_compile(x, &L->k->limits.rx, err, sizeof(err), &off);
+		bool nomem = !r && errno == ENOMEM;
+		free(x);
+		if (nomem) {
+			free(refs.v);
+			L->nomem = true;
+			return NULL;
+		}
+		if (!r) {
+			size_t so = off;
+			const kb_ref *in = NULL;
+			for (size_t i = 0; i < refs.n && !in; i++) {
+				if (off >= refs.v[i].exp_at + refs.v[i].exp_len)
+					so = so - refs.v[i].exp_len + refs.v[i].src_len;
+				else if (off >= refs.v[i].exp_at)
+					in = &refs.v[i];
+				else
+					break;
+			}
+			if (in)
+				kb_error_in(L, L->doc, n, in->src_at, (uint32_t)in->src_len,
+				            "invalid regular expression in `match`, inside family `%s`: %s",
+				            L->k->families[in->fam].name, err);
+			else
+				kb_error_in(L, L->doc, n, so, 1, "invalid regular expression in `match`: "
+				            "%s (at offset %zu)", err, so);
+			free(refs.v);
+			return NULL;
+		}
+		kb_regex_record(L, r, key);
+	}
+	free(refs.v);
+	*src = kb_strndup(L->m, t, len);
+	if (!*src)
+		L->nomem = true;
+	return r;
+}
+
 /* ---- catalog ---- */
 
 static void kb_entity_facts(kb_loader *L, eng_sym subject, const eng_node *n)
@@ -812,7 +1252,7 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 			             k->lexicon[i].line);
 	}
 	if ((v = eng_node_get(n, "match")))
-		lx->re = kb_pattern(L, v, "`match`", &lx->pattern);
+		lx->re = kb_lex_pattern(L, v, &lx->pattern);
 	if ((v = eng_node_get(n, "scope"))) {
 		int s = kb_choice(L, v, "`scope`", kb_scopes, KB_COUNT(kb_scopes));
 		lx->scope = s == 1 ? LEX_STEM : s == 2 ? LEX_OPTION : LEX_ANY;
@@ -879,9 +1319,43 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc)
 		} else if (strcmp(name, "catalog") == 0) {
 			kb_section(L, name, v, kb_catalog_entry);
 		} else if (strcmp(name, "lexicon") == 0) {
-			kb_section(L, name, v, kb_lexicon_entry);
+			/* read once every file is in: kb_read_lexicons */
+			if (!kb_grow((void **)&L->lexsecs, L->nlexsecs, &L->caplexsecs,
+			             sizeof(*L->lexsecs)))
+				L->nomem = true;
+			else
+				L->lexsecs[L->nlexsecs++] = (kb_lexsec){ doc, L->file, v };
+		} else if (strcmp(name, "families") == 0) {
+			kb_families(L, v);
 		} else if (strcmp(name, "rules") == 0) {
 			kb_rule_cites(L, v);
 		}
 	}
+}
+
+void kb_read_lexicons(kb_loader *L)
+{
+	uint64_t h = 14695981039346656037u;     /* FNV-1a of every family, for cache keys */
+	for (uint32_t i = 0; i < L->k->nfamilies && !L->nomem; i++) {
+		kb_family_resolve(L, i);
+		const kb_family *f = &L->k->families[i];
+		const char *x = f->expanded ? f->expanded : "";
+		for (const char *q = f->name;; q++) {
+			h = (h ^ (unsigned char)*q) * 1099511628211u;
+			if (!*q)
+				break;
+		}
+		for (const char *q = x;; q++) {
+			h = (h ^ (unsigned char)*q) * 1099511628211u;
+			if (!*q)
+				break;
+		}
+	}
+	snprintf(L->famhash, sizeof(L->famhash), "%016llx", (unsigned long long)h);
+	for (uint32_t i = 0; i < L->nlexsecs && !L->nomem; i++) {
+		L->doc = L->lexsecs[i].doc;
+		L->file = L->lexsecs[i].file;
+		kb_section(L, "lexicon", L->lexsecs[i].node, kb_lexicon_entry);
+	}
+	L->doc = NULL;
 }

@@ -164,6 +164,22 @@ expect:
 cite: [n-1]
 EOF
 cp "$tmp/kb-slow/scenario.txt" "$tmp/slow-one.yaml"
+mkkb kb-family <<'EOF'
+families:
+  must: 'must|has\s+to'
+lexicon:
+  - id: needs-encryption
+    match: '\b{{mustt}}\s+be\s+encrypted'
+    assert: {need: encryption}
+EOF
+mkkb kb-family-spare <<'EOF'
+families:
+  spare: 'one|two'
+lexicon:
+  - id: plain
+    match: 'three'
+    assert: {pattern.ran: yes}
+EOF
 mkkb kb-regex <<'EOF'
 lexicon:
   - id: runaway
@@ -326,6 +342,9 @@ scenario past a yaml-bytes set | 1 | backtrack.yaml: error: input is larger than
 unreadable rule file | 4 | Permission denied | - | --rules $tmp/kb-unreadable ask x
 unreadable scenario file | 1 | Permission denied | - | --rules $KB batch $tmp/sc-unreadable.yaml
 lint: a rule undoing its own match | 1 | kb.yaml:4:22: error: this rule asserts a fact that meets its own `not: {label: ?}` (line 3) | - | --rules $tmp/kb-self-undoing lint
+an unknown word family | 4 | kb.yaml:5:15: error: unknown family `mustt` (did you mean `must`?) | - | --rules $tmp/kb-family ask x
+an unknown word family, linted | 1 | \b{{mustt}}\s+be\s+encrypted | - | --rules $tmp/kb-family lint
+a word family no pattern uses | 0 | kb.yaml:2:3: warning: family `spare` is used by no lexicon pattern | - | --rules $tmp/kb-family-spare lint
 lint of a broken knowledge base | 1 | kb.yaml:7:5: error: unknown key `colour` | - | --rules $tmp/kb-unknown-key lint
 rules that re-enable themselves | 5 | firing limit of 1000 reached while firing rule `count-up` | - | --rules $tmp/kb-loop --max-firings 1000 ask "Which? A. x B. y"
 firing limit named with its option | 5 | firing limit of 50 reached while firing rule `count-up` (%KB-LOOP%:8); raise it with --limit firings=100 (eng_limits.max_firings) | - | --rules $tmp/kb-loop --limit firings=50 ask "Which? A. x B. y"

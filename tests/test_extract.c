@@ -367,3 +367,55 @@ Test(extract, only_part_of_a_buffer)
 	cr_expect_eq(x.n, 0);
 	xfacts_free(&x);
 }
+
+/* The option-side negation cue of the project's own lexicon (`option-negated-claim` in
+ * rules/lexicon/general.yaml) reads every way of denying: the option's polarity turns
+ * negative and the entities of the denying clause are named in the negative; an option
+ * that proposes something "without" or "to avoid" something else is no denial. */
+Test(extract_rules, option_negation_cues)
+{
+	static const struct {
+		const char *text;
+		bool negative;
+		const char *negated;    /* entity ids named in the negative, in text order */
+	} denials[] = {
+		{ "Amazon EMR no longer supports it", true, "amazon-emr" },
+		{ "Amazon EMR never supports it", true, "amazon-emr" },
+		{ "Amazon EMR fails to read it", true, "amazon-emr" },
+		{ "Amazon EMR need not read it", true, "amazon-emr" },
+		{ "Amazon EMR lacks a reader for it", true, "amazon-emr" },
+		{ "Neither Amazon EMR nor Amazon S3 can hold it", true, "amazon-emr amazon-s3" },
+		{ "None of the Amazon EMR releases read it", true, "amazon-emr" },
+		{ "Nobody can run Amazon EMR here", true, "amazon-emr" },
+		{ "Amazon EMR does not read it", true, "amazon-emr" },
+		{ "Use Amazon EMR, so that no one has to look after Amazon S3", true, "amazon-s3" },
+		{ "Use Amazon EMR without managing servers", false, "" },
+		{ "Use Amazon EMR to avoid idle servers", false, "" },
+		{ "Use Amazon EMR to read it", false, "" },
+	};
+	eng_diags *d = eng_diags_new(0);
+	kb *rk = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &rk), ENG_OK);
+	eng_sym polarity = eng_sym_lookup(rk->e, "option.polarity");
+	for (size_t i = 0; i < sizeof(denials) / sizeof(*denials); i++) {
+		const char *t = denials[i].text;
+		xfacts x = { .v = NULL };
+		cr_assert_eq(extract(rk, t, strlen(t), LEX_OPTION, rk->s_uses, &x), ENG_OK);
+		bool negative = false;
+		char got[128] = "";
+		for (size_t j = 0; j < x.n; j++) {
+			if (x.v[j].source == XF_LEXICON && x.v[j].attr == polarity)
+				negative = true;
+			if (x.v[j].source == XF_ENTITY && x.v[j].negated && x.v[j].attr == rk->s_uses) {
+				if (*got)
+					strcat(got, " ");
+				strcat(got, rk->entities[x.v[j].index].id);
+			}
+		}
+		cr_expect_eq(negative, denials[i].negative, "%s: option.polarity", t);
+		cr_expect_str_eq(got, denials[i].negated, "%s", t);
+		xfacts_free(&x);
+	}
+	kb_free(rk);
+	eng_diags_free(d);
+}

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "extract.h"
 #include "kb.h"
 #include "kbcache.h"
 #include "rxlit.h"
@@ -450,6 +451,38 @@ static const broken_case broken[] = {
 	    { "catalog.yaml", 5, 16, "variables cannot appear in a fact's value, found `?x`" },
 	    { "catalog.yaml", 5, 23, "a fact's value is missing" },
 	    { "catalog.yaml", 5, 28, "a fact's value must be a single value, found a mapping" } } },
+	{ "unknown family names point at the reference",
+	  { { "lexicon/a.yaml", "lexicon:\n"
+	                        "  - id: x\n"
+	                        "    match: 'a\\s+{{mst}}'\n"
+	                        "    assert: {k: v}\n"
+	                        "  - id: y\n"
+	                        "    match: 'a{{must}}(b'\n"
+	                        "    assert: {k: v}\n"
+	                        "  - id: z\n"
+	                        "    match: 'c{{q}}'\n"
+	                        "    assert: {k: v}\n" },
+	    { "lexicon/z.yaml", "families:\n  must: 'must|has\\s+to'\n  q: 'a{2,1}'\n" } },
+	  { { "lexicon/a.yaml", 3, 17, "unknown family `mst` (did you mean `must`?)" },
+	    { "lexicon/a.yaml", 6, 24, "invalid regular expression in `match`: missing closing "
+	      "parenthesis (at offset 11)" },
+	    { "lexicon/a.yaml", 9, 14, "invalid regular expression in `match`, inside family "
+	      "`q`: numbers out of order in {} quantifier" } } },
+	{ "bad families",
+	  { { "families.yaml", "families:\n"
+	                       "  a: 'x{{b}}'\n"
+	                       "  b: 'y{{a}}'\n"
+	                       "  c: '(?<n>z)'\n"
+	                       "  d: 'w)'\n"
+	                       "  e: 'v{{'\n" },
+	    { "more.yaml", "families:\n  a: 'dup'\n" } },
+	  { { "families.yaml", 3, 8, "family `a` uses itself" },
+	    { "families.yaml", 4, 7, "a family must not hold a named group (a pattern using it "
+	      "twice would name two groups alike); write `(?:...)`" },
+	    { "families.yaml", 5, 8, "this `)` closes a group the family did not open" },
+	    { "more.yaml", 2, 3, "duplicate family `a` (already loaded from {dir}/families.yaml:2)" },
+	    { "families.yaml", 6, 8, "`{{` starts a family reference such as `{{must}}`; write "
+	      "`\\{{` for two literal braces" } } },
 	{ "sections must be lists",
 	  { { "catalog.yaml", "catalog: {id: x}\nlexicon: oops\nsources:\n" } },
 	  { { "catalog.yaml", 1, 10, "`catalog` must be a list of entries, found a mapping" },
@@ -778,5 +811,126 @@ Test(kb, no_cache_of_a_broken_knowledge_base)
 		eng_diags_free(d);
 	}
 	cr_expect_eq(rmdir(cache_dir), 0, "nothing was written");
+	tmp_remove(&t);
+}
+
+/* ---- word families ---- */
+
+/* The families are written in a file read after the lexicon that uses them. */
+static const kfile family_kb[] = {
+	{ "lexicon/a.yaml",
+	  "lexicon:\n"
+	  "  - id: encrypt\n"
+	  "    match: '\\b{{must}}\\s+be\\s+encrypted\\b|\\b{{nobody}}\\s+{{must}}\\s+see\\b'\n"
+	  "    assert: {need: encryption}\n"
+	  "    scope: stem\n"
+	  "  - id: plain\n"
+	  "    match: 'literal \\{{ braces'\n"
+	  "    assert: {braces: yes}\n" },
+	{ "lexicon/z.yaml",
+	  "families:\n"
+	  "  must: 'must|has\\s+to|is\\s+required\\s+to'\n"
+	  "  nobody: 'nobody|no\\s+one'\n"
+	  "  spare: 'unused|{{must}}'\n" },
+	{ NULL, NULL },
+};
+
+/* The one fact TEXT yields from K's lexicon: its span as "start-end", or "none". */
+static const char *one_span(const kb *k, const char *text, char *buf, size_t size)
+{
+	xfacts x = { 0 };
+	cr_assert_eq(extract(k, text, strlen(text), LEX_STEM, k->s_mentions, &x), ENG_OK);
+	if (x.n == 0)
+		snprintf(buf, size, "none");
+	else
+		snprintf(buf, size, "%zu-%zu", x.v[0].start, x.v[0].end);
+	xfacts_free(&x);
+	return buf;
+}
+
+Test(kb, families_expand_in_patterns)
+{
+	tmpkb t;
+	tmp_make(&t, family_kb);
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	char all[2048], buf[32];
+	cr_assert_eq(kb_load(t.dir, NULL, d, &k), ENG_OK, "%s", diags_text(d, all, sizeof(all)));
+	cr_assert_eq(k->nfamilies, 3);
+	cr_expect_str_eq(k->families[0].name, "must");
+	cr_expect_eq(k->families[0].uses, 2, "`must` is used twice by `encrypt`");
+	cr_expect_eq(k->families[1].uses, 1);
+	cr_expect_eq(k->families[2].uses, 0, "a use inside a family is no use by a pattern");
+	cr_expect_str_eq(k->families[2].expanded,
+	                 "unused|(?:must|has\\s+to|is\\s+required\\s+to)");
+	/* the entry keeps the pattern as written, for what shows it */
+	cr_expect_str_eq(k->lexicon[0].pattern,
+	                 "\\b{{must}}\\s+be\\s+encrypted\\b|\\b{{nobody}}\\s+{{must}}\\s+see\\b");
+	static const struct {
+		const char *text, *span;
+	} cases[] = {
+		{ "The logs must be encrypted.", "9-26" },
+		{ "The logs is required to be encrypted.", "9-36" },
+		{ "Logs has to be encrypted at rest.", "5-24" },
+		{ "No one has to see them.", "0-17" },
+		{ "The logs are encrypted.", "none" },
+		{ "The logs need to be encrypted.", "none" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		cr_expect_str_eq(one_span(k, cases[i].text, buf, sizeof(buf)), cases[i].span,
+		                 "%s", cases[i].text);
+	/* an escaped brace is no reference: the pattern reads two braces */
+	cr_expect_str_eq(one_span(k, "literal {{ braces", buf, sizeof(buf)), "0-17");
+	/* the word prefilter reads the family's words: "one of must, has, is" */
+	const rx *re = k->lexicon[0].re;
+	static const char *const may[] = { "the data must be encrypted", "it has to be encrypted",
+	                                   "nobody must see" };
+	static const char *const never[] = { "the data will be encrypted", "it has to be",
+	                                     "anybody must see it" };
+	for (size_t i = 0; i < sizeof(may) / sizeof(*may); i++)
+		cr_expect(rx_may_match(re, may[i], strlen(may[i])), "prefilter skips: %s", may[i]);
+	for (size_t i = 0; i < sizeof(never) / sizeof(*never); i++)
+		cr_expect(!rx_may_match(re, never[i], strlen(never[i])), "prefilter runs: %s",
+		          never[i]);
+	kb_free(k);
+	eng_diags_free(d);
+	tmp_remove(&t);
+}
+
+Test(kb, cache_sees_a_changed_family)
+{
+	tmpkb t;
+	tmp_make(&t, family_kb);
+	char cache_dir[128], zpath[256];
+	snprintf(cache_dir, sizeof(cache_dir), "%s-cache", t.dir);
+	snprintf(zpath, sizeof(zpath), "%s/lexicon/z.yaml", t.dir);
+	kb_load_opts opts = { NULL, cache_dir, false };
+	kb_cache_result res;
+	char buf[32];
+	for (int run = 0; run < 3; run++) {
+		if (run == 2) {         /* a new wording in a family, read from the cache's folder */
+			FILE *f = fopen(zpath, "w");
+			cr_assert_not_null(f);
+			fputs("families:\n"
+			      "  must: 'must|has\\s+to|is\\s+required\\s+to|is\\s+obliged\\s+to'\n"
+			      "  nobody: 'nobody|no\\s+one'\n"
+			      "  spare: 'unused|{{must}}'\n", f);
+			fclose(f);
+		}
+		eng_diags *d = eng_diags_new(0);
+		kb *k = NULL;
+		cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
+		cr_expect_eq(res, run == 1 ? KB_CACHE_HIT : KB_CACHE_WRITTEN, "run %d: %d", run,
+		             (int)res);
+		cr_expect_str_eq(one_span(k, "Logs is obliged to be encrypted.", buf, sizeof(buf)),
+		                 run == 2 ? "5-31" : "none", "run %d", run);
+		cr_expect_str_eq(one_span(k, "Logs must be encrypted.", buf, sizeof(buf)), "5-22",
+		                 "run %d", run);
+		kb_free(k);
+		eng_diags_free(d);
+	}
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cache_dir);
+	cr_expect_eq(system(cmd), 0);
 	tmp_remove(&t);
 }
