@@ -305,12 +305,21 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
 	}
-	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs))) {
+	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
+	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules))) {
 		eng_doc_free(doc);
 		return ENG_ERR_NOMEM;
 	}
+	L->doc_rules[L->ndocs] = (uint32_t)eng_rule_count(L->k->e);
 	L->docs[L->ndocs++] = doc;
-	st = eng_load_doc(L->k->e, doc, L->d);
+	/* from the cache, the rules are compiled when needed: a question needs few */
+	size_t dlen;
+	const void *deps = kbc_deps(L->cache, i, &dlen);
+	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
+	if (st == ENG_OK)
+		L->lazy = true;
+	else if (st != ENG_ERR_NOMEM)
+		st = eng_load_doc(L->k->e, doc, L->d);
 	if (st == ENG_ERR_NOMEM)
 		return st;
 	if (st != ENG_OK)
@@ -452,8 +461,13 @@ void kb_free(kb *k)
 	free(k->sources);
 	free(k->entities);
 	free(k->lexicon);
+	eng_free(k->e);
 	kb_mem *m = k->mem;
 	if (m) {
+		for (uint32_t i = 0; i < m->ndocs; i++)
+			eng_doc_free(m->docs[i]);
+		free(m->docs);
+		kbc_close(m->cache);    /* after the trees: their texts are in it */
 		while (m->blocks) {
 			kb_block *b = m->blocks;
 			m->blocks = b->next;
@@ -464,7 +478,6 @@ void kb_free(kb *k)
 		free(m->ent_by_sym);
 		free(m);
 	}
-	eng_free(k->e);
 	free(k);
 }
 
@@ -559,6 +572,30 @@ rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t 
 	return r;
 }
 
+/* Writes the cache file PATH of DIR, whose files FILES were looked at at SEEN, from what
+ * L loaded: the trees, the summaries of each file's rules and the patterns. */
+static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_time seen,
+                           const kbc_file *files)
+{
+	unsigned char **deps = calloc(L->ndocs ? L->ndocs : 1, sizeof(*deps));
+	size_t *depslen = calloc(L->ndocs ? L->ndocs : 1, sizeof(*depslen));
+	bool ok = deps && depslen;
+	size_t nrules = eng_rule_count(L->k->e);
+	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
+		size_t end = i + 1 < L->ndocs ? L->doc_rules[i + 1] : nrules;
+		if (end > L->doc_rules[i])
+			ok = eng_rules_deps_image(L->k->e, L->doc_rules[i], end - L->doc_rules[i],
+			                          &deps[i], &depslen[i]) == ENG_OK;
+	}
+	ok = ok && kbc_write(path, dir, seen, files, L->docs, deps, depslen, L->ndocs, L->pats,
+	                     L->pat_srcs, L->npats);
+	for (uint32_t i = 0; deps && i < L->ndocs; i++)
+		free(deps[i]);
+	free(deps);
+	free(depslen);
+	return ok;
+}
+
 /* Loads every YAML file under DIR (or the one file DIR names) into a new knowledge base,
  * with a compiled cache when OPTS asks for one; see kb.h. */
 eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d, kb **out,
@@ -626,9 +663,8 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	if (st == ENG_OK && cache_path) {
 		if (kbc_complete(L.cache))
 			*cache = KB_CACHE_HIT;
-		else if (!L.no_write && L.ndocs == paths.n &&
-		         kbc_write(cache_path, dir, seen, paths.v, L.docs, L.ndocs, L.pats,
-		                   L.pat_srcs, L.npats))
+		else if (!L.no_write && L.ndocs == paths.n && kb_write_cache(&L, cache_path, dir,
+		                                                             seen, paths.v))
 			*cache = KB_CACHE_WRITTEN;
 		else
 			*cache = KB_CACHE_UNWRITTEN;
@@ -642,10 +678,19 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	for (uint32_t i = 0; i < paths.n; i++)
 		free(paths.v[i].path);
 	free(paths.v);
-	for (uint32_t i = 0; i < L.ndocs; i++)
-		eng_doc_free(L.docs[i]);
-	kbc_close(L.cache);     /* after the trees: their texts are in it */
-	free(L.docs);
+	if (st == ENG_OK && L.lazy) {
+		/* the rules not compiled yet are read from these when needed */
+		kb_mem *m = k->mem;
+		m->docs = L.docs;
+		m->ndocs = L.ndocs;
+		m->cache = L.cache;
+	} else {
+		for (uint32_t i = 0; i < L.ndocs; i++)
+			eng_doc_free(L.docs[i]);
+		kbc_close(L.cache);     /* after the trees: their texts are in it */
+		free(L.docs);
+	}
+	free(L.doc_rules);
 	free(L.refs);
 	if (st != ENG_OK) {
 		kb_free(k);

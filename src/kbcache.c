@@ -8,7 +8,8 @@
  *   body    this program's build id, the PCRE2 build, the folder's real path, when its
  *           files were looked at; per YAML file in load order: its path relative to the
  *           folder, size, inode, device, modification and change times (ns), a checksum of
- *           its contents and its document image (eng_doc_serialize); the sources of the
+ *           its contents, its document image (eng_doc_serialize) and the summaries of its
+ *           rules (eng_rules_deps_image, empty when the file has none); the sources of the
  *           compiled patterns in load order, the words each needs (rxlit_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load), then
  *           PCRE2's serialisation of all of them.
@@ -48,7 +49,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 4u
+#define KBC_FORMAT 5u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 32u
 #define KBC_MAX_BYTES ((size_t)512 << 20)
@@ -317,6 +318,8 @@ struct kbc {
 	size_t len;
 	const unsigned char **img;
 	size_t *imglen;
+	const unsigned char **deps;
+	size_t *depslen;
 	size_t nfiles, given;
 	const char **srcs;
 	rx **pats;
@@ -373,6 +376,7 @@ static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_ti
 	same = kbc_u32(c) == f->ctime_ns && same;
 	uint64_t hash = kbc_u64(c);
 	k->img[i] = kbc_blob(c, &k->imglen[i]);
+	k->deps[i] = kbc_blob(c, &k->depslen[i]);
 	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
 		same = kbc_same_content(f->path, f->size, hash);
 	return same && !c->bad;
@@ -396,7 +400,9 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->nfiles = n;
 		k->img = calloc(n ? n : 1, sizeof(*k->img));
 		k->imglen = calloc(n ? n : 1, sizeof(*k->imglen));
-		ok = k->img && k->imglen;
+		k->deps = calloc(n ? n : 1, sizeof(*k->deps));
+		k->depslen = calloc(n ? n : 1, sizeof(*k->depslen));
+		ok = k->img && k->imglen && k->deps && k->depslen;
 	}
 	kbc_cur c = { buf, len, KBC_HEADER, false };
 	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
@@ -474,6 +480,15 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 	return doc;
 }
 
+const void *kbc_deps(const kbc *c, size_t i, size_t *len)
+{
+	*len = 0;
+	if (!c || i >= c->nfiles || !c->depslen[i])
+		return NULL;
+	*len = c->depslen[i];
+	return c->deps[i];
+}
+
 rx *kbc_pattern(kbc *c, const char *pattern)
 {
 	if (!c)
@@ -507,6 +522,8 @@ void kbc_close(kbc *c)
 	free(c->srcs);
 	free(c->img);
 	free(c->imglen);
+	free(c->deps);
+	free(c->depslen);
 	if (c->buf)
 		munmap((void *)c->buf, c->len);
 	free(c);
@@ -628,8 +645,8 @@ void kbc_signals_hold(sigset_t *old)
 }
 
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
-               eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
-               size_t npats)
+               eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats)
 {
 	if (!path || !dir || n > UINT32_MAX || npats > UINT32_MAX)
 		return false;
@@ -665,6 +682,7 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		kbc_put_u32(&b, f->ctime_ns);
 		kbc_put_u64(&b, f->hash);
 		kbc_put_blob(&b, img, len);
+		kbc_put_blob(&b, deps[i], depslen[i]);
 		free(img);
 	}
 	kbc_put_u32(&b, (uint32_t)npats);
