@@ -306,18 +306,21 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
 	}
 	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
-	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules))) {
+	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
+	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep))) {
 		eng_doc_free(doc);
 		return ENG_ERR_NOMEM;
 	}
-	L->doc_rules[L->ndocs] = (uint32_t)eng_rule_count(L->k->e);
+	size_t before = eng_rule_count(L->k->e);
+	L->doc_rules[L->ndocs] = (uint32_t)before;
+	L->doc_keep[L->ndocs] = false;
 	L->docs[L->ndocs++] = doc;
 	/* from the cache, the rules are compiled when needed: a question needs few */
 	size_t dlen;
 	const void *deps = kbc_deps(L->cache, i, &dlen);
 	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
 	if (st == ENG_OK)
-		L->lazy = true;
+		L->lazy = L->doc_keep[L->ndocs - 1] = eng_rule_count(L->k->e) > before;
 	else if (st != ENG_ERR_NOMEM)
 		st = eng_load_doc(L->k->e, doc, L->d);
 	if (st == ENG_ERR_NOMEM)
@@ -330,6 +333,8 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		return ENG_ERR_NOMEM;
 	kb_read_doc(L, doc);
 	L->doc = NULL;
+	if (!L->doc_keep[L->ndocs - 1])
+		kbc_release_doc(L->cache, i);   /* read: copied into the kb */
 	return L->nomem ? ENG_ERR_NOMEM : ENG_OK;
 }
 
@@ -679,11 +684,15 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		free(paths.v[i].path);
 	free(paths.v);
 	if (st == ENG_OK && L.lazy) {
-		/* the rules not compiled yet are read from these when needed */
+		/* the rules not compiled yet are read from their documents when needed */
 		kb_mem *m = k->mem;
 		m->docs = L.docs;
-		m->ndocs = L.ndocs;
 		m->cache = L.cache;
+		for (uint32_t i = 0; i < L.ndocs; i++)
+			if (L.doc_keep[i])
+				m->docs[m->ndocs++] = L.docs[i];
+			else
+				eng_doc_free(L.docs[i]);
 	} else {
 		for (uint32_t i = 0; i < L.ndocs; i++)
 			eng_doc_free(L.docs[i]);
@@ -691,6 +700,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		free(L.docs);
 	}
 	free(L.doc_rules);
+	free(L.doc_keep);
 	free(L.refs);
 	if (st != ENG_OK) {
 		kb_free(k);

@@ -72,6 +72,8 @@ typedef struct {
 	uint32_t ndocs, capdocs;
 	uint32_t *doc_rules;    /* the engine's rule count before docs[i] was loaded */
 	uint32_t capdoc_rules;
+	bool *doc_keep;         /* docs[i] has rules that wait to be compiled */
+	uint32_t capdoc_keep;
 	bool lazy;              /* some document's rules wait to be compiled: the documents
 	                         * and the cache they are read from stay with the kb */
 	/* the compiled cache: the one read (NULL: none), the file to write (NULL: none) and

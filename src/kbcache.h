@@ -60,6 +60,9 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
  * the cache cannot give it (the caller parses the file). The caller frees it, before
  * kbc_close: its texts are read from the cache file. */
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits);
+/* File I's tree (kbc_doc) will be read little from now on: the pages of its image go
+ * back to the system, and come back from the file when its texts are read again. */
+void kbc_release_doc(kbc *c, size_t i);
 /* The summaries of file I's rules (eng_rules_deps_image) in the cache, *LEN bytes; NULL
  * when it has none. They stay valid until kbc_close. */
 const void *kbc_deps(const kbc *c, size_t i, size_t *len);
