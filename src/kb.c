@@ -299,7 +299,9 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
 	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
 	                                : NULL;
-	if (!doc)
+	if (doc)
+		f->hash = kbc_file_hash(L->cache, i);   /* for a cache written again */
+	else
 		doc = kb_parse(L, f, &st);
 	if (!doc) {
 		L->failed = true;
@@ -319,10 +321,13 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	size_t dlen;
 	const void *deps = kbc_deps(L->cache, i, &dlen);
 	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
-	if (st == ENG_OK)
+	if (st == ENG_OK) {
 		L->lazy = L->doc_keep[L->ndocs - 1] = eng_rule_count(L->k->e) > before;
-	else if (st != ENG_ERR_NOMEM)
+	} else if (st != ENG_ERR_NOMEM) {
+		if (deps)
+			kbc_refused(L->cache);  /* summaries that do not fit: write them anew */
 		st = eng_load_doc(L->k->e, doc, L->d);
+	}
 	if (st == ENG_ERR_NOMEM)
 		return st;
 	if (st != ENG_OK)

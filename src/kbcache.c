@@ -321,6 +321,7 @@ struct kbc {
 	size_t *imglen;
 	const unsigned char **deps;
 	size_t *depslen;
+	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
 	const char **srcs;
 	rx **pats;
@@ -329,6 +330,7 @@ struct kbc {
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
 	const unsigned char *srcs_end;
 	bool missed;
+	bool refused;           /* kbc_refused: complete or not, the file is written anew */
 };
 
 /* Gives the pages of P[0..LEN), a part of the mapped file read already, back to the system:
@@ -397,6 +399,7 @@ static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_ti
 	same = (int64_t)kbc_u64(c) == f->ctime_s && same;
 	same = kbc_u32(c) == f->ctime_ns && same;
 	uint64_t hash = kbc_u64(c);
+	k->hash[i] = hash;
 	k->img[i] = kbc_blob(c, &k->imglen[i]);
 	k->deps[i] = kbc_blob(c, &k->depslen[i]);
 	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
@@ -425,7 +428,8 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->imglen = calloc(n ? n : 1, sizeof(*k->imglen));
 		k->deps = calloc(n ? n : 1, sizeof(*k->deps));
 		k->depslen = calloc(n ? n : 1, sizeof(*k->depslen));
-		ok = k->img && k->given_img && k->imglen && k->deps && k->depslen;
+		k->hash = calloc(n ? n : 1, sizeof(*k->hash));
+		ok = k->img && k->given_img && k->imglen && k->deps && k->depslen && k->hash;
 	}
 	kbc_cur c = { buf, len, KBC_HEADER, false };
 	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
@@ -541,9 +545,22 @@ void kbc_release_doc(kbc *c, size_t i)
 		kbc_release(c, c->given_img[i], c->imglen[i]);
 }
 
+uint64_t kbc_file_hash(const kbc *c, size_t i)
+{
+	return c && i < c->nfiles ? c->hash[i] : 0;
+}
+
+void kbc_refused(kbc *c)
+{
+	/* not missed: the patterns still come from the cache, so that they can be written
+	 * with it (PCRE2 encodes patterns together only when they share their tables) */
+	if (c)
+		c->refused = true;
+}
+
 bool kbc_complete(const kbc *c)
 {
-	return c && !c->missed && c->given == c->nfiles && c->next == c->npats;
+	return c && !c->missed && !c->refused && c->given == c->nfiles && c->next == c->npats;
 }
 
 void kbc_close(kbc *c)
@@ -563,6 +580,7 @@ void kbc_close(kbc *c)
 	free(c->imglen);
 	free(c->deps);
 	free(c->depslen);
+	free(c->hash);
 	if (c->buf)
 		munmap((void *)c->buf, c->len);
 	free(c);

@@ -70,6 +70,12 @@ const void *kbc_deps(const kbc *c, size_t i, size_t *len);
  * caller owns it. NULL when the cache has no such pattern next (the caller compiles it;
  * the cache gives no more). */
 rx *kbc_pattern(kbc *c, const char *pattern);
+/* The checksum of file I's contents recorded in the cache (kbc_file.hash of the file the
+ * cache matched), for writing it again. */
+uint64_t kbc_file_hash(const kbc *c, size_t i);
+/* What the cache gave could not be used (kb.c loaded that part otherwise): the file
+ * should be written again. NULL is allowed. */
+void kbc_refused(kbc *c);
 /* Whether every document and pattern of the cache was given out, in order, and nothing
  * else was asked for: otherwise the file should be written again. */
 bool kbc_complete(const kbc *c);
