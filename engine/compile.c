@@ -325,6 +325,8 @@ static bool comp_rule_id(compiler *c, comp_out *out, const eng_node *n)
 		           eng_node_describe(n, found, sizeof(found)));
 		return false;
 	}
+	if (c->lazy)
+		return true;
 	if ((out->nseen + 1) * 2 > out->nseen_slots && !comp_seen_rehash(c, out))
 		return false;
 	size_t slot = comp_seen_slot(out, id);
@@ -726,4 +728,124 @@ eng_status eng_load_string(eng *e, const char *name, const char *text, size_t le
 	if (!doc)
 		return st;
 	return compile_doc_owned(e, doc, d);
+}
+
+/* ---- rules compiled when needed ---- */
+
+/* Compiles the rule at RN; see internal.h. */
+eng_status compile_rule_lazy(eng *e, const eng_doc *doc, const eng_node *rn,
+                             const char *file, ir_rule **out)
+{
+	compiler c = { .e = e, .doc = doc, .d = NULL, .a = eng_rules_arena(e), .lazy = true };
+	comp_out o = { .file = file };
+	arena_mark mark = arena_mark_get(c.a);
+	comp_rule(&c, &o, rn);
+	eng_status st = c.st;
+	if (st == ENG_OK && (c.errors || o.nrules != 1))
+		st = ENG_ERR_LOAD;
+	*out = st == ENG_OK ? o.rules[0] : NULL;
+	if (st != ENG_OK) {
+		arena_rewind(c.a, mark);
+		size_t size;
+		char *msg = eng_error_buf(e, &size);
+		const eng_node *id = eng_node_kind_of(rn) == ENG_NODE_MAP ? eng_node_get(rn, "id")
+		                                                          : NULL;
+		const char *name = id ? eng_node_text(id, NULL) : NULL;
+		if (st == ENG_ERR_NOMEM)
+			snprintf(msg, size, "out of memory compiling rule `%s`", name ? name : "?");
+		else
+			snprintf(msg, size, "rule `%s` (%s:%u) no longer compiles: the rules changed "
+			         "while they were in use", name ? name : "?", file ? file : "",
+			         eng_node_line(rn));
+	}
+	free(o.rules);
+	free(c.vars);
+	free(c.conds);
+	free(c.acts);
+	return st;
+}
+
+/* The stubs of the `rules:` sections of ROOT (a mapping), matched with the N of the
+ * image in order; the `facts:` sections compiled into OUT. False when they do not fit. */
+static bool lazy_sections(compiler *c, comp_out *out, const eng_node *root, rule_stub *stubs,
+                          size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < eng_node_size(root) && c->st == ENG_OK; i++) {
+		const char *name = eng_node_text(eng_node_key(root, i), NULL);
+		const eng_node *val = eng_node_value(root, i);
+		if (!name)
+			return false;
+		if (strcmp(name, "facts") == 0) {
+			comp_facts(c, out, val);
+			continue;
+		}
+		if (strcmp(name, "rules") != 0) {
+			if (!eng_section_skipped(c->e, name))
+				return false;
+			continue;
+		}
+		if (eng_node_kind_of(val) != ENG_NODE_SEQ)
+			return comp_is(val, "");
+		for (size_t j = 0; j < eng_node_size(val); j++, k++) {
+			const eng_node *rn = eng_node_item(val, j);
+			const eng_node *idn = eng_node_kind_of(rn) == ENG_NODE_MAP ?
+			                      eng_node_get(rn, "id") : NULL;
+			size_t len;
+			const char *id = idn ? eng_node_text(idn, &len) : NULL;
+			if (k >= n || !id || len != stubs[k].idlen || memcmp(id, stubs[k].id, len))
+				return false;
+			stubs[k].id = id;
+			stubs[k].node = rn;
+		}
+	}
+	return k == n;
+}
+
+eng_status eng_load_doc_lazy(eng *e, const eng_doc *doc, const void *img, size_t len)
+{
+	if (!e || !doc)
+		return ENG_ERR_INVALID;
+	/* no diagnostics: a document that has any is loaded again by eng_load_doc */
+	compiler c = { .e = e, .doc = doc, .a = eng_rules_arena(e) };
+	comp_out out = { 0 };
+	arena_mark mark = arena_mark_get(c.a);
+	rule_stub *stubs = NULL;
+	size_t n = 0;
+	eng_status st = deps_image_read(e, img, len, &stubs, &n);
+	const eng_node *root = eng_doc_root(doc);
+	if (st == ENG_OK) {
+		if (!root || comp_is(root, ""))
+			st = n ? ENG_ERR_INVALID : ENG_OK;
+		else if (eng_node_kind_of(root) != ENG_NODE_MAP)
+			st = ENG_ERR_INVALID;
+		else if (!(out.file = arena_strndup(c.a, eng_doc_name(doc), strlen(eng_doc_name(doc)))))
+			st = ENG_ERR_NOMEM;
+		else if (!lazy_sections(&c, &out, root, stubs, n))
+			st = c.st ? c.st : ENG_ERR_INVALID;
+		else if (c.st || c.errors)
+			st = c.st ? c.st : ENG_ERR_INVALID;
+	}
+	bool handed = false;
+	if (st == ENG_OK && n) {
+		if (eng_fact_count(e) > 0) {
+			st = ENG_ERR_INVALID;
+		} else {
+			handed = true;
+			st = eng_rules_add_lazy(e, doc, out.file, stubs, n);
+		}
+	}
+	for (size_t i = 0; st == ENG_OK && i < out.nfacts; i++) {
+		eng_triple *t = &out.facts[i];
+		st = eng_deffact_add(e, t->subject, t->attribute, t->value);
+	}
+	if (st != ENG_OK && !handed)
+		arena_rewind(c.a, mark);
+	free(stubs);
+	free(out.rules);
+	free(out.facts);
+	free(c.vars);
+	free(c.conds);
+	free(c.acts);
+	return st;
 }

@@ -42,6 +42,7 @@ typedef struct {
 	uint32_t cur;           /* the condition being compiled, or COMP_AFTER_WHEN */
 	uint32_t cur_line;      /* ... and its line */
 	bool procedural;
+	bool lazy;              /* compile_rule_lazy: the rule's id is known to the engine */
 	const char *doc_name;   /* the document's name once DOC is freed (compile_doc_owned) */
 } compiler;
 

@@ -259,8 +259,42 @@ struct rnode {
 	bool dirty;
 };
 
+/* ---- what a rule needs and makes (defer.c) ---- */
+
+/* A positive condition with a constant attribute: the facts that can match it. */
+typedef struct {
+	eng_sym attr;
+	bool any;               /* any value of ATTR (the value is a variable or compared) */
+	uint32_t nvals;         /* else one of VALS (none: no fact can match) */
+	const eng_value *vals;
+} dep_need;
+
+/* A fact a rule asserts or modifies. */
+typedef struct {
+	eng_sym attr;           /* 0: a computed attribute, so any */
+	eng_value v;            /* ENG_NONE: any value */
+} dep_prod;
+
+/* A rule's dependency summary: what decides whether it can fire for a question, and
+ * which control facts it changes (cond_goes_last), without its IR. Worked out from the
+ * IR when a rule is compiled, or read from a compiled cache (eng_load_doc_lazy). */
+struct rule_deps {
+	dep_need *needs;
+	uint32_t nneeds;
+	dep_prod *prods;
+	uint32_t nprods;
+	eng_triple *changes;    /* (S, A, -) of its modifies and constant retracts, 0 = any */
+	uint32_t nchanges;
+	bool modifies;
+};
+
 struct rule {
-	const ir_rule *ir;
+	const ir_rule *ir;      /* NULL until compiled (a rule of eng_load_doc_lazy) */
+	const char *id;         /* ir->id, known before the IR */
+	const rule_deps *deps;
+	const eng_doc *doc;     /* where an uncompiled rule is: its document and node */
+	const eng_node *node;
+	const char *file;       /* the document's name, in the rules arena */
 	uint32_t index;
 	varloc *vars;
 	uint32_t npos;          /* positive conditions */
@@ -486,7 +520,6 @@ void wm_retract(eng *e, fact *f);
 eng_status grow(void **ptr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* rete.c */
-eng_status rete_note_changes(eng *e, const ir_rule *ir);
 eng_status rete_build_rule(eng *e, rule *r);
 eng_status rete_top_init(eng *e);
 eng_status rete_add_fact(eng *e, fact *f);
@@ -510,6 +543,13 @@ void agenda_clear(eng *e);
 
 /* defer.c */
 eng_status defer_build_pending(eng *e);
+/* The IR of rule R, compiled now if it was not yet; NULL (with e->error) when it cannot
+ * be. The engine is logically const: compiling only fills in what was deferred. */
+const ir_rule *rule_ir(const eng *e, rule *r);
+/* R's summary worked out from its IR, in the rules arena; NULL when out of memory. */
+const rule_deps *deps_from_ir(eng *e, const ir_rule *ir);
+/* Notes in e->changed what D changes (before the rule is added). */
+eng_status deps_note_changes(eng *e, const rule_deps *d);
 bool defer_input_allowed(eng *e, eng_sym attribute, eng_value value);
 void defer_free(eng *e);
 

@@ -21,6 +21,16 @@
  * rules when it was added (rule.nchanged), so that each is built as it would have been
  * at once. After that, eng_assert checks each input fact against the kinds named: a fact
  * of another kind could match a rule left out.
+ *
+ * The fixpoint reads each rule's summary (rule_deps: the kinds its positive conditions
+ * need, the facts it asserts, the control facts it changes), not its IR. A summary is
+ * worked out from the IR when a rule is compiled, and can be written out
+ * (eng_rules_deps_image) and read back with the rule's document (eng_load_doc_lazy):
+ * such a rule is known by its id and summary, and compiled from its document's node only
+ * when something needs its IR (rule_ir: building it, eng_rule_get, why-not). So a
+ * question whose knowledge base comes from the compiled cache compiles only the rules it
+ * can fire. Compiling later interns the rule's symbols later, which changes their
+ * numbers but nothing that depends on names or on the order of firings.
  */
 #include "core.h"
 
@@ -128,56 +138,157 @@ static bool set_allows(const struct inputs *s, eng_sym attr, eng_value v)
 	return set_has(s, any) || set_has(s, exact);
 }
 
-/* Whether some fact of the kinds in S can match positive condition C. */
-static bool cond_possible(const struct inputs *s, const ir_cond *c)
+/* Whether some fact of the kinds in S can match a condition that needs N. */
+static bool need_possible(const struct inputs *s, const dep_need *n)
 {
-	if (s->any_attr || c->slot[1].kind != OPD_CONST)
+	if (s->any_attr)
 		return true;
-	eng_sym attr = c->slot[1].k.u.sym;
-	if (c->slot[2].kind == OPD_CONST)
-		return set_allows(s, attr, c->slot[2].k);
-	for (uint32_t i = 0; i < c->ncons; i++) {
-		const ir_constraint *k = &c->cons[i];
-		if (k->op == CMP_EQ && k->operand.kind == OPD_CONST)
-			return set_allows(s, attr, k->operand.k);
-		if (k->op == CMP_IN) {
-			for (uint32_t j = 0; j < k->nset; j++)
-				if (set_allows(s, attr, k->set[j]))
-					return true;
-			return false;
-		}
+	if (n->any) {
+		kind_key present = { 0, n->attr, KIND_ATTR };
+		return set_has(s, present);
 	}
-	kind_key present = { 0, attr, KIND_ATTR };
-	return set_has(s, present);
+	for (uint32_t j = 0; j < n->nvals; j++)
+		if (set_allows(s, n->attr, n->vals[j]))
+			return true;
+	return false;
 }
 
-static bool rule_possible(const struct inputs *s, const ir_rule *ir)
+static bool rule_possible(const struct inputs *s, const rule_deps *d)
 {
-	for (uint32_t i = 0; i < ir->nconds; i++)
-		if (ir->conds[i].kind == COND_POS && !cond_possible(s, &ir->conds[i]))
+	for (uint32_t i = 0; i < d->nneeds; i++)
+		if (!need_possible(s, &d->needs[i]))
 			return false;
 	return true;
 }
 
-/* Adds to S what IR asserts or modifies; false when out of memory. */
-static bool rule_products(struct inputs *s, const ir_rule *ir, bool *grew)
+/* Adds to S what D's rule asserts or modifies; false when out of memory. */
+static bool rule_products(struct inputs *s, const rule_deps *d, bool *grew)
 {
-	for (uint32_t i = 0; i < ir->nacts; i++) {
-		const ir_action *a = &ir->acts[i];
-		if (a->kind != ACT_ASSERT && a->kind != ACT_MODIFY)
-			continue;
-		if (a->a.kind != OPD_CONST) {
+	for (uint32_t i = 0; i < d->nprods; i++) {
+		const dep_prod *p = &d->prods[i];
+		if (!p->attr) {
 			*grew = *grew || !s->any_attr;
 			s->any_attr = true;
 			continue;
 		}
-		eng_value v = { ENG_NONE, { 0 } };
-		if (a->v.kind == OPD_CONST)
-			v = a->v.k;
-		if (!set_fact(s, a->a.k.u.sym, v, grew))
+		if (!set_fact(s, p->attr, p->v, grew))
 			return false;
 	}
 	return true;
+}
+
+/* ---- the summary of a rule ---- */
+
+/* What a positive condition C with a constant attribute needs: its constant value, the
+ * value of its first `=` constraint with a constant or the set of its first `in`, else
+ * any value. The first of those decides, as they are tried in order. */
+static dep_need need_of(const ir_cond *c)
+{
+	dep_need n = { c->slot[1].k.u.sym, false, 0, NULL };
+	if (c->slot[2].kind == OPD_CONST) {
+		n.nvals = 1;
+		n.vals = &c->slot[2].k;
+		return n;
+	}
+	for (uint32_t i = 0; i < c->ncons; i++) {
+		const ir_constraint *k = &c->cons[i];
+		if (k->op == CMP_EQ && k->operand.kind == OPD_CONST) {
+			n.nvals = 1;
+			n.vals = &k->operand.k;
+			return n;
+		}
+		if (k->op == CMP_IN) {
+			n.nvals = k->nset;
+			n.vals = k->set;
+			return n;
+		}
+	}
+	n.any = true;
+	return n;
+}
+
+const rule_deps *deps_from_ir(eng *e, const ir_rule *ir)
+{
+	rule_deps *d = arena_alloc(e->rules_arena, sizeof(*d));
+	if (!d)
+		return NULL;
+	uint32_t nn = 0, np = 0, nc = 0;
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		nn += ir->conds[i].kind == COND_POS && ir->conds[i].slot[1].kind == OPD_CONST;
+	for (uint32_t i = 0; i < ir->nacts; i++) {
+		const ir_action *a = &ir->acts[i];
+		np += a->kind == ACT_ASSERT || a->kind == ACT_MODIFY;
+		nc += a->kind == ACT_MODIFY || (a->kind == ACT_RETRACT &&
+		      a->s.kind == OPD_CONST && a->a.kind == OPD_CONST);
+	}
+	d->needs = arena_alloc_small(e->rules_arena, nn * sizeof(*d->needs));
+	d->prods = arena_alloc_small(e->rules_arena, np * sizeof(*d->prods));
+	d->changes = arena_alloc_small(e->rules_arena, nc * sizeof(*d->changes));
+	if ((nn && !d->needs) || (np && !d->prods) || (nc && !d->changes))
+		return NULL;
+	/* the values stay where the IR has them: both live in the rules arena */
+	for (uint32_t i = 0; i < ir->nconds; i++)
+		if (ir->conds[i].kind == COND_POS && ir->conds[i].slot[1].kind == OPD_CONST)
+			d->needs[d->nneeds++] = need_of(&ir->conds[i]);
+	for (uint32_t i = 0; i < ir->nacts; i++) {
+		const ir_action *a = &ir->acts[i];
+		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
+		if (a->kind == ACT_ASSERT || a->kind == ACT_MODIFY) {
+			dep_prod p = { ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
+			if (ac && a->v.kind == OPD_CONST)
+				p.v = a->v.k;
+			d->prods[d->nprods++] = p;
+		}
+		if (a->kind == ACT_MODIFY)
+			d->modifies = true;
+		if (a->kind == ACT_MODIFY || (a->kind == ACT_RETRACT && sc && ac)) {
+			eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0,
+			                 { ENG_NONE, { 0 } } };
+			d->changes[d->nchanges++] = t;
+		}
+	}
+	return d;
+}
+
+eng_status deps_note_changes(eng *e, const rule_deps *d)
+{
+	if (d->modifies)
+		e->by_subject = true;   /* engine.c indexes facts by subject from now on */
+	for (uint32_t i = 0; i < d->nchanges; i++) {
+		const eng_triple *t = &d->changes[i];
+		uint32_t k = 0;
+		while (k < e->nchanged &&
+		       (e->changed[k].subject != t->subject || e->changed[k].attribute != t->attribute))
+			k++;
+		if (k < e->nchanged)
+			continue;
+		if (grow((void **)&e->changed, &e->capchanged, e->nchanged + 1, sizeof(eng_triple)))
+			return ENG_ERR_NOMEM;
+		e->changed[e->nchanged++] = *t;
+	}
+	return ENG_OK;
+}
+
+/* Compiles R if it was not: ENG_OK, or compile_rule_lazy's failure. */
+static eng_status rule_compile(eng *e, rule *r)
+{
+	if (r->ir)
+		return ENG_OK;
+	ir_rule *ir;
+	eng_status st = compile_rule_lazy(e, r->doc, r->node, r->file, &ir);
+	if (st)
+		return st;
+	r->ir = ir;
+	r->cite = ir->cite;
+	r->doc = NULL;
+	r->node = NULL;
+	return ENG_OK;
+}
+
+const ir_rule *rule_ir(const eng *e, rule *r)
+{
+	/* see core.h: compiling only fills in what was deferred */
+	return r->ir || !rule_compile((eng *)e, r) ? r->ir : NULL;
 }
 
 static void inputs_free(struct inputs *s)
@@ -188,12 +299,16 @@ static void inputs_free(struct inputs *s)
 	}
 }
 
-/* Builds rule R as it would have been built when it was added. */
+/* Builds rule R (compiled first if it was not) as it would have been built when it was
+ * added. */
 static eng_status rule_build(eng *e, rule *r)
 {
+	eng_status st = rule_compile(e, r);
+	if (st)
+		return st;
 	uint32_t now = e->nchanged;
 	e->nchanged = r->nchanged;
-	eng_status st = rete_build_rule(e, r);
+	st = rete_build_rule(e, r);
 	e->nchanged = now;
 	return st;
 }
@@ -236,14 +351,14 @@ eng_status eng_rules_build_for(eng *e, const eng_input *in, size_t n)
 	/* the rules already in the network assert what they assert */
 	for (uint32_t i = 0; ok && i < e->nplaced; i++)
 		if (e->rules[i]->prod)
-			ok = rule_products(facts, e->rules[i]->ir, &grew);
+			ok = rule_products(facts, e->rules[i]->deps, &grew);
 	for (grew = true; ok && grew;) {
 		grew = false;
 		for (uint32_t i = e->nplaced; ok && i < e->nrules; i++) {
 			bool *l = &live[i - e->nplaced];
-			if (!*l && rule_possible(facts, e->rules[i]->ir)) {
+			if (!*l && rule_possible(facts, e->rules[i]->deps)) {
 				*l = grew = true;
-				ok = rule_products(facts, e->rules[i]->ir, &grew);
+				ok = rule_products(facts, e->rules[i]->deps, &grew);
 			}
 		}
 	}
@@ -260,6 +375,14 @@ eng_status eng_rules_build_for(eng *e, const eng_input *in, size_t n)
 	}
 	e->inputs = allowed;
 	return ENG_OK;
+}
+
+eng_status eng_rules_compile_all(eng *e)
+{
+	eng_status st = ENG_OK;
+	for (uint32_t i = 0; !st && i < e->nrules; i++)
+		st = rule_compile(e, e->rules[i]);
+	return st;
 }
 
 size_t eng_rules_built(const eng *e)
@@ -288,4 +411,327 @@ void defer_free(eng *e)
 {
 	inputs_free(e->inputs);
 	e->inputs = NULL;
+}
+
+/* ---- the summaries as an image (a compiled cache keeps them) ----
+ *
+ *   u32 DEPS_MAGIC, u32 rules, u32 names, the names (u32 length, the bytes);
+ *   per rule: its id (u32 length, the bytes), u32 needs, each (u32 attribute, u8 any,
+ *   u32 values, the values), u32 products, each (u32 attribute, a value), u32 changes,
+ *   each (u32 subject, u32 attribute), u8 modifies.
+ *   A symbol is written as the number of its name (NO_SYM for 0); a value as a u8 type,
+ *   then a name (symbol, string), 8 bytes (number), a u8 (bool) or nothing.
+ *
+ * The image is untrusted: every count and number is checked against what is left. */
+
+#define DEPS_MAGIC 0x4D4C4431u      /* "MLD1" */
+#define NO_SYM UINT32_MAX
+
+typedef struct {
+	unsigned char *p;
+	size_t n, cap;
+	bool nomem;
+	uint32_t *names;        /* symbol -> 1 + its number in the image, 0: not yet */
+	uint32_t nnames;
+	eng_sym *order;         /* the symbols in the order numbered */
+} dbuf;
+
+static void dput(dbuf *b, const void *data, size_t n)
+{
+	if (b->nomem)
+		return;
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->n < n)
+			cap *= 2;
+		unsigned char *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+}
+
+static void dput_u32(dbuf *b, uint32_t v)
+{
+	dput(b, &v, sizeof(v));
+}
+
+static void dput_u8(dbuf *b, uint8_t v)
+{
+	dput(b, &v, 1);
+}
+
+/* The number of symbol S in the image (numbered on first use; only counted when B->p is
+ * NULL, the first pass). */
+static uint32_t dsym(dbuf *b, eng_sym s)
+{
+	if (!s)
+		return NO_SYM;
+	if (!b->names[s]) {
+		b->order[b->nnames] = s;
+		b->names[s] = ++b->nnames;
+	}
+	return b->names[s] - 1;
+}
+
+static void dput_value(dbuf *b, eng_value v)
+{
+	dput_u8(b, (uint8_t)v.type);
+	switch (v.type) {
+	case ENG_SYMBOL:
+	case ENG_STRING: dput_u32(b, dsym(b, v.u.sym)); break;
+	case ENG_NUMBER: dput(b, &v.u.num, sizeof(v.u.num)); break;
+	case ENG_BOOL: dput_u8(b, v.u.b); break;
+	default: break;
+	}
+}
+
+/* The rules' part of the image, numbering the symbols it names. */
+static void dput_rules(dbuf *b, const eng *e, size_t first, size_t n)
+{
+	for (size_t i = first; i < first + n; i++) {
+		const rule *r = e->rules[i];
+		const rule_deps *d = r->deps;
+		size_t idlen = strlen(r->id);
+		dput_u32(b, (uint32_t)idlen);
+		dput(b, r->id, idlen);
+		dput_u32(b, d->nneeds);
+		for (uint32_t k = 0; k < d->nneeds; k++) {
+			const dep_need *nd = &d->needs[k];
+			dput_u32(b, dsym(b, nd->attr));
+			dput_u8(b, nd->any);
+			dput_u32(b, nd->nvals);
+			for (uint32_t j = 0; j < nd->nvals; j++)
+				dput_value(b, nd->vals[j]);
+		}
+		dput_u32(b, d->nprods);
+		for (uint32_t k = 0; k < d->nprods; k++) {
+			dput_u32(b, dsym(b, d->prods[k].attr));
+			dput_value(b, d->prods[k].v);
+		}
+		dput_u32(b, d->nchanges);
+		for (uint32_t k = 0; k < d->nchanges; k++) {
+			dput_u32(b, dsym(b, d->changes[k].subject));
+			dput_u32(b, dsym(b, d->changes[k].attribute));
+		}
+		dput_u8(b, d->modifies);
+	}
+}
+
+eng_status eng_rules_deps_image(const eng *e, size_t first, size_t n, unsigned char **out,
+                                size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (first > e->nrules || n > e->nrules - first)
+		return ENG_ERR_INVALID;
+	dbuf rules = { 0 }, b = { 0 };
+	rules.names = calloc(e->syms.count + 1, sizeof(*rules.names));
+	rules.order = malloc((e->syms.count + 1) * sizeof(*rules.order));
+	if (!rules.names || !rules.order) {
+		free(rules.names);
+		free(rules.order);
+		return ENG_ERR_NOMEM;
+	}
+	dput_rules(&rules, e, first, n);
+	dput_u32(&b, DEPS_MAGIC);
+	dput_u32(&b, (uint32_t)n);
+	dput_u32(&b, rules.nnames);
+	for (uint32_t i = 0; i < rules.nnames; i++) {
+		eng_sym s = rules.order[i];
+		dput_u32(&b, e->syms.lens[s]);
+		dput(&b, e->syms.names[s], e->syms.lens[s]);
+	}
+	if (rules.n)
+		dput(&b, rules.p, rules.n);
+	bool nomem = rules.nomem || b.nomem;
+	free(rules.p);
+	free(rules.names);
+	free(rules.order);
+	if (nomem) {
+		free(b.p);
+		return ENG_ERR_NOMEM;
+	}
+	*out = b.p;
+	*len = b.n;
+	return ENG_OK;
+}
+
+typedef struct {
+	const unsigned char *p;
+	size_t n, off;
+	bool bad;
+	const eng_sym *syms;
+	uint32_t nsyms;
+} dcur;
+
+static const unsigned char *dtake(dcur *c, size_t n)
+{
+	if (c->bad || n > c->n - c->off) {
+		c->bad = true;
+		return NULL;
+	}
+	const unsigned char *p = c->p + c->off;
+	c->off += n;
+	return p;
+}
+
+static uint32_t dget_u32(dcur *c)
+{
+	uint32_t v = 0;
+	const unsigned char *p = dtake(c, sizeof(v));
+	if (p)
+		memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint8_t dget_u8(dcur *c)
+{
+	const unsigned char *p = dtake(c, 1);
+	return p ? *p : 0;
+}
+
+/* A count of items of at least MIN bytes each, checked against what is left. */
+static uint32_t dget_count(dcur *c, size_t min)
+{
+	uint32_t n = dget_u32(c);
+	if (!c->bad && (size_t)n > (c->n - c->off) / min)
+		c->bad = true;
+	return c->bad ? 0 : n;
+}
+
+/* A symbol; 0 for NO_SYM when NONE_OK. */
+static eng_sym dget_sym(dcur *c, bool none_ok)
+{
+	uint32_t i = dget_u32(c);
+	if (i == NO_SYM && none_ok)
+		return 0;
+	if (i >= c->nsyms) {
+		c->bad = true;
+		return 0;
+	}
+	return c->syms[i];
+}
+
+static eng_value dget_value(dcur *c)
+{
+	eng_value v = { ENG_NONE, { 0 } };
+	uint8_t t = dget_u8(c);
+	switch (t) {
+	case ENG_NONE: break;
+	case ENG_SYMBOL:
+	case ENG_STRING: v.type = (eng_type)t; v.u.sym = dget_sym(c, false); break;
+	case ENG_NUMBER: {
+		const unsigned char *p = dtake(c, sizeof(double));
+		v.type = ENG_NUMBER;
+		if (p)
+			memcpy(&v.u.num, p, sizeof(double));
+		break;
+	}
+	case ENG_BOOL: {
+		uint8_t b = dget_u8(c);
+		v.type = ENG_BOOL;
+		v.u.b = b != 0;
+		c->bad = c->bad || b > 1;
+		break;
+	}
+	default: c->bad = true; break;
+	}
+	return v;
+}
+
+/* One rule's summary into *D (arrays from arena A); false when out of memory. */
+static bool dget_rule(dcur *c, arena *a, rule_deps *d)
+{
+	d->nneeds = dget_count(c, 9);
+	d->needs = arena_alloc_small(a, (size_t)d->nneeds * sizeof(*d->needs));
+	if (d->nneeds && !d->needs)
+		return false;
+	for (uint32_t k = 0; k < d->nneeds && !c->bad; k++) {
+		dep_need *nd = &d->needs[k];
+		nd->attr = dget_sym(c, false);
+		uint8_t any = dget_u8(c);
+		nd->any = any != 0;
+		c->bad = c->bad || any > 1;
+		nd->nvals = dget_count(c, 1);
+		eng_value *vals = arena_alloc_small(a, (size_t)nd->nvals * sizeof(*vals));
+		if (nd->nvals && !vals)
+			return false;
+		for (uint32_t j = 0; j < nd->nvals && !c->bad; j++)
+			vals[j] = dget_value(c);
+		nd->vals = vals;
+	}
+	d->nprods = dget_count(c, 5);
+	d->prods = arena_alloc_small(a, (size_t)d->nprods * sizeof(*d->prods));
+	if (d->nprods && !d->prods)
+		return false;
+	for (uint32_t k = 0; k < d->nprods && !c->bad; k++) {
+		d->prods[k].attr = dget_sym(c, true);
+		d->prods[k].v = dget_value(c);
+	}
+	d->nchanges = dget_count(c, 8);
+	d->changes = arena_alloc_small(a, (size_t)d->nchanges * sizeof(*d->changes));
+	if (d->nchanges && !d->changes)
+		return false;
+	for (uint32_t k = 0; k < d->nchanges && !c->bad; k++) {
+		d->changes[k].subject = dget_sym(c, true);
+		d->changes[k].attribute = dget_sym(c, true);
+		d->changes[k].value.type = ENG_NONE;
+	}
+	uint8_t m = dget_u8(c);
+	d->modifies = m != 0;
+	c->bad = c->bad || m > 1;
+	return true;
+}
+
+eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_stub **out,
+                           size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	dcur c = { img, len, 0, false, NULL, 0 };
+	if (!img || dget_u32(&c) != DEPS_MAGIC)
+		return ENG_ERR_INVALID;
+	uint32_t nrules = dget_count(&c, 18), nsyms = dget_count(&c, 4);
+	eng_sym *syms = malloc((nsyms ? nsyms : 1) * sizeof(*syms));
+	rule_stub *stubs = malloc((nrules ? nrules : 1) * sizeof(*stubs));
+	eng_status st = syms && stubs ? ENG_OK : ENG_ERR_NOMEM;
+	for (uint32_t i = 0; !st && !c.bad && i < nsyms; i++) {
+		uint32_t l = dget_u32(&c);
+		const unsigned char *p = dtake(&c, l);
+		c.bad = c.bad || !l;    /* symbol 0, the empty name, is written as NO_SYM */
+		if (p && l && !(syms[i] = eng_intern(e, (const char *)p, l)))
+			st = ENG_ERR_NOMEM;
+	}
+	c.syms = syms;
+	c.nsyms = nsyms;
+	for (uint32_t i = 0; !st && !c.bad && i < nrules; i++) {
+		uint32_t l = dget_u32(&c);
+		const unsigned char *p = dtake(&c, l);
+		rule_deps *d = arena_alloc(e->rules_arena, sizeof(*d));
+		if (!d || !dget_rule(&c, e->rules_arena, d)) {
+			st = ENG_ERR_NOMEM;
+			break;
+		}
+		stubs[i].id = (const char *)p;
+		stubs[i].idlen = l;
+		stubs[i].node = NULL;
+		stubs[i].deps = d;
+		c.bad = c.bad || !l;
+	}
+	free(syms);
+	if (!st && (c.bad || c.off != len))
+		st = ENG_ERR_INVALID;
+	if (st) {
+		free(stubs);
+		return st;
+	}
+	*out = stubs;
+	*n = nrules;
+	return ENG_OK;
 }

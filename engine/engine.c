@@ -509,7 +509,7 @@ static uint32_t rule_slot(const eng *e, const char *id)
 {
 	uint32_t mask = e->nrule_slots - 1;
 	uint32_t i = (uint32_t)hash_bytes(id, strlen(id)) & mask;
-	while (e->rule_slots[i] && strcmp(e->rules[e->rule_slots[i] - 1]->ir->id, id) != 0)
+	while (e->rule_slots[i] && strcmp(e->rules[e->rule_slots[i] - 1]->id, id) != 0)
 		i = (i + 1) & mask;
 	return i;
 }
@@ -550,38 +550,80 @@ static eng_status rule_slots_grow(eng *e, uint32_t need)
 		return st;
 	uint32_t *slots = e->rule_slots;
 	for (uint32_t k = 0; k < e->nrules; k++)
-		slots[rule_slot(e, e->rules[k]->ir->id)] = k + 1;
+		slots[rule_slot(e, e->rules[k]->id)] = k + 1;
 	return ENG_OK;
 }
 
-eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
+/* Adds N rules, each compiled (IRS[i]) or to be compiled when needed (STUBS[i] of DOC,
+ * named FILE); see eng_rules_add. */
+static eng_status rules_add(eng *e, ir_rule *const *irs, const eng_doc *doc, const char *file,
+                            const rule_stub *stubs, size_t n)
 {
 	if (e->live || e->nfacts || e->inputs)
 		return ENG_ERR_INVALID;
 	if (grow((void **)&e->rules, &e->caprules, e->nrules + (uint32_t)n, sizeof(rule *)) ||
 	    rule_slots_grow(e, e->nrules + (uint32_t)n))
 		return ENG_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++)   /* first: which facts rules change (rete_build_rule) */
-		if (rete_note_changes(e, irs[i]))
-			return ENG_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		rule *r = arena_alloc(e->rules_arena, sizeof(*r));
-		if (!r)
-			return ENG_ERR_NOMEM;
-		r->ir = irs[i];
+	rule **made = malloc((n ? n : 1) * sizeof(*made));
+	if (!made)
+		return ENG_ERR_NOMEM;
+	eng_status st = ENG_OK;
+	for (size_t i = 0; !st && i < n; i++) {
+		rule *r = made[i] = arena_alloc(e->rules_arena, sizeof(*r));
+		if (!r) {
+			st = ENG_ERR_NOMEM;
+		} else if (irs) {
+			r->ir = irs[i];
+			r->id = irs[i]->id;
+			r->file = irs[i]->file;
+			r->cite = irs[i]->cite;
+			if (!(r->deps = deps_from_ir(e, irs[i])))
+				st = ENG_ERR_NOMEM;
+		} else {
+			r->id = stubs[i].id;
+			r->deps = stubs[i].deps;
+			r->doc = doc;
+			r->node = stubs[i].node;
+			r->file = file;
+		}
+	}
+	/* first: which facts rules change (rete_build_rule) */
+	for (size_t i = 0; !st && i < n; i++)
+		st = deps_note_changes(e, made[i]->deps);
+	for (size_t i = 0; !st && i < n; i++) {
+		rule *r = made[i];
 		r->index = e->nrules;
-		r->cite = irs[i]->cite;
 		r->nchanged = e->nchanged;
 		if (!e->defer) {
-			eng_status st = rete_build_rule(e, r);
+			if (!rule_ir(e, r))
+				st = ENG_ERR_LOAD;
+			else if (!(st = rete_build_rule(e, r)))
+				e->nplaced = e->nrules + 1;
 			if (st)
-				return st;
-			e->nplaced = e->nrules + 1;
+				break;
 		}
 		e->rules[e->nrules++] = r;
-		e->rule_slots[rule_slot(e, r->ir->id)] = e->nrules;
+		e->rule_slots[rule_slot(e, r->id)] = e->nrules;
 	}
-	return ENG_OK;
+	free(made);
+	return st;
+}
+
+eng_status eng_rules_add(eng *e, ir_rule *const *irs, size_t n)
+{
+	return rules_add(e, irs, NULL, NULL, NULL, n);
+}
+
+eng_status eng_rules_add_lazy(eng *e, const eng_doc *doc, const char *file,
+                              const rule_stub *stubs, size_t n)
+{
+	return rules_add(e, NULL, doc, file, stubs, n);
+}
+
+char *eng_error_buf(eng *e, size_t *size)
+{
+	*size = sizeof(e->error);
+	return e->error;
 }
 
 static uint32_t deffact_hash(eng_sym subject, eng_sym attribute, eng_value value)
@@ -640,9 +682,9 @@ size_t eng_rule_count(const eng *e)
 
 bool eng_rule_get(const eng *e, size_t i, eng_rule_info *out)
 {
-	if (i >= e->nrules)
+	const ir_rule *ir = i < e->nrules ? rule_ir(e, e->rules[i]) : NULL;
+	if (!ir)
 		return false;
-	const ir_rule *ir = e->rules[i]->ir;
 	out->id = ir->id;
 	out->because = ir->because;
 	out->cite = ir->cite;
@@ -667,17 +709,18 @@ long eng_rule_find(const eng *e, const char *id)
 
 const char *eng_rule_var_name(const eng *e, size_t i, uint32_t v)
 {
-	if (i >= e->nrules || v >= e->rules[i]->ir->nvars)
+	const ir_rule *ir = i < e->nrules ? rule_ir(e, e->rules[i]) : NULL;
+	if (!ir || v >= ir->nvars)
 		return NULL;
-	return e->rules[i]->ir->var_names[v];
+	return ir->var_names[v];
 }
 
 int eng_rule_because_format(const eng *e, size_t i, const eng_value *bindings, char *buf,
                             size_t size)
 {
-	if (i >= e->nrules)
+	const ir_rule *ir = i < e->nrules ? rule_ir(e, e->rules[i]) : NULL;
+	if (!ir)
 		return snprintf(buf, size, "%s", "");
-	const ir_rule *ir = e->rules[i]->ir;
 	const char *s = ir->because ? ir->because : "";
 	size_t n = 0;
 	while (*s) {
@@ -1371,7 +1414,7 @@ eng_status eng_run(eng *e, uint64_t *fired)
 		if (st) {
 			if (st == ENG_ERR_NOMEM && !e->error[0])
 				snprintf(e->error, sizeof(e->error), "out of memory in rule `%s`",
-				         r->ir->id);
+				         r->id);
 			break;
 		}
 	}

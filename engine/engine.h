@@ -224,6 +224,26 @@ eng_status eng_load_doc(eng *e, const eng_doc *doc, eng_diags *d);
 eng_status eng_load_file(eng *e, const char *path, eng_diags *d);
 eng_status eng_load_string(eng *e, const char *name, const char *text, size_t len,
                            eng_diags *d);
+/* eng_load_doc for a document loaded before, whose rules' summaries IMG[0..LEN) were
+ * written then by eng_rules_deps_image: its rules are added by id, and each is compiled
+ * only when it is first needed (built into the network, or asked about with
+ * eng_rule_get, eng_rule_whynot, ...), so that a question compiles only the rules it can
+ * fire. What the engine does is the same as after eng_load_doc. DOC must stay valid,
+ * unchanged, until eng_free. Returns ENG_ERR_INVALID, adding nothing, when IMG does not
+ * describe DOC or DOC has errors (the caller then loads it with eng_load_doc, which reports
+ * them); a compile error found later
+ * (a document that no longer compiles) makes the call that needed the rule fail with
+ * ENG_ERR_LOAD and a message in eng_error. */
+eng_status eng_load_doc_lazy(eng *e, const eng_doc *doc, const void *img, size_t len);
+/* Compiles every rule of eng_load_doc_lazy not compiled yet: afterwards every symbol the
+ * rules name is interned (eng_sym_lookup finds it). ENG_ERR_LOAD (message in eng_error)
+ * when one does not compile, ENG_ERR_NOMEM. */
+eng_status eng_rules_compile_all(eng *e);
+/* The summaries of rules [FIRST, FIRST + N) (those of one eng_load_doc) as an image for
+ * eng_load_doc_lazy, malloc'd into *OUT (*LEN bytes; the caller frees it). Returns
+ * ENG_ERR_NOMEM, or ENG_ERR_INVALID for a range past the rules. */
+eng_status eng_rules_deps_image(const eng *e, size_t first, size_t n, unsigned char **out,
+                                size_t *len);
 /* Adds a background fact, asserted by every eng_reset (the catalog's properties). */
 eng_status eng_deffact_add(eng *e, eng_sym subject, eng_sym attribute, eng_value value);
 

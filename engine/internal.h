@@ -156,6 +156,30 @@ typedef struct {
 /* Adds compiled rules to the network, all or none. Fails with ENG_ERR_INVALID when
  * working memory is not empty, ENG_ERR_NOMEM on allocation failure. */
 eng_status eng_rules_add(eng *e, ir_rule *const *rules, size_t n);
+/* A rule of eng_load_doc_lazy before it is compiled: its id (in DOC) and summary. */
+typedef struct rule_deps rule_deps;
+typedef struct {
+	const char *id;         /* NUL-terminated once it is the document's */
+	size_t idlen;
+	const eng_node *node;   /* its mapping in the document */
+	const rule_deps *deps;
+} rule_stub;
+/* Adds rules of document DOC (named FILE, a string in the rules arena) that are compiled
+ * when first needed, all or none; as eng_rules_add. */
+eng_status eng_rules_add_lazy(eng *e, const eng_doc *doc, const char *file,
+                              const rule_stub *stubs, size_t n);
+/* defer.c: reads an image of eng_rules_deps_image into *OUT (malloc'd, N stubs whose ids
+ * point into IMG, their summaries in the rules arena). ENG_ERR_INVALID when it is not
+ * well formed, ENG_ERR_NOMEM. */
+eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_stub **out,
+                           size_t *n);
+/* compile.c: compiles the rule at node RN of DOC (named FILE) to IR, without checking its
+ * id against the rules loaded (it is one of them). ENG_ERR_LOAD, with the first error in
+ * e's error message, when it does not compile. */
+eng_status compile_rule_lazy(eng *e, const eng_doc *doc, const eng_node *rn,
+                             const char *file, ir_rule **out);
+/* The engine's error message buffer and its size. */
+char *eng_error_buf(eng *e, size_t *size);
 /* Whether KIND was declared with eng_conclusion_kind_add. */
 bool eng_conclusion_kind_known(const eng *e, eng_sym kind);
 /* Whether a top-level section is to be skipped by the loader. */

@@ -1442,31 +1442,6 @@ static void node_prime(eng *e, rnode *n)
 
 static eng_status build_chain(eng *e, rule *r, const uint32_t *order, const uint16_t *posof);
 
-/* Notes which facts IR's actions change: (S, A) of each modify, and of each retract with
- * constant S and A; 0 stands for a subject or attribute computed when it fires. */
-eng_status rete_note_changes(eng *e, const ir_rule *ir)
-{
-	for (uint32_t i = 0; i < ir->nacts; i++) {
-		const ir_action *a = &ir->acts[i];
-		bool sc = a->s.kind == OPD_CONST, ac = a->a.kind == OPD_CONST;
-		if (a->kind == ACT_MODIFY)
-			e->by_subject = true;   /* engine.c indexes facts by subject from now on */
-		if (a->kind != ACT_MODIFY && !(a->kind == ACT_RETRACT && sc && ac))
-			continue;
-		eng_triple t = { sc ? a->s.k.u.sym : 0, ac ? a->a.k.u.sym : 0, { ENG_NONE, { 0 } } };
-		uint32_t k = 0;
-		while (k < e->nchanged &&
-		       (e->changed[k].subject != t.subject || e->changed[k].attribute != t.attribute))
-			k++;
-		if (k < e->nchanged)
-			continue;
-		if (grow((void **)&e->changed, &e->capchanged, e->nchanged + 1, sizeof(eng_triple)))
-			return ENG_ERR_NOMEM;
-		e->changed[e->nchanged++] = t;
-	}
-	return ENG_OK;
-}
-
 /* Whether the value of a control fact is what condition I of IR matches: the condition
  * fixes the fact's subject and attribute, a rule changes that (S, A) (modify, or retract),
  * and no other condition uses a variable it binds. Such a condition goes last in the

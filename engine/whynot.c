@@ -115,11 +115,20 @@ static bool walk(search *s, uint32_t i)
 	return false;
 }
 
+/* The IR of rule I (compiled now if it was not), or NULL: no such rule, or it does not
+ * compile. */
+static const ir_rule *ir_at(const eng *e, size_t i)
+{
+	return i < e->nrules ? rule_ir(e, e->rules[i]) : NULL;
+}
+
 eng_status eng_rule_whynot(const eng *e, size_t i, eng_whynot *out)
 {
 	if (i >= e->nrules)
 		return ENG_ERR_NOT_FOUND;
-	const ir_rule *ir = e->rules[i]->ir;
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir)
+		return ENG_ERR_LOAD;
 	eng_value vals[256];
 	if (ir->nvars > 256)
 		return ENG_ERR_INVALID;
@@ -235,9 +244,9 @@ int eng_rule_cond_format(const eng *e, size_t i, uint32_t c, char *buf, size_t s
 	out_buf o = { buf, size, 0 };
 	if (size)
 		buf[0] = '\0';
-	if (i >= e->nrules || c >= e->rules[i]->ir->nconds)
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir || c >= ir->nconds)
 		return 0;
-	const ir_rule *ir = e->rules[i]->ir;
 	const ir_cond *cd = &ir->conds[c];
 	if (cd->kind == COND_TEST) {
 		put(&o, "test: \"");
@@ -270,19 +279,20 @@ int eng_rule_cond_format(const eng *e, size_t i, uint32_t c, char *buf, size_t s
 
 bool eng_rule_cond_pos(const eng *e, size_t i, uint32_t c, uint32_t *line, uint32_t *col)
 {
-	if (i >= e->nrules || c >= e->rules[i]->ir->nconds)
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir || c >= ir->nconds)
 		return false;
-	*line = e->rules[i]->ir->conds[c].line;
-	*col = e->rules[i]->ir->conds[c].col;
+	*line = ir->conds[c].line;
+	*col = ir->conds[c].col;
 	return true;
 }
 
 size_t eng_rule_conclusions(const eng *e, size_t i, eng_sym *kinds, eng_value *targets,
                             size_t max)
 {
-	if (i >= e->nrules)
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir)
 		return 0;
-	const ir_rule *ir = e->rules[i]->ir;
 	size_t n = 0;
 	for (uint32_t a = 0; a < ir->nacts; a++) {
 		const ir_action *act = &ir->acts[a];
@@ -309,9 +319,10 @@ static void slot_view(const ir_operand *o, eng_slot_view *v)
 
 bool eng_rule_cond_get(const eng *e, size_t i, uint32_t c, eng_cond_view *out)
 {
-	if (i >= e->nrules || c >= e->rules[i]->ir->nconds)
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir || c >= ir->nconds)
 		return false;
-	const ir_cond *cd = &e->rules[i]->ir->conds[c];
+	const ir_cond *cd = &ir->conds[c];
 	memset(out, 0, sizeof(*out));
 	out->kind = cd->kind == COND_POS ? ENG_COND_POS : cd->kind == COND_NEG ? ENG_COND_NEG
 	            : ENG_COND_TEST;
@@ -329,14 +340,16 @@ bool eng_rule_cond_get(const eng *e, size_t i, uint32_t c, eng_cond_view *out)
 
 size_t eng_rule_action_count(const eng *e, size_t i)
 {
-	return i < e->nrules ? e->rules[i]->ir->nacts : 0;
+	const ir_rule *ir = ir_at(e, i);
+	return ir ? ir->nacts : 0;
 }
 
 bool eng_rule_action_get(const eng *e, size_t i, uint32_t a, eng_action_view *out)
 {
-	if (i >= e->nrules || a >= e->rules[i]->ir->nacts)
+	const ir_rule *ir = ir_at(e, i);
+	if (!ir || a >= ir->nacts)
 		return false;
-	const ir_action *act = &e->rules[i]->ir->acts[a];
+	const ir_action *act = &ir->acts[a];
 	memset(out, 0, sizeof(*out));
 	switch (act->kind) {
 	case ACT_ASSERT: out->kind = ENG_ACT_ASSERT; break;

@@ -7,7 +7,12 @@
  *     reads like one the YAML reader makes (keys are scalars, texts end with a NUL, sizes
  *     agree), within the limits;
  *   - the bytes as YAML: when they parse, serialise and deserialise the tree and check
- *     that every kind, text, quoting, position and shared node comes back the same.
+ *     that every kind, text, quoting, position and shared node comes back the same;
+ *     when they also load as rules, the summaries of the rules (eng_rules_deps_image)
+ *     read back with the tree (eng_load_doc_lazy) give the same rules, and every
+ *     truncation of the summaries is refused;
+ *   - the bytes as the summaries of a small rule file's rules: eng_load_doc_lazy refuses
+ *     them or adds its rules, which then compile.
  */
 #include "fuzz.h"
 
@@ -70,8 +75,87 @@ static void same(const eng_node *a, const eng_node *b)
 	}
 }
 
+static eng *fuzz_engine(void)
+{
+	eng *e = eng_new();
+	FUZZ_CHECK(e != NULL, "out of memory");
+	eng_conclusion_kind_add(e, "recommend");
+	eng_rules_defer(e);
+	return e;
+}
+
+/* Every rule of E compiles, as it does in ALL (NULL: no reference). */
+static void rules_compile(eng *e, eng *all)
+{
+	for (size_t i = 0; i < eng_rule_count(e); i++) {
+		eng_rule_info a, b;
+		FUZZ_CHECK(eng_rule_get(e, i, &b), "a lazy rule that does not compile");
+		if (!all)
+			continue;
+		FUZZ_CHECK(eng_rule_get(all, i, &a) && strcmp(a.id, b.id) == 0 &&
+		           a.line == b.line && a.nconds == b.nconds && a.salience == b.salience,
+		           "a lazy rule differs from the compiled one");
+	}
+}
+
+/* The bytes as summaries of a fixed rule file's rules. */
+static void deps_door(const uint8_t *data, size_t size)
+{
+	static const char yaml[] =
+		"rules:\n- id: a\n  when: [{x.a: 1}, {y: {in: [p, 2]}}]\n"
+		"  then: [{assert: {z: yes}}, {recommend: s}]\n  because: b\n  cite: [n]\n"
+		"- id: b\n  when: [{z: ?v}]\n  then: [{modify: [scenario, m, 1]}]\n"
+		"  because: b\n  cite: [n]\n";
+	eng_status st;
+	eng_doc *doc = eng_doc_read_string("fixed.yaml", yaml, sizeof(yaml) - 1, NULL, NULL, &st);
+	FUZZ_CHECK(doc != NULL, "the fixed rule file does not parse");
+	eng *e = fuzz_engine();
+	st = eng_load_doc_lazy(e, doc, data, size);
+	FUZZ_CHECK(st == ENG_OK || st == ENG_ERR_INVALID || st == ENG_ERR_NOMEM,
+	           "an unexpected status");
+	FUZZ_CHECK(st == ENG_OK ? eng_rule_count(e) == 2 : eng_rule_count(e) == 0,
+	           "a refused image added rules, or an accepted one not all");
+	if (st == ENG_OK)
+		rules_compile(e, NULL);
+	eng_free(e);
+	eng_doc_free(doc);
+}
+
+/* DOC loaded as rules; when it loads, its summaries read back with it. */
+static void deps_roundtrip(const eng_doc *doc)
+{
+	eng *all = fuzz_engine();
+	if (eng_load_doc(all, doc, NULL) != ENG_OK) {
+		eng_free(all);
+		return;
+	}
+	unsigned char *img = NULL;
+	size_t len = 0;
+	if (eng_rules_deps_image(all, 0, eng_rule_count(all), &img, &len) != ENG_OK) {
+		eng_free(all);
+		return;
+	}
+	eng *e = fuzz_engine();
+	eng_status st = eng_load_doc_lazy(e, doc, img, len);
+	FUZZ_CHECK(st == ENG_OK || st == ENG_ERR_NOMEM, "summaries refused by their own reader");
+	if (st == ENG_OK) {
+		FUZZ_CHECK(eng_rule_count(e) == eng_rule_count(all), "the rules changed");
+		rules_compile(e, all);
+	}
+	eng_free(e);
+	for (size_t cut = 0; cut < len; cut += 1 + len / 64) {
+		e = fuzz_engine();
+		st = eng_load_doc_lazy(e, doc, img, cut);
+		FUZZ_CHECK(st != ENG_OK && eng_rule_count(e) == 0, "truncated summaries were accepted");
+		eng_free(e);
+	}
+	free(img);
+	eng_free(all);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	deps_door(data, size);
 	eng_status st;
 	eng_doc *img = eng_doc_deserialize("fuzz.bin", data, size, NULL, NULL, &st);
 	FUZZ_CHECK((img != NULL) == (st == ENG_OK), "a status that does not fit the result");
@@ -118,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(buf);
+	deps_roundtrip(doc);
 	eng_doc_free(doc);
 	return 0;
 }

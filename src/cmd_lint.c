@@ -491,9 +491,15 @@ int cmd_coverage(cli_opts *o, int argc, char **argv)
 		}
 	}
 	coverage_row *rows = calloc(k->nsources + 1, sizeof(coverage_row));
-	if (!rows) {
+	/* every rule compiled: the notes they cite are symbols that eng_sym_lookup finds */
+	eng_status st = eng_rules_compile_all(k->e);
+	if (!rows || st) {
+		if (st && st != ENG_ERR_NOMEM)
+			fprintf(stderr, "%s: %s\n", o->prog, eng_error(k->e));
+		free(rows);
+		free(sc_counts);
 		kb_free(k);
-		return EXIT_NOMEM;
+		return !rows || st == ENG_ERR_NOMEM ? EXIT_NOMEM : EXIT_KB;
 	}
 	size_t cited = 0;
 	/* one shared array of rule ids, sliced per note */

@@ -300,18 +300,35 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
 	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
 	                                : NULL;
-	if (!doc)
+	if (doc)
+		f->hash = kbc_file_hash(L->cache, i);   /* for a cache written again */
+	else
 		doc = kb_parse(L, f, &st);
 	if (!doc) {
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
 	}
-	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs))) {
+	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
+	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
+	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep))) {
 		eng_doc_free(doc);
 		return ENG_ERR_NOMEM;
 	}
+	size_t before = eng_rule_count(L->k->e);
+	L->doc_rules[L->ndocs] = (uint32_t)before;
+	L->doc_keep[L->ndocs] = false;
 	L->docs[L->ndocs++] = doc;
-	st = eng_load_doc(L->k->e, doc, L->d);
+	/* from the cache, the rules are compiled when needed: a question needs few */
+	size_t dlen;
+	const void *deps = kbc_deps(L->cache, i, &dlen);
+	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
+	if (st == ENG_OK) {
+		L->lazy = L->doc_keep[L->ndocs - 1] = eng_rule_count(L->k->e) > before;
+	} else if (st != ENG_ERR_NOMEM) {
+		if (deps)
+			kbc_refused(L->cache);  /* summaries that do not fit: write them anew */
+		st = eng_load_doc(L->k->e, doc, L->d);
+	}
 	if (st == ENG_ERR_NOMEM)
 		return st;
 	if (st != ENG_OK)
@@ -322,6 +339,8 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		return ENG_ERR_NOMEM;
 	kb_read_doc(L, doc);
 	L->doc = NULL;
+	if (!L->doc_keep[L->ndocs - 1])
+		kbc_release_doc(L->cache, i);   /* read: copied into the kb */
 	return L->nomem ? ENG_ERR_NOMEM : ENG_OK;
 }
 
@@ -454,8 +473,13 @@ void kb_free(kb *k)
 	free(k->entities);
 	free(k->lexicon);
 	free(k->families);
+	eng_free(k->e);
 	kb_mem *m = k->mem;
 	if (m) {
+		for (uint32_t i = 0; i < m->ndocs; i++)
+			eng_doc_free(m->docs[i]);
+		free(m->docs);
+		kbc_close(m->cache);    /* after the trees: their texts are in it */
 		while (m->blocks) {
 			kb_block *b = m->blocks;
 			m->blocks = b->next;
@@ -466,7 +490,6 @@ void kb_free(kb *k)
 		free(m->ent_by_sym);
 		free(m);
 	}
-	eng_free(k->e);
 	free(k);
 }
 
@@ -576,6 +599,30 @@ rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t 
 	return r;
 }
 
+/* Writes the cache file PATH of DIR, whose files FILES were looked at at SEEN, from what
+ * L loaded: the trees, the summaries of each file's rules and the patterns. */
+static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_time seen,
+                           const kbc_file *files)
+{
+	unsigned char **deps = calloc(L->ndocs ? L->ndocs : 1, sizeof(*deps));
+	size_t *depslen = calloc(L->ndocs ? L->ndocs : 1, sizeof(*depslen));
+	bool ok = deps && depslen;
+	size_t nrules = eng_rule_count(L->k->e);
+	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
+		size_t end = i + 1 < L->ndocs ? L->doc_rules[i + 1] : nrules;
+		if (end > L->doc_rules[i])
+			ok = eng_rules_deps_image(L->k->e, L->doc_rules[i], end - L->doc_rules[i],
+			                          &deps[i], &depslen[i]) == ENG_OK;
+	}
+	ok = ok && kbc_write(path, dir, seen, files, L->docs, deps, depslen, L->ndocs, L->pats,
+	                     L->pat_srcs, L->npats);
+	for (uint32_t i = 0; deps && i < L->ndocs; i++)
+		free(deps[i]);
+	free(deps);
+	free(depslen);
+	return ok;
+}
+
 /* Loads every YAML file under DIR (or the one file DIR names) into a new knowledge base,
  * with a compiled cache when OPTS asks for one; see kb.h. */
 eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d, kb **out,
@@ -648,9 +695,8 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	if (st == ENG_OK && cache_path) {
 		if (kbc_complete(L.cache))
 			*cache = KB_CACHE_HIT;
-		else if (!L.no_write && L.ndocs == paths.n &&
-		         kbc_write(cache_path, dir, seen, paths.v, L.docs, L.ndocs, L.pats,
-		                   L.pat_srcs, L.npats))
+		else if (!L.no_write && L.ndocs == paths.n && kb_write_cache(&L, cache_path, dir,
+		                                                             seen, paths.v))
 			*cache = KB_CACHE_WRITTEN;
 		else
 			*cache = KB_CACHE_UNWRITTEN;
@@ -664,10 +710,24 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	for (uint32_t i = 0; i < paths.n; i++)
 		free(paths.v[i].path);
 	free(paths.v);
-	for (uint32_t i = 0; i < L.ndocs; i++)
-		eng_doc_free(L.docs[i]);
-	kbc_close(L.cache);     /* after the trees: their texts are in it */
-	free(L.docs);
+	if (st == ENG_OK && L.lazy) {
+		/* the rules not compiled yet are read from their documents when needed */
+		kb_mem *m = k->mem;
+		m->docs = L.docs;
+		m->cache = L.cache;
+		for (uint32_t i = 0; i < L.ndocs; i++)
+			if (L.doc_keep[i])
+				m->docs[m->ndocs++] = L.docs[i];
+			else
+				eng_doc_free(L.docs[i]);
+	} else {
+		for (uint32_t i = 0; i < L.ndocs; i++)
+			eng_doc_free(L.docs[i]);
+		kbc_close(L.cache);     /* after the trees: their texts are in it */
+		free(L.docs);
+	}
+	free(L.doc_rules);
+	free(L.doc_keep);
 	free(L.refs);
 	free(L.lexsecs);
 	free(L.famsrcs);

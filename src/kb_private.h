@@ -28,6 +28,11 @@ typedef struct {
 	uint32_t *src_by_id;    /* indexes of sources sorted by id */
 	uint32_t *ent_by_id;    /* indexes of entities sorted by id */
 	uint32_t *ent_by_sym;   /* ... and by symbol */
+	/* the documents whose rules are compiled when needed (eng_load_doc_lazy), and the
+	 * cache their texts are in: freed after the engine */
+	eng_doc **docs;
+	uint32_t ndocs;
+	kbc *cache;
 } kb_mem;
 
 /* A `cite` item seen in a rule or catalog entry, checked once all files are loaded. */
@@ -81,6 +86,12 @@ typedef struct {
 	uint32_t nrefs, caprefs;
 	eng_doc **docs;
 	uint32_t ndocs, capdocs;
+	uint32_t *doc_rules;    /* the engine's rule count before docs[i] was loaded */
+	uint32_t capdoc_rules;
+	bool *doc_keep;         /* docs[i] has rules that wait to be compiled */
+	uint32_t capdoc_keep;
+	bool lazy;              /* some document's rules wait to be compiled: the documents
+	                         * and the cache they are read from stay with the kb */
 	/* the compiled cache: the one read (NULL: none), the file to write (NULL: none) and
 	 * the patterns compiled so far with their sources (borrowed), in load order */
 	kbc *cache;

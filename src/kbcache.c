@@ -8,7 +8,8 @@
  *   body    this program's build id, the PCRE2 build, the folder's real path, when its
  *           files were looked at; per YAML file in load order: its path relative to the
  *           folder, size, inode, device, modification and change times (ns), a checksum of
- *           its contents and its document image (eng_doc_serialize); the sources of the
+ *           its contents, its document image (eng_doc_serialize) and the summaries of its
+ *           rules (eng_rules_deps_image, empty when the file has none); the sources of the
  *           compiled patterns in load order, the words each needs (rxlit_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load), then
  *           PCRE2's serialisation of all of them.
@@ -48,7 +49,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 4u
+#define KBC_FORMAT 5u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 32u
 #define KBC_MAX_BYTES ((size_t)512 << 20)
@@ -316,14 +317,40 @@ struct kbc {
 	const unsigned char *buf;       /* the file, mapped */
 	size_t len;
 	const unsigned char **img;
+	const unsigned char **given_img;        /* img[i] once given, for kbc_release_doc */
 	size_t *imglen;
+	const unsigned char **deps;
+	size_t *depslen;
+	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
 	const char **srcs;
 	rx **pats;
 	rxlit *needs;           /* what each pattern needs, given with it */
 	size_t nneeds, npats, next;
+	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
+	const unsigned char *srcs_end;
 	bool missed;
+	bool refused;           /* kbc_refused: complete or not, the file is written anew */
 };
+
+/* Gives the pages of P[0..LEN), a part of the mapped file read already, back to the system:
+ * read again, they come back from the file (which is never changed in place). A warm run
+ * touches every page of the file for its checksum, and most of it is then copied (the
+ * patterns, their words) or read once (the catalog, the lexicon): keeping it all mapped
+ * was a third of a question's peak memory. A kernel that maps the page cache in large
+ * folios maps them back whole (up to 2 MB) when one of their pages is read again, so
+ * what stays released is the runs nothing reads later: the compiled patterns at the end
+ * of the file, 1.9 MB of its 5.9. */
+static void kbc_release(const kbc *c, const unsigned char *p, size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)p + len) & ~(page - 1);
+	if (!c || !p || page == 0 || (page & (page - 1)) || to <= from ||
+	    p < c->buf || p + len > c->buf + c->len)
+		return;
+	(void)madvise((void *)from, to - from, MADV_DONTNEED);
+}
 
 /* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only;
  * NULL otherwise. Mapped rather than read: nothing is copied, and the pages come in many
@@ -372,7 +399,9 @@ static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_ti
 	same = (int64_t)kbc_u64(c) == f->ctime_s && same;
 	same = kbc_u32(c) == f->ctime_ns && same;
 	uint64_t hash = kbc_u64(c);
+	k->hash[i] = hash;
 	k->img[i] = kbc_blob(c, &k->imglen[i]);
+	k->deps[i] = kbc_blob(c, &k->depslen[i]);
 	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
 		same = kbc_same_content(f->path, f->size, hash);
 	return same && !c->bad;
@@ -395,8 +424,12 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->len = len;
 		k->nfiles = n;
 		k->img = calloc(n ? n : 1, sizeof(*k->img));
+		k->given_img = calloc(n ? n : 1, sizeof(*k->given_img));
 		k->imglen = calloc(n ? n : 1, sizeof(*k->imglen));
-		ok = k->img && k->imglen;
+		k->deps = calloc(n ? n : 1, sizeof(*k->deps));
+		k->depslen = calloc(n ? n : 1, sizeof(*k->depslen));
+		k->hash = calloc(n ? n : 1, sizeof(*k->hash));
+		ok = k->img && k->given_img && k->imglen && k->deps && k->depslen && k->hash;
 	}
 	kbc_cur c = { buf, len, KBC_HEADER, false };
 	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
@@ -418,8 +451,10 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 			if (ok)
 				k->nneeds = npats;
 		}
+		k->srcs_at = buf + c.off;
 		for (uint32_t i = 0; ok && i < npats; i++)
 			ok = (k->srcs[i] = kbc_str(&c)) != NULL;
+		k->srcs_end = buf + c.off;
 	}
 	size_t nlen = 0;
 	const unsigned char *needs = ok ? kbc_blob(&c, &nlen) : NULL;
@@ -442,6 +477,10 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 			k->npats = npats;
 		else
 			k->missed = true;
+	}
+	if (ok) {
+		kbc_release(k, needs, nlen);    /* decoded: copies of both are on the heap */
+		kbc_release(k, stream, slen);
 	}
 	free(real);
 	if (!ok) {
@@ -466,12 +505,22 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 	}
 	eng_doc *doc = eng_doc_deserialize_borrowed(name, c->img[i], c->imglen[i], name, limits,
 	                                            NULL);
+	c->given_img[i] = c->img[i];
 	c->img[i] = NULL;       /* given (or failed) once */
 	if (doc)
 		c->given++;
 	else
 		c->missed = true;
 	return doc;
+}
+
+const void *kbc_deps(const kbc *c, size_t i, size_t *len)
+{
+	*len = 0;
+	if (!c || i >= c->nfiles || !c->depslen[i])
+		return NULL;
+	*len = c->depslen[i];
+	return c->deps[i];
 }
 
 rx *kbc_pattern(kbc *c, const char *pattern)
@@ -485,12 +534,33 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 	rx *r = c->pats[c->next];
 	rx_set_need(r, &c->needs[c->next]);
 	c->pats[c->next++] = NULL;
+	if (c->next == c->npats)        /* the sources were only compared */
+		kbc_release(c, c->srcs_at, (size_t)(c->srcs_end - c->srcs_at));
 	return r;
+}
+
+void kbc_release_doc(kbc *c, size_t i)
+{
+	if (c && i < c->nfiles && c->given_img[i])
+		kbc_release(c, c->given_img[i], c->imglen[i]);
+}
+
+uint64_t kbc_file_hash(const kbc *c, size_t i)
+{
+	return c && i < c->nfiles ? c->hash[i] : 0;
+}
+
+void kbc_refused(kbc *c)
+{
+	/* not missed: the patterns still come from the cache, so that they can be written
+	 * with it (PCRE2 encodes patterns together only when they share their tables) */
+	if (c)
+		c->refused = true;
 }
 
 bool kbc_complete(const kbc *c)
 {
-	return c && !c->missed && c->given == c->nfiles && c->next == c->npats;
+	return c && !c->missed && !c->refused && c->given == c->nfiles && c->next == c->npats;
 }
 
 void kbc_close(kbc *c)
@@ -506,7 +576,11 @@ void kbc_close(kbc *c)
 	free(c->needs);
 	free(c->srcs);
 	free(c->img);
+	free(c->given_img);
 	free(c->imglen);
+	free(c->deps);
+	free(c->depslen);
+	free(c->hash);
 	if (c->buf)
 		munmap((void *)c->buf, c->len);
 	free(c);
@@ -628,8 +702,8 @@ void kbc_signals_hold(sigset_t *old)
 }
 
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
-               eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
-               size_t npats)
+               eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats)
 {
 	if (!path || !dir || n > UINT32_MAX || npats > UINT32_MAX)
 		return false;
@@ -665,6 +739,7 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		kbc_put_u32(&b, f->ctime_ns);
 		kbc_put_u64(&b, f->hash);
 		kbc_put_blob(&b, img, len);
+		kbc_put_blob(&b, deps[i], depslen[i]);
 		free(img);
 	}
 	kbc_put_u32(&b, (uint32_t)npats);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kbcache.h - the compiled cache of a knowledge base: the parsed trees of its YAML files
- * and its compiled patterns with the words each needs (rxlit.h) in one file, so that a run whose rules have not changed skips
- * the YAML parser and the regex compiler. kb.c uses it; where the file lives is the
+ * kbcache.h - the compiled cache of a knowledge base: the parsed trees of its YAML files,
+ * the summaries of their rules (eng_rules_deps_image) and its compiled patterns with the
+ * words each needs (rxlit.h) in one file, so that a run whose rules have not changed skips
+ * the YAML parser and the regex compiler, and compiles only the rules it needs. kb.c uses it; where the file lives is the
  * caller's choice (the command line's: common.c). Nothing here prints, and every problem
  * with a cache file - missing, stale, truncated, corrupt, unwritable - only means it is
  * not used.
@@ -59,10 +60,22 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
  * the cache cannot give it (the caller parses the file). The caller frees it, before
  * kbc_close: its texts are read from the cache file. */
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits);
+/* File I's tree (kbc_doc) will be read little from now on: the pages of its image go
+ * back to the system, and come back from the file when its texts are read again. */
+void kbc_release_doc(kbc *c, size_t i);
+/* The summaries of file I's rules (eng_rules_deps_image) in the cache, *LEN bytes; NULL
+ * when it has none. They stay valid until kbc_close. */
+const void *kbc_deps(const kbc *c, size_t i, size_t *len);
 /* The next compiled pattern, if its source is PATTERN, with its words (rx_need) set: the
  * caller owns it. NULL when the cache has no such pattern next (the caller compiles it;
  * the cache gives no more). */
 rx *kbc_pattern(kbc *c, const char *pattern);
+/* The checksum of file I's contents recorded in the cache (kbc_file.hash of the file the
+ * cache matched), for writing it again. */
+uint64_t kbc_file_hash(const kbc *c, size_t i);
+/* What the cache gave could not be used (kb.c loaded that part otherwise): the file
+ * should be written again. NULL is allowed. */
+void kbc_refused(kbc *c);
 /* Whether every document and pattern of the cache was given out, in order, and nothing
  * else was asked for: otherwise the file should be written again. */
 bool kbc_complete(const kbc *c);
@@ -70,15 +83,16 @@ bool kbc_complete(const kbc *c);
 void kbc_close(kbc *c);
 
 /* Writes the cache file PATH (creating its folder) for the knowledge base in DIR: the
- * trees DOCS[i] of FILES[i] and the patterns PATS[j] compiled from SRCS[j], in load
+ * trees DOCS[i] of FILES[i] with the summaries of their rules DEPS[i] (DEPSLEN[i] bytes,
+ * 0 for none) and the patterns PATS[j] compiled from SRCS[j], in load
  * order. SEEN is when FILES were looked at (before they were read): a file changed since
  * may still show the times it had (file times are coarse), so a file whose times are that
  * recent is checked by content when the cache is opened. Written to a temporary file
  * renamed into place, so that a reader sees a whole file or none. Returns false, leaving
  * nothing behind, when it could not be written. */
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
-               eng_doc *const *docs, size_t n, rx *const *pats, const char *const *srcs,
-               size_t npats);
+               eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats);
 
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT (the old mask in *OLD, restored with
  * sigprocmask(SIG_SETMASK, OLD, NULL)): while a file is written to a temporary name and

@@ -2,11 +2,15 @@
 /*
  * regex.c - the one file that includes <pcre2.h>.
  *
- * Each rx owns its compiled code, a match context carrying the match and depth limits, and
- * a match-data block, so that rx_group can read the groups of the last rx_find. The last
- * two are made by the first match: a question runs a few dozen of a knowledge base's
- * patterns, and making them for all cost more than those matches. The limits
+ * Each rx owns its compiled code and a match context carrying the match and depth limits;
+ * the context is made by the first match: a question runs a few dozen of a knowledge
+ * base's patterns, and making them for all cost more than those matches. The limits
  * are per pattern, not process-wide: two knowledge bases in one process share nothing.
+ *
+ * The patterns decoded together (rx_deserialize: a knowledge base's) share one match-data
+ * block, which remembers whose match it holds, so that rx_group reads the groups of the
+ * last rx_find of that pattern. PCRE2 keeps its backtracking heap, 20 KB at least, in the
+ * block: one block per pattern that ran was 2 MB of a question's memory.
  *
  * JIT compilation waits until a pattern has been used RX_JIT_AFTER times, or is given a
  * subject of RX_JIT_SUBJECT bytes or more. A knowledge base holds hundreds of alias
@@ -36,11 +40,19 @@
 #define RX_JIT_AFTER 16
 #define RX_JIT_SUBJECT 4096
 
+/* A match-data block and the patterns that share it. */
+typedef struct {
+	pcre2_match_data *md;   /* NULL until the first match */
+	const rx *owner;        /* whose match md holds */
+	uint32_t pairs;         /* ovector pairs: 1 + the most groups of a pattern */
+	size_t refs;            /* patterns sharing it */
+} rx_md;
+
 /* What the last rx_find left behind. Kept apart from the rx so that rx_find can take a
  * const pattern. */
 typedef struct {
-	pcre2_match_data *md;   /* NULL until the first match */
-	pcre2_match_context *mctx;      /* likewise */
+	rx_md *md;
+	pcre2_match_context *mctx;      /* NULL until the first match */
 	int rc;                 /* the last pcre2_match result; > 0 after a match */
 	uint32_t uses;          /* matches run so far, up to RX_JIT_AFTER */
 } rx_last;
@@ -51,6 +63,36 @@ struct rx {
 	rx_last *last;
 	rxlit need;             /* words a text must hold for a match (rxlit.c) */
 };
+
+/* 1 + the number of groups of CODE: the ovector pairs a match of it fills. */
+static uint32_t rx_pairs(const pcre2_code *code)
+{
+	uint32_t groups = 0;
+	(void)pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	return groups + 1;
+}
+
+/* A match-data record for patterns of up to PAIRS - 1 groups, no one's yet; NULL when out
+ * of memory. */
+static rx_md *rx_md_new(uint32_t pairs)
+{
+	rx_md *m = calloc(1, sizeof(*m));
+	if (m)
+		m->pairs = pairs;
+	return m;
+}
+
+/* Drops R's share of its match data. */
+static void rx_md_drop(rx *r)
+{
+	rx_md *m = r->last->md;
+	if (m && --m->refs == 0) {
+		if (m->md)
+			pcre2_match_data_free(m->md);
+		free(m);
+	}
+	r->last->md = NULL;
+}
 
 /* Writes PCRE2's message for error code CODE into ERR. */
 static void rx_message(int code, char *err, size_t errsz)
@@ -63,9 +105,9 @@ static void rx_message(int code, char *err, size_t errsz)
 
 /* Wraps compiled CODE (taken, freed on failure) in a new rx matching within LIMITS (NULL
  * or 0 fields: the defaults, RX_*_LIMIT_DEFAULT: enough for any exam question, and a
- * runaway pattern stops there in well under a millisecond). Returns NULL when out of
- * memory. */
-static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
+ * runaway pattern stops there in well under a millisecond), with a share of match data MD
+ * (NULL: its own). Returns NULL when out of memory. */
+static rx *rx_wrap(pcre2_code *code, const rx_limits *limits, rx_md *md)
 {
 	/* one block: a knowledge base makes a rx for each of its patterns */
 	struct rx_block {
@@ -79,6 +121,13 @@ static rx *rx_wrap(pcre2_code *code, const rx_limits *limits)
 	rx *r = &b->r;
 	r->code = code;
 	r->last = &b->last;
+	if (!md && !(md = rx_md_new(rx_pairs(code)))) {
+		pcre2_code_free(code);
+		free(b);
+		return NULL;
+	}
+	md->refs++;
+	r->last->md = md;
 	rx_set_limits(r, limits);
 	return r;
 }
@@ -119,7 +168,7 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
 		errno = code == PCRE2_ERROR_HEAP_FAILED ? ENOMEM : EINVAL;
 		return NULL;
 	}
-	rx *r = rx_wrap(c, limits);
+	rx *r = rx_wrap(c, limits, NULL);
 	if (r)
 		(void)rx_set_source(r, pattern);    /* without it, the pattern just always runs */
 	if (!r) {
@@ -191,15 +240,24 @@ bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out)
 		free(codes);
 		return false;
 	}
+	uint32_t pairs = 1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t p = rx_pairs(codes[i]);
+		pairs = p > pairs ? p : pairs;
+	}
+	/* one match-data block for all: see the top of the file */
+	rx_md *md = rx_md_new(pairs);
 	size_t i = 0;
-	for (; i < n; i++)
-		if (!(out[i] = rx_wrap(codes[i], NULL)))
+	for (; md && i < n; i++)
+		if (!(out[i] = rx_wrap(codes[i], NULL, md)))
 			break;
 	if (i < n) {
-		for (size_t j = i + 1; j < n; j++)
+		for (size_t j = md ? i + 1 : 0; j < n; j++)
 			pcre2_code_free(codes[j]);
 		for (size_t j = 0; j < i; j++)
 			rx_free(out[j]);
+		if (i == 0)
+			free(md);
 	}
 	free(codes);
 	return i == n;
@@ -211,8 +269,7 @@ void rx_free(rx *r)
 	if (!r)
 		return;
 	/* most patterns never ran: nothing of theirs to free but the code */
-	if (r->last->md)
-		pcre2_match_data_free(r->last->md);
+	rx_md_drop(r);
 	if (r->last->mctx)
 		pcre2_match_context_free(r->last->mctx);
 	pcre2_code_free(r->code);
@@ -262,9 +319,9 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 		pcre2_set_match_limit(l->mctx, r->match_limit);
 		pcre2_set_depth_limit(l->mctx, r->depth_limit);
 	}
-	if (!l->md)
-		l->md = pcre2_match_data_create_from_pattern(r->code, NULL);
-	if (!l->mctx || !l->md) {
+	if (!l->md->md)
+		l->md->md = pcre2_match_data_create(l->md->pairs, NULL);
+	if (!l->mctx || !l->md->md) {
 		l->rc = PCRE2_ERROR_NOMEMORY;
 		return RX_ERR_FAILED;
 	}
@@ -278,10 +335,12 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 		 * the interpreter gives the same results, only slower. */
 		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
 	}
-	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts, l->md, l->mctx);
+	pcre2_match_data *md = l->md->md;
+	l->md->owner = r;
+	int rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts, md, l->mctx);
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
 		rc = pcre2_match(r->code, (PCRE2_SPTR)subject, len, offset, opts | PCRE2_NO_JIT,
-		                 l->md, l->mctx);
+		                 md, l->mctx);
 	r->last->rc = rc;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
@@ -292,7 +351,7 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 		return RX_ERR_DEPTH_LIMIT;
 	if (rc < 0)
 		return RX_ERR_FAILED;
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->last->md);
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	if (m) {
 		m->start = ov[0];
 		m->end = ov[1];
@@ -360,15 +419,17 @@ int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx
  * there was no match, the group does not exist or it did not take part. */
 bool rx_group(const rx *r, const char *name, rx_span *out)
 {
-	if (!r || !name || r->last->rc <= 0)
+	/* the shared block holds another pattern's match once that one ran */
+	if (!r || !name || r->last->rc <= 0 || r->last->md->owner != r)
 		return false;
 	int n = pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)name);
 	if (n < 0)
 		return false;
-	uint32_t pairs = pcre2_get_ovector_count(r->last->md);
+	pcre2_match_data *md = r->last->md->md;
+	uint32_t pairs = pcre2_get_ovector_count(md);
 	if ((uint32_t)n >= pairs)
 		return false;
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->last->md);
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	if (ov[2 * n] == PCRE2_UNSET)
 		return false;
 	if (out) {

@@ -80,8 +80,10 @@ int rx_find(const rx *r, const char *subject, size_t len, size_t offset, rx_span
 int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx_span *m);
 /* Whether SUBJECT[0..LEN) is UTF-8 as PCRE2 requires it (RFC 3629). */
 bool rx_utf8_valid(const char *subject, size_t len);
-/* After a successful rx_find on the same subject with the same R: the span of named group
- * NAME; false if the group did not take part or does not exist. Not thread-safe per rx. */
+/* After a successful rx_find on the same subject with the same R, before any other
+ * pattern of the same rx_deserialize runs (they share their match data): the span of
+ * named group NAME; false if the group did not take part or does not exist, or another
+ * pattern ran since. Not thread-safe per set of patterns. */
 bool rx_group(const rx *r, const char *name, rx_span *out);
 /* Whether the pattern of R declares a named group NAME. */
 bool rx_has_group(const rx *r, const char *name);

@@ -170,6 +170,147 @@ Test(defer, a_computed_attribute_makes_every_rule_live)
 	eng_free(e);
 }
 
+/* ---- rules compiled when needed (eng_load_doc_lazy) ---- */
+
+/* The summaries image of YAML's rules, as a first load writes it for the cache. */
+static unsigned char *deps_of(const char *yaml, size_t *len)
+{
+	eng *e = load(yaml, true);
+	unsigned char *img = NULL;
+	cr_expect_eq(eng_rules_deps_image(e, 1, eng_rule_count(e), &img, len), ENG_ERR_INVALID,
+	             "a range past the rules");
+	cr_expect_null(img);
+	cr_assert_eq(eng_rules_deps_image(e, 0, eng_rule_count(e), &img, len), ENG_OK);
+	eng_free(e);
+	return img;
+}
+
+/* An engine like load(YAML, true), its rules read with the image IMG[0..LEN) of DOC. */
+static eng *load_lazy(const eng_doc *doc, const unsigned char *img, size_t len,
+                      eng_status want)
+{
+	eng *e = eng_new();
+	cr_assert(e);
+	cr_assert_eq(eng_conclusion_kind_add(e, "recommend"), ENG_OK);
+	eng_rules_defer(e);
+	cr_assert_eq(eng_load_doc_lazy(e, doc, img, len), want);
+	return e;
+}
+
+static eng_doc *doc_of(const char *yaml)
+{
+	eng_status st;
+	eng_doc *doc = eng_doc_read_string("test.yaml", yaml, strlen(yaml), NULL, NULL, &st);
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+Test(defer, lazy_rules_answer_as_compiled_ones)
+{
+	char want[256], got[256];
+	eng *all = load(KB, true);
+	eng_input in[] = { { S(all, "x.a"), eng_number(1) } };
+	cr_assert_eq(eng_rules_build_for(all, in, 1), ENG_OK);
+	answer(all, want, sizeof(want));
+	size_t len;
+	unsigned char *img = deps_of(KB, &len);
+	eng_doc *doc = doc_of(KB);
+	eng *e = load_lazy(doc, img, len, ENG_OK);
+	cr_expect_eq(eng_rule_count(e), 9);
+	cr_expect_eq(eng_rule_find(e, "dead-2"), 3, "ids are known before the rules compile");
+	eng_input in2[] = { { S(e, "x.a"), eng_number(1) } };
+	cr_assert_eq(eng_rules_build_for(e, in2, 1), ENG_OK);
+	cr_expect_eq(eng_rules_built(e), eng_rules_built(all), "the same rules are live");
+	answer(e, got, sizeof(got));
+	cr_expect_str_eq(got, want);
+	/* a rule never built still tells what it is, compiled when asked */
+	eng_rule_info a, b;
+	for (size_t i = 0; i < eng_rule_count(e); i++) {
+		cr_assert(eng_rule_get(e, i, &b), "rule %zu", i);
+		cr_assert(eng_rule_get(all, i, &a));
+		cr_expect_str_eq(b.id, a.id);
+		cr_expect_str_eq(b.because, a.because);
+		cr_expect_eq(b.line, a.line);
+		cr_expect_eq(b.nconds, a.nconds);
+		cr_expect_eq(b.salience, a.salience);
+		char ca[128], cb[128];
+		eng_rule_cond_format(all, i, 0, ca, sizeof(ca));
+		eng_rule_cond_format(e, i, 0, cb, sizeof(cb));
+		cr_expect_str_eq(cb, ca, "rule %zu", i);
+	}
+	eng_whynot w;
+	cr_expect_eq(eng_rule_whynot(e, 3, &w), ENG_OK);
+	cr_expect_not(w.fired);
+	eng_free(e);
+	eng_free(all);
+	/* with every rule built at the first reset */
+	e = load_lazy(doc, img, len, ENG_OK);
+	answer(e, got, sizeof(got));
+	cr_expect_eq(eng_rules_built(e), 9);
+	cr_expect_str_eq(got, "svc modified tie-a tie-b");
+	eng_free(e);
+	eng_doc_free(doc);
+	free(img);
+}
+
+/* An image that does not describe the document, or is damaged, adds nothing. */
+Test(defer, lazy_rules_refuse_another_image)
+{
+	size_t len;
+	unsigned char *img = deps_of(KB, &len);
+	eng_doc *doc = doc_of(KB);
+	for (size_t cut = 0; cut < len; cut++) {
+		eng *e = load_lazy(doc, img, cut, ENG_ERR_INVALID);
+		cr_expect_eq(eng_rule_count(e), 0, "cut at %zu", cut);
+		eng_free(e);
+	}
+	/* every byte changed: refused, or read as some summaries of these rules, never past
+	 * its end (ASan) */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char keep = img[i];
+		img[i] ^= 0x5a;
+		eng *e = eng_new();
+		eng_rules_defer(e);
+		eng_status st = eng_load_doc_lazy(e, doc, img, len);
+		cr_expect(st == ENG_OK || st == ENG_ERR_INVALID, "byte %zu: %d", i, st);
+		cr_expect_eq(eng_rule_count(e), st == ENG_OK ? 9 : 0, "byte %zu", i);
+		eng_free(e);
+		img[i] = keep;
+	}
+	/* the image of other rules */
+	const char *other = "rules:\n- id: chain-1\n  when: [{x.a: 1}]\n  then: [{recommend: x}]\n"
+	                    "  because: b\n  cite: [n]\n";
+	eng_doc *od = doc_of(other);
+	eng *e = load_lazy(od, img, len, ENG_ERR_INVALID);
+	cr_expect_eq(eng_rule_count(e), 0);
+	eng_free(e);
+	eng_doc_free(od);
+	eng_doc_free(doc);
+	free(img);
+}
+
+/* A document whose rule no longer compiles (its tree was not what the image was made
+ * from): the rule is known, and what needs it fails with a message. */
+Test(defer, a_lazy_rule_that_does_not_compile)
+{
+	const char *good = "rules:\n- id: r\n  when: [{x.a: 1}]\n  then: [{recommend: x}]\n"
+	                   "  because: b\n  cite: [n]\n";
+	const char *bad = "rules:\n- id: r\n  when: [{x.a: 1}]\n  then: [{recommend: ?nope}]\n"
+	                  "  because: b\n  cite: [n]\n";
+	size_t len;
+	unsigned char *img = deps_of(good, &len);
+	eng_doc *doc = doc_of(bad);
+	eng *e = load_lazy(doc, img, len, ENG_OK);
+	eng_rule_info info;
+	cr_expect_not(eng_rule_get(e, 0, &info));
+	eng_input in[] = { { S(e, "x.a"), eng_number(1) } };
+	cr_expect_eq(eng_rules_build_for(e, in, 1), ENG_ERR_LOAD);
+	cr_expect(strstr(eng_error(e), "`r`"), "%s", eng_error(e));
+	eng_free(e);
+	eng_doc_free(doc);
+	free(img);
+}
+
 static kb *kb_of_rules(void)
 {
 	eng_diags *d = eng_diags_new(0);

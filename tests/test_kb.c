@@ -597,6 +597,8 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK, "%s:%s", step,
 	             diags_text(d, buf, sizeof(buf)));
 	cr_expect_eq(eng_rule_count(k->e), 1, "%s: rules", step);
+	eng_rule_info info;
+	cr_expect(eng_rule_get(k->e, 0, &info), "%s: the rule compiles", step);
 	cr_expect_eq(k->nentities, 2, "%s: entities", step);
 	cr_expect_eq(k->nlexicon, 3, "%s: lexicon", step);
 	const kb_entity *kdf = kb_entity_find(k, "kinesis-data-firehose");
@@ -783,6 +785,52 @@ Test(kb, cache_words_checked)
 		             "%s: not rewritten", damage[i].name);
 		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_HIT,
 		             "%s: not used once rewritten", damage[i].name);
+	}
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
+/* The rules' summaries in a cache file whose checksum was made to fit: a summary the
+ * reader refuses makes the file's rules load from its tree, and the cache written anew. */
+Test(kb, cache_rule_summaries_checked)
+{
+	tmpkb t;
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	char *file = cache_written(&t, cache_dir);
+	FILE *f = fopen(file, "rb");
+	cr_assert_not_null(f);
+	static unsigned char whole[1 << 20];
+	size_t n = fread(whole, 1, sizeof(whole), f);
+	fclose(f);
+	/* the one rule file's summaries: magic "1DLM", 1 rule, its names */
+	size_t pos = 0;
+	for (size_t i = 0; i + 8 <= n && !pos; i++)
+		if (memcmp(whole + i, "1DLM\1\0\0\0", 8) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the summaries where expected");
+	static const struct {
+		const char *name;
+		size_t at;
+		unsigned char byte;
+	} damage[] = {
+		{ "another magic", 0, 'X' },
+		{ "two rules", 4, 2 },
+		{ "no rule", 4, 0 },
+		{ "too many names", 11, 0x7f },
+	};
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		unsigned char was = whole[pos + damage[i].at];
+		whole[pos + damage[i].at] = damage[i].byte;
+		uint64_t sum = kbc_hash(whole + 32, n - 32);    /* the header's checksum */
+		memcpy(whole + 24, &sum, sizeof(sum));
+		write_text(file, (const char *)whole, n);
+		whole[pos + damage[i].at] = was;
+		kb_cache_result r1 = load_cached(&t, cache_dir, false, damage[i].name);
+		kb_cache_result r2 = load_cached(&t, cache_dir, false, damage[i].name);
+		cr_expect_eq(r1, KB_CACHE_WRITTEN, "%s: not rewritten (%d)", damage[i].name, r1);
+		cr_expect_eq(r2, KB_CACHE_HIT, "%s: not used once rewritten (%d)", damage[i].name, r2);
 	}
 	unlink(file);
 	free(file);

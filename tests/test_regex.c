@@ -124,6 +124,37 @@ Test(regex, group_after_failed_find)
 	rx_free(r);
 }
 
+/* Patterns decoded together share their match data: each still finds its own groups,
+ * the widest pattern's too, and a pattern's groups are gone once another one ran. */
+Test(regex, decoded_patterns_share_match_data)
+{
+	const char *src[] = { "(?<n>\\d+)\\s*(?<unit>KB|MB)", "(?<w>[a-z]+)", "plain" };
+	rx *c[3], *d[3];
+	for (int i = 0; i < 3; i++)
+		cr_assert_not_null(c[i] = rx_compile(src[i], NULL, NULL, 0, NULL));
+	unsigned char *buf;
+	size_t len;
+	cr_assert(rx_serialize(c, 3, &buf, &len));
+	cr_assert(rx_deserialize(buf, len, 3, d));
+	rx_span m, g;
+	const char *t = "size 12 MB";
+	cr_assert_eq(rx_find(d[0], t, strlen(t), 0, &m), 1);
+	cr_expect(rx_group(d[0], "unit", &g) && g.start == 8 && g.end == 10);
+	cr_expect(rx_group(d[0], "n", &g) && g.start == 5 && g.end == 7);
+	cr_assert_eq(rx_find(d[1], t, strlen(t), 0, &m), 1);
+	cr_expect(rx_group(d[1], "w", &g) && g.start == 0 && g.end == 4);
+	cr_expect(!rx_group(d[0], "n", &g), "another pattern's match was read as its own");
+	cr_assert_eq(rx_find(d[2], t, strlen(t), 0, &m), 0);
+	cr_expect(!rx_group(d[1], "w", &g));
+	cr_assert_eq(rx_find(d[0], t, strlen(t), 0, &m), 1);
+	cr_expect(rx_group(d[0], "unit", &g) && g.start == 8);
+	for (int i = 0; i < 3; i++) {
+		rx_free(c[i]);
+		rx_free(d[i]);
+	}
+	free(buf);
+}
+
 typedef struct {
 	const char *name;
 	const char *pattern;
