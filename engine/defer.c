@@ -32,6 +32,7 @@
  * can fire. Compiling later interns the rule's symbols later, which changes their
  * numbers but nothing that depends on names or on the order of firings.
  */
+#include "bytes.h"
 #include "core.h"
 
 #include <stdio.h>
@@ -563,56 +564,28 @@ eng_status eng_rules_deps_image(const eng *e, size_t first, size_t n, unsigned c
 }
 
 typedef struct {
-	const unsigned char *p;
-	size_t n, off;
-	bool bad;
+	byte_cur b;
 	const eng_sym *syms;
 	uint32_t nsyms;
 } dcur;
 
-static const unsigned char *dtake(dcur *c, size_t n)
-{
-	if (c->bad || n > c->n - c->off) {
-		c->bad = true;
-		return NULL;
-	}
-	const unsigned char *p = c->p + c->off;
-	c->off += n;
-	return p;
-}
-
-static uint32_t dget_u32(dcur *c)
-{
-	uint32_t v = 0;
-	const unsigned char *p = dtake(c, sizeof(v));
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint8_t dget_u8(dcur *c)
-{
-	const unsigned char *p = dtake(c, 1);
-	return p ? *p : 0;
-}
-
 /* A count of items of at least MIN bytes each, checked against what is left. */
 static uint32_t dget_count(dcur *c, size_t min)
 {
-	uint32_t n = dget_u32(c);
-	if (!c->bad && (size_t)n > (c->n - c->off) / min)
-		c->bad = true;
-	return c->bad ? 0 : n;
+	uint32_t n = byte_u32(&c->b);
+	if (!c->b.bad && (size_t)n > (c->b.n - c->b.off) / min)
+		c->b.bad = true;
+	return c->b.bad ? 0 : n;
 }
 
 /* A symbol; 0 for NO_SYM when NONE_OK. */
 static eng_sym dget_sym(dcur *c, bool none_ok)
 {
-	uint32_t i = dget_u32(c);
+	uint32_t i = byte_u32(&c->b);
 	if (i == NO_SYM && none_ok)
 		return 0;
 	if (i >= c->nsyms) {
-		c->bad = true;
+		c->b.bad = true;
 		return 0;
 	}
 	return c->syms[i];
@@ -621,26 +594,26 @@ static eng_sym dget_sym(dcur *c, bool none_ok)
 static eng_value dget_value(dcur *c)
 {
 	eng_value v = { ENG_NONE, { 0 } };
-	uint8_t t = dget_u8(c);
+	uint8_t t = byte_u8(&c->b);
 	switch (t) {
 	case ENG_NONE: break;
 	case ENG_SYMBOL:
 	case ENG_STRING: v.type = (eng_type)t; v.u.sym = dget_sym(c, false); break;
 	case ENG_NUMBER: {
-		const unsigned char *p = dtake(c, sizeof(double));
+		const unsigned char *p = byte_take(&c->b, sizeof(double));
 		v.type = ENG_NUMBER;
 		if (p)
 			memcpy(&v.u.num, p, sizeof(double));
 		break;
 	}
 	case ENG_BOOL: {
-		uint8_t b = dget_u8(c);
+		uint8_t b = byte_u8(&c->b);
 		v.type = ENG_BOOL;
 		v.u.b = b != 0;
-		c->bad = c->bad || b > 1;
+		c->b.bad = c->b.bad || b > 1;
 		break;
 	}
-	default: c->bad = true; break;
+	default: c->b.bad = true; break;
 	}
 	return v;
 }
@@ -652,17 +625,17 @@ static bool dget_rule(dcur *c, arena *a, rule_deps *d)
 	d->needs = arena_alloc_small(a, (size_t)d->nneeds * sizeof(*d->needs));
 	if (d->nneeds && !d->needs)
 		return false;
-	for (uint32_t k = 0; k < d->nneeds && !c->bad; k++) {
+	for (uint32_t k = 0; k < d->nneeds && !c->b.bad; k++) {
 		dep_need *nd = &d->needs[k];
 		nd->attr = dget_sym(c, false);
-		uint8_t any = dget_u8(c);
+		uint8_t any = byte_u8(&c->b);
 		nd->any = any != 0;
-		c->bad = c->bad || any > 1;
+		c->b.bad = c->b.bad || any > 1;
 		nd->nvals = dget_count(c, 1);
 		eng_value *vals = arena_alloc_small(a, (size_t)nd->nvals * sizeof(*vals));
 		if (nd->nvals && !vals)
 			return false;
-		for (uint32_t j = 0; j < nd->nvals && !c->bad; j++)
+		for (uint32_t j = 0; j < nd->nvals && !c->b.bad; j++)
 			vals[j] = dget_value(c);
 		nd->vals = vals;
 	}
@@ -670,7 +643,7 @@ static bool dget_rule(dcur *c, arena *a, rule_deps *d)
 	d->prods = arena_alloc_small(a, (size_t)d->nprods * sizeof(*d->prods));
 	if (d->nprods && !d->prods)
 		return false;
-	for (uint32_t k = 0; k < d->nprods && !c->bad; k++) {
+	for (uint32_t k = 0; k < d->nprods && !c->b.bad; k++) {
 		d->prods[k].attr = dget_sym(c, true);
 		d->prods[k].v = dget_value(c);
 	}
@@ -678,14 +651,14 @@ static bool dget_rule(dcur *c, arena *a, rule_deps *d)
 	d->changes = arena_alloc_small(a, (size_t)d->nchanges * sizeof(*d->changes));
 	if (d->nchanges && !d->changes)
 		return false;
-	for (uint32_t k = 0; k < d->nchanges && !c->bad; k++) {
+	for (uint32_t k = 0; k < d->nchanges && !c->b.bad; k++) {
 		d->changes[k].subject = dget_sym(c, true);
 		d->changes[k].attribute = dget_sym(c, true);
 		d->changes[k].value.type = ENG_NONE;
 	}
-	uint8_t m = dget_u8(c);
+	uint8_t m = byte_u8(&c->b);
 	d->modifies = m != 0;
-	c->bad = c->bad || m > 1;
+	c->b.bad = c->b.bad || m > 1;
 	return true;
 }
 
@@ -694,25 +667,25 @@ eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_st
 {
 	*out = NULL;
 	*n = 0;
-	dcur c = { img, len, 0, false, NULL, 0 };
-	if (!img || dget_u32(&c) != DEPS_MAGIC)
+	dcur c = { { img, len, 0, false }, NULL, 0 };
+	if (!img || byte_u32(&c.b) != DEPS_MAGIC)
 		return ENG_ERR_INVALID;
 	uint32_t nrules = dget_count(&c, 18), nsyms = dget_count(&c, 4);
 	eng_sym *syms = malloc((nsyms ? nsyms : 1) * sizeof(*syms));
 	rule_stub *stubs = malloc((nrules ? nrules : 1) * sizeof(*stubs));
 	eng_status st = syms && stubs ? ENG_OK : ENG_ERR_NOMEM;
-	for (uint32_t i = 0; !st && !c.bad && i < nsyms; i++) {
-		uint32_t l = dget_u32(&c);
-		const unsigned char *p = dtake(&c, l);
-		c.bad = c.bad || !l;    /* symbol 0, the empty name, is written as NO_SYM */
+	for (uint32_t i = 0; !st && !c.b.bad && i < nsyms; i++) {
+		uint32_t l = byte_u32(&c.b);
+		const unsigned char *p = byte_take(&c.b, l);
+		c.b.bad = c.b.bad || !l;    /* symbol 0, the empty name, is written as NO_SYM */
 		if (p && l && !(syms[i] = eng_intern(e, (const char *)p, l)))
 			st = ENG_ERR_NOMEM;
 	}
 	c.syms = syms;
 	c.nsyms = nsyms;
-	for (uint32_t i = 0; !st && !c.bad && i < nrules; i++) {
-		uint32_t l = dget_u32(&c);
-		const unsigned char *p = dtake(&c, l);
+	for (uint32_t i = 0; !st && !c.b.bad && i < nrules; i++) {
+		uint32_t l = byte_u32(&c.b);
+		const unsigned char *p = byte_take(&c.b, l);
 		rule_deps *d = arena_alloc(e->rules_arena, sizeof(*d));
 		if (!d || !dget_rule(&c, e->rules_arena, d)) {
 			st = ENG_ERR_NOMEM;
@@ -722,10 +695,10 @@ eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_st
 		stubs[i].idlen = l;
 		stubs[i].node = NULL;
 		stubs[i].deps = d;
-		c.bad = c.bad || !l;
+		c.b.bad = c.b.bad || !l;
 	}
 	free(syms);
-	if (!st && (c.bad || c.off != len))
+	if (!st && (c.b.bad || c.b.off != len))
 		st = ENG_ERR_INVALID;
 	if (st) {
 		free(stubs);

@@ -33,6 +33,7 @@
 #define _GNU_SOURCE     /* dl_iterate_phdr, for the build id */
 
 #include "kbcache.h"
+#include "bytes.h"
 #include "rxlit.h"
 
 #include <errno.h>
@@ -245,46 +246,11 @@ char *kbc_path(const char *cache_dir, const char *dir)
 
 /* ---- reading ---- */
 
-typedef struct {
-	const unsigned char *p;
-	size_t n, off;
-	bool bad;
-} kbc_cur;
-
-static const unsigned char *kbc_take(kbc_cur *c, size_t n)
-{
-	if (c->bad || n > c->n - c->off) {
-		c->bad = true;
-		return NULL;
-	}
-	const unsigned char *p = c->p + c->off;
-	c->off += n;
-	return p;
-}
-
-static uint32_t kbc_u32(kbc_cur *c)
-{
-	uint32_t v = 0;
-	const unsigned char *p = kbc_take(c, sizeof(v));
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t kbc_u64(kbc_cur *c)
-{
-	uint64_t v = 0;
-	const unsigned char *p = kbc_take(c, sizeof(v));
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* A string: u32 length, the bytes, a NUL. NULL when it does not fit or has no NUL. */
-static const char *kbc_str(kbc_cur *c)
+static const char *kbc_str(byte_cur *c)
 {
-	uint32_t n = kbc_u32(c);
-	const unsigned char *p = n < UINT32_MAX ? kbc_take(c, (size_t)n + 1) : NULL;
+	uint32_t n = byte_u32(c);
+	const unsigned char *p = n < UINT32_MAX ? byte_take(c, (size_t)n + 1) : NULL;
 	if (!p || p[n] != '\0' || memchr(p, '\0', n)) {
 		c->bad = true;
 		return NULL;
@@ -293,21 +259,21 @@ static const char *kbc_str(kbc_cur *c)
 }
 
 /* A blob: u64 length, the bytes. */
-static const unsigned char *kbc_blob(kbc_cur *c, size_t *len)
+static const unsigned char *kbc_blob(byte_cur *c, size_t *len)
 {
-	uint64_t n = kbc_u64(c);
+	uint64_t n = byte_u64(c);
 	*len = 0;
 	if (n > SIZE_MAX) {
 		c->bad = true;
 		return NULL;
 	}
-	const unsigned char *p = kbc_take(c, (size_t)n);
+	const unsigned char *p = byte_take(c, (size_t)n);
 	if (p)
 		*len = (size_t)n;
 	return p;
 }
 
-static bool kbc_str_is(kbc_cur *c, const char *want)
+static bool kbc_str_is(byte_cur *c, const char *want)
 {
 	const char *s = kbc_str(c);
 	return s && strcmp(s, want) == 0;
@@ -388,17 +354,17 @@ static bool kbc_header_ok(const unsigned char *buf, size_t len)
 }
 
 /* Whether the file entry at C is FILES[I] as it is on disk; its image goes to K. */
-static bool kbc_entry_ok(kbc_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_time seen)
+static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_time seen)
 {
 	bool same = kbc_str_is(c, f->rel);
-	same = kbc_u64(c) == f->size && same;
-	same = kbc_u64(c) == f->ino && same;
-	same = kbc_u64(c) == f->dev && same;
-	same = (int64_t)kbc_u64(c) == f->mtime_s && same;
-	same = kbc_u32(c) == f->mtime_ns && same;
-	same = (int64_t)kbc_u64(c) == f->ctime_s && same;
-	same = kbc_u32(c) == f->ctime_ns && same;
-	uint64_t hash = kbc_u64(c);
+	same = byte_u64(c) == f->size && same;
+	same = byte_u64(c) == f->ino && same;
+	same = byte_u64(c) == f->dev && same;
+	same = (int64_t)byte_u64(c) == f->mtime_s && same;
+	same = byte_u32(c) == f->mtime_ns && same;
+	same = (int64_t)byte_u64(c) == f->ctime_s && same;
+	same = byte_u32(c) == f->ctime_ns && same;
+	uint64_t hash = byte_u64(c);
 	k->hash[i] = hash;
 	k->img[i] = kbc_blob(c, &k->imglen[i]);
 	k->deps[i] = kbc_blob(c, &k->depslen[i]);
@@ -431,16 +397,16 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->hash = calloc(n ? n : 1, sizeof(*k->hash));
 		ok = k->img && k->given_img && k->imglen && k->deps && k->depslen && k->hash;
 	}
-	kbc_cur c = { buf, len, KBC_HEADER, false };
+	byte_cur c = { buf, len, KBC_HEADER, false };
 	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
 	     kbc_str_is(&c, rx_build_id(rxid, sizeof(rxid))) && kbc_str_is(&c, real);
 	kbc_time seen = { 0, 0 };
-	seen.s = (int64_t)kbc_u64(&c);
-	seen.ns = kbc_u32(&c);
-	ok = ok && kbc_u32(&c) == n;
+	seen.s = (int64_t)byte_u64(&c);
+	seen.ns = byte_u32(&c);
+	ok = ok && byte_u32(&c) == n;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = kbc_entry_ok(&c, &files[i], k, i, seen);
-	uint32_t npats = ok ? kbc_u32(&c) : 0;
+	uint32_t npats = ok ? byte_u32(&c) : 0;
 	if (ok && npats) {
 		ok = npats <= (len - c.off) / 5;        /* each source takes 5 bytes at least */
 		if (ok) {
