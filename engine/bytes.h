@@ -3,7 +3,8 @@
  * bytes.h - reading a binary image that may be truncated or damaged: a cursor that never
  * reads past its end. A read that does not fit marks the cursor bad and yields zeros, so
  * a reader checks `bad` once after a run of reads instead of after each one. Used by the
- * rule summaries (engine/defer.c) and the compiled cache (src/kbcache.c).
+ * rule summaries (engine/defer.c) and the compiled cache (src/kbcache.c), which write
+ * their images with the growing buffer below.
  */
 #ifndef MLARCH_BYTES_H
 #define MLARCH_BYTES_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -53,6 +55,35 @@ static inline uint64_t byte_u64(byte_cur *c)
 	if (p)
 		memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+/* A buffer that grows as bytes are put in it. A failed allocation marks it and every
+ * later put does nothing, so a writer checks `nomem` once at the end. */
+typedef struct {
+	unsigned char *p;
+	size_t n, cap;
+	bool nomem;
+} byte_buf;
+
+static inline void byte_put(byte_buf *b, const void *data, size_t n)
+{
+	if (b->nomem)
+		return;
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->n < n)
+			cap *= 2;
+		unsigned char *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->n, data, n);
+	b->n += n;
 }
 
 #endif

@@ -429,9 +429,7 @@ void defer_free(eng *e)
 #define NO_SYM UINT32_MAX
 
 typedef struct {
-	unsigned char *p;
-	size_t n, cap;
-	bool nomem;
+	byte_buf w;
 	uint32_t *names;        /* symbol -> 1 + its number in the image, 0: not yet */
 	uint32_t nnames;
 	eng_sym *order;         /* the symbols in the order numbered */
@@ -439,22 +437,7 @@ typedef struct {
 
 static void dput(dbuf *b, const void *data, size_t n)
 {
-	if (b->nomem)
-		return;
-	if (n > b->cap - b->n) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->n < n)
-			cap *= 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->nomem = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, data, n);
-	b->n += n;
+	byte_put(&b->w, data, n);
 }
 
 static void dput_u32(dbuf *b, uint32_t v)
@@ -548,18 +531,17 @@ eng_status eng_rules_deps_image(const eng *e, size_t first, size_t n, unsigned c
 		dput_u32(&b, e->syms.lens[s]);
 		dput(&b, e->syms.names[s], e->syms.lens[s]);
 	}
-	if (rules.n)
-		dput(&b, rules.p, rules.n);
-	bool nomem = rules.nomem || b.nomem;
-	free(rules.p);
+	dput(&b, rules.w.p, rules.w.n);
+	bool nomem = rules.w.nomem || b.w.nomem;
+	free(rules.w.p);
 	free(rules.names);
 	free(rules.order);
 	if (nomem) {
-		free(b.p);
+		free(b.w.p);
 		return ENG_ERR_NOMEM;
 	}
-	*out = b.p;
-	*len = b.n;
+	*out = b.w.p;
+	*len = b.w.n;
 	return ENG_OK;
 }
 

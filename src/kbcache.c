@@ -554,31 +554,11 @@ void kbc_close(kbc *c)
 
 /* ---- writing ---- */
 
-typedef struct {
-	unsigned char *p;
-	size_t n, cap;
-	bool nomem;
-} kbc_buf;
+typedef byte_buf kbc_buf;
 
 static void kbc_put(kbc_buf *b, const void *data, size_t n)
 {
-	if (b->nomem)
-		return;
-	if (n > b->cap - b->n) {
-		size_t cap = b->cap ? b->cap : 65536;
-		while (cap - b->n < n)
-			cap *= 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->nomem = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->n, data, n);
-	b->n += n;
+	byte_put(b, data, n);
 }
 
 static void kbc_put_u32(kbc_buf *b, uint32_t v)
