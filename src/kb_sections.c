@@ -11,6 +11,7 @@
  * captures the pattern does not declare. Each problem is reported at file:line:col with
  * the entry it belongs to, and reading goes on.
  */
+#include "bytes.h"
 #include "kb_private.h"
 
 #include <errno.h>
@@ -574,33 +575,6 @@ typedef struct {
 	uint32_t fam;
 } kb_ref;
 
-typedef struct {
-	char *p;
-	size_t n, cap;
-	bool nomem;
-} kb_buf;
-
-static void kb_buf_put(kb_buf *b, const char *s, size_t len)
-{
-	if (b->nomem)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->nomem = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
 /* The index just past the escape (`\x`, `\Q...\E`) or character class that starts at
  * P[I] (of LEN bytes), or I when neither starts there: the parentheses of a family are
  * counted outside them. */
@@ -778,25 +752,26 @@ static bool kb_refs_scan(kb_loader *L, const eng_doc *doc, const eng_node *n,
  * string, or NULL when out of memory. */
 static char *kb_refs_expand(const kb *k, const char *src, size_t len, kb_refs *refs)
 {
-	kb_buf b = { NULL, 0, 0, false };
+	byte_buf b = { NULL, 0, 0, false };
 	size_t lit = 0;
 	for (size_t r = 0; r < refs->n; r++) {
 		kb_ref *ref = &refs->v[r];
 		const char *x = k->families[ref->fam].expanded;
-		kb_buf_put(&b, src + lit, ref->src_at - lit);
+		byte_put(&b, src + lit, ref->src_at - lit);
 		ref->exp_at = b.n;
-		kb_buf_put(&b, "(?:", 3);
-		kb_buf_put(&b, x, strlen(x));
-		kb_buf_put(&b, ")", 1);
+		byte_put(&b, "(?:", 3);
+		byte_put(&b, x, strlen(x));
+		byte_put(&b, ")", 1);
 		ref->exp_len = b.n - ref->exp_at;
 		lit = ref->src_at + ref->src_len;
 	}
-	kb_buf_put(&b, src + lit, len - lit);
+	byte_put(&b, src + lit, len - lit);
+	byte_put(&b, "", 1);
 	if (b.nomem) {
 		free(b.p);
 		return NULL;
 	}
-	return b.p;
+	return (char *)b.p;
 }
 
 /* Checks the fragment of family F as written: no named group (a pattern using the family
