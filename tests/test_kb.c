@@ -738,6 +738,44 @@ Test(kb, cache_checksum_sees_changes)
 	}
 }
 
+/* One damaged byte of a cache file: where (from a section's start) and what it becomes. */
+typedef struct {
+	const char *name;
+	size_t at;
+	unsigned char byte;
+} cache_damage;
+
+/* The cache file FILE, read into WHOLE (at most CAP bytes); its length. */
+static size_t cache_read(const char *file, unsigned char *whole, size_t cap)
+{
+	FILE *f = fopen(file, "rb");
+	cr_assert_not_null(f);
+	size_t n = fread(whole, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+/* Writes each damage of DAMAGE (N of them) at POS of WHOLE (LEN bytes) into the cache file
+ * of T in CACHE_DIR, with the header's checksum made to fit, so that only the structure
+ * checks can refuse it: the next load must write the cache anew, and the one after use it. */
+static void cache_damage_each(tmpkb *t, const char *cache_dir, const char *file,
+                              unsigned char *whole, size_t len, size_t pos,
+                              const cache_damage *damage, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char was = whole[pos + damage[i].at];
+		whole[pos + damage[i].at] = damage[i].byte;
+		uint64_t sum = kbc_hash(whole + 32, len - 32);  /* the header's checksum */
+		memcpy(whole + 24, &sum, sizeof(sum));
+		write_text(file, (const char *)whole, len);
+		whole[pos + damage[i].at] = was;
+		kb_cache_result r1 = load_cached(t, cache_dir, false, damage[i].name);
+		kb_cache_result r2 = load_cached(t, cache_dir, false, damage[i].name);
+		cr_expect_eq(r1, KB_CACHE_WRITTEN, "%s: not rewritten (%d)", damage[i].name, r1);
+		cr_expect_eq(r2, KB_CACHE_HIT, "%s: not used once rewritten (%d)", damage[i].name, r2);
+	}
+}
+
 /* The prefilter's words in a cache file whose checksum was made to fit: the structure
  * checks alone must refuse what rxlit_encode cannot have written. */
 Test(kb, cache_words_checked)
@@ -745,11 +783,8 @@ Test(kb, cache_words_checked)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	FILE *f = fopen(file, "rb");
-	cr_assert_not_null(f);
 	static unsigned char whole[1 << 20];
-	size_t n = fread(whole, 1, sizeof(whole), f);
-	fclose(f);
+	size_t n = cache_read(file, whole, sizeof(whole));
 	/* the words follow the last pattern source (and their u64 length): the first
 	 * pattern's, an alias of Firehose, are one clause of two sets of one word each,
 	 * firehose and kinesis */
@@ -761,11 +796,7 @@ Test(kb, cache_words_checked)
 	cr_assert_gt(pos, 0);
 	cr_assert(memcmp(whole + pos, "\1\2\1\1\10firehose\7kinesis", 21) == 0,
 	          "the words section where expected");
-	static const struct {
-		const char *name;
-		size_t at;
-		unsigned char byte;
-	} damage[] = {
+	static const cache_damage damage[] = {
 		{ "too many clauses", 0, 17 },
 		{ "too many sets", 1, 5 },
 		{ "a set without words", 2, 0 },
@@ -774,18 +805,8 @@ Test(kb, cache_words_checked)
 		{ "an uppercase letter", 5, 'F' },
 		{ "a word cut short", 4, 7 },
 	};
-	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
-		unsigned char was = whole[pos + damage[i].at];
-		whole[pos + damage[i].at] = damage[i].byte;
-		uint64_t sum = kbc_hash(whole + 32, n - 32);    /* the header's checksum */
-		memcpy(whole + 24, &sum, sizeof(sum));
-		write_text(file, (const char *)whole, n);
-		whole[pos + damage[i].at] = was;
-		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_WRITTEN,
-		             "%s: not rewritten", damage[i].name);
-		cr_expect_eq(load_cached(&t, cache_dir, false, damage[i].name), KB_CACHE_HIT,
-		             "%s: not used once rewritten", damage[i].name);
-	}
+	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
+	                  sizeof(damage) / sizeof(damage[0]));
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);
@@ -799,39 +820,22 @@ Test(kb, cache_rule_summaries_checked)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	FILE *f = fopen(file, "rb");
-	cr_assert_not_null(f);
 	static unsigned char whole[1 << 20];
-	size_t n = fread(whole, 1, sizeof(whole), f);
-	fclose(f);
+	size_t n = cache_read(file, whole, sizeof(whole));
 	/* the one rule file's summaries: magic "1DLM", 1 rule, its names */
 	size_t pos = 0;
 	for (size_t i = 0; i + 8 <= n && !pos; i++)
 		if (memcmp(whole + i, "1DLM\1\0\0\0", 8) == 0)
 			pos = i;
 	cr_assert_gt(pos, 0, "the summaries where expected");
-	static const struct {
-		const char *name;
-		size_t at;
-		unsigned char byte;
-	} damage[] = {
+	static const cache_damage damage[] = {
 		{ "another magic", 0, 'X' },
 		{ "two rules", 4, 2 },
 		{ "no rule", 4, 0 },
 		{ "too many names", 11, 0x7f },
 	};
-	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
-		unsigned char was = whole[pos + damage[i].at];
-		whole[pos + damage[i].at] = damage[i].byte;
-		uint64_t sum = kbc_hash(whole + 32, n - 32);    /* the header's checksum */
-		memcpy(whole + 24, &sum, sizeof(sum));
-		write_text(file, (const char *)whole, n);
-		whole[pos + damage[i].at] = was;
-		kb_cache_result r1 = load_cached(&t, cache_dir, false, damage[i].name);
-		kb_cache_result r2 = load_cached(&t, cache_dir, false, damage[i].name);
-		cr_expect_eq(r1, KB_CACHE_WRITTEN, "%s: not rewritten (%d)", damage[i].name, r1);
-		cr_expect_eq(r2, KB_CACHE_HIT, "%s: not used once rewritten (%d)", damage[i].name, r2);
-	}
+	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
+	                  sizeof(damage) / sizeof(damage[0]));
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);
