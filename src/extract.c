@@ -134,6 +134,44 @@ static bool x_caseless_eq(const char *s, size_t n, const char *key)
 	return i == n && key[i] == '\0';
 }
 
+/* Reads S[0..N) as a number written in words, up to ninety-nine: "six", "twelve",
+ * "twenty-four", "forty five". Returns false if it is anything else. */
+static bool x_number_word(const char *s, size_t n, double *out)
+{
+	static const char *const units[] = {
+		"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+		"ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+		"seventeen", "eighteen", "nineteen"
+	};
+	static const char *const tens[] = {
+		"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"
+	};
+	size_t cut = 0;   /* where a second word starts, after "-" or " " */
+	while (cut < n && s[cut] != '-' && s[cut] != ' ')
+		cut++;
+	for (size_t u = 0; u < sizeof(units) / sizeof(*units); u++)
+		if (cut == n && x_caseless_eq(s, n, units[u])) {
+			*out = (double)u;
+			return true;
+		}
+	for (size_t t = 0; t < sizeof(tens) / sizeof(*tens); t++) {
+		if (!x_caseless_eq(s, cut, tens[t]))
+			continue;
+		double v = 20.0 + 10.0 * (double)t;
+		if (cut == n) {
+			*out = v;
+			return true;
+		}
+		for (size_t u = 1; u < 10; u++)
+			if (x_caseless_eq(s + cut + 1, n - cut - 1, units[u])) {
+				*out = v + (double)u;
+				return true;
+			}
+		return false;
+	}
+	return false;
+}
+
 /* The factor of a magnitude word that follows a number at TEXT[AT..LEN): "2 thousand"
  * reads 2000, "1.5 million" 1500000; 1 when none follows. */
 static double x_magnitude(const char *text, size_t len, size_t at)
@@ -158,8 +196,9 @@ static double x_magnitude(const char *text, size_t len, size_t at)
 
 /* The value LV gives for the last match of LX over TEXT[0..LEN). Returns ENG_ERR_NOT_FOUND
  * when the fact does not apply (the group did not take part, the unit is not in the table),
- * or ENG_ERR_NOMEM. A number followed by "thousand", "million" or "billion" counts as
- * written out ("2 thousand records" is 2000 records). */
+ * or ENG_ERR_NOMEM. A number may be written in words up to ninety-nine ("six days"); one
+ * followed by "thousand", "million" or "billion" counts as written out ("2 thousand
+ * records" is 2000 records, "ten million" 10000000). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {
@@ -181,7 +220,7 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 	if (n == 0)
 		return ENG_ERR_NOT_FOUND;
 	double num;
-	if (x_number(s, n, &num)) {
+	if (x_number(s, n, &num) || x_number_word(s, n, &num)) {
 		num *= x_magnitude(text, len, (size_t)(s + n - text));
 		if (lv->scale_by) {
 			rx_span u;

@@ -59,6 +59,9 @@ static const char lexicon_yaml[] =
 	"  - id: rows\n"
 	"    match: '(?<n>\\d+(?:\\.\\d+)?)\\s+(?:\\w+\\s+)?rows\\b'\n"
 	"    assert: {rows: {capture: n}}\n"
+	"  - id: shards\n"
+	"    match: '\\b(?<n>[a-z]+(?:[- ][a-z]+)?)\\s+shards\\b'\n"
+	"    assert: {shards: {capture: n}}\n"
 	"  - id: streaming\n"
 	"    match: 'clickstream|near\\s+real[- ]time'\n"
 	"    assert: {data.arrival: streaming}\n"
@@ -187,6 +190,15 @@ static const extract_case cases[] = {
 	  { NUM("rows", 1.5e6, "1.5 million rows") } },
 	{ "only the whole word scales", "3 thousandths rows", LEX_STEM, false,
 	  { NUM("rows", 3, "3 thousandths rows") } },
+	{ "a number written in words is that number", "Six shards.", LEX_STEM, false,
+	  { NUM("shards", 6, "Six shards") } },
+	{ "tens and units, with a hyphen or a space", "Add twenty-four shards or forty five shards.",
+	  LEX_STEM, false,
+	  { NUM("shards", 24, "twenty-four shards"), NUM("shards", 45, "forty five shards") } },
+	{ "a word that is no number stays a symbol", "Several shards.", LEX_STEM, false,
+	  { SYM("shards", "several", "Several shards") } },
+	{ "a number word is read whole", "Seventeenth shards.", LEX_STEM, false,
+	  { SYM("shards", "seventeenth", "Seventeenth shards") } },
 	{ "a symbol capture is lowercased; constants ride along",
 	  "Store it as PARQUET files.", LEX_OPTION, false,
 	  { SYM("output.format", "parquet", "PARQUET"), BOOL("columnar", 1, "PARQUET") } },
