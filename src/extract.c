@@ -149,8 +149,8 @@ static bool x_number_word(const char *s, size_t n, double *out)
 	size_t cut = 0;   /* where a second word starts, after "-" or " " */
 	while (cut < n && s[cut] != '-' && s[cut] != ' ')
 		cut++;
-	for (size_t u = 0; u < sizeof(units) / sizeof(*units); u++)
-		if (cut == n && x_caseless_eq(s, n, units[u])) {
+	for (size_t u = 0; cut == n && u < sizeof(units) / sizeof(*units); u++)
+		if (x_caseless_eq(s, n, units[u])) {
 			*out = (double)u;
 			return true;
 		}
