@@ -39,21 +39,25 @@ static inline uint8_t byte_u8(byte_cur *c)
 	return p ? *p : 0;
 }
 
+/* The next N bytes copied to OUT, which keeps what it held when they do not fit. */
+static inline void byte_copy(byte_cur *c, void *out, size_t n)
+{
+	const unsigned char *p = byte_take(c, n);
+	if (p)
+		memcpy(out, p, n);
+}
+
 static inline uint32_t byte_u32(byte_cur *c)
 {
 	uint32_t v = 0;
-	const unsigned char *p = byte_take(c, sizeof(v));
-	if (p)
-		memcpy(&v, p, sizeof(v));
+	byte_copy(c, &v, sizeof(v));
 	return v;
 }
 
 static inline uint64_t byte_u64(byte_cur *c)
 {
 	uint64_t v = 0;
-	const unsigned char *p = byte_take(c, sizeof(v));
-	if (p)
-		memcpy(&v, p, sizeof(v));
+	byte_copy(c, &v, sizeof(v));
 	return v;
 }
 

@@ -450,8 +450,7 @@ static void dput_u8(dbuf *b, uint8_t v)
 	dput(b, &v, 1);
 }
 
-/* The number of symbol S in the image (numbered on first use; only counted when B->p is
- * NULL, the first pass). */
+/* The number of symbol S in the image (numbered on first use), or NO_SYM for 0. */
 static uint32_t dsym(dbuf *b, eng_sym s)
 {
 	if (!s)
@@ -581,13 +580,7 @@ static eng_value dget_value(dcur *c)
 	case ENG_NONE: break;
 	case ENG_SYMBOL:
 	case ENG_STRING: v.type = (eng_type)t; v.u.sym = dget_sym(c, false); break;
-	case ENG_NUMBER: {
-		const unsigned char *p = byte_take(&c->b, sizeof(double));
-		v.type = ENG_NUMBER;
-		if (p)
-			memcpy(&v.u.num, p, sizeof(double));
-		break;
-	}
+	case ENG_NUMBER: v.type = ENG_NUMBER; byte_copy(&c->b, &v.u.num, sizeof(v.u.num)); break;
 	case ENG_BOOL: {
 		uint8_t b = byte_u8(&c->b);
 		v.type = ENG_BOOL;

@@ -1310,22 +1310,19 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc)
 
 void kb_read_lexicons(kb_loader *L)
 {
-	uint64_t h = 14695981039346656037u;     /* FNV-1a of every family, for cache keys */
+	/* every family's name and expansion, hashed for the cache keys (kb_lex_pattern) */
+	byte_buf all = { NULL, 0, 0, false };
 	for (uint32_t i = 0; i < L->k->nfamilies && !L->nomem; i++) {
 		kb_family_resolve(L, i);
 		const kb_family *f = &L->k->families[i];
 		const char *x = f->expanded ? f->expanded : "";
-		for (const char *q = f->name;; q++) {
-			h = (h ^ (unsigned char)*q) * 1099511628211u;
-			if (!*q)
-				break;
-		}
-		for (const char *q = x;; q++) {
-			h = (h ^ (unsigned char)*q) * 1099511628211u;
-			if (!*q)
-				break;
-		}
+		byte_put(&all, f->name, strlen(f->name) + 1);
+		byte_put(&all, x, strlen(x) + 1);
 	}
+	if (all.nomem)
+		L->nomem = true;
+	uint64_t h = kbc_hash(all.p, all.n);
+	free(all.p);
 	snprintf(L->famhash, sizeof(L->famhash), "%016llx", (unsigned long long)h);
 	for (uint32_t i = 0; i < L->nlexsecs && !L->nomem; i++) {
 		L->doc = L->lexsecs[i].doc;
