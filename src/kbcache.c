@@ -104,7 +104,8 @@ uint64_t kbc_hash(const void *data, size_t n)
 		h ^= h >> 31;
 	}
 	uint64_t w = 0;
-	memcpy(&w, p + i, n - i);
+	if (i < n)      /* DATA may be NULL when N is 0 */
+		memcpy(&w, p + i, n - i);
 	h = (h ^ w) * 0x9E3779B97F4A7C15ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
