@@ -405,6 +405,7 @@ Test(extract_rules, option_negation_cues)
 		{ "Use Amazon EMR without managing servers", false, "" },
 		{ "Use Amazon EMR to avoid idle servers", false, "" },
 		{ "Use Amazon EMR to read it", false, "" },
+		{ "Test Amazon EMR on data it has not seen", false, "" },
 	};
 	eng_diags *d = eng_diags_new(0);
 	kb *rk = NULL;
