@@ -479,7 +479,7 @@ void kb_free(kb *k)
 		for (uint32_t i = 0; i < m->ndocs; i++)
 			eng_doc_free(m->docs[i]);
 		free(m->docs);
-		kbc_close(m->cache);    /* after the trees: their texts are in it */
+		kbc_close(m->cache);    /* after the trees and the patterns: they read from it */
 		while (m->blocks) {
 			kb_block *b = m->blocks;
 			m->blocks = b->next;
@@ -710,11 +710,13 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	for (uint32_t i = 0; i < paths.n; i++)
 		free(paths.v[i].path);
 	free(paths.v);
+	/* the cache stays open with the knowledge base: the patterns it gave are decoded from
+	 * it when first used, and the trees kept read their texts from it */
+	kb_mem *m = k->mem;
+	m->cache = L.cache;
 	if (st == ENG_OK && L.lazy) {
 		/* the rules not compiled yet are read from their documents when needed */
-		kb_mem *m = k->mem;
 		m->docs = L.docs;
-		m->cache = L.cache;
 		for (uint32_t i = 0; i < L.ndocs; i++)
 			if (L.doc_keep[i])
 				m->docs[m->ndocs++] = L.docs[i];
@@ -723,7 +725,6 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	} else {
 		for (uint32_t i = 0; i < L.ndocs; i++)
 			eng_doc_free(L.docs[i]);
-		kbc_close(L.cache);     /* after the trees: their texts are in it */
 		free(L.docs);
 	}
 	free(L.doc_rules);

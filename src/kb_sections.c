@@ -1121,12 +1121,14 @@ static void kb_lex_scale(kb_loader *L, const eng_node *n, kb_lexval *lv)
 }
 
 /* The name of a capture group for key WHAT of an `assert` value; checks that the pattern
- * declares it (when the pattern compiled). */
+ * declares it (when the pattern compiled). A pattern from the compiled cache passed this
+ * check when the cache was written (only a load without errors writes one), with the
+ * same source and the same file: it is not decoded for it. */
 static const char *kb_lex_group(kb_loader *L, const eng_node *n, const char *what,
                                 const kb_lexeme *lx)
 {
 	const char *name = kb_ident(L, n, what, false);
-	if (name && lx->re && !rx_has_group(lx->re, name))
+	if (name && lx->re && !rx_is_stored(lx->re) && !rx_has_group(lx->re, name))
 		kb_error(L, n, "%s `%s` is not a named group of the pattern (write `(?<%s>...)`)",
 		         what, name, name);
 	return name;

@@ -4,21 +4,34 @@
  *
  * One file per knowledge-base folder, named after a hash of the folder's real path:
  *
- *   header  "MLARCHKB", format version, byte-order mark, file length, checksum of the rest
- *   body    this program's build id, the PCRE2 build, the folder's real path, when its
+ *   header  "MLARCHKB", format version, byte-order mark, file length, the table's length
+ *           and checksum, 8 zero bytes
+ *   table   this program's build id, the PCRE2 build, the folder's real path, when its
  *           files were looked at; per YAML file in load order: its path relative to the
  *           folder, size, inode, device, modification and change times (ns), a checksum of
- *           its contents, its document image (eng_doc_serialize) and the summaries of its
- *           rules (eng_rules_deps_image, empty when the file has none); the sources of the
- *           compiled patterns in load order, the words each needs (rxlit_encode: the
- *           prefilter's analysis, which costs more than the rest of a warm load), then
- *           PCRE2's serialisation of all of them.
+ *           its contents, and the references of two sections: its document image
+ *           (eng_doc_serialize) and the summaries of its rules (eng_rules_deps_image,
+ *           empty when the file has none); the sources of the compiled patterns in load
+ *           order; the references of the words each needs (rxlit_encode: the prefilter's
+ *           analysis, which costs more than the rest of a warm load), of the head that
+ *           every pattern's PCRE2 stream begins with (a header and the character tables),
+ *           and of each pattern's rest of its stream (rx_encode)
+ *   data    the sections, each at an offset aligned to 8
+ *
+ * A section's reference is its offset from the start of the data, its length and its
+ * checksum. The table is checked with the header; a section when it is first used, so
+ * that a run does not read what it does not need (a question runs a few dozen of some two
+ * thousand patterns): the words and the head when the file is opened, a document image
+ * and a rule summary when the load reads them, a pattern when it first runs.
  *
  * The file is untrusted input. Every length and offset is checked against the buffer, and
  * anything that differs from the knowledge base on disk or from this program makes the
  * cache unused: kb_load then reads the YAML and compiles the patterns as without a cache,
- * and writes a new file when it is done. The checksum covers what the structure checks
+ * and writes a new file when it is done. The checksums cover what the structure checks
  * cannot: a changed byte inside a text or a compiled pattern (PCRE2 trusts the latter).
+ * A damaged section is not used: a document image or a rule summary is read from the YAML
+ * instead and the file written anew; a pattern, which runs after the load, is compiled
+ * from its source (regex.h: rx_stored) and the file removed, for the next run to write.
  * A cache file is only read when it belongs to the user running mlarch.
  *
  * File times are coarse (a clock tick of a few milliseconds; whole seconds on some file
@@ -50,9 +63,10 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 5u
+#define KBC_FORMAT 6u
 #define KBC_BOM 0x01020304u
-#define KBC_HEADER 32u
+#define KBC_HEADER 48u
+#define KBC_ALIGN(n) (((n) + 7) & ~(size_t)7)
 #define KBC_MAX_BYTES ((size_t)512 << 20)
 #define KBC_ID_MAX 256
 #define KBC_RACY_S 2
@@ -259,39 +273,33 @@ static const char *kbc_str(byte_cur *c)
 	return (const char *)p;
 }
 
-/* A blob: u64 length, the bytes. */
-static const unsigned char *kbc_blob(byte_cur *c, size_t *len)
-{
-	uint64_t n = byte_u64(c);
-	*len = 0;
-	if (n > SIZE_MAX) {
-		c->bad = true;
-		return NULL;
-	}
-	const unsigned char *p = byte_take(c, (size_t)n);
-	if (p)
-		*len = (size_t)n;
-	return p;
-}
-
 static bool kbc_str_is(byte_cur *c, const char *want)
 {
 	const char *s = kbc_str(c);
 	return s && strcmp(s, want) == 0;
 }
 
+/* A section of the file: where it is, its length and its checksum. */
+typedef struct {
+	const unsigned char *p;
+	size_t len;
+	uint64_t sum;
+} kbc_sec;
+
 struct kbc {
 	const unsigned char *buf;       /* the file, mapped */
 	size_t len;
-	const unsigned char **img;
-	const unsigned char **given_img;        /* img[i] once given, for kbc_release_doc */
-	size_t *imglen;
-	const unsigned char **deps;
-	size_t *depslen;
+	char *path;             /* the file, for kbc_damaged */
+	int fd;                 /* the file, for kbc_copy; -1: closed */
+	uint64_t dev, ino;
+	kbc_sec *img;
+	const unsigned char **given_img;        /* img[i].p once given, for kbc_release_doc */
+	kbc_sec *deps;
 	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
 	const char **srcs;
-	rx **pats;
+	kbc_sec *code;          /* each pattern's bytes past the common head */
+	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
 	size_t nneeds, npats, next;
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
@@ -301,13 +309,11 @@ struct kbc {
 };
 
 /* Gives the pages of P[0..LEN), a part of the mapped file read already, back to the system:
- * read again, they come back from the file (which is never changed in place). A warm run
- * touches every page of the file for its checksum, and most of it is then copied (the
- * patterns, their words) or read once (the catalog, the lexicon): keeping it all mapped
- * was a third of a question's peak memory. A kernel that maps the page cache in large
- * folios maps them back whole (up to 2 MB) when one of their pages is read again, so
- * what stays released is the runs nothing reads later: the compiled patterns at the end
- * of the file, 1.9 MB of its 5.9. */
+ * read again, they come back from the file (which is never changed in place). Most of what
+ * a warm run reads is then copied (the prefilter's words) or read once (the catalog, the
+ * lexicon): keeping it all mapped was a third of a question's peak memory. A kernel that
+ * maps the page cache in large folios maps them back whole (up to 2 MB) when one of their
+ * pages is read again, so what stays released is the runs nothing reads later. */
 static void kbc_release(const kbc *c, const unsigned char *p, size_t len)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
@@ -319,43 +325,95 @@ static void kbc_release(const kbc *c, const unsigned char *p, size_t len)
 	(void)madvise((void *)from, to - from, MADV_DONTNEED);
 }
 
-/* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only;
- * NULL otherwise. Mapped rather than read: nothing is copied, and the pages come in many
- * to a fault (reading them into a buffer was a third of a warm start's page faults).
- * mlarch never changes a cache file in place (kbc_write renames a new one over it), so
- * the mapping keeps the file that was opened. */
-static const unsigned char *kbc_map(const char *path, size_t *len)
+/* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only,
+ * with its identity in *SB; NULL otherwise. Mapped rather than read: nothing is copied,
+ * and a page is read from the file only when something needs it (a question needs few of
+ * the compiled patterns). mlarch never changes a cache file in place (kbc_write renames a
+ * new one over it), so the mapping keeps the file that was opened. */
+static const unsigned char *kbc_map(const char *path, size_t *len, struct stat *sb, int *fdp)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	struct stat sb;
 	void *p = MAP_FAILED;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-	    sb.st_size >= (off_t)KBC_HEADER && (uint64_t)sb.st_size <= KBC_MAX_BYTES)
-		p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (fstat(fd, sb) == 0 && S_ISREG(sb->st_mode) && sb->st_uid == geteuid() &&
+	    sb->st_size >= (off_t)KBC_HEADER && (uint64_t)sb->st_size <= KBC_MAX_BYTES)
+		p = mmap(NULL, (size_t)sb->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
 		return NULL;
-	*len = (size_t)sb.st_size;
+	}
+	*fdp = fd;
+	*len = (size_t)sb->st_size;
 	return p;
 }
 
-/* Checks the header and the checksum of BUF[0..LEN). */
-static bool kbc_header_ok(const unsigned char *buf, size_t len)
+/* Copies FROM[0..LEN), a part of the mapped file, to OUT with a read of the file rather
+ * than through the mapping: a compiled pattern is read once, and a page of a mapping
+ * brings its neighbours in with it (the kernel maps the page cache in folios of up to
+ * 2 MB), which for a question's few dozen patterns was 2.6 MB of memory. */
+static bool kbc_copy(void *ctx, unsigned char *out, const unsigned char *from, size_t len)
+{
+	const kbc *c = ctx;
+	if (c->fd < 0 || from < c->buf || len > c->len || (size_t)(from - c->buf) > c->len - len)
+		return false;
+	size_t done = 0;
+	while (done < len) {
+		ssize_t r = pread(c->fd, out + done, len - done,
+		                  (off_t)((size_t)(from - c->buf) + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		done += (size_t)r;
+	}
+	return true;
+}
+
+/* Checks the header of BUF[0..LEN) and the checksum of the table it leads to; the
+ * table's length in *TABLEN. */
+static bool kbc_header_ok(const unsigned char *buf, size_t len, size_t *tablen)
 {
 	uint32_t format, bom;
-	uint64_t total, sum;
+	uint64_t total, tlen, sum, zero;
 	memcpy(&format, buf + 8, 4);
 	memcpy(&bom, buf + 12, 4);
 	memcpy(&total, buf + 16, 8);
-	memcpy(&sum, buf + 24, 8);
-	return memcmp(buf, KBC_MAGIC, 8) == 0 && format == KBC_FORMAT && bom == KBC_BOM &&
-	       total == len && sum == kbc_hash(buf + KBC_HEADER, len - KBC_HEADER);
+	memcpy(&tlen, buf + 24, 8);
+	memcpy(&sum, buf + 32, 8);
+	memcpy(&zero, buf + 40, 8);
+	if (memcmp(buf, KBC_MAGIC, 8) != 0 || format != KBC_FORMAT || bom != KBC_BOM ||
+	    total != len || zero != 0 || tlen > len - KBC_HEADER)
+		return false;
+	*tablen = (size_t)tlen;
+	return sum == kbc_hash(buf + KBC_HEADER, (size_t)tlen);
 }
 
-/* Whether the file entry at C is FILES[I] as it is on disk; its image goes to K. */
-static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_time seen)
+/* A section reference of the table: offset from the data's start, length and checksum.
+ * The cursor goes bad when it does not lie within the data, DATA[0..DLEN). */
+static kbc_sec kbc_sec_read(byte_cur *c, const unsigned char *data, size_t dlen)
+{
+	kbc_sec s = { NULL, 0, 0 };
+	uint64_t off = byte_u64(c), len = byte_u64(c);
+	s.sum = byte_u64(c);
+	if (off > dlen || len > dlen - off) {
+		c->bad = true;
+		return s;
+	}
+	s.p = data + off;
+	s.len = (size_t)len;
+	return s;
+}
+
+/* Whether section S still has its checksum: read the first time it is used. */
+static bool kbc_sec_ok(const kbc_sec *s)
+{
+	return s->p && kbc_hash(s->p, s->len) == s->sum;
+}
+
+/* Whether the file entry at C is FILES[I] as it is on disk; its sections go to K. */
+static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_time seen,
+                         const unsigned char *data, size_t dlen)
 {
 	bool same = kbc_str_is(c, f->rel);
 	same = byte_u64(c) == f->size && same;
@@ -367,38 +425,63 @@ static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_t
 	same = byte_u32(c) == f->ctime_ns && same;
 	uint64_t hash = byte_u64(c);
 	k->hash[i] = hash;
-	k->img[i] = kbc_blob(c, &k->imglen[i]);
-	k->deps[i] = kbc_blob(c, &k->depslen[i]);
+	k->img[i] = kbc_sec_read(c, data, dlen);
+	k->deps[i] = kbc_sec_read(c, data, dlen);
 	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
 		same = kbc_same_content(f->path, f->size, hash);
 	return same && !c->bad;
+}
+
+/* A section of the file was found damaged after it was opened (a stored pattern's bytes,
+ * when it first ran): the file goes, unless another run has replaced it already, so
+ * that the next run writes it anew; a load still going writes it itself. */
+static void kbc_damaged(void *ctx)
+{
+	kbc *c = ctx;
+	struct stat sb;
+	c->refused = true;
+	if (c->path && stat(c->path, &sb) == 0 && (uint64_t)sb.st_dev == c->dev &&
+	    (uint64_t)sb.st_ino == c->ino)
+		(void)unlink(c->path);
 }
 
 kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n)
 {
 	if (!path || !dir || (n && !files))
 		return NULL;
-	size_t len = 0;
-	const unsigned char *buf = kbc_map(path, &len);
+	size_t len = 0, tablen = 0;
+	struct stat sb;
+	int fd = -1;
+	const unsigned char *buf = kbc_map(path, &len, &sb, &fd);
 	if (!buf)
 		return NULL;
 	kbc *k = calloc(1, sizeof(*k));
 	char *real = realpath(dir, NULL);
 	char id[KBC_ID_MAX], rxid[KBC_ID_MAX];
-	bool ok = k && real && kbc_header_ok(buf, len);
-	if (ok) {
+	bool ok = k && real && kbc_header_ok(buf, len, &tablen);
+	if (k) {
 		k->buf = buf;
 		k->len = len;
+		k->fd = fd;
+	}
+	if (ok) {
+		k->path = strdup(path);
+		k->dev = (uint64_t)sb.st_dev;
+		k->ino = (uint64_t)sb.st_ino;
 		k->nfiles = n;
 		k->img = calloc(n ? n : 1, sizeof(*k->img));
 		k->given_img = calloc(n ? n : 1, sizeof(*k->given_img));
-		k->imglen = calloc(n ? n : 1, sizeof(*k->imglen));
 		k->deps = calloc(n ? n : 1, sizeof(*k->deps));
-		k->depslen = calloc(n ? n : 1, sizeof(*k->depslen));
 		k->hash = calloc(n ? n : 1, sizeof(*k->hash));
-		ok = k->img && k->given_img && k->imglen && k->deps && k->depslen && k->hash;
+		ok = k->path && k->img && k->given_img && k->deps && k->hash;
 	}
-	byte_cur c = { buf, len, KBC_HEADER, false };
+	/* the table, checksummed with the header; the sections it points to, in the data
+	 * after it, are checked when first used */
+	size_t tabend = KBC_HEADER + tablen;
+	size_t dstart = ok ? KBC_ALIGN(tabend) : len;
+	const unsigned char *data = buf + (dstart < len ? dstart : len);
+	size_t dlen = dstart < len ? len - dstart : 0;
+	byte_cur c = { buf, tabend, KBC_HEADER, false };
 	ok = ok && kbc_str_is(&c, kbc_build_id(id, sizeof(id))) &&
 	     kbc_str_is(&c, rx_build_id(rxid, sizeof(rxid))) && kbc_str_is(&c, real);
 	kbc_time seen = { 0, 0 };
@@ -406,15 +489,15 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	seen.ns = byte_u32(&c);
 	ok = ok && byte_u32(&c) == n;
 	for (size_t i = 0; ok && i < n; i++)
-		ok = kbc_entry_ok(&c, &files[i], k, i, seen);
+		ok = kbc_entry_ok(&c, &files[i], k, i, seen, data, dlen);
 	uint32_t npats = ok ? byte_u32(&c) : 0;
 	if (ok && npats) {
-		ok = npats <= (len - c.off) / 5;        /* each source takes 5 bytes at least */
+		ok = npats <= (tabend - c.off) / 29;    /* a source and a section: 29 bytes */
 		if (ok) {
 			k->srcs = calloc(npats, sizeof(*k->srcs));
-			k->pats = calloc(npats, sizeof(*k->pats));
+			k->code = calloc(npats, sizeof(*k->code));
 			k->needs = calloc(npats, sizeof(*k->needs));
-			ok = k->srcs && k->pats && k->needs;
+			ok = k->srcs && k->code && k->needs;
 			if (ok)
 				k->nneeds = npats;
 		}
@@ -423,41 +506,37 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 			ok = (k->srcs[i] = kbc_str(&c)) != NULL;
 		k->srcs_end = buf + c.off;
 	}
-	size_t nlen = 0;
-	const unsigned char *needs = ok ? kbc_blob(&c, &nlen) : NULL;
-	ok = ok && needs;
+	kbc_sec needs = kbc_sec_read(&c, data, dlen);
+	kbc_sec head = kbc_sec_read(&c, data, dlen);
+	for (uint32_t i = 0; ok && i < npats; i++)
+		k->code[i] = kbc_sec_read(&c, data, dlen);
+	ok = ok && !c.bad && c.off == tabend && (npats || (needs.len == 0 && head.len == 0));
+	/* the words are decoded now and the head is in every pattern: both are read now */
+	ok = ok && kbc_sec_ok(&needs) && kbc_sec_ok(&head);
 	for (size_t i = 0, at = 0; ok && i < npats; i++) {
 		bool nomem;
-		size_t used = rxlit_decode(needs + at, nlen - at, &k->needs[i], &nomem);
+		size_t used = rxlit_decode(needs.p + at, needs.len - at, &k->needs[i], &nomem);
 		ok = used > 0;
 		at += used;
 		if (i + 1 == npats)
-			ok = ok && at == nlen;
+			ok = ok && at == needs.len;
 	}
-	ok = ok && (npats || nlen == 0);
-	size_t slen = 0;
-	const unsigned char *stream = ok ? kbc_blob(&c, &slen) : NULL;
-	ok = ok && !c.bad && c.off == len;
 	if (ok && npats) {
-		/* the patterns only: without them, the trees still save the parsing */
-		if (rx_deserialize(stream, slen, npats, k->pats))
+		k->store = rx_store_new(head.p, head.len, kbc_hash, kbc_copy, kbc_damaged, k);
+		if (k->store)
 			k->npats = npats;
 		else
-			k->missed = true;
+			k->missed = true;       /* the trees still save the parsing */
 	}
-	if (ok) {
-		kbc_release(k, needs, nlen);    /* decoded: copies of both are on the heap */
-		kbc_release(k, stream, slen);
-	}
+	if (ok)
+		kbc_release(k, needs.p, needs.len);     /* decoded: a copy is on the heap */
 	free(real);
 	if (!ok) {
-		if (k) {
-			k->buf = buf;
-			k->len = len;
-		}
 		kbc_close(k);
-		if (!k)
+		if (!k) {
 			munmap((void *)buf, len);
+			close(fd);
+		}
 		return NULL;
 	}
 	return k;
@@ -465,15 +544,17 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits)
 {
-	if (!c || i >= c->nfiles || !c->img[i]) {
+	if (!c || i >= c->nfiles || !c->img[i].p) {
 		if (c)
 			c->missed = true;
 		return NULL;
 	}
-	eng_doc *doc = eng_doc_deserialize_borrowed(name, c->img[i], c->imglen[i], name, limits,
-	                                            NULL);
-	c->given_img[i] = c->img[i];
-	c->img[i] = NULL;       /* given (or failed) once */
+	const kbc_sec *s = &c->img[i];
+	eng_doc *doc = kbc_sec_ok(s) ? eng_doc_deserialize_borrowed(name, s->p, s->len, name,
+	                                                             limits, NULL)
+	                             : NULL;
+	c->given_img[i] = s->p;
+	c->img[i].p = NULL;     /* given (or failed) once */
 	if (doc)
 		c->given++;
 	else
@@ -481,13 +562,17 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 	return doc;
 }
 
-const void *kbc_deps(const kbc *c, size_t i, size_t *len)
+const void *kbc_deps(kbc *c, size_t i, size_t *len)
 {
 	*len = 0;
-	if (!c || i >= c->nfiles || !c->depslen[i])
+	if (!c || i >= c->nfiles || !c->deps[i].len)
 		return NULL;
-	*len = c->depslen[i];
-	return c->deps[i];
+	if (!kbc_sec_ok(&c->deps[i])) {
+		c->missed = true;       /* the rules load from their tree; the file is written anew */
+		return NULL;
+	}
+	*len = c->deps[i].len;
+	return c->deps[i].p;
 }
 
 rx *kbc_pattern(kbc *c, const char *pattern)
@@ -498,9 +583,14 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 		c->missed = true;
 		return NULL;
 	}
-	rx *r = c->pats[c->next];
+	const kbc_sec *s = &c->code[c->next];
+	rx *r = rx_stored(c->store, s->p, s->len, s->sum, c->srcs[c->next]);
+	if (!r) {
+		c->missed = true;
+		return NULL;
+	}
 	rx_set_need(r, &c->needs[c->next]);
-	c->pats[c->next++] = NULL;
+	c->next++;
 	if (c->next == c->npats)        /* the sources were only compared */
 		kbc_release(c, c->srcs_at, (size_t)(c->srcs_end - c->srcs_at));
 	return r;
@@ -509,7 +599,7 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 void kbc_release_doc(kbc *c, size_t i)
 {
 	if (c && i < c->nfiles && c->given_img[i])
-		kbc_release(c, c->given_img[i], c->imglen[i]);
+		kbc_release(c, c->given_img[i], c->img[i].len);
 }
 
 uint64_t kbc_file_hash(const kbc *c, size_t i)
@@ -520,7 +610,7 @@ uint64_t kbc_file_hash(const kbc *c, size_t i)
 void kbc_refused(kbc *c)
 {
 	/* not missed: the patterns still come from the cache, so that they can be written
-	 * with it (PCRE2 encodes patterns together only when they share their tables) */
+	 * with it */
 	if (c)
 		c->refused = true;
 }
@@ -534,23 +624,68 @@ void kbc_close(kbc *c)
 {
 	if (!c)
 		return;
-	if (c->pats)
-		for (size_t i = 0; i < c->npats; i++)
-			rx_free(c->pats[i]);
+	rx_store_close(c->store);
 	for (size_t i = 0; i < c->nneeds; i++)
 		rxlit_free(&c->needs[i]);
-	free(c->pats);
+	free(c->code);
 	free(c->needs);
 	free(c->srcs);
 	free(c->img);
 	free(c->given_img);
-	free(c->imglen);
 	free(c->deps);
-	free(c->depslen);
 	free(c->hash);
+	free(c->path);
 	if (c->buf)
 		munmap((void *)c->buf, c->len);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c);
+}
+
+/* Sets the checksum of the section whose reference is at C (which it reads past) to
+ * that of its bytes now. */
+static void kbc_reseal_sec(byte_cur *c, unsigned char *buf, const unsigned char *data,
+                           size_t dlen)
+{
+	size_t at = c->off;
+	kbc_sec s = kbc_sec_read(c, data, dlen);
+	if (!c->bad) {
+		uint64_t sum = kbc_hash(s.p, s.len);
+		memcpy(buf + at + 16, &sum, sizeof(sum));
+	}
+}
+
+bool kbc_reseal(unsigned char *buf, size_t len)
+{
+	uint64_t tlen;
+	if (!buf || len < KBC_HEADER)
+		return false;
+	memcpy(&tlen, buf + 24, 8);
+	if (tlen > len - KBC_HEADER)
+		return false;
+	size_t tabend = KBC_HEADER + (size_t)tlen, dstart = KBC_ALIGN(tabend);
+	const unsigned char *data = buf + (dstart < len ? dstart : len);
+	size_t dlen = dstart < len ? len - dstart : 0;
+	byte_cur c = { buf, tabend, KBC_HEADER, false };
+	kbc_str(&c);
+	kbc_str(&c);
+	kbc_str(&c);
+	byte_take(&c, 12);
+	uint32_t n = byte_u32(&c);
+	for (uint32_t i = 0; i < n && !c.bad; i++) {
+		kbc_str(&c);
+		byte_take(&c, 4 * 8 + 4 + 8 + 4 + 8);
+		kbc_reseal_sec(&c, buf, data, dlen);
+		kbc_reseal_sec(&c, buf, data, dlen);
+	}
+	uint32_t npats = byte_u32(&c);
+	for (uint32_t i = 0; i < npats && !c.bad; i++)
+		kbc_str(&c);
+	for (uint32_t i = 0; i < npats + 2 && !c.bad; i++)
+		kbc_reseal_sec(&c, buf, data, dlen);
+	uint64_t sum = kbc_hash(buf + KBC_HEADER, (size_t)tlen);
+	memcpy(buf + 32, &sum, sizeof(sum));
+	return !c.bad && c.off == tabend;
 }
 
 /* ---- writing ---- */
@@ -583,10 +718,16 @@ static void kbc_put_str(kbc_buf *b, const char *s)
 	kbc_put(b, s, n + 1);
 }
 
-static void kbc_put_blob(kbc_buf *b, const unsigned char *p, size_t n)
+/* Puts P[0..N) in the data D, at an offset aligned to 8, and its reference (offset, length,
+ * checksum) in the table T. */
+static void kbc_put_sec(kbc_buf *t, kbc_buf *d, const unsigned char *p, size_t n)
 {
-	kbc_put_u64(b, n);
-	kbc_put(b, p, n);
+	static const unsigned char pad[8];
+	kbc_put(d, pad, KBC_ALIGN(d->n) - d->n);
+	kbc_put_u64(t, d->n);
+	kbc_put_u64(t, n);
+	kbc_put_u64(t, kbc_hash(p, n));
+	kbc_put(d, p, n);
 }
 
 /* Creates the folders leading to file PATH. Errors show up when the file is created. */
@@ -658,7 +799,8 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	if (!real)
 		return false;
 	char id[KBC_ID_MAX], rxid[KBC_ID_MAX];
-	kbc_buf b = { NULL, 0, 0, false };
+	kbc_buf b = { NULL, 0, 0, false };      /* the header and the table */
+	kbc_buf d = { NULL, 0, 0, false };      /* the sections */
 	unsigned char zero[KBC_HEADER] = { 0 };
 	kbc_put(&b, zero, sizeof(zero));
 	kbc_put_str(&b, kbc_build_id(id, sizeof(id)));
@@ -685,8 +827,8 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		kbc_put_u64(&b, (uint64_t)f->ctime_s);
 		kbc_put_u32(&b, f->ctime_ns);
 		kbc_put_u64(&b, f->hash);
-		kbc_put_blob(&b, img, len);
-		kbc_put_blob(&b, deps[i], depslen[i]);
+		kbc_put_sec(&b, &d, img, len);
+		kbc_put_sec(&b, &d, deps[i], depslen[i]);
 		free(img);
 	}
 	kbc_put_u32(&b, (uint32_t)npats);
@@ -702,26 +844,51 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		rxlit_encode(rx_need(pats[i]), needs + at);
 		at += rxlit_encoded_size(rx_need(pats[i]));
 	}
-	kbc_put_blob(&b, needs, needs ? nlen : 0);
+	kbc_put_sec(&b, &d, needs, needs ? nlen : 0);
 	free(needs);
-	unsigned char *stream = NULL;
-	size_t slen = 0;
-	if (npats && !b.nomem && !rx_serialize(pats, npats, &stream, &slen))
+	/* each pattern alone, as PCRE2 encodes it; the head they all begin with once */
+	unsigned char **code = calloc(npats ? npats : 1, sizeof(*code));
+	size_t *clen = calloc(npats ? npats : 1, sizeof(*clen));
+	size_t head = 0;
+	if (!code || !clen)
 		b.nomem = true;
-	kbc_put_blob(&b, stream, slen);
-	free(stream);
+	for (size_t i = 0; i < npats && !b.nomem; i++) {
+		if (!rx_encode(pats[i], &code[i], &clen[i]))
+			b.nomem = true;
+		else if (i == 0)
+			head = clen[0];
+		else
+			for (size_t k = 0; k < head; k++)
+				if (k >= clen[i] || code[i][k] != code[0][k]) {
+					head = k;
+					break;
+				}
+	}
+	bool coded = npats && !b.nomem;
+	kbc_put_sec(&b, &d, coded ? code[0] : NULL, coded ? head : 0);
+	for (size_t i = 0; i < npats && !b.nomem; i++)
+		kbc_put_sec(&b, &d, code[i] + head, clen[i] - head);
+	for (size_t i = 0; code && i < npats; i++)
+		free(code[i]);
+	free(code);
+	free(clen);
 	bool ok = false;
-	if (!b.nomem) {
+	size_t tablen = b.n - KBC_HEADER;
+	kbc_put(&b, zero, KBC_ALIGN(b.n) - b.n);
+	kbc_put(&b, d.p, d.n);
+	if (!b.nomem && !d.nomem) {
 		uint32_t format = KBC_FORMAT, bom = KBC_BOM;
-		uint64_t total = b.n, sum = kbc_hash(b.p + KBC_HEADER, b.n - KBC_HEADER);
+		uint64_t total = b.n, tlen = tablen, sum = kbc_hash(b.p + KBC_HEADER, tablen);
 		memcpy(b.p, KBC_MAGIC, 8);
 		memcpy(b.p + 8, &format, 4);
 		memcpy(b.p + 12, &bom, 4);
 		memcpy(b.p + 16, &total, 8);
-		memcpy(b.p + 24, &sum, 8);
+		memcpy(b.p + 24, &tlen, 8);
+		memcpy(b.p + 32, &sum, 8);
 		kbc_mkdirs(path);
 		ok = kbc_replace(path, b.p, b.n);
 	}
 	free(b.p);
+	free(d.p);
 	return ok;
 }

@@ -53,8 +53,9 @@ char *kbc_path(const char *cache_dir, const char *dir);
  * FILES[0..N) (in load order): the format, this program's build, the PCRE2 build, DIR's
  * real path, every file's relative path, size, modification and change times and inode
  * (and its contents, when those times are too close to when the cache was made to tell),
- * and a checksum of the whole. Returns the cache, or NULL when there is none or anything
- * differs. Free it with kbc_close. */
+ * and the checksum of its table (each section's is checked when it is first used).
+ * Returns the cache, or NULL when there is none or anything differs. Free it with
+ * kbc_close. */
 kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n);
 /* The tree of file I (named NAME, read from NAME for diagnostics' lines), or NULL when
  * the cache cannot give it (the caller parses the file). The caller frees it, before
@@ -64,11 +65,13 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
  * back to the system, and come back from the file when its texts are read again. */
 void kbc_release_doc(kbc *c, size_t i);
 /* The summaries of file I's rules (eng_rules_deps_image) in the cache, *LEN bytes; NULL
- * when it has none. They stay valid until kbc_close. */
-const void *kbc_deps(const kbc *c, size_t i, size_t *len);
+ * when it has none or they fail their checksum (the file should then be written again).
+ * They stay valid until kbc_close. */
+const void *kbc_deps(kbc *c, size_t i, size_t *len);
 /* The next compiled pattern, if its source is PATTERN, with its words (rx_need) set: the
- * caller owns it. NULL when the cache has no such pattern next (the caller compiles it;
- * the cache gives no more). */
+ * caller owns it, and frees it before kbc_close, for it is decoded from the cache file
+ * when it first runs (rx_stored). NULL when the cache has no such pattern next (the
+ * caller compiles it; the cache gives no more). */
 rx *kbc_pattern(kbc *c, const char *pattern);
 /* The checksum of file I's contents recorded in the cache (kbc_file.hash of the file the
  * cache matched), for writing it again. */
@@ -93,6 +96,11 @@ void kbc_close(kbc *c);
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
                size_t n, rx *const *pats, const char *const *srcs, size_t npats);
+
+/* Makes every checksum of the cache image BUF[0..LEN) (the table's and each section's)
+ * fit its bytes as they are now: for tests that damage an image on purpose, so that only
+ * the structure checks can refuse it. False when the table cannot be walked. */
+bool kbc_reseal(unsigned char *buf, size_t len);
 
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT (the old mask in *OLD, restored with
  * sigprocmask(SIG_SETMASK, OLD, NULL)): while a file is written to a temporary name and

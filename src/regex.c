@@ -7,10 +7,13 @@
  * base's patterns, and making them for all cost more than those matches. The limits
  * are per pattern, not process-wide: two knowledge bases in one process share nothing.
  *
- * The patterns decoded together (rx_deserialize: a knowledge base's) share one match-data
- * block, which remembers whose match it holds, so that rx_group reads the groups of the
- * last rx_find of that pattern. PCRE2 keeps its backtracking heap, 20 KB at least, in the
- * block: one block per pattern that ran was 2 MB of a question's memory.
+ * The patterns of one store (rx_stored: a knowledge base's, read from its compiled cache)
+ * share one match-data block, which remembers whose match it holds, so that rx_group
+ * reads the groups of the last rx_find of that pattern. PCRE2 keeps its backtracking
+ * heap, 20 KB at least, in the block: one block per pattern that ran was 2 MB of a
+ * question's memory. A stored pattern is decoded from the store's bytes the first time it
+ * is used: a question runs a few dozen of some two thousand, and decoding them all was
+ * most of the cache's cost and 2.4 MB of memory.
  *
  * JIT compilation waits until a pattern has been used RX_JIT_AFTER times, or is given a
  * subject of RX_JIT_SUBJECT bytes or more. A knowledge base holds hundreds of alias
@@ -57,12 +60,31 @@ typedef struct {
 	uint32_t uses;          /* matches run so far, up to RX_JIT_AFTER */
 } rx_last;
 
+/* Where patterns encoded one by one (rx_encode) are read from when first used. */
+struct rx_store {
+	const unsigned char *head;      /* what every pattern's stream begins with */
+	size_t headlen;
+	uint64_t (*hash)(const void *, size_t);
+	bool (*copy)(void *, unsigned char *, const unsigned char *, size_t);
+	void (*damaged)(void *);
+	void *ctx;
+	rx_md *md;              /* shared by the store's patterns */
+	size_t refs;            /* the store's owner and each of its patterns */
+};
+
 struct rx {
-	pcre2_code *code;
+	pcre2_code *code;       /* NULL until first used, for a pattern of a store */
 	uint32_t match_limit, depth_limit;
 	rx_last *last;
 	rxlit need;             /* words a text must hold for a match (rxlit.c) */
+	rx_store *store;        /* a stored pattern's: its bytes, their checksum, its source */
+	const unsigned char *rest;
+	size_t restlen;
+	uint64_t sum;
+	const char *source;
 };
+
+#define RX_OPTIONS (PCRE2_CASELESS | PCRE2_DOTALL | PCRE2_UTF | PCRE2_UCP)
 
 /* 1 + the number of groups of CODE: the ovector pairs a match of it fills. */
 static uint32_t rx_pairs(const pcre2_code *code)
@@ -158,9 +180,8 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
 	PCRE2_SIZE off = 0;
 	/* DOTALL: a question's line breaks are wraps, so `.` crosses them as it crosses a
 	 * space; sentences are bounded with `[^.?]`, not with the end of a line */
-	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                              PCRE2_CASELESS | PCRE2_DOTALL | PCRE2_UTF | PCRE2_UCP, &code,
-	                              &off, NULL);
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, RX_OPTIONS,
+	                              &code, &off, NULL);
 	if (!c) {
 		rx_message(code, err, errsz);
 		if (err_off)
@@ -192,24 +213,21 @@ const char *rx_build_id(char *buf, size_t size)
 	return buf;
 }
 
-/* Encodes the compiled patterns R[0..N) as one byte stream: *OUT is malloc'd (*LEN
- * bytes) and the caller frees it. Returns false when out of memory or N is 0. */
-bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len)
+static bool rx_ready(const rx *r);
+
+/* Encodes R's compiled code as a PCRE2 stream of one pattern: *OUT is malloc'd (*LEN
+ * bytes) and the caller frees it. Returns false when out of memory. A pattern not decoded
+ * yet (a stored one that never ran) is decoded first. */
+bool rx_encode(const rx *r, unsigned char **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	if (n == 0 || n > INT32_MAX)
+	if (!rx_ready(r))
 		return false;
-	const pcre2_code **codes = malloc(n * sizeof(*codes));
-	if (!codes)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		codes[i] = r[i]->code;
+	const pcre2_code *codes[1] = { r->code };
 	uint8_t *bytes = NULL;
 	PCRE2_SIZE size = 0;
-	int32_t rc = pcre2_serialize_encode(codes, (int32_t)n, &bytes, &size, NULL);
-	free(codes);
-	if (rc < 0)
+	if (pcre2_serialize_encode(codes, 1, &bytes, &size, NULL) < 0)
 		return false;
 	*out = malloc(size ? size : 1);
 	if (*out) {
@@ -220,47 +238,147 @@ bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len)
 	return *out != NULL;
 }
 
-/* Decodes N patterns that rx_serialize encoded into OUT[0..N) (each freed with rx_free).
- * Returns false, with nothing to free, when BUF is not N patterns of this PCRE2 build
- * (PCRE2 checks its own header: magic, version, code unit width, link size) or memory
- * runs out. PCRE2 does not check the compiled code itself and BUF has no length it
- * could check: BUF must be trusted bytes of length LEN, e.g. verified by a checksum. */
-bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out)
+rx_store *rx_store_new(const unsigned char *head, size_t headlen,
+                       uint64_t (*hash)(const void *, size_t),
+                       bool (*copy)(void *, unsigned char *, const unsigned char *, size_t),
+                       void (*damaged)(void *), void *ctx)
 {
+	rx_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->md = rx_md_new(1);   /* widened by each pattern decoded (rx_ready) */
+	if (!s->md) {
+		free(s);
+		return NULL;
+	}
+	s->md->refs = 1;        /* the store's own, dropped with it */
+	s->head = head;
+	s->headlen = headlen;
+	s->hash = hash;
+	s->copy = copy;
+	s->damaged = damaged;
+	s->ctx = ctx;
+	s->refs = 1;
+	return s;
+}
+
+/* Drops a reference to S; the last frees it. */
+static void rx_store_unref(rx_store *s)
+{
+	if (!s || --s->refs > 0)
+		return;
+	rx_md *m = s->md;
+	if (m && --m->refs == 0) {
+		if (m->md)
+			pcre2_match_data_free(m->md);
+		free(m);
+	}
+	free(s);
+}
+
+void rx_store_close(rx_store *s)
+{
+	if (!s)
+		return;
+	s->damaged = NULL;      /* its owner is gone */
+	rx_store_unref(s);
+}
+
+rx *rx_stored(rx_store *s, const unsigned char *rest, size_t restlen, uint64_t sum,
+              const char *source)
+{
+	if (!s || !source)
+		return NULL;
+	struct rx_block {
+		rx r;
+		rx_last last;
+	} *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	rx *r = &b->r;
+	r->last = &b->last;
+	r->store = s;
+	s->refs++;
+	r->rest = rest;
+	r->restlen = restlen;
+	r->sum = sum;
+	r->source = source;
+	r->last->md = s->md;
+	s->md->refs++;
+	rx_set_limits(r, NULL);
+	return r;
+}
+
+bool rx_is_stored(const rx *r)
+{
+	return r && r->store;
+}
+
+/* Decodes the stream S->head + REST of one pattern, when REST still has checksum SUM;
+ * NULL when it does not, is not a pattern of this PCRE2 build or memory ran out. */
+static pcre2_code *rx_decode_one(const rx_store *s, const unsigned char *rest, size_t restlen,
+                                 uint64_t sum)
+{
+	if (!s->hash || s->headlen > SIZE_MAX - restlen || s->headlen + restlen < 16)
+		return NULL;
+	unsigned char *buf = malloc(s->headlen + restlen);
+	if (!buf)
+		return NULL;
+	memcpy(buf, s->head, s->headlen);
+	bool got = !restlen || (s->copy ? s->copy(s->ctx, buf + s->headlen, rest, restlen)
+	                                : (memcpy(buf + s->headlen, rest, restlen), true));
+	pcre2_code *code = NULL;
 	/* PCRE2's stream header: magic, version, configuration, number of codes */
-	if (!buf || len < 16 || n == 0 || n > INT32_MAX ||
-	    pcre2_serialize_get_number_of_codes(buf) != (int32_t)n)
+	if (!got || s->hash(buf + s->headlen, restlen) != sum ||
+	    pcre2_serialize_get_number_of_codes(buf) != 1 ||
+	    pcre2_serialize_decode(&code, 1, buf, NULL) != 1)
+		code = NULL;
+	free(buf);
+	return code;
+}
+
+/* Whether R has its compiled code, decoding a stored pattern the first time: from its
+ * bytes when their checksum holds. Otherwise (the cache was damaged after it was opened,
+ * which its owner hears of) the source is compiled again, which gives the same code,
+ * when the source is a pattern: a key with a byte 1 (kb_sections.c: a pattern with word
+ * families, which the key names by a hash) is not, and such a pattern then fails every
+ * match, which the caller reports as it does a limit reached. */
+static bool rx_ready(const rx *cr)
+{
+	if (!cr)
 		return false;
-	pcre2_code **codes = calloc(n, sizeof(*codes));
-	if (!codes)
+	if (cr->code)
+		return true;
+	rx *r = (rx *)cr;       /* every rx is made by malloc: decoding is not a change seen */
+	rx_store *s = r->store;
+	if (!s || !r->source)
 		return false;
-	if (pcre2_serialize_decode(codes, (int32_t)n, buf, NULL) != (int32_t)n) {
-		for (size_t i = 0; i < n; i++)
-			pcre2_code_free(codes[i]);
-		free(codes);
-		return false;
+	pcre2_code *code = rx_decode_one(s, r->rest, r->restlen, r->sum);
+	if (!code) {
+		if (s->damaged)
+			s->damaged(s->ctx);
+		int err = 0;
+		PCRE2_SIZE off = 0;
+		if (!strchr(r->source, '\x01'))
+			code = pcre2_compile((PCRE2_SPTR)r->source, PCRE2_ZERO_TERMINATED, RX_OPTIONS,
+			                     &err, &off, NULL);
+		if (!code) {
+			r->source = NULL;       /* no second try */
+			return false;
+		}
 	}
-	uint32_t pairs = 1;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t p = rx_pairs(codes[i]);
-		pairs = p > pairs ? p : pairs;
+	r->code = code;
+	rx_md *m = r->last->md;
+	uint32_t pairs = rx_pairs(code);
+	if (pairs > m->pairs) {
+		/* a block too narrow for it: the next match makes a wider one */
+		if (m->md)
+			pcre2_match_data_free(m->md);
+		m->md = NULL;
+		m->owner = NULL;
+		m->pairs = pairs;
 	}
-	/* one match-data block for all: see the top of the file */
-	rx_md *md = rx_md_new(pairs);
-	size_t i = 0;
-	for (; md && i < n; i++)
-		if (!(out[i] = rx_wrap(codes[i], NULL, md)))
-			break;
-	if (i < n) {
-		for (size_t j = md ? i + 1 : 0; j < n; j++)
-			pcre2_code_free(codes[j]);
-		for (size_t j = 0; j < i; j++)
-			rx_free(out[j]);
-		if (i == 0)
-			free(md);
-	}
-	free(codes);
-	return i == n;
+	return true;
 }
 
 /* Frees R and everything it owns. NULL is allowed. */
@@ -274,6 +392,7 @@ void rx_free(rx *r)
 		pcre2_match_context_free(r->last->mctx);
 	pcre2_code_free(r->code);
 	rxlit_free(&r->need);
+	rx_store_unref(r->store);
 	free(r);
 }
 
@@ -315,6 +434,10 @@ static int rx_match(const rx *r, const char *subject, size_t len, size_t offset,
 	if (!r || !subject || offset > len)
 		return RX_ERR_FAILED;
 	rx_last *l = r->last;
+	if (!rx_ready(r)) {
+		l->rc = PCRE2_ERROR_NOMEMORY;
+		return RX_ERR_FAILED;
+	}
 	if (!l->mctx && (l->mctx = pcre2_match_context_create(NULL))) {
 		pcre2_set_match_limit(l->mctx, r->match_limit);
 		pcre2_set_depth_limit(l->mctx, r->depth_limit);
@@ -443,5 +566,6 @@ bool rx_group(const rx *r, const char *name, rx_span *out)
  * time). */
 bool rx_has_group(const rx *r, const char *name)
 {
-	return r && name && pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)name) >= 0;
+	return r && name && rx_ready(r) &&
+	       pcre2_substring_number_from_name(r->code, (PCRE2_SPTR)name) >= 0;
 }

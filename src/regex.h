@@ -49,14 +49,37 @@ bool rx_may_match_in(const rx *r, const struct rxlit_text *t);
 void rx_set_limits(rx *r, const rx_limits *limits);
 
 /* Compiled patterns as bytes, for a cache of them. rx_build_id writes what such bytes
- * depend on (the PCRE2 version and build) into BUF and returns BUF. rx_serialize encodes
- * R[0..N) into *OUT (malloc'd, *LEN bytes); false when out of memory or N is 0.
- * rx_deserialize decodes N patterns into OUT[0..N) (each freed with rx_free), or returns
- * false with nothing to free when the bytes are not N patterns of this PCRE2 build; the
- * compiled code itself is not checked, so BUF[0..LEN) must be trusted (checksummed). */
+ * depend on (the PCRE2 version and build) into BUF and returns BUF. rx_encode encodes R
+ * alone as a PCRE2 stream into *OUT (malloc'd, *LEN bytes); false when out of memory.
+ * The streams of one PCRE2 build begin alike (a header and the character tables): a cache
+ * keeps that head once and each pattern's rest. */
 const char *rx_build_id(char *buf, size_t size);
-bool rx_serialize(rx *const *r, size_t n, unsigned char **out, size_t *len);
-bool rx_deserialize(const unsigned char *buf, size_t len, size_t n, rx **out);
+bool rx_encode(const rx *r, unsigned char **out, size_t *len);
+
+/* Patterns decoded when first used, from streams whose common head is HEAD[0..HEADLEN):
+ * a store of them (rx_store_new; NULL when out of memory) and each pattern in it
+ * (rx_stored: REST[0..RESTLEN) the rest of its stream, SUM what HASH gives of those bytes,
+ * SOURCE its source; NULL when out of memory). A pattern is decoded by its first match
+ * (or rx_has_group, rx_encode), its bytes read with COPY(CTX, OUT, REST, RESTLEN) (NULL:
+ * memcpy; false: they cannot be read). When they do not have their checksum any more or
+ * are not a pattern of this PCRE2 build, DAMAGED(CTX) is called (NULL: nothing is) and
+ * the pattern is compiled from SOURCE instead (see rx_ready in regex.c for a SOURCE that
+ * is a key, not a pattern). HEAD, REST and SOURCE are borrowed: they must stay as they
+ * are while a pattern of the store lives. The patterns share one match-data block (see
+ * rx_group) and keep the store until they are freed; rx_store_close drops the owner's
+ * reference (NULL is allowed), after which DAMAGED is not called. The bytes themselves are
+ * trusted once their checksum holds (PCRE2 does not check compiled code): HASH must be one
+ * that damage does not fool. */
+typedef struct rx_store rx_store;
+rx_store *rx_store_new(const unsigned char *head, size_t headlen,
+                       uint64_t (*hash)(const void *, size_t),
+                       bool (*copy)(void *, unsigned char *, const unsigned char *, size_t),
+                       void (*damaged)(void *), void *ctx);
+rx *rx_stored(rx_store *s, const unsigned char *rest, size_t restlen, uint64_t sum,
+              const char *source);
+void rx_store_close(rx_store *s);
+/* Whether R was made by rx_stored (decoded or not yet). */
+bool rx_is_stored(const rx *r);
 
 typedef struct {
 	size_t start, end;      /* the whole match: byte offsets in the subject */
@@ -81,7 +104,7 @@ int rx_find_next(const rx *r, const char *subject, size_t len, size_t offset, rx
 /* Whether SUBJECT[0..LEN) is UTF-8 as PCRE2 requires it (RFC 3629). */
 bool rx_utf8_valid(const char *subject, size_t len);
 /* After a successful rx_find on the same subject with the same R, before any other
- * pattern of the same rx_deserialize runs (they share their match data): the span of
+ * pattern of the same store runs (they share their match data): the span of
  * named group NAME; false if the group did not take part or does not exist, or another
  * pattern ran since. Not thread-safe per set of patterns. */
 bool rx_group(const rx *r, const char *name, rx_span *out);

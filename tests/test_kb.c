@@ -676,7 +676,7 @@ Test(kb, compiled_cache)
 		long flip;
 	} damage[] = {
 		{ "empty", 0, false, -1 },
-		{ "header only", 32, false, -1 },
+		{ "header only", 48, false, -1 },
 		{ "truncated", 0, true, -1 },
 		{ "one byte short", -1, false, -1 },
 		{ "a changed byte in the body", 0, false, 4000 },
@@ -756,7 +756,7 @@ static size_t cache_read(const char *file, unsigned char *whole, size_t cap)
 }
 
 /* Writes each damage of DAMAGE (N of them) at POS of WHOLE (LEN bytes) into the cache file
- * of T in CACHE_DIR, with the header's checksum made to fit, so that only the structure
+ * of T in CACHE_DIR, with the checksums made to fit (kbc_reseal), so that only the structure
  * checks can refuse it: the next load must write the cache anew, and the one after use it. */
 static void cache_damage_each(tmpkb *t, const char *cache_dir, const char *file,
                               unsigned char *whole, size_t len, size_t pos,
@@ -765,8 +765,7 @@ static void cache_damage_each(tmpkb *t, const char *cache_dir, const char *file,
 	for (size_t i = 0; i < n; i++) {
 		unsigned char was = whole[pos + damage[i].at];
 		whole[pos + damage[i].at] = damage[i].byte;
-		uint64_t sum = kbc_hash(whole + 32, len - 32);  /* the header's checksum */
-		memcpy(whole + 24, &sum, sizeof(sum));
+		cr_assert(kbc_reseal(whole, len), "%s: the table", damage[i].name);
 		write_text(file, (const char *)whole, len);
 		whole[pos + damage[i].at] = was;
 		kb_cache_result r1 = load_cached(t, cache_dir, false, damage[i].name);
@@ -785,17 +784,14 @@ Test(kb, cache_words_checked)
 	char *file = cache_written(&t, cache_dir);
 	static unsigned char whole[1 << 20];
 	size_t n = cache_read(file, whole, sizeof(whole));
-	/* the words follow the last pattern source (and their u64 length): the first
-	 * pattern's, an alias of Firehose, are one clause of two sets of one word each,
-	 * firehose and kinesis */
-	static const char last[] = "cheapest and simplest";
+	/* the words section: the first pattern's, an alias of Firehose, are one clause of
+	 * two sets of one word each, firehose and kinesis */
+	static const char words[] = "\1\2\1\1\10firehose\7kinesis";
 	size_t pos = 0;
-	for (size_t i = 0; i + sizeof(last) <= n; i++)
-		if (memcmp(whole + i, last, sizeof(last)) == 0)
-			pos = i + sizeof(last) + 8;
-	cr_assert_gt(pos, 0);
-	cr_assert(memcmp(whole + pos, "\1\2\1\1\10firehose\7kinesis", 21) == 0,
-	          "the words section where expected");
+	for (size_t i = 0; i + sizeof(words) - 1 <= n && !pos; i++)
+		if (memcmp(whole + i, words, sizeof(words) - 1) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the words section where expected");
 	static const cache_damage damage[] = {
 		{ "too many clauses", 0, 17 },
 		{ "too many sets", 1, 5 },
@@ -836,6 +832,85 @@ Test(kb, cache_rule_summaries_checked)
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
 	                  sizeof(damage) / sizeof(damage[0]));
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
+/* The spans of every pattern of K over TEXT, one per line, into BUF. */
+static const char *all_matches(const kb *k, const char *text, char *buf, size_t size)
+{
+	size_t at = 0, len = strlen(text);
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < k->nentities; i++)
+		for (uint32_t a = 0; a < k->entities[i].naliases; a++) {
+			rx_span m = { 0, 0 };
+			int rc = rx_find(k->entities[i].aliases[a], text, len, 0, &m);
+			at += (size_t)snprintf(buf + at, size - at, "%u.%u %d %zu-%zu\n", i, a, rc,
+			                       m.start, m.end);
+		}
+	for (uint32_t i = 0; i < k->nlexicon; i++) {
+		rx_span m = { 0, 0 };
+		int rc = rx_find(k->lexicon[i].re, text, len, 0, &m);
+		at += (size_t)snprintf(buf + at, size - at, "lex %u %d %zu-%zu\n", i, rc, m.start,
+		                       m.end);
+	}
+	return buf;
+}
+
+/* Damage that only a section's own checksum sees (the table keeps its checksum): a
+ * document image is refused when the load reads it, which then reads that file's YAML and
+ * writes the cache anew; a compiled pattern is refused when it first runs, after the
+ * load: it is compiled from its source, with the same matches, and the cache file goes,
+ * so that the next load writes it anew. */
+Test(kb, cache_sections_checked_when_used)
+{
+	tmpkb t;
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	char *file = cache_written(&t, cache_dir);
+	static unsigned char whole[1 << 20];
+	size_t n = cache_read(file, whole, sizeof(whole));
+	uint64_t tablen;
+	memcpy(&tablen, whole + 24, sizeof(tablen));
+	size_t data = (48 + (size_t)tablen + 7) & ~(size_t)7;
+	cr_assert_lt(data, n);
+	/* the catalog's image holds the display name; the table does not */
+	static const char name[] = "Amazon Kinesis Data Firehose";
+	size_t pos = 0;
+	for (size_t i = data; i + sizeof(name) - 1 <= n && !pos; i++)
+		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the catalog's image where expected");
+	whole[pos] ^= 0x20;
+	write_text(file, (const char *)whole, n);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "a damaged image"), KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
+
+	/* the last pattern's bytes end the file */
+	n = cache_read(file, whole, sizeof(whole));
+	whole[n - 1] ^= 0x01;
+	write_text(file, (const char *)whole, n);
+	const char *text = "send 5 GB through KDF, the cheapest and simplest Kinesis Data Firehose";
+	static char want[4096], got[4096];
+	eng_diags *d = eng_diags_new(0);
+	kb *plain = NULL, *k = NULL;
+	cr_assert_eq(kb_load(t.dir, NULL, d, &plain), ENG_OK);
+	all_matches(plain, text, want, sizeof(want));
+	kb_load_opts opts = { NULL, cache_dir, false };
+	kb_cache_result res;
+	cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
+	cr_expect_eq(res, KB_CACHE_HIT, "the damage is not seen by the load");
+	cr_expect_eq(access(file, F_OK), 0);
+	all_matches(k, text, got, sizeof(got));
+	cr_expect_str_eq(got, want, "the damaged pattern matches as its source does");
+	cr_expect_neq(access(file, F_OK), 0, "the damaged cache file is gone");
+	kb_free(k);
+	kb_free(plain);
+	eng_diags_free(d);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after a damaged pattern"),
+	             KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);

@@ -124,35 +124,74 @@ Test(regex, group_after_failed_find)
 	rx_free(r);
 }
 
-/* Patterns decoded together share their match data: each still finds its own groups,
- * the widest pattern's too, and a pattern's groups are gone once another one ran. */
-Test(regex, decoded_patterns_share_match_data)
+static uint64_t sum_of(const void *p, size_t n)
 {
-	const char *src[] = { "(?<n>\\d+)\\s*(?<unit>KB|MB)", "(?<w>[a-z]+)", "plain" };
-	rx *c[3], *d[3];
-	for (int i = 0; i < 3; i++)
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static void note_damage(void *ctx)
+{
+	++*(int *)ctx;
+}
+
+/* Patterns encoded one by one and stored with their common head: each is decoded when
+ * first used, they share their match data (each still finds its own groups, the widest
+ * pattern's too, and a pattern's groups are gone once another one ran), and a pattern
+ * whose bytes lost their checksum is compiled from its source, with the damage told. */
+Test(regex, stored_patterns)
+{
+	const char *src[] = { "(?<w>[a-z]+)", "(?<n>\\d+)\\s*(?<unit>KB|MB)", "plain", "x+y" };
+	enum { N = 4 };
+	rx *c[N], *d[N];
+	unsigned char *enc[N];
+	size_t len[N];
+	for (int i = 0; i < N; i++) {
 		cr_assert_not_null(c[i] = rx_compile(src[i], NULL, NULL, 0, NULL));
-	unsigned char *buf;
-	size_t len;
-	cr_assert(rx_serialize(c, 3, &buf, &len));
-	cr_assert(rx_deserialize(buf, len, 3, d));
+		cr_assert(rx_encode(c[i], &enc[i], &len[i]));
+	}
+	size_t head = len[0];
+	for (int i = 1; i < N; i++)
+		for (size_t k = 0; k < head; k++)
+			if (k >= len[i] || enc[i][k] != enc[0][k]) {
+				head = k;
+				break;
+			}
+	cr_expect_gt(head, 16, "the streams share their header and tables");
+	int damaged = 0;
+	rx_store *s = rx_store_new(enc[0], head, sum_of, NULL, note_damage, &damaged);
+	cr_assert_not_null(s);
+	for (int i = 0; i < N; i++)
+		cr_assert_not_null(d[i] = rx_stored(s, enc[i] + head, len[i] - head,
+		                                    sum_of(enc[i] + head, len[i] - head), src[i]));
+	cr_expect(rx_is_stored(d[0]) && !rx_is_stored(c[0]));
 	rx_span m, g;
 	const char *t = "size 12 MB";
-	cr_assert_eq(rx_find(d[0], t, strlen(t), 0, &m), 1);
-	cr_expect(rx_group(d[0], "unit", &g) && g.start == 8 && g.end == 10);
-	cr_expect(rx_group(d[0], "n", &g) && g.start == 5 && g.end == 7);
 	cr_assert_eq(rx_find(d[1], t, strlen(t), 0, &m), 1);
-	cr_expect(rx_group(d[1], "w", &g) && g.start == 0 && g.end == 4);
-	cr_expect(!rx_group(d[0], "n", &g), "another pattern's match was read as its own");
-	cr_assert_eq(rx_find(d[2], t, strlen(t), 0, &m), 0);
-	cr_expect(!rx_group(d[1], "w", &g));
+	cr_expect(rx_group(d[1], "unit", &g) && g.start == 8 && g.end == 10);
+	cr_expect(rx_group(d[1], "n", &g) && g.start == 5 && g.end == 7);
 	cr_assert_eq(rx_find(d[0], t, strlen(t), 0, &m), 1);
-	cr_expect(rx_group(d[0], "unit", &g) && g.start == 8);
-	for (int i = 0; i < 3; i++) {
+	cr_expect(rx_group(d[0], "w", &g) && g.start == 0 && g.end == 4);
+	cr_expect(!rx_group(d[1], "n", &g), "another pattern's match was read as its own");
+	cr_assert_eq(rx_find(d[2], t, strlen(t), 0, &m), 0);
+	cr_expect(!rx_group(d[0], "w", &g));
+	cr_assert_eq(rx_find(d[1], t, strlen(t), 0, &m), 1);
+	cr_expect(rx_group(d[1], "unit", &g) && g.start == 8);
+	cr_expect_eq(damaged, 0);
+	/* the last one's bytes damaged before its first use: compiled from its source */
+	enc[3][len[3] - 1] ^= 0x10;
+	cr_expect_eq(rx_find(d[3], "a xxy b", 7, 0, &m), 1);
+	cr_expect(m.start == 2 && m.end == 5);
+	cr_expect_eq(damaged, 1, "the damage was told");
+	rx_store_close(s);      /* the patterns keep it */
+	for (int i = 0; i < N; i++) {
 		rx_free(c[i]);
 		rx_free(d[i]);
+		free(enc[i]);
 	}
-	free(buf);
 }
 
 typedef struct {
