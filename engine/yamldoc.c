@@ -105,48 +105,42 @@ static size_t doc_break_len(const char *p, const char *end)
 	return 0;
 }
 
-/* Whether a line break (see doc_break_len) can start with byte C: most bytes cannot. */
-static inline bool doc_may_break(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return u == '\n' || u == '\r' || u == 0xC2 || u == 0xE2;
-}
-
 /* Copies TEXT into doc->lines with breaks turned into NULs and records where each line
- * starts; see doc.h. */
+ * starts; see doc.h. One pass over the copy: strcspn (vectorised in the C library) skips
+ * to the next byte that can start a break, or to a NUL, which ends no line. */
 eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 {
-	size_t n = 1;
-	for (size_t i = 0; i < len;) {
-		if (!doc_may_break(text[i])) {
-			i++;
-			continue;
-		}
-		size_t b = doc_break_len(text + i, text + len);
-		if (b)
-			n++;
-		i += b ? b : 1;
-	}
-	if (n > UINT32_MAX || len > UINT32_MAX)
+	if (len > UINT32_MAX)
 		return ENG_ERR_INVALID;
+	size_t cap = len / 32 + 16, n = 1;
 	doc->lines = malloc(len + 1);
-	doc->starts = malloc(n * sizeof(*doc->starts));
+	doc->starts = malloc(cap * sizeof(*doc->starts));
 	if (!doc->lines || !doc->starts)
 		return ENG_ERR_NOMEM;
 	memcpy(doc->lines, text, len);
 	doc->lines[len] = '\0';
 	doc->len = len;
 	doc->starts[0] = 0;
-	n = 1;
-	for (size_t i = 0; i < len;) {
-		size_t b = doc_may_break(text[i]) ? doc_break_len(text + i, text + len) : 0;
+	char *lines = doc->lines, *end = lines + len;
+	for (char *p = lines + strcspn(lines, "\n\r\xC2\xE2"); p < end;
+	     p += strcspn(p, "\n\r\xC2\xE2")) {
+		size_t b = doc_break_len(p, end);
 		if (!b) {
-			i++;
+			p++;   /* a NUL of the text, or a lead byte of another character */
 			continue;
 		}
-		memset(doc->lines + i, 0, b);
-		i += b;
-		doc->starts[n++] = (uint32_t)i;
+		memset(p, 0, b);
+		p += b;
+		if (n == cap) {
+			if (n >= UINT32_MAX)
+				return ENG_ERR_INVALID;
+			size_t *s = realloc(doc->starts, 2 * cap * sizeof(*s));
+			if (!s)
+				return ENG_ERR_NOMEM;
+			doc->starts = s;
+			cap *= 2;
+		}
+		doc->starts[n++] = (size_t)(p - lines);
 	}
 	doc->nlines = (uint32_t)n;
 	return ENG_OK;
