@@ -548,7 +548,7 @@ static void store_relink(eng *e, rnode *s, tref r, token *t, uint32_t h)
 		s->dirty_next = e->dirty_stores;
 		e->dirty_stores = s;
 	}
-	if (s->nkey && s->ntokens > s->ntbuckets * 2)
+	if (s->nkey && s->ntokens > s->ntbuckets)
 		(void)store_rehash(e, s, s->ntbuckets * 4);  /* on failure the old buckets stay */
 	t->hash = (uint16_t)h;
 	bucket_link(e, &s->tbuckets[h & (s->ntbuckets - 1)], r, t);
@@ -936,7 +936,7 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
-		if (m->count > ix->nbuckets * 2)
+		if (m->count > ix->nbuckets)
 			(void)aindex_build(e, m, fld, ix->nbuckets * 4);   /* on failure the old
 			                                                    * buckets stay */
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);
