@@ -213,36 +213,39 @@ typedef struct {
 
 typedef struct rule rule;
 
+/* What a right or left activation reads of a join and of the stores around it comes
+ * first, in one cache line: kinds, counts, links, buckets, the memory and the tests. */
 struct rnode {
 	rnode_kind kind;
-	rnode *parent;
-	rnode *children;        /* first child */
-	rnode *sibling;         /* next child of the parent */
 	uint16_t level;         /* stores: the level of their tokens */
-
-	/* stores (MEM, NEG, TEST, PROD; PROD tokens are only counted) */
-	tref tokens;            /* the one bucket of an unhashed store (tbuckets = &tokens) */
-	uint32_t ntokens;
 	uint8_t nkey;           /* hashed on the values at (key_level[i], key_field[i]), i <
 	                         * nkey, deepest level first, which the join that chose them
 	                         * compares with fields key_ffield[i] of its facts; 0: not
 	                         * hashed */
+	bool keyed;             /* JOIN and NEG: its left store (NEG: itself) is hashed on
+	                         * values its equality tests compare: partners are in one
+	                         * bucket */
+	uint32_t ntokens;       /* stores (MEM, NEG, TEST, PROD; PROD tokens are only
+	                         * counted) */
+	uint32_t ntests;        /* JOIN and NEG */
+	rnode *parent;
+	rnode *children;        /* first child */
+	tref *tbuckets;         /* stores: ntbuckets lists, a power of two */
+	uint32_t ntbuckets;
+	tref tokens;            /* the one bucket of an unhashed store (tbuckets = &tokens) */
+	amem *am;               /* JOIN and NEG */
+	jtest *tests;
+
+	rnode *sibling;         /* next child of the parent */
 	uint8_t key_field[3];
 	uint8_t key_ffield[3];
 	uint16_t key_level[3];
-	tref *tbuckets;         /* ntbuckets lists, a power of two */
-	uint32_t ntbuckets;
 
 	/* JOIN and NEG */
-	amem *am;
-	jtest *tests;
-	uint32_t ntests;
 	int hashed_test;        /* index of the equality test used for hashing, or -1 */
 	int8_t aidx;            /* the alpha memory's index it looks in (AIDX_*), or -1 */
 	int8_t islot;           /* that index's slot in the memory's items (amem.slot) */
 	int8_t mtest[3];        /* the first equality test on each field of the fact, or -1 */
-	bool keyed;             /* its left store (NEG: itself) is hashed on values its
-	                         * equality tests compare: partners are in one bucket */
 	fact *hint;             /* NEG: the fact of its memory that blocked a token last */
 
 	/* TEST */

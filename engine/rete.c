@@ -548,7 +548,7 @@ static void store_relink(eng *e, rnode *s, tref r, token *t, uint32_t h)
 		s->dirty_next = e->dirty_stores;
 		e->dirty_stores = s;
 	}
-	if (s->nkey && s->ntokens > s->ntbuckets * 2)
+	if (s->nkey && s->ntokens > s->ntbuckets)
 		(void)store_rehash(e, s, s->ntbuckets * 4);  /* on failure the old buckets stay */
 	t->hash = (uint16_t)h;
 	bucket_link(e, &s->tbuckets[h & (s->ntbuckets - 1)], r, t);
@@ -591,12 +591,20 @@ static void negres_free(eng *e, negres *r)
 	pool_put(&e->neg_pool, r);
 }
 
-static void token_delete(eng *e, tref r);
+static void token_drop(eng *e, tref r, token *t);
 
+/* Deletes T's descendants. The children go all at once, so none is unlinked from the
+ * others. */
 static void token_delete_children(eng *e, token *t)
 {
-	while (t->children)
-		token_delete(e, t->children);
+	tref c = t->children;
+	t->children = 0;
+	while (c) {
+		token *ct = token_ref(e, c);
+		tref next = ct->next_sib;
+		token_drop(e, c, ct);
+		c = next;
+	}
 }
 
 /* Gives token R back to the table. */
@@ -606,9 +614,9 @@ static void token_free(eng *e, tref r, token *t)
 	e->tfree = r;
 }
 
-static void token_delete(eng *e, tref r)
+/* Deletes token R (T) and its descendants, but for its links to its siblings. */
+static void token_drop(eng *e, tref r, token *t)
 {
-	token *t = token_at(e, r);
 	token_delete_children(e, t);
 	rnode *s = t->node;
 	if (s->kind != RN_PROD)   /* a PROD token is in no bucket (its links are act, fired) */
@@ -630,6 +638,12 @@ static void token_delete(eng *e, tref r)
 		if (t->fired)
 			firing_withdraw(e, t->fired);
 	}
+	token_free(e, r, t);
+}
+
+static void token_delete(eng *e, tref r)
+{
+	token *t = token_at(e, r);
 	if (t->parent) {
 		if (t->prev_sib)
 			token_at(e, t->prev_sib)->next_sib = t->next_sib;
@@ -638,7 +652,7 @@ static void token_delete(eng *e, tref r)
 		if (t->next_sib)
 			token_at(e, t->next_sib)->prev_sib = t->prev_sib;
 	}
-	token_free(e, r, t);
+	token_drop(e, r, t);
 }
 
 /* Doubles the token table; false when there is no memory for it (the table stays). The
@@ -936,7 +950,7 @@ static eng_status amem_add(eng *e, amem *m, fact *f)
 		aindex *ix = &m->idx[fld];
 		if (!ix->nbuckets)
 			continue;
-		if (m->count > ix->nbuckets * 2)
+		if (m->count > ix->nbuckets)
 			(void)aindex_build(e, m, fld, ix->nbuckets * 4);   /* on failure the old
 			                                                    * buckets stay */
 		uint32_t h = item_hash(m, fld, f) & (ix->nbuckets - 1);

@@ -15,6 +15,10 @@
  *
  * One deviation from plain YAML 1.1: inside flow collections `?x` is the variable the
  * rule language means, not an explicit-key indicator (see doc_qmarks_find).
+ *
+ * A text in the plain YAML that rule files are written in is read first by a quick
+ * reader (yamlfast.c) that gives the builder the events libyaml would give, at a small
+ * part of the cost; when it meets anything else it stops, and libyaml reads the text.
  */
 #include "doc.h"
 
@@ -105,48 +109,42 @@ static size_t doc_break_len(const char *p, const char *end)
 	return 0;
 }
 
-/* Whether a line break (see doc_break_len) can start with byte C: most bytes cannot. */
-static inline bool doc_may_break(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return u == '\n' || u == '\r' || u == 0xC2 || u == 0xE2;
-}
-
 /* Copies TEXT into doc->lines with breaks turned into NULs and records where each line
- * starts; see doc.h. */
+ * starts; see doc.h. One pass over the copy: strcspn (vectorised in the C library) skips
+ * to the next byte that can start a break, or to a NUL, which ends no line. */
 eng_status doc_lines_init(eng_doc *doc, const char *text, size_t len)
 {
-	size_t n = 1;
-	for (size_t i = 0; i < len;) {
-		if (!doc_may_break(text[i])) {
-			i++;
-			continue;
-		}
-		size_t b = doc_break_len(text + i, text + len);
-		if (b)
-			n++;
-		i += b ? b : 1;
-	}
-	if (n > UINT32_MAX || len > UINT32_MAX)
+	if (len > UINT32_MAX)
 		return ENG_ERR_INVALID;
+	size_t cap = len / 32 + 16, n = 1;
 	doc->lines = malloc(len + 1);
-	doc->starts = malloc(n * sizeof(*doc->starts));
+	doc->starts = malloc(cap * sizeof(*doc->starts));
 	if (!doc->lines || !doc->starts)
 		return ENG_ERR_NOMEM;
 	memcpy(doc->lines, text, len);
 	doc->lines[len] = '\0';
 	doc->len = len;
 	doc->starts[0] = 0;
-	n = 1;
-	for (size_t i = 0; i < len;) {
-		size_t b = doc_may_break(text[i]) ? doc_break_len(text + i, text + len) : 0;
+	char *lines = doc->lines, *end = lines + len;
+	for (char *p = lines + strcspn(lines, "\n\r\xC2\xE2"); p < end;
+	     p += strcspn(p, "\n\r\xC2\xE2")) {
+		size_t b = doc_break_len(p, end);
 		if (!b) {
-			i++;
+			p++;   /* a NUL of the text, or a lead byte of another character */
 			continue;
 		}
-		memset(doc->lines + i, 0, b);
-		i += b;
-		doc->starts[n++] = (uint32_t)i;
+		memset(p, 0, b);
+		p += b;
+		if (n == cap) {
+			if (n >= UINT32_MAX)
+				return ENG_ERR_INVALID;
+			size_t *s = realloc(doc->starts, 2 * cap * sizeof(*s));
+			if (!s)
+				return ENG_ERR_NOMEM;
+			doc->starts = s;
+			cap *= 2;
+		}
+		doc->starts[n++] = (size_t)(p - lines);
 	}
 	doc->nlines = (uint32_t)n;
 	return ENG_OK;
@@ -762,6 +760,55 @@ static void doc_read(doc_builder *b, const char *text, size_t len)
 	free(patched);
 }
 
+/* The quick reader's events (yamlfast.c) into builder CTX, as libyaml's would go. */
+static bool doc_fast_event(void *ctx, const doc_ev *fe)
+{
+	static const yaml_event_type_t types[] = {
+		[DOC_EV_SCALAR] = YAML_SCALAR_EVENT,
+		[DOC_EV_SEQ_START] = YAML_SEQUENCE_START_EVENT,
+		[DOC_EV_MAP_START] = YAML_MAPPING_START_EVENT,
+		[DOC_EV_END] = YAML_SEQUENCE_END_EVENT,   /* the builder closes either alike */
+	};
+	static const yaml_scalar_style_t styles[] = {
+		YAML_PLAIN_SCALAR_STYLE, YAML_SINGLE_QUOTED_SCALAR_STYLE,
+		YAML_DOUBLE_QUOTED_SCALAR_STYLE,
+	};
+	yaml_event_t ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = types[fe->kind];
+	ev.start_mark.line = fe->line;
+	ev.start_mark.column = fe->col;
+	if (fe->kind == DOC_EV_SCALAR) {
+		/* doc_scalar writes to the text only to put back a `?` that libyaml read as a
+		 * stand-in: none here */
+		ev.data.scalar.value = (yaml_char_t *)fe->text;
+		ev.data.scalar.length = fe->len;
+		ev.data.scalar.style = styles[fe->style];
+	}
+	return doc_event(ctx, &ev);
+}
+
+/* Builds B's document with the quick reader (yamlfast.c), reporting nothing: true when
+ * it did so without a fault. Else what it built is dropped and the document is as it
+ * was, for libyaml, which also reports what is wrong (the quick reader may have stopped
+ * at what is right, or the builder found a fault it will find again). */
+static bool doc_read_fast(doc_builder *b, const char *text, size_t len)
+{
+	doc_builder q = { .doc = b->doc, .lim = b->lim };   /* no diagnostics */
+	arena_mark m = arena_mark_get(b->doc->a);
+	yaml_event_t start;
+	memset(&start, 0, sizeof(start));
+	start.type = YAML_DOCUMENT_START_EVENT;
+	bool ok = doc_event(&q, &start) && doc_fast_read(text, len, doc_fast_event, &q) &&
+	          q.st == ENG_OK && !q.errors && !q.depth;
+	doc_builder_free(&q);
+	if (!ok) {
+		arena_rewind(b->doc->a, m);
+		b->doc->root = NULL;
+	}
+	return ok;
+}
+
 void eng_doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
 {
 	eng_doc_limits def = { DOC_MAX_BYTES, DOC_MAX_DEPTH, DOC_MAX_ALIASES, DOC_MAX_NODES };
@@ -783,7 +830,8 @@ void eng_doc_limits_fill(eng_doc_limits *out, const eng_doc_limits *in)
  * max_bytes), for the message. Returns the document, or NULL with diagnostics in D and
  * the reason in *ST. */
 static eng_doc *doc_parse(const char *name, const char *text, size_t len, size_t size,
-                          const eng_doc_limits *limits, eng_diags *d, eng_status *st)
+                          const eng_doc_limits *limits, bool quick, eng_diags *d,
+                          eng_status *st)
 {
 	doc_builder b = { .d = d };
 	eng_doc_limits_fill(&b.lim, limits);
@@ -808,7 +856,7 @@ static eng_doc *doc_parse(const char *name, const char *text, size_t len, size_t
 		doc_fatal(&b, 0, 0, "too many lines, or more than 4 GiB");
 	else if (lst != ENG_OK)
 		doc_nomem(&b);
-	else if (doc_check_bytes(&b, text, len))
+	else if (doc_check_bytes(&b, text, len) && !(quick && doc_read_fast(&b, text, len)))
 		doc_read(&b, text, len);
 	doc_builder_free(&b);
 	if (b.st != ENG_OK || b.errors) {
@@ -839,7 +887,13 @@ eng_doc *eng_doc_read_string(const char *name, const char *text, size_t len,
 		*st = ENG_ERR_INVALID;
 		return NULL;
 	}
-	return doc_parse(name ? name : "", text ? text : "", len, len, limits, d, st);
+	return doc_parse(name ? name : "", text ? text : "", len, len, limits, true, d, st);
+}
+
+eng_doc *doc_read_string_libyaml(const char *name, const char *text, size_t len,
+                                 eng_diags *d, eng_status *st)
+{
+	return doc_parse(name, text, len, len, NULL, false, d, st);
 }
 
 static eng_doc *doc_io_error(const char *path, int err, eng_diags *d, eng_status *st)
@@ -926,7 +980,7 @@ eng_doc *eng_doc_read_file(const char *path, const eng_doc_limits *limits, eng_d
 	if (err)
 		return doc_io_error(path, err, d, st);
 	size_t size = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size : len;
-	eng_doc *doc = doc_parse(path, buf, len, size, &lim, d, st);
+	eng_doc *doc = doc_parse(path, buf, len, size, &lim, true, d, st);
 	free(buf);
 	return doc;
 }
