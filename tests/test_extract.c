@@ -437,7 +437,9 @@ Test(extract_rules, option_negation_cues)
 /* ---- the phrasings drill: the .tsv files of tests/phrasings ----
  * Each line is `FACT<TAB>SENTENCE`, FACT written as `mlarch facts` prints it
  * ("kin.need = replay", "mentions = amazon-s3"), or `!FACT` for a sentence that must not
- * give it. The sentence is read as a question's stem by the project's own knowledge base.
+ * give it. The sentence is read as a question's stem by the project's own knowledge base,
+ * or as an option when FACT starts with `option: ` ("option: uses = aws-glue",
+ * "!option: etl.claim = needs-cluster").
  * The files hold the many ways one need is said, so that a lexicon entry is written for
  * the need and not for the one question that showed it missing. Every miss is reported
  * with its file and line before the test fails. */
@@ -471,12 +473,16 @@ static unsigned phrasings_file(const kb *rk, const char *path, unsigned *lines)
 		bool absent = fact[0] == '!';
 		if (absent)
 			fact++;
+		bool option = strncmp(fact, "option: ", 8) == 0;
+		if (option)
+			fact += 8;
 		cr_assert(strstr(fact, " = ") && *text, "%s:%u: want 'attr = value<TAB>sentence'",
 		          path, lineno);
 		xfacts x = { .v = NULL };
-		cr_assert_eq(extract(rk, text, strlen(text), LEX_STEM, rk->s_mentions, &x), ENG_OK);
+		cr_assert_eq(extract(rk, text, strlen(text), option ? LEX_OPTION : LEX_STEM,
+		                     option ? rk->s_uses : rk->s_mentions, &x), ENG_OK);
 		if (has_fact(rk, &x, fact) == absent) {
-			cr_log_error("%s:%u: %s %s: %s", path, lineno, fact,
+			cr_log_error("%s:%u: %s%s %s: %s", path, lineno, option ? "option: " : "", fact,
 			             absent ? "read, but must not be" : "not read", text);
 			misses++;
 		}
