@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "extract.h"
+#include "question.h"
 
 #define MAX_FACTS 8
 
@@ -437,8 +438,9 @@ Test(extract_rules, option_negation_cues)
 /* ---- the phrasings drill: the .tsv files of tests/phrasings ----
  * Each line is `FACT<TAB>SENTENCE`, FACT written as `mlarch facts` prints it
  * ("kin.need = replay", "mentions = amazon-s3"), or `!FACT` for a sentence that must not
- * give it. The sentence is read as a question's stem by the project's own knowledge base,
- * or as an option when FACT starts with `option: ` ("option: uses = aws-glue",
+ * give it. The sentence is normalised as a question is (src/question.c: "doesn't" spelt
+ * out, quotes made plain) and read by the project's own knowledge base as a stem, or as
+ * an option when FACT starts with `option: ` ("option: uses = aws-glue",
  * "!option: etl.claim = needs-cluster").
  * The files hold the many ways one need is said, so that a lexicon entry is written for
  * the need and not for the one question that showed it missing. Every miss is reported
@@ -478,8 +480,14 @@ static unsigned phrasings_file(const kb *rk, const char *path, unsigned *lines)
 			fact += 8;
 		cr_assert(strstr(fact, " = ") && *text, "%s:%u: want 'attr = value<TAB>sentence'",
 		          path, lineno);
+		/* read as a question is: normalised ("doesn't" spelt out, quotes made plain) */
+		question q;
+		size_t err = 0;
+		cr_assert_eq(question_parse(text, strlen(text), 0, &q, &err), Q_OK,
+		             "%s:%u: the sentence does not read as a question", path, lineno);
 		xfacts x = { .v = NULL };
-		cr_assert_eq(extract(rk, text, strlen(text), option ? LEX_OPTION : LEX_STEM,
+		cr_assert_eq(extract(rk, q.text, q.nopts ? q.stem_end : q.len,
+		                     option ? LEX_OPTION : LEX_STEM,
 		                     option ? rk->s_uses : rk->s_mentions, &x), ENG_OK);
 		if (has_fact(rk, &x, fact) == absent) {
 			cr_log_error("%s:%u: %s%s %s: %s", path, lineno, option ? "option: " : "", fact,
@@ -487,6 +495,7 @@ static unsigned phrasings_file(const kb *rk, const char *path, unsigned *lines)
 			misses++;
 		}
 		xfacts_free(&x);
+		question_free(&q);
 		(*lines)++;
 	}
 	fclose(f);
