@@ -66,6 +66,18 @@
 #define KBC_FORMAT 6u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 48u
+/* where the header's fields sit; then the 8 zero bytes */
+#define KBC_AT_FORMAT 8
+#define KBC_AT_BOM 12
+#define KBC_AT_TOTAL 16
+#define KBC_AT_TABLEN 24
+#define KBC_AT_TABSUM 32
+#define KBC_AT_ZERO 40
+/* a file entry after its path: size, inode, device, modification time s, ns, change
+ * time s, ns, content checksum; then its two section references */
+#define KBC_ENTRY_FIXED (8 + 8 + 8 + 8 + 4 + 8 + 4 + 8)
+/* a section reference: offset, length, checksum */
+#define KBC_SEC_REF 24
 #define KBC_ALIGN(n) (((n) + 7) & ~(size_t)7)
 #define KBC_MAX_BYTES ((size_t)512 << 20)
 #define KBC_ID_MAX 256
@@ -376,12 +388,12 @@ static bool kbc_header_ok(const unsigned char *buf, size_t len, size_t *tablen)
 {
 	uint32_t format, bom;
 	uint64_t total, tlen, sum, zero;
-	memcpy(&format, buf + 8, 4);
-	memcpy(&bom, buf + 12, 4);
-	memcpy(&total, buf + 16, 8);
-	memcpy(&tlen, buf + 24, 8);
-	memcpy(&sum, buf + 32, 8);
-	memcpy(&zero, buf + 40, 8);
+	memcpy(&format, buf + KBC_AT_FORMAT, 4);
+	memcpy(&bom, buf + KBC_AT_BOM, 4);
+	memcpy(&total, buf + KBC_AT_TOTAL, 8);
+	memcpy(&tlen, buf + KBC_AT_TABLEN, 8);
+	memcpy(&sum, buf + KBC_AT_TABSUM, 8);
+	memcpy(&zero, buf + KBC_AT_ZERO, 8);
 	if (memcmp(buf, KBC_MAGIC, 8) != 0 || format != KBC_FORMAT || bom != KBC_BOM ||
 	    total != len || zero != 0 || tlen > len - KBC_HEADER)
 		return false;
@@ -651,7 +663,7 @@ static void kbc_reseal_sec(byte_cur *c, unsigned char *buf, const unsigned char 
 	kbc_sec s = kbc_sec_read(c, data, dlen);
 	if (!c->bad) {
 		uint64_t sum = kbc_hash(s.p, s.len);
-		memcpy(buf + at + 16, &sum, sizeof(sum));
+		memcpy(buf + at + KBC_SEC_REF - 8, &sum, sizeof(sum));
 	}
 }
 
@@ -660,7 +672,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	uint64_t tlen;
 	if (!buf || len < KBC_HEADER)
 		return false;
-	memcpy(&tlen, buf + 24, 8);
+	memcpy(&tlen, buf + KBC_AT_TABLEN, 8);
 	if (tlen > len - KBC_HEADER)
 		return false;
 	size_t tabend = KBC_HEADER + (size_t)tlen, dstart = KBC_ALIGN(tabend);
@@ -674,7 +686,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	uint32_t n = byte_u32(&c);
 	for (uint32_t i = 0; i < n && !c.bad; i++) {
 		kbc_str(&c);
-		byte_take(&c, 4 * 8 + 4 + 8 + 4 + 8);
+		byte_take(&c, KBC_ENTRY_FIXED);
 		kbc_reseal_sec(&c, buf, data, dlen);
 		kbc_reseal_sec(&c, buf, data, dlen);
 	}
@@ -684,7 +696,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	for (uint32_t i = 0; i < npats + 2 && !c.bad; i++)
 		kbc_reseal_sec(&c, buf, data, dlen);
 	uint64_t sum = kbc_hash(buf + KBC_HEADER, (size_t)tlen);
-	memcpy(buf + 32, &sum, sizeof(sum));
+	memcpy(buf + KBC_AT_TABSUM, &sum, sizeof(sum));
 	return !c.bad && c.off == tabend;
 }
 
@@ -880,11 +892,11 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		uint32_t format = KBC_FORMAT, bom = KBC_BOM;
 		uint64_t total = b.n, tlen = tablen, sum = kbc_hash(b.p + KBC_HEADER, tablen);
 		memcpy(b.p, KBC_MAGIC, 8);
-		memcpy(b.p + 8, &format, 4);
-		memcpy(b.p + 12, &bom, 4);
-		memcpy(b.p + 16, &total, 8);
-		memcpy(b.p + 24, &tlen, 8);
-		memcpy(b.p + 32, &sum, 8);
+		memcpy(b.p + KBC_AT_FORMAT, &format, 4);
+		memcpy(b.p + KBC_AT_BOM, &bom, 4);
+		memcpy(b.p + KBC_AT_TOTAL, &total, 8);
+		memcpy(b.p + KBC_AT_TABLEN, &tlen, 8);
+		memcpy(b.p + KBC_AT_TABSUM, &sum, 8);
 		kbc_mkdirs(path);
 		ok = kbc_replace(path, b.p, b.n);
 	}

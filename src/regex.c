@@ -104,15 +104,20 @@ static rx_md *rx_md_new(uint32_t pairs)
 	return m;
 }
 
-/* Drops R's share of its match data. */
-static void rx_md_drop(rx *r)
+/* Drops a share of M (NULL allowed); the last frees it. */
+static void rx_md_unref(rx_md *m)
 {
-	rx_md *m = r->last->md;
 	if (m && --m->refs == 0) {
 		if (m->md)
 			pcre2_match_data_free(m->md);
 		free(m);
 	}
+}
+
+/* Drops R's share of its match data. */
+static void rx_md_drop(rx *r)
+{
+	rx_md_unref(r->last->md);
 	r->last->md = NULL;
 }
 
@@ -128,7 +133,8 @@ static void rx_message(int code, char *err, size_t errsz)
 /* Wraps compiled CODE (taken, freed on failure) in a new rx matching within LIMITS (NULL
  * or 0 fields: the defaults, RX_*_LIMIT_DEFAULT: enough for any exam question, and a
  * runaway pattern stops there in well under a millisecond), with a share of match data MD
- * (NULL: its own). Returns NULL when out of memory. */
+ * (NULL: its own). CODE may be NULL when MD is given: a stored pattern, decoded later.
+ * Returns NULL when out of memory. */
 static rx *rx_wrap(pcre2_code *code, const rx_limits *limits, rx_md *md)
 {
 	/* one block: a knowledge base makes a rx for each of its patterns */
@@ -267,12 +273,7 @@ static void rx_store_unref(rx_store *s)
 {
 	if (!s || --s->refs > 0)
 		return;
-	rx_md *m = s->md;
-	if (m && --m->refs == 0) {
-		if (m->md)
-			pcre2_match_data_free(m->md);
-		free(m);
-	}
+	rx_md_unref(s->md);
 	free(s);
 }
 
@@ -289,23 +290,15 @@ rx *rx_stored(rx_store *s, const unsigned char *rest, size_t restlen, uint64_t s
 {
 	if (!s || !source)
 		return NULL;
-	struct rx_block {
-		rx r;
-		rx_last last;
-	} *b = calloc(1, sizeof(*b));
-	if (!b)
+	rx *r = rx_wrap(NULL, NULL, s->md);     /* no code until it is first used */
+	if (!r)
 		return NULL;
-	rx *r = &b->r;
-	r->last = &b->last;
 	r->store = s;
 	s->refs++;
 	r->rest = rest;
 	r->restlen = restlen;
 	r->sum = sum;
 	r->source = source;
-	r->last->md = s->md;
-	s->md->refs++;
-	rx_set_limits(r, NULL);
 	return r;
 }
 
