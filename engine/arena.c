@@ -75,6 +75,11 @@ void *arena_alloc_small(arena *a, size_t size)
 	return arena_get(a, size ? size : 1, sizeof(void *), true);
 }
 
+void *arena_alloc_small_raw(arena *a, size_t size)
+{
+	return arena_get(a, size ? size : 1, sizeof(void *), false);
+}
+
 char *arena_strndup(arena *a, const char *s, size_t len)
 {
 	char *p = arena_get(a, len + 1, 1, false);

@@ -31,6 +31,8 @@ void *arena_alloc_raw(arena *a, size_t size);
 /* The same aligned only for pointers and types no wider (not long double): for many
  * small objects. */
 void *arena_alloc_small(arena *a, size_t size);
+/* As arena_alloc_small, not zeroed: for what is written whole at once. */
+void *arena_alloc_small_raw(arena *a, size_t size);
 /* A NUL-terminated copy of LEN bytes of S, or NULL. */
 char *arena_strndup(arena *a, const char *s, size_t len);
 /* Frees everything allocated, keeping one block for what comes next. */

@@ -1577,26 +1577,23 @@ eng_status rete_build_rule(eng *e, rule *r)
 		return ENG_ERR_NOMEM;
 	if (ir->nconds >= UINT16_MAX)
 		return ENG_ERR_INVALID;
-	/* the order of joins: control conditions last; pos_level stays in the rule's order */
-	uint32_t *order = calloc(ir->nconds + 1, sizeof(*order)), n = 0;
-	uint16_t *posof = calloc(ir->nconds + 1, sizeof(*posof));
-	if (!order || !posof) {
-		free(order);
-		free(posof);
+	/* the order of joins: control conditions last; pos_level stays in the rule's order.
+	 * The four work arrays share one buffer, on the stack for the usual small rule. */
+	size_t no = (size_t)ir->nconds + 1, nv = (size_t)ir->nvars + 1;
+	size_t bytes = no * (sizeof(uint32_t) + sizeof(uint16_t) + 2 * sizeof(bool)) +
+	               nv * sizeof(bool);
+	_Alignas(uint32_t) unsigned char small[512];
+	unsigned char *buf = bytes <= sizeof(small) ? small : malloc(bytes);
+	if (!buf)
 		return ENG_ERR_NOMEM;
-	}
+	memset(buf, 0, bytes);
+	uint32_t *order = (uint32_t *)(void *)buf, n = 0;
+	uint16_t *posof = (uint16_t *)(void *)(buf + no * sizeof(uint32_t));
+	bool *last = (bool *)(buf + no * (sizeof(uint32_t) + sizeof(uint16_t)));
+	bool *bound = last + 2 * no;
 	for (uint32_t i = 0, npos = 0; i < ir->nconds; i++)
 		if (ir->conds[i].kind == COND_POS)
 			posof[i] = (uint16_t)npos++;
-	bool *last = calloc(2 * (ir->nconds + 1), sizeof(*last));
-	bool *bound = calloc(ir->nvars + 1, sizeof(*bound));
-	if (!last || !bound) {
-		free(order);
-		free(posof);
-		free(last);
-		free(bound);
-		return ENG_ERR_NOMEM;
-	}
 	for (uint32_t i = 0; i < ir->nconds; i++)
 		last[i] = cond_goes_last(e, ir, i);
 	n = order_conds(ir, last, bound, last + ir->nconds + 1, order);
@@ -1604,10 +1601,8 @@ eng_status rete_build_rule(eng *e, rule *r)
 		if (last[i])
 			order[n++] = i;
 	eng_status st = build_chain(e, r, order, posof);
-	free(order);
-	free(posof);
-	free(last);
-	free(bound);
+	if (buf != small)
+		free(buf);
 	return st;
 }
 

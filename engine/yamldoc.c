@@ -224,14 +224,13 @@ static void doc_nomem(doc_builder *b)
 
 static eng_node *doc_node_new(doc_builder *b, eng_node_kind kind, yaml_mark_t m)
 {
-	eng_node *n = arena_alloc_small(b->doc->a, sizeof(*n));
+	eng_node *n = arena_alloc_small_raw(b->doc->a, sizeof(*n));
 	if (!n) {
 		doc_nomem(b);
 		return NULL;
 	}
-	n->kind = (uint8_t)kind;
-	n->line = (uint32_t)m.line + 1;
-	n->col = (uint32_t)m.column + 1;
+	*n = (eng_node){ .line = (uint32_t)m.line + 1, .col = (uint32_t)m.column + 1,
+	                 .kind = (uint8_t)kind };
 	return n;
 }
 
@@ -390,39 +389,46 @@ static const char *doc_text(doc_builder *b, const char *s, size_t len)
 	return copy;
 }
 
-static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
+/* A scalar at M: VALUE[0..LEN) (writable: a `?` stand-in is put back), PLAIN when written
+ * without quotes, its TAG and ANCHOR (either may be NULL). */
+static void doc_scalar_at(doc_builder *b, yaml_mark_t m, char *value, size_t len, bool plain,
+                          const char *tag, const yaml_char_t *anchor)
 {
-	if (!doc_count(b, 1, ev->start_mark, NULL))
+	if (!doc_count(b, 1, m, NULL))
 		return;
-	eng_node *n = doc_node_new(b, ENG_NODE_SCALAR, ev->start_mark);
+	eng_node *n = doc_node_new(b, ENG_NODE_SCALAR, m);
 	if (!n)
 		return;
-	char *value = (char *)ev->data.scalar.value;   /* the event's own copy */
-	size_t len = ev->data.scalar.length;
 	n->size = (uint32_t)len;
 	while (b->qnext < b->nqmarks && (b->qmarks[b->qnext].line < n->line ||
 	                                 (b->qmarks[b->qnext].line == n->line &&
 	                                  b->qmarks[b->qnext].col < n->col)))
 		b->qnext++;
 	if (b->qnext < b->nqmarks && b->qmarks[b->qnext].line == n->line &&
-	    b->qmarks[b->qnext].col == n->col && n->size &&
-	    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+	    b->qmarks[b->qnext].col == n->col && n->size && plain)
 		value[0] = '?';   /* the stand-in goes back to what was written */
 	n->u.text = doc_text(b, value, len);
 	if (!n->u.text) {
 		doc_nomem(b);
 		return;
 	}
-	const char *tag = (const char *)ev->data.scalar.tag;
-	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	            (tag && strcmp(tag, YAML_STR_TAG) == 0);
-	doc_anchor_add(b, ev->data.scalar.anchor, n, 1);
+	n->quoted = !plain || (tag && strcmp(tag, YAML_STR_TAG) == 0);
+	doc_anchor_add(b, anchor, n, 1);
 	doc_push(b, n);
 }
 
-static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
+static void doc_scalar(doc_builder *b, const yaml_event_t *ev)
 {
-	yaml_mark_t m = ev->start_mark;
+	/* the event's own copy of the value */
+	doc_scalar_at(b, ev->start_mark, (char *)ev->data.scalar.value, ev->data.scalar.length,
+	              ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE,
+	              (const char *)ev->data.scalar.tag, ev->data.scalar.anchor);
+}
+
+/* Opens a collection of KIND at M, with ANCHOR (may be NULL). */
+static void doc_open_at(doc_builder *b, yaml_mark_t m, eng_node_kind kind,
+                        const yaml_char_t *anchor)
+{
 	if (b->depth >= b->lim.max_depth) {
 		doc_fatal(b, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
 		          "nesting deeper than %u levels (limit yaml-depth); raise it with "
@@ -446,13 +452,18 @@ static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
 		b->frames = f;
 		b->capframes = cap;
 	}
-	const yaml_char_t *anchor = kind == ENG_NODE_SEQ ? ev->data.sequence_start.anchor
-	                                                 : ev->data.mapping_start.anchor;
 	doc_frame *f = &b->frames[b->depth++];
 	f->node = n;
 	f->start = b->nstack;
 	f->nodes_before = before;
 	f->anchor = doc_anchor_add(b, anchor, NULL, 0);
+}
+
+static void doc_open(doc_builder *b, const yaml_event_t *ev, eng_node_kind kind)
+{
+	doc_open_at(b, ev->start_mark, kind,
+	            kind == ENG_NODE_SEQ ? ev->data.sequence_start.anchor
+	                                 : ev->data.mapping_start.anchor);
 }
 
 typedef struct {
@@ -472,6 +483,20 @@ static int doc_key_cmp(const void *pa, const void *pb)
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
+/* True when two of MAP's keys (all scalars) have the same text. */
+static bool doc_keys_repeat(const eng_node *map)
+{
+	for (size_t i = 1; i < map->size; i++) {
+		const eng_node *k = map->u.items[2 * i];
+		for (size_t j = 0; j < i; j++) {
+			const eng_node *o = map->u.items[2 * j];
+			if (k->size == o->size && memcmp(k->u.text, o->u.text, k->size) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Checks a finished mapping: scalar keys, no merge keys, no key twice. */
 static void doc_check_keys(doc_builder *b, const eng_node *map)
 {
@@ -489,6 +514,8 @@ static void doc_check_keys(doc_builder *b, const eng_node *map)
 	}
 	if (nscalar < 2)
 		return;
+	if (n <= 8 && nscalar == n && !doc_keys_repeat(map))
+		return;   /* the usual small mapping: nothing to report, no sorting */
 	doc_key *keys = malloc(nscalar * sizeof(*keys));
 	if (!keys) {
 		doc_nomem(b);
@@ -522,7 +549,7 @@ static void doc_close(doc_builder *b)
 	eng_node *n = f->node;
 	size_t count = b->nstack - f->start;
 	if (count) {
-		n->u.items = arena_alloc_small(b->doc->a, count * sizeof(*n->u.items));
+		n->u.items = arena_alloc_small_raw(b->doc->a, count * sizeof(*n->u.items));
 		if (!n->u.items) {
 			doc_nomem(b);
 			return;
@@ -760,32 +787,29 @@ static void doc_read(doc_builder *b, const char *text, size_t len)
 	free(patched);
 }
 
-/* The quick reader's events (yamlfast.c) into builder CTX, as libyaml's would go. */
+/* The quick reader's events (yamlfast.c) into builder CTX, as libyaml's would go: no
+ * tags, anchors or aliases (the quick reader leaves documents with them to libyaml). */
 static bool doc_fast_event(void *ctx, const doc_ev *fe)
 {
-	static const yaml_event_type_t types[] = {
-		[DOC_EV_SCALAR] = YAML_SCALAR_EVENT,
-		[DOC_EV_SEQ_START] = YAML_SEQUENCE_START_EVENT,
-		[DOC_EV_MAP_START] = YAML_MAPPING_START_EVENT,
-		[DOC_EV_END] = YAML_SEQUENCE_END_EVENT,   /* the builder closes either alike */
-	};
-	static const yaml_scalar_style_t styles[] = {
-		YAML_PLAIN_SCALAR_STYLE, YAML_SINGLE_QUOTED_SCALAR_STYLE,
-		YAML_DOUBLE_QUOTED_SCALAR_STYLE,
-	};
-	yaml_event_t ev;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = types[fe->kind];
-	ev.start_mark.line = fe->line;
-	ev.start_mark.column = fe->col;
-	if (fe->kind == DOC_EV_SCALAR) {
-		/* doc_scalar writes to the text only to put back a `?` that libyaml read as a
-		 * stand-in: none here */
-		ev.data.scalar.value = (yaml_char_t *)fe->text;
-		ev.data.scalar.length = fe->len;
-		ev.data.scalar.style = styles[fe->style];
+	doc_builder *b = ctx;
+	yaml_mark_t m = { .line = fe->line, .column = fe->col };
+	switch (fe->kind) {
+	case DOC_EV_SCALAR:
+		/* doc_scalar_at writes to the text only to put back a `?` that libyaml read as
+		 * a stand-in: none here */
+		doc_scalar_at(b, m, (char *)fe->text, fe->len, fe->style == 0, NULL, NULL);
+		break;
+	case DOC_EV_SEQ_START:
+		doc_open_at(b, m, ENG_NODE_SEQ, NULL);
+		break;
+	case DOC_EV_MAP_START:
+		doc_open_at(b, m, ENG_NODE_MAP, NULL);
+		break;
+	default:   /* DOC_EV_END: the builder closes either kind alike */
+		doc_close(b);
+		break;
 	}
-	return doc_event(ctx, &ev);
+	return b->st == ENG_OK;
 }
 
 /* Builds B's document with the quick reader (yamlfast.c), reporting nothing: true when

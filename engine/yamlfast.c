@@ -54,20 +54,38 @@ static bool fast_emit(fast *f, doc_ev_kind kind, const char *at, const char *tex
 
 static bool is_alnum(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+	unsigned char u = (unsigned char)c;
+	return (unsigned)((u | 0x20) - 'a') < 26 || (unsigned)(u - '0') < 10;
 }
 
 /* The bytes a plain scalar may start with besides letters and digits, in block and in
- * flow context (a `-` followed by a non-blank, and in flow `?`, are handled apart). */
+ * flow context (a `-` followed by a non-blank, and in flow `?`, are handled apart). The
+ * switches compile to bit tests. */
 static bool plain_first(char c)
 {
-	return is_alnum(c) || (c && strchr("_./()$~^=<;+", c));
+	if (is_alnum(c))
+		return true;
+	switch (c) {
+	case '_': case '.': case '/': case '(': case ')': case '$': case '~': case '^':
+	case '=': case '<': case ';': case '+':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* The bytes a plain scalar in a flow collection may hold after its first. */
 static bool flow_plain_char(char c)
 {
-	return is_alnum(c) || (c && strchr("_.-+/=<>()$~^;", c));
+	if (is_alnum(c))
+		return true;
+	switch (c) {
+	case '_': case '.': case '-': case '+': case '/': case '=': case '<': case '>':
+	case '(': case ')': case '$': case '~': case '^': case ';':
+		return true;
+	default:
+		return false;
+	}
 }
 
 static const char *skip_spaces(const char *p, const char *eol)
@@ -159,7 +177,7 @@ static bool flow_scalar(fast *f, const char *p, const char **end)
 	if (*p == '?') {
 		/* `?x`, and `?` alone before `,` `]` `}`: a variable. libyaml first reads `?` as
 		 * a key indicator (doc_qmarks_find), so what follows must start a token */
-		if (i == f->eol || !(plain_first(*i) || strchr(",]}", *i)))
+		if (i == f->eol || !(plain_first(*i) || *i == ',' || *i == ']' || *i == '}'))
 			return false;
 	} else if (*p == '-') {
 		if (i == f->eol || !flow_plain_char(*i))   /* `-5` */
@@ -178,7 +196,7 @@ static bool flow_scalar(fast *f, const char *p, const char **end)
 		return false;   /* the collection goes on past the line */
 	if (*i == ':' && (i + 1 == f->eol || i[1] != ' '))
 		return false;
-	if (!strchr(",]}:", *i))
+	if (*i != ',' && *i != ']' && *i != '}' && *i != ':')
 		return false;   /* a comment, or a byte left to libyaml */
 	*end = last;
 	return fast_emit(f, DOC_EV_SCALAR, p, p, (size_t)(last - p), 0);
@@ -391,10 +409,22 @@ static bool fast_lines(fast *f, const char *end)
 
 bool doc_fast_read(const char *text, size_t len, doc_ev_fn emit, void *ctx)
 {
-	for (size_t i = 0; i < len; i++) {
+	/* Tabs, CR and other bytes are libyaml's. Blocks are tested whole, without an early
+	 * exit, so that the compiler can test many bytes at once. */
+	size_t i = 0;
+	for (; i + 64 <= len; i += 64) {
+		unsigned bad = 0;
+		for (size_t j = i; j < i + 64; j++) {
+			unsigned char c = (unsigned char)text[j];
+			bad |= (unsigned)((c < 0x20 || c > 0x7E) & (c != '\n'));
+		}
+		if (bad)
+			return false;
+	}
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		if ((c < 0x20 || c > 0x7E) && c != '\n')
-			return false;   /* tabs, CR, other bytes: libyaml's */
+			return false;
 	}
 	fast f = { .text = text, .emit = emit, .ctx = ctx };
 	bool ok = fast_lines(&f, text + len);
