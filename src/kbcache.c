@@ -12,8 +12,10 @@
  *           its contents, and the references of two sections: its document image
  *           (eng_doc_serialize) and the summaries of its rules (eng_rules_deps_image,
  *           empty when the file has none); the sources of the compiled patterns in load
- *           order; the references of the words each needs (rxlit_encode: the prefilter's
- *           analysis, which costs more than the rest of a warm load), of the head that
+ *           order; the references of the words each needs (rxlit_table_encode: the
+ *           prefilter's analysis, which costs more than the rest of a warm load; every
+ *           distinct word once, each pattern's requirement by word numbers, read in place
+ *           and never copied), of the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
  *           and of each pattern's rest of its stream (rx_encode)
  *   data    the sections, each at an offset aligned to 8
@@ -63,7 +65,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 6u
+#define KBC_FORMAT 7u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 48u
 /* where the header's fields sit; then the 8 zero bytes */
@@ -313,6 +315,7 @@ struct kbc {
 	kbc_sec *code;          /* each pattern's bytes past the common head */
 	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
+	rxlit_table *words;     /* the words they read in place */
 	size_t nneeds, npats, next;
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
 	const unsigned char *srcs_end;
@@ -523,16 +526,11 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	for (uint32_t i = 0; ok && i < npats; i++)
 		k->code[i] = kbc_sec_read(&c, data, dlen);
 	ok = ok && !c.bad && c.off == tabend && (npats || (needs.len == 0 && head.len == 0));
-	/* the words are decoded now and the head is in every pattern: both are read now */
+	/* every question's prefilter reads the words, and every pattern begins with the
+	 * head: both are checked now; the words are read in place, not copied */
 	ok = ok && kbc_sec_ok(&needs) && kbc_sec_ok(&head);
-	for (size_t i = 0, at = 0; ok && i < npats; i++) {
-		bool nomem;
-		size_t used = rxlit_decode(needs.p + at, needs.len - at, &k->needs[i], &nomem);
-		ok = used > 0;
-		at += used;
-		if (i + 1 == npats)
-			ok = ok && at == needs.len;
-	}
+	if (ok && npats)
+		ok = (k->words = rxlit_table_open(needs.p, needs.len, npats, k->needs)) != NULL;
 	if (ok && npats) {
 		k->store = rx_store_new(head.p, head.len, kbc_hash, kbc_copy, kbc_damaged, k);
 		if (k->store)
@@ -540,8 +538,6 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		else
 			k->missed = true;       /* the trees still save the parsing */
 	}
-	if (ok)
-		kbc_release(k, needs.p, needs.len);     /* decoded: a copy is on the heap */
 	free(real);
 	if (!ok) {
 		kbc_close(k);
@@ -641,6 +637,7 @@ void kbc_close(kbc *c)
 		rxlit_free(&c->needs[i]);
 	free(c->code);
 	free(c->needs);
+	rxlit_table_free(c->words);
 	free(c->srcs);
 	free(c->img);
 	free(c->given_img);
@@ -846,18 +843,16 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	kbc_put_u32(&b, (uint32_t)npats);
 	for (size_t i = 0; i < npats; i++)
 		kbc_put_str(&b, srcs[i]);
+	const rxlit **need = malloc((npats ? npats : 1) * sizeof(*need));
+	unsigned char *needs = NULL;
 	size_t nlen = 0;
-	for (size_t i = 0; i < npats; i++)
-		nlen += rxlit_encoded_size(rx_need(pats[i]));
-	unsigned char *needs = malloc(nlen ? nlen : 1);
-	if (!needs)
+	for (size_t i = 0; need && i < npats; i++)
+		need[i] = rx_need(pats[i]);
+	if (!need || (npats && !rxlit_table_encode(need, npats, &needs, &nlen)))
 		b.nomem = true;
-	for (size_t i = 0, at = 0; needs && i < npats; i++) {
-		rxlit_encode(rx_need(pats[i]), needs + at);
-		at += rxlit_encoded_size(rx_need(pats[i]));
-	}
-	kbc_put_sec(&b, &d, needs, needs ? nlen : 0);
+	kbc_put_sec(&b, &d, needs, nlen);
 	free(needs);
+	free(need);
 	/* each pattern alone, as PCRE2 encodes it; the head they all begin with once */
 	unsigned char **code = calloc(npats ? npats : 1, sizeof(*code));
 	size_t *clen = calloc(npats ? npats : 1, sizeof(*clen));

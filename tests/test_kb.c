@@ -613,7 +613,9 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	/* the prefilter's words, worked out or read from the cache */
 	const rxlit *need = rx_need(k->lexicon[2].re);
 	cr_assert_eq(need->nwords, 3, "%s: words", step);     /* cheapest & simplest & and */
-	cr_expect_str_eq(need->words[0], "cheapest", "%s: words", step);
+	size_t wl;
+	const char *w0 = rxlit_word(need, 0, &wl);
+	cr_expect(wl == 8 && memcmp(w0, "cheapest", 8) == 0, "%s: words", step);
 	cr_expect_eq(need->shape[0], 1, "%s: one clause", step);
 	cr_expect_eq(need->shape[1], 3, "%s: of three sets", step);
 	cr_expect_eq(rx_need(k->lexicon[1].re)->nwords, 4, "%s: words", step);
@@ -784,22 +786,34 @@ Test(kb, cache_words_checked)
 	char *file = cache_written(&t, cache_dir);
 	static unsigned char whole[1 << 20];
 	size_t n = cache_read(file, whole, sizeof(whole));
-	/* the words section: the first pattern's, an alias of Firehose, are one clause of
-	 * two sets of one word each, firehose and kinesis */
-	static const char words[] = "\1\2\1\1\10firehose\7kinesis";
+	/* the words section (rxlit_table_encode): the number of distinct words, then the
+	 * words; the first pattern's, an alias of Firehose, come first: firehose and kinesis */
+	static const char words[] = "\10firehose\7kinesis";
 	size_t pos = 0;
-	for (size_t i = 0; i + sizeof(words) - 1 <= n && !pos; i++)
+	for (size_t i = 4; i + sizeof(words) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, words, sizeof(words) - 1) == 0)
-			pos = i;
+			pos = i - 4;
 	cr_assert_gt(pos, 0, "the words section where expected");
-	static const cache_damage damage[] = {
-		{ "too many clauses", 0, 17 },
-		{ "too many sets", 1, 5 },
-		{ "a set without words", 2, 0 },
+	/* then the number of patterns and each pattern's requirement: the first is one
+	 * clause of two sets of one word each, words 0 and 1 */
+	uint32_t nw;
+	memcpy(&nw, whole + pos, 4);
+	size_t q = pos + 4;
+	for (uint32_t i = 0; i < nw; i++)
+		q += 1 + whole[q];
+	q += 4;
+	cr_assert_eq(memcmp(whole + q, "\1\2\1\1\0\0\1\0", 8), 0, "the first requirement");
+	q -= pos;
+	const cache_damage damage[] = {
+		{ "too many words", 2, 1 },
 		{ "an empty word", 4, 0 },
 		{ "a word past the section", 4, 250 },
 		{ "an uppercase letter", 5, 'F' },
 		{ "a word cut short", 4, 7 },
+		{ "too many clauses", q, 17 },
+		{ "too many sets", q + 1, 5 },
+		{ "a set without words", q + 2, 0 },
+		{ "a word number past the table", q + 7, 0x7f },
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
 	                  sizeof(damage) / sizeof(damage[0]));
