@@ -17,7 +17,9 @@
  *           distinct word once, each pattern's requirement by word numbers, read in place
  *           and never copied), of the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
- *           and of each pattern's rest of its stream (rx_encode)
+ *           of the lexicon's image (kb_image.c: its entries and families, read in place,
+ *           so that the files holding only those are not read at all) and of each
+ *           pattern's rest of its stream (rx_encode)
  *   data    the sections, each at an offset aligned to 8
  *
  * A section's reference is its offset from the start of the data, its length and its
@@ -316,6 +318,7 @@ struct kbc {
 	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
 	rxlit_table *words;     /* the words they read in place */
+	kbc_sec app;            /* the lexicon's image */
 	size_t nneeds, npats, next;
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
 	const unsigned char *srcs_end;
@@ -523,9 +526,13 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	}
 	kbc_sec needs = kbc_sec_read(&c, data, dlen);
 	kbc_sec head = kbc_sec_read(&c, data, dlen);
+	kbc_sec app = kbc_sec_read(&c, data, dlen);
 	for (uint32_t i = 0; ok && i < npats; i++)
 		k->code[i] = kbc_sec_read(&c, data, dlen);
-	ok = ok && !c.bad && c.off == tabend && (npats || (needs.len == 0 && head.len == 0));
+	ok = ok && !c.bad && c.off == tabend &&
+	     (npats || (needs.len == 0 && head.len == 0 && app.len == 0));
+	if (ok)
+		k->app = app;
 	/* every question's prefilter reads the words, and every pattern begins with the
 	 * head: both are checked now; the words are read in place, not copied */
 	ok = ok && kbc_sec_ok(&needs) && kbc_sec_ok(&head);
@@ -602,6 +609,48 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 	if (c->next == c->npats)        /* the sources were only compared */
 		kbc_release(c, c->srcs_at, (size_t)(c->srcs_end - c->srcs_at));
 	return r;
+}
+
+rx *kbc_pattern_at(kbc *c, size_t i, const char **src)
+{
+	*src = NULL;
+	if (!c || i >= c->npats)
+		return NULL;
+	const kbc_sec *s = &c->code[i];
+	rx *r = rx_stored(c->store, s->p, s->len, s->sum, c->srcs[i]);
+	if (!r)
+		return NULL;
+	rx_set_need(r, &c->needs[i]);
+	*src = c->srcs[i];
+	if (i == c->next)
+		c->next++;
+	return r;
+}
+
+size_t kbc_npats(const kbc *c)
+{
+	return c ? c->npats : 0;
+}
+
+void kbc_skip_doc(kbc *c, size_t i)
+{
+	if (c && i < c->nfiles && c->img[i].p) {
+		c->img[i].p = NULL;
+		c->given++;
+	}
+}
+
+const void *kbc_app(kbc *c, size_t *len)
+{
+	*len = 0;
+	if (!c || !c->app.len)
+		return NULL;
+	if (!kbc_sec_ok(&c->app)) {
+		c->refused = true;      /* the lexicon loads from its trees; written anew */
+		return NULL;
+	}
+	*len = c->app.len;
+	return c->app.p;
 }
 
 void kbc_release_doc(kbc *c, size_t i)
@@ -690,7 +739,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	uint32_t npats = byte_u32(&c);
 	for (uint32_t i = 0; i < npats && !c.bad; i++)
 		kbc_str(&c);
-	for (uint32_t i = 0; i < npats + 2 && !c.bad; i++)
+	for (uint32_t i = 0; i < npats + 3 && !c.bad; i++)
 		kbc_reseal_sec(&c, buf, data, dlen);
 	uint64_t sum = kbc_hash(buf + KBC_HEADER, (size_t)tlen);
 	memcpy(buf + KBC_AT_TABSUM, &sum, sizeof(sum));
@@ -800,7 +849,8 @@ void kbc_signals_hold(sigset_t *old)
 
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
-               size_t n, rx *const *pats, const char *const *srcs, size_t npats)
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats,
+               const unsigned char *app, size_t applen)
 {
 	if (!path || !dir || n > UINT32_MAX || npats > UINT32_MAX)
 		return false;
@@ -873,6 +923,7 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	}
 	bool coded = npats && !b.nomem;
 	kbc_put_sec(&b, &d, coded ? code[0] : NULL, coded ? head : 0);
+	kbc_put_sec(&b, &d, app, app ? applen : 0);
 	for (size_t i = 0; i < npats && !b.nomem; i++)
 		kbc_put_sec(&b, &d, code[i] + head, clen[i] - head);
 	for (size_t i = 0; code && i < npats; i++)
