@@ -41,7 +41,7 @@ APP_OBJ    = $(APP_SRC:%.c=$(BUILD)/%.o)
 TESTS      = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # libFuzzer targets (fuzz/fuzz_*.c); `make check` replays their corpora and past crashes
 # through the same code built as plain programs (fuzz/replay.c supplies main).
-FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask fuzz_docimage fuzz_rxlit
+FUZZ_TARGETS = fuzz_rules fuzz_scenario fuzz_question fuzz_ask fuzz_docimage fuzz_rxlit fuzz_kbimage
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -111,6 +111,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libmlapp.a $(BUILD)/libmlengine.a
 
 $(BUILD)/tests/%.o: ALL_CFLAGS += $$(pkg-config --cflags criterion) -Wno-missing-prototypes
 $(BUILD)/tests/test_rxlit.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
+$(BUILD)/tests/test_kb.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/test_layout.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/test_defer.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/test_extract.o: ALL_CFLAGS += -DSRCDIR='"$(CURDIR)"'

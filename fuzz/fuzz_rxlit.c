@@ -4,7 +4,8 @@
  * the pattern compiles and matches the text, the words rxlit.c says it needs must be in
  * the text - the filter may never skip a text the pattern matches. And the bytes as the
  * words of a compiled cache (rxlit_decode): refused, or words that encode back to the same
- * bytes; the words of the pattern survive encoding and decoding.
+ * bytes; the bytes as a table of words (rxlit_table_open); the words of the pattern
+ * survive encoding and decoding.
  */
 #include "fuzz.h"
 
@@ -35,6 +36,34 @@ static void decode_door(const uint8_t *data, size_t size)
 	rxlit_free(&r);
 }
 
+/* DATA[1..SIZE) as the words table of a compiled cache (rxlit_table_open) of DATA[0] % 8
+ * patterns: refused, or requirements whose words are letters and digits, which encode
+ * and decode back to the same words. */
+static void table_door(const uint8_t *data, size_t size)
+{
+	enum { MAXN = 8 };
+	if (size < 1)
+		return;
+	size_t n = data[0] % MAXN;
+	rxlit v[MAXN];
+	rxlit_table *t = rxlit_table_open(data + 1, size - 1, n, v);
+	for (size_t i = 0; t && i < n; i++) {
+		size_t el = rxlit_encoded_size(&v[i]);
+		unsigned char *buf = malloc(el);
+		if (!buf)
+			break;
+		rxlit_encode(&v[i], buf);
+		rxlit back;
+		bool nomem;
+		size_t used = rxlit_decode(buf, el, &back, &nomem);
+		FUZZ_CHECK(used == el || nomem, "a requirement of a table does not encode");
+		FUZZ_CHECK(!used || back.nwords == v[i].nwords, "words lost from a table");
+		rxlit_free(&back);
+		free(buf);
+	}
+	rxlit_table_free(t);
+}
+
 /* The words of PATTERN through rxlit_encode and rxlit_decode come back the same. */
 static void round_trip(const rx *re)
 {
@@ -59,6 +88,7 @@ static void round_trip(const rx *re)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	decode_door(data, size);
+	table_door(data, size);
 	const uint8_t *nl = memchr(data, '\n', size);
 	if (!nl)
 		return 0;

@@ -343,7 +343,7 @@ static bool x_in_negated_clause(const x_spans *neg, size_t start, size_t end)
 }
 
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
-                            const rxlit_text *lower, lex_scope scope, xfacts *out,
+                            rxlit_text *lower, lex_scope scope, xfacts *out,
                             size_t base, x_spans *neg)
 {
 	for (uint32_t i = 0; i < k->nlexicon; i++) {
@@ -395,7 +395,7 @@ static int x_cmp_cand(const void *a, const void *b)
 
 /* Every non-empty match of every alias into C. */
 static eng_status x_collect(const kb *k, const char *text, size_t len, bool valid,
-                            const rxlit_text *lower, x_cands *c, xfacts *out)
+                            rxlit_text *lower, x_cands *c, xfacts *out)
 {
 	for (uint32_t e = 0; e < k->nentities; e++) {
 		const kb_entity *ent = &k->entities[e];
@@ -422,7 +422,7 @@ static eng_status x_collect(const kb *k, const char *text, size_t len, bool vali
 }
 
 static eng_status x_entities(const kb *k, const char *text, size_t len, bool valid,
-                             const rxlit_text *lower, eng_sym attr, xfacts *out,
+                             rxlit_text *lower, eng_sym attr, xfacts *out,
                              size_t base, const x_spans *neg)
 {
 	x_cands c = { NULL, 0, 0 };

@@ -296,6 +296,21 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 {
 	eng_status st = ENG_OK;
 	const char *path = f->path;
+	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
+	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
+	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep)))
+		return ENG_ERR_NOMEM;
+	if (L->flat && L->img_next < L->img.nonly && kbi_only_file(&L->img, L->img_next) == i) {
+		/* all it holds is in the cache's image: no tree (kb_write_cache parses it
+		 * should the cache be written again) */
+		L->img_next++;
+		kbc_skip_doc(L->cache, i);
+		f->hash = kbc_file_hash(L->cache, i);
+		L->doc_rules[L->ndocs] = (uint32_t)eng_rule_count(L->k->e);
+		L->doc_keep[L->ndocs] = false;
+		L->docs[L->ndocs++] = NULL;
+		return ENG_OK;
+	}
 	/* a file over yaml-bytes is parsed, so that the reader reports it */
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
 	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
@@ -307,12 +322,6 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	if (!doc) {
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
-	}
-	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
-	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
-	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep))) {
-		eng_doc_free(doc);
-		return ENG_ERR_NOMEM;
 	}
 	size_t before = eng_rule_count(L->k->e);
 	L->doc_rules[L->ndocs] = (uint32_t)before;
@@ -334,9 +343,7 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	if (st != ENG_OK)
 		L->failed = true;
 	L->doc = doc;
-	L->file = kb_strndup(L->m, path, strlen(path));
-	if (!L->file)
-		return ENG_ERR_NOMEM;
+	L->file = L->fnames[i];
 	kb_read_doc(L, doc);
 	L->doc = NULL;
 	if (!L->doc_keep[L->ndocs - 1])
@@ -602,11 +609,21 @@ rx *kb_regex(kb_loader *L, const char *pattern, char *err, size_t errsz, size_t 
 /* Writes the cache file PATH of DIR, whose files FILES were looked at at SEEN, from what
  * L loaded: the trees, the summaries of each file's rules and the patterns. */
 static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_time seen,
-                           const kbc_file *files)
+                           kbc_file *files)
 {
 	unsigned char **deps = calloc(L->ndocs ? L->ndocs : 1, sizeof(*deps));
 	size_t *depslen = calloc(L->ndocs ? L->ndocs : 1, sizeof(*depslen));
 	bool ok = deps && depslen;
+	/* the trees of the files the cache's image gave whole, for the new cache */
+	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
+		eng_status st = ENG_OK;
+		if (!L->docs[i])
+			ok = (L->docs[i] = kb_parse(L, &files[i], &st)) != NULL && !L->no_write;
+	}
+	unsigned char *app = NULL;
+	size_t applen = 0;
+	if (ok && !kbi_write(L, L->pats, L->npats, &app, &applen))
+		applen = 0;     /* a cache without the image: the next load reads the trees */
 	size_t nrules = eng_rule_count(L->k->e);
 	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
 		size_t end = i + 1 < L->ndocs ? L->doc_rules[i + 1] : nrules;
@@ -615,7 +632,8 @@ static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_
 			                          &deps[i], &depslen[i]) == ENG_OK;
 	}
 	ok = ok && kbc_write(path, dir, seen, files, L->docs, deps, depslen, L->ndocs, L->pats,
-	                     L->pat_srcs, L->npats);
+	                     L->pat_srcs, L->npats, app, applen);
+	free(app);
 	for (uint32_t i = 0; deps && i < L->ndocs; i++)
 		free(deps[i]);
 	free(deps);
@@ -674,10 +692,28 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		if (cache_path && !opts->cache_no_read)
 			L.cache = kbc_open(cache_path, dir, paths.v, paths.n);
 	}
+	L.fnames = st == ENG_OK ? calloc(paths.n ? paths.n : 1, sizeof(*L.fnames)) : NULL;
+	if (st == ENG_OK && !L.fnames)
+		st = ENG_ERR_NOMEM;
+	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
+		if (!(L.fnames[L.nfnames++] = kb_strndup(L.m, paths.v[i].path,
+		                                         strlen(paths.v[i].path))))
+			st = ENG_ERR_NOMEM;
+	if (st == ENG_OK && L.cache) {
+		/* the lexicon from the cache's image, checked whole before any file is skipped */
+		size_t applen;
+		const void *app = kbc_app(L.cache, &applen);
+		L.flat = app && kbi_check(app, applen, paths.n, kbc_npats(L.cache), &L.img);
+		if (app && !L.flat)
+			kbc_refused(L.cache);
+	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
 		st = kb_load_file(&L, &paths.v[i], i);
 	if (st == ENG_OK) {
-		kb_read_lexicons(&L);   /* once every file's families are in */
+		if (L.flat)
+			kbi_read(&L, &L.img);
+		else
+			kb_read_lexicons(&L);   /* once every file's families are in */
 		if (L.nomem)
 			st = ENG_ERR_NOMEM;
 	}
@@ -729,6 +765,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	free(L.doc_rules);
 	free(L.doc_keep);
+	free(L.fnames);
 	free(L.refs);
 	free(L.lexsecs);
 	free(L.famsrcs);

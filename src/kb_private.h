@@ -68,6 +68,18 @@ typedef struct {
 	int state;
 } kb_famsrc;
 
+/* The lexicon image of a compiled cache (kb_image.c), checked: where its parts are. */
+typedef struct {
+	const unsigned char *p;         /* the records */
+	size_t len, walk;               /* their end; where the families begin */
+	const char *str, *pat;          /* the texts and the pattern texts */
+	uint32_t nstr, npat;
+	uint32_t nonly;                 /* the files that hold only what the image gives */
+	const unsigned char *only;
+	uint32_t nfiles;
+	size_t npats;
+} kbi;
+
 /* The state of one kb_load: the knowledge base being filled, where diagnostics go, the
  * file being read and what must wait until every file is in. */
 typedef struct {
@@ -107,6 +119,15 @@ typedef struct {
 	uint32_t capfamsrcs;
 	char famhash[17];       /* of every family's expansion: in the cache key of a pattern
 	                         * that uses families */
+	/* each file's name as the entries keep it, in load order */
+	const char **fnames;
+	uint32_t nfnames;
+	/* the lexicon and its families come from the cache's image (FLAT): the files that
+	 * hold nothing else are not read, and the others' `lexicon:` and `families:` are
+	 * skipped */
+	bool flat;
+	kbi img;
+	uint32_t img_next;      /* the next of IMG's files to skip */
 } kb_loader;
 
 /* ---- kb.c ---- */
@@ -146,6 +167,25 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc);
 /* Expands every family, then reads the `lexicon:` sections kb_read_doc set aside, in file
  * order. Problems as kb_read_doc. */
 void kb_read_lexicons(kb_loader *L);
+/* ---- kb_image.c ---- */
+
+/* The lexicon and the families of L's knowledge base, loaded without errors from the
+ * trees L->docs (one per file), as an image for the cache: *OUT (malloc'd, *LEN bytes).
+ * PATS[0..NPATS) are the patterns the cache is written with, the lexicon's last. False
+ * when out of memory or the load does not fit that shape (nothing is written then). */
+bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned char **out,
+               size_t *len);
+/* Checks the image P[0..LEN) for a load of NFILES files whose cache holds NPATS
+ * patterns, into *IM: false when it is not one kbi_write could have written for them. */
+bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im);
+/* The number of the I'th file (I < IM->nonly, in increasing order) that the image gives
+ * whole. */
+uint32_t kbi_only_file(const kbi *im, uint32_t i);
+/* Reads the families and the lexicon of the checked image IM into L->k, with their
+ * patterns from L->cache and their symbols interned as a load from the trees does.
+ * Running out of memory sets L->nomem. */
+void kbi_read(kb_loader *L, const kbi *im);
+
 /* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit
  * distance 2 of WORD (and closer than its own length), else "". Returns BUF. */
 const char *kb_hint(char *buf, size_t size, const char *word, const char *const *cands,

@@ -935,6 +935,8 @@ static rx *kb_lex_pattern(kb_loader *L, const eng_node *n, const char **src)
 	memcpy(key + len + 1, L->famhash, 16);
 	key[len + 17] = '\0';
 	rx *r = kb_regex_cached(L, key);
+	if (r)
+		kb_regex_record(L, r, key);     /* for a cache written again */
 	if (!r) {
 		char *x = kb_refs_expand(L->k, t, len, &refs);
 		if (!x) {
@@ -1295,6 +1297,9 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc)
 			kb_section(L, name, v, kb_source_entry);
 		} else if (strcmp(name, "catalog") == 0) {
 			kb_section(L, name, v, kb_catalog_entry);
+		} else if (L->flat && (strcmp(name, "lexicon") == 0 ||
+		                       strcmp(name, "families") == 0)) {
+			/* the cache's image gives them (kb_image.c) */
 		} else if (strcmp(name, "lexicon") == 0) {
 			/* read once every file is in: kb_read_lexicons */
 			if (!kb_grow((void **)&L->lexsecs, L->nlexsecs, &L->caplexsecs,

@@ -12,10 +12,14 @@
  *           its contents, and the references of two sections: its document image
  *           (eng_doc_serialize) and the summaries of its rules (eng_rules_deps_image,
  *           empty when the file has none); the sources of the compiled patterns in load
- *           order; the references of the words each needs (rxlit_encode: the prefilter's
- *           analysis, which costs more than the rest of a warm load), of the head that
+ *           order; the references of the words each needs (rxlit_table_encode: the
+ *           prefilter's analysis, which costs more than the rest of a warm load; every
+ *           distinct word once, each pattern's requirement by word numbers, read in place
+ *           and never copied), of the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
- *           and of each pattern's rest of its stream (rx_encode)
+ *           of the lexicon's image (kb_image.c: its entries and families, read in place,
+ *           so that the files holding only those are not read at all) and of each
+ *           pattern's rest of its stream (rx_encode)
  *   data    the sections, each at an offset aligned to 8
  *
  * A section's reference is its offset from the start of the data, its length and its
@@ -63,7 +67,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 6u
+#define KBC_FORMAT 7u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 48u
 /* where the header's fields sit; then the 8 zero bytes */
@@ -313,6 +317,8 @@ struct kbc {
 	kbc_sec *code;          /* each pattern's bytes past the common head */
 	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
+	rxlit_table *words;     /* the words they read in place */
+	kbc_sec app;            /* the lexicon's image */
 	size_t nneeds, npats, next;
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
 	const unsigned char *srcs_end;
@@ -337,6 +343,39 @@ static void kbc_release(const kbc *c, const unsigned char *p, size_t len)
 	(void)madvise((void *)from, to - from, MADV_DONTNEED);
 }
 
+/* Maps LEN bytes of FD read-only where the kernel cannot map them 2 MB at a time: at an
+ * address one page off the 2 MB boundaries of the file's offsets. A page cache kept in
+ * large folios is otherwise mapped a whole folio at the first touch, which made 6 MB of
+ * an 8.5 MB cache file resident for a question that reads a fraction of it. Pages are
+ * mapped as they are touched, without the readahead's neighbours (MADV_RANDOM). Returns
+ * MAP_FAILED when it cannot map them. */
+static void *kbc_map_pages(int fd, size_t len)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (page == 0 || (page & (page - 1)) || page >= huge || len > SIZE_MAX - 2 * huge)
+		return mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* a reservation large enough to hold the file one page past a 2 MB boundary */
+	size_t span = len + 2 * huge;
+	unsigned char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	uintptr_t at = (((uintptr_t)r + huge - 1) & ~(uintptr_t)(huge - 1)) + page;
+	void *p = mmap((void *)at, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(r, span);
+		return mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	}
+	/* give back the reservation around the file's pages */
+	size_t end = (at - (uintptr_t)r) + ((len + page - 1) & ~(page - 1));
+	if (at > (uintptr_t)r)
+		munmap(r, at - (uintptr_t)r);
+	if (end < span)
+		munmap(r + end, span - end);
+	(void)madvise(p, len, MADV_RANDOM);
+	return p;
+}
+
 /* Maps all of PATH (a regular file of ours, KBC_HEADER to KBC_MAX_BYTES bytes) read-only,
  * with its identity in *SB; NULL otherwise. Mapped rather than read: nothing is copied,
  * and a page is read from the file only when something needs it (a question needs few of
@@ -350,7 +389,7 @@ static const unsigned char *kbc_map(const char *path, size_t *len, struct stat *
 	void *p = MAP_FAILED;
 	if (fstat(fd, sb) == 0 && S_ISREG(sb->st_mode) && sb->st_uid == geteuid() &&
 	    sb->st_size >= (off_t)KBC_HEADER && (uint64_t)sb->st_size <= KBC_MAX_BYTES)
-		p = mmap(NULL, (size_t)sb->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		p = kbc_map_pages(fd, (size_t)sb->st_size);
 	if (p == MAP_FAILED) {
 		close(fd);
 		return NULL;
@@ -520,19 +559,18 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	}
 	kbc_sec needs = kbc_sec_read(&c, data, dlen);
 	kbc_sec head = kbc_sec_read(&c, data, dlen);
+	kbc_sec app = kbc_sec_read(&c, data, dlen);
 	for (uint32_t i = 0; ok && i < npats; i++)
 		k->code[i] = kbc_sec_read(&c, data, dlen);
-	ok = ok && !c.bad && c.off == tabend && (npats || (needs.len == 0 && head.len == 0));
-	/* the words are decoded now and the head is in every pattern: both are read now */
+	ok = ok && !c.bad && c.off == tabend &&
+	     (npats || (needs.len == 0 && head.len == 0 && app.len == 0));
+	if (ok)
+		k->app = app;
+	/* every question's prefilter reads the words, and every pattern begins with the
+	 * head: both are checked now; the words are read in place, not copied */
 	ok = ok && kbc_sec_ok(&needs) && kbc_sec_ok(&head);
-	for (size_t i = 0, at = 0; ok && i < npats; i++) {
-		bool nomem;
-		size_t used = rxlit_decode(needs.p + at, needs.len - at, &k->needs[i], &nomem);
-		ok = used > 0;
-		at += used;
-		if (i + 1 == npats)
-			ok = ok && at == needs.len;
-	}
+	if (ok && npats)
+		ok = (k->words = rxlit_table_open(needs.p, needs.len, npats, k->needs)) != NULL;
 	if (ok && npats) {
 		k->store = rx_store_new(head.p, head.len, kbc_hash, kbc_copy, kbc_damaged, k);
 		if (k->store)
@@ -540,8 +578,6 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		else
 			k->missed = true;       /* the trees still save the parsing */
 	}
-	if (ok)
-		kbc_release(k, needs.p, needs.len);     /* decoded: a copy is on the heap */
 	free(real);
 	if (!ok) {
 		kbc_close(k);
@@ -608,6 +644,48 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 	return r;
 }
 
+rx *kbc_pattern_at(kbc *c, size_t i, const char **src)
+{
+	*src = NULL;
+	if (!c || i >= c->npats)
+		return NULL;
+	const kbc_sec *s = &c->code[i];
+	rx *r = rx_stored(c->store, s->p, s->len, s->sum, c->srcs[i]);
+	if (!r)
+		return NULL;
+	rx_set_need(r, &c->needs[i]);
+	*src = c->srcs[i];
+	if (i == c->next)
+		c->next++;
+	return r;
+}
+
+size_t kbc_npats(const kbc *c)
+{
+	return c ? c->npats : 0;
+}
+
+void kbc_skip_doc(kbc *c, size_t i)
+{
+	if (c && i < c->nfiles && c->img[i].p) {
+		c->img[i].p = NULL;
+		c->given++;
+	}
+}
+
+const void *kbc_app(kbc *c, size_t *len)
+{
+	*len = 0;
+	if (!c || !c->app.len)
+		return NULL;
+	if (!kbc_sec_ok(&c->app)) {
+		c->refused = true;      /* the lexicon loads from its trees; written anew */
+		return NULL;
+	}
+	*len = c->app.len;
+	return c->app.p;
+}
+
 void kbc_release_doc(kbc *c, size_t i)
 {
 	if (c && i < c->nfiles && c->given_img[i])
@@ -641,6 +719,7 @@ void kbc_close(kbc *c)
 		rxlit_free(&c->needs[i]);
 	free(c->code);
 	free(c->needs);
+	rxlit_table_free(c->words);
 	free(c->srcs);
 	free(c->img);
 	free(c->given_img);
@@ -693,7 +772,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	uint32_t npats = byte_u32(&c);
 	for (uint32_t i = 0; i < npats && !c.bad; i++)
 		kbc_str(&c);
-	for (uint32_t i = 0; i < npats + 2 && !c.bad; i++)
+	for (uint32_t i = 0; i < npats + 3 && !c.bad; i++)
 		kbc_reseal_sec(&c, buf, data, dlen);
 	uint64_t sum = kbc_hash(buf + KBC_HEADER, (size_t)tlen);
 	memcpy(buf + KBC_AT_TABSUM, &sum, sizeof(sum));
@@ -803,7 +882,8 @@ void kbc_signals_hold(sigset_t *old)
 
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
-               size_t n, rx *const *pats, const char *const *srcs, size_t npats)
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats,
+               const unsigned char *app, size_t applen)
 {
 	if (!path || !dir || n > UINT32_MAX || npats > UINT32_MAX)
 		return false;
@@ -846,18 +926,16 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	kbc_put_u32(&b, (uint32_t)npats);
 	for (size_t i = 0; i < npats; i++)
 		kbc_put_str(&b, srcs[i]);
+	const rxlit **need = malloc((npats ? npats : 1) * sizeof(*need));
+	unsigned char *needs = NULL;
 	size_t nlen = 0;
-	for (size_t i = 0; i < npats; i++)
-		nlen += rxlit_encoded_size(rx_need(pats[i]));
-	unsigned char *needs = malloc(nlen ? nlen : 1);
-	if (!needs)
+	for (size_t i = 0; need && i < npats; i++)
+		need[i] = rx_need(pats[i]);
+	if (!need || (npats && !rxlit_table_encode(need, npats, &needs, &nlen)))
 		b.nomem = true;
-	for (size_t i = 0, at = 0; needs && i < npats; i++) {
-		rxlit_encode(rx_need(pats[i]), needs + at);
-		at += rxlit_encoded_size(rx_need(pats[i]));
-	}
-	kbc_put_sec(&b, &d, needs, needs ? nlen : 0);
+	kbc_put_sec(&b, &d, needs, nlen);
 	free(needs);
+	free(need);
 	/* each pattern alone, as PCRE2 encodes it; the head they all begin with once */
 	unsigned char **code = calloc(npats ? npats : 1, sizeof(*code));
 	size_t *clen = calloc(npats ? npats : 1, sizeof(*clen));
@@ -878,6 +956,7 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	}
 	bool coded = npats && !b.nomem;
 	kbc_put_sec(&b, &d, coded ? code[0] : NULL, coded ? head : 0);
+	kbc_put_sec(&b, &d, app, app ? applen : 0);
 	for (size_t i = 0; i < npats && !b.nomem; i++)
 		kbc_put_sec(&b, &d, code[i] + head, clen[i] - head);
 	for (size_t i = 0; code && i < npats; i++)

@@ -73,6 +73,19 @@ const void *kbc_deps(kbc *c, size_t i, size_t *len);
  * when it first runs (rx_stored). NULL when the cache has no such pattern next (the
  * caller compiles it; the cache gives no more). */
 rx *kbc_pattern(kbc *c, const char *pattern);
+/* The pattern I of the cache (in load order), with its words set and its source (the
+ * cache key it was written under, valid until kbc_close) in *SRC, whatever was given
+ * before: for an image that names its patterns by number (kb_image.c). NULL when there is
+ * no such pattern or memory ran out. The caller owns it as kbc_pattern's. */
+rx *kbc_pattern_at(kbc *c, size_t i, const char **src);
+/* How many compiled patterns the cache holds. */
+size_t kbc_npats(const kbc *c);
+/* File I's tree is not needed: the load has what it holds from the cache's image. */
+void kbc_skip_doc(kbc *c, size_t i);
+/* The image of the lexicon (kb_image.c) in the cache, *LEN bytes, valid until
+ * kbc_close; NULL when there is none or it fails its checksum (then the file should be
+ * written again). */
+const void *kbc_app(kbc *c, size_t *len);
 /* The checksum of file I's contents recorded in the cache (kbc_file.hash of the file the
  * cache matched), for writing it again. */
 uint64_t kbc_file_hash(const kbc *c, size_t i);
@@ -87,15 +100,16 @@ void kbc_close(kbc *c);
 
 /* Writes the cache file PATH (creating its folder) for the knowledge base in DIR: the
  * trees DOCS[i] of FILES[i] with the summaries of their rules DEPS[i] (DEPSLEN[i] bytes,
- * 0 for none) and the patterns PATS[j] compiled from SRCS[j], in load
- * order. SEEN is when FILES were looked at (before they were read): a file changed since
+ * 0 for none), the patterns PATS[j] compiled from SRCS[j], in load order, and the
+ * lexicon's image APP[0..APPLEN) (kb_image.c; 0 bytes for none). SEEN is when FILES were looked at (before they were read): a file changed since
  * may still show the times it had (file times are coarse), so a file whose times are that
  * recent is checked by content when the cache is opened. Written to a temporary file
  * renamed into place, so that a reader sees a whole file or none. Returns false, leaving
  * nothing behind, when it could not be written. */
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
-               size_t n, rx *const *pats, const char *const *srcs, size_t npats);
+               size_t n, rx *const *pats, const char *const *srcs, size_t npats,
+               const unsigned char *app, size_t applen);
 
 /* Makes every checksum of the cache image BUF[0..LEN) (the table's and each section's)
  * fit its bytes as they are now: for tests that damage an image on purpose, so that only

@@ -412,7 +412,7 @@ bool rx_may_match(const rx *r, const char *lower, size_t len)
 	return rxlit_may_match(&r->need, lower, len);
 }
 
-bool rx_may_match_in(const rx *r, const rxlit_text *t)
+bool rx_may_match_in(const rx *r, rxlit_text *t)
 {
 	return rxlit_may_match_in(&r->need, t);
 }

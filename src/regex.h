@@ -43,7 +43,7 @@ void rx_set_need(rx *r, struct rxlit *need);
 bool rx_may_match(const rx *r, const char *lower, size_t len);
 /* The same on a text indexed by rxlit_text_index (NULL: it may). */
 struct rxlit_text;
-bool rx_may_match_in(const rx *r, const struct rxlit_text *t);
+bool rx_may_match_in(const rx *r, struct rxlit_text *t);
 /* Sets the match and depth limits of R (as rx_compile does): for a pattern decoded from
  * a cache, which keeps no limits. */
 void rx_set_limits(rx *r, const rx_limits *limits);

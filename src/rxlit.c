@@ -603,9 +603,26 @@ void rxlit_free(rxlit *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static uint32_t rxl_coded_len(const char *w)
+struct rxlit_table {
+	const unsigned char *p;         /* the bytes rxlit_table_encode wrote (borrowed) */
+	uint32_t n;                     /* distinct words */
+	uint32_t *at;                   /* word I: its length byte at P[AT[I]], then its letters */
+};
+
+const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len)
 {
-	size_t n = strlen(w);
+	if (r->words) {
+		*len = strlen(r->words[i]);
+		return r->words[i];
+	}
+	const unsigned char *id = r->ids + 2 * (size_t)i;
+	const unsigned char *w = r->table->p + r->table->at[id[0] | (uint32_t)id[1] << 8];
+	*len = w[0];
+	return (const char *)w + 1;
+}
+
+static uint32_t rxl_coded_len(size_t n)
+{
 	return n > RXLIT_WORD_MAX ? RXLIT_WORD_MAX : (uint32_t)n;
 }
 
@@ -625,9 +642,11 @@ static size_t rxl_shape_len(const rxlit *r)
 
 size_t rxlit_encoded_size(const rxlit *r)
 {
-	size_t n = rxl_shape_len(r);
-	for (uint32_t i = 0; i < r->nwords; i++)
-		n += 1 + rxl_coded_len(r->words[i]);
+	size_t n = rxl_shape_len(r), wl;
+	for (uint32_t i = 0; i < r->nwords; i++) {
+		(void)rxlit_word(r, i, &wl);
+		n += 1 + rxl_coded_len(wl);
+	}
 	return n;
 }
 
@@ -641,9 +660,11 @@ void rxlit_encode(const rxlit *r, unsigned char *out)
 	memcpy(out, r->shape, sl);
 	out += sl;
 	for (uint32_t i = 0; i < r->nwords; i++) {
-		uint32_t n = rxl_coded_len(r->words[i]);
+		size_t wl;
+		const char *w = rxlit_word(r, i, &wl);
+		uint32_t n = rxl_coded_len(wl);
 		*out++ = (unsigned char)n;
-		memcpy(out, r->words[i], n);
+		memcpy(out, w, n);
 		out += n;
 	}
 }
@@ -742,6 +763,7 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 {
 	t->lower = lower;
 	t->len = len;
+	t->table = NULL;        /* KNOWN is cleared when a table's words are first looked up */
 	memset(t->pairs, 0, sizeof(t->pairs));
 	memset(t->triples, 0, sizeof(t->triples));
 	unsigned prev2 = 0, prev = len ? rxl_code((unsigned char)lower[0]) : 0;
@@ -760,15 +782,15 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 	}
 }
 
-/* Whether the text LOWER[0..LEN) (indexed as T, when not NULL) holds word W. */
-static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const char *w)
+/* Whether the text LOWER[0..LEN) (indexed as T, when not NULL) holds word W[0..WL). */
+static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const char *w,
+                    size_t wl)
 {
-	size_t n = 1;
 	if (t) {
-		/* words are letters and digits (rxlit_analyse, rxlit_decode): each pair and
-		 * triple of them must be in the text */
+		/* words are letters and digits (rxlit_analyse, rxlit_decode, rxlit_table_open):
+		 * each pair and triple of them must be in the text */
 		unsigned prev = 0;
-		for (; w[n]; n++) {
+		for (size_t n = 1; n < wl; n++) {
 			unsigned b = rxl_code((unsigned char)w[n - 1]) * 37u +
 			             rxl_code((unsigned char)w[n]);
 			if (!((t->pairs[b / 64] >> (b % 64)) & 1))
@@ -780,14 +802,40 @@ static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const ch
 			}
 			prev = rxl_code((unsigned char)w[n - 1]);
 		}
-	} else {
-		n = strlen(w);
 	}
-	return rxl_holds(lower, len, w, n);
+	return rxl_holds(lower, len, w, wl);
+}
+
+/* Whether the text holds word I of R: looked up once per text for a word of a table. */
+static bool rxl_has_word(const rxlit *r, uint32_t i, rxlit_text *t, const char *lower,
+                         size_t len)
+{
+	size_t wl;
+	if (t && r->table && t->table != r->table && !t->table) {
+		t->table = r->table;
+		memset(t->known, 0, sizeof(t->known));
+	}
+	if (!t || !r->table || t->table != r->table) {
+		const char *w = rxlit_word(r, i, &wl);
+		return rxl_has(t, lower, len, w, wl);
+	}
+	const unsigned char *idp = r->ids + 2 * (size_t)i;
+	uint32_t id = idp[0] | (uint32_t)idp[1] << 8;
+	uint64_t bit = (uint64_t)1 << (id % 64);
+	if (t->known[id / 64] & bit)
+		return (t->found[id / 64] & bit) != 0;
+	const char *w = rxlit_word(r, i, &wl);
+	bool has = rxl_has(t, lower, len, w, wl);
+	t->known[id / 64] |= bit;
+	if (has)
+		t->found[id / 64] |= bit;
+	else
+		t->found[id / 64] &= ~bit;
+	return has;
 }
 
 /* Whether some clause of R has a word of each of its sets in the text (see rxl_has). */
-static bool rxl_passes(const rxlit *r, const rxlit_text *t, const char *lower, size_t len)
+static bool rxl_passes(const rxlit *r, rxlit_text *t, const char *lower, size_t len)
 {
 	const uint8_t *sh = r->shape;
 	uint32_t ncl = *sh++, w = 0;
@@ -798,7 +846,7 @@ static bool rxl_passes(const rxlit *r, const rxlit_text *t, const char *lower, s
 			uint32_t nw = *sh++;
 			bool any = false;
 			for (uint32_t k = 0; all && k < nw && !any; k++)
-				any = rxl_has(t, lower, len, r->words[w + k]);
+				any = rxl_has_word(r, w + k, t, lower, len);
 			all = all && any;
 			w += nw;
 		}
@@ -808,7 +856,7 @@ static bool rxl_passes(const rxlit *r, const rxlit_text *t, const char *lower, s
 	return false;
 }
 
-bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t)
+bool rxlit_may_match_in(const rxlit *r, rxlit_text *t)
 {
 	if (!r || r->nwords == 0 || !t || !t->lower)
 		return true;
@@ -820,4 +868,221 @@ bool rxlit_may_match(const rxlit *r, const char *lower, size_t len)
 	if (!r || r->nwords == 0 || !lower)
 		return true;
 	return rxl_passes(r, NULL, lower, len);
+}
+
+/* ---- tables ---- */
+
+/* A distinct-word index for rxlit_table_encode: open addressing over word numbers. */
+typedef struct {
+	const char **w;         /* word I's letters and length */
+	uint32_t *len;
+	uint32_t n, cap;        /* words so far; slots (a power of two) */
+	uint32_t *slot;         /* word number + 1, 0 for an empty slot */
+} rxl_index;
+
+static uint32_t rxl_hash(const char *w, size_t n)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
+
+/* The number of word W[0..N) in X, added when new; UINT32_MAX when out of memory. */
+static uint32_t rxl_index_id(rxl_index *x, const char *w, uint32_t n)
+{
+	if (2 * (x->n + 1) > x->cap) {
+		uint32_t cap = x->cap ? x->cap * 2 : 1024;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+		const char **ws = realloc(x->w, cap / 2 * sizeof(*ws));
+		if (ws)
+			x->w = ws;
+		uint32_t *ls = realloc(x->len, cap / 2 * sizeof(*ls));
+		if (ls)
+			x->len = ls;
+		if (!slot || !ws || !ls) {
+			free(slot);
+			return UINT32_MAX;
+		}
+		for (uint32_t i = 0; i < x->n; i++) {
+			uint32_t h = rxl_hash(x->w[i], x->len[i]) & (cap - 1);
+			while (slot[h])
+				h = (h + 1) & (cap - 1);
+			slot[h] = i + 1;
+		}
+		free(x->slot);
+		x->slot = slot;
+		x->cap = cap;
+	}
+	uint32_t h = rxl_hash(w, n) & (x->cap - 1);
+	for (; x->slot[h]; h = (h + 1) & (x->cap - 1)) {
+		uint32_t i = x->slot[h] - 1;
+		if (x->len[i] == n && memcmp(x->w[i], w, n) == 0)
+			return i;
+	}
+	x->w[x->n] = w;
+	x->len[x->n] = n;
+	x->slot[h] = ++x->n;
+	return x->n - 1;
+}
+
+/* Appends P[0..N) to *OUT (*LEN bytes of *CAP); false when out of memory. */
+static bool rxl_put(unsigned char **out, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	if (n > *cap - *len) {
+		size_t c = *cap ? *cap : 4096;
+		while (n > c - *len)
+			c *= 2;
+		unsigned char *b = realloc(*out, c);
+		if (!b)
+			return false;
+		*out = b;
+		*cap = c;
+	}
+	if (n)
+		memcpy(*out + *len, p, n);
+	*len += n;
+	return true;
+}
+
+static bool rxl_put_u32(unsigned char **out, size_t *len, size_t *cap, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+	                       (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+	return rxl_put(out, len, cap, b, 4);
+}
+
+/* The table: the number of words, each word (a length byte, its letters), the number of
+ * requirements, and each requirement: its shape (as rxlit_encode writes it) and the
+ * numbers of its words, two bytes each. */
+bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
+                        size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (n > UINT32_MAX)
+		return false;
+	rxl_index x = { NULL, NULL, 0, 0, NULL };
+	uint32_t **ids = calloc(n ? n : 1, sizeof(*ids));
+	bool ok = ids != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		const rxlit *r = needs[i];
+		if (r->nwords == 0)
+			continue;
+		ids[i] = malloc(r->nwords * sizeof(**ids));
+		ok = ids[i] != NULL;
+		for (uint32_t k = 0; ok && k < r->nwords; k++) {
+			size_t wl;
+			const char *w = rxlit_word(r, k, &wl);
+			ids[i][k] = rxl_index_id(&x, w, rxl_coded_len(wl));
+			ok = ids[i][k] != UINT32_MAX;
+		}
+	}
+	size_t cap = 0;
+	uint32_t nw = x.n < RXLIT_TABLE_MAX ? x.n : RXLIT_TABLE_MAX;
+	ok = ok && rxl_put_u32(out, len, &cap, nw);
+	for (uint32_t i = 0; ok && i < nw; i++) {
+		unsigned char l = (unsigned char)x.len[i];
+		ok = rxl_put(out, len, &cap, &l, 1) && rxl_put(out, len, &cap, x.w[i], l);
+	}
+	ok = ok && rxl_put_u32(out, len, &cap, (uint32_t)n);
+	for (size_t i = 0; ok && i < n; i++) {
+		const rxlit *r = needs[i];
+		bool fits = r->nwords > 0;
+		for (uint32_t k = 0; fits && k < r->nwords; k++)
+			fits = ids[i][k] < RXLIT_TABLE_MAX;
+		if (!fits) {
+			unsigned char none = 0;
+			ok = rxl_put(out, len, &cap, &none, 1);
+			continue;
+		}
+		ok = rxl_put(out, len, &cap, r->shape, rxl_shape_len(r));
+		for (uint32_t k = 0; ok && k < r->nwords; k++) {
+			unsigned char b[2] = { (unsigned char)ids[i][k], (unsigned char)(ids[i][k] >> 8) };
+			ok = rxl_put(out, len, &cap, b, 2);
+		}
+	}
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(x.w);
+	free(x.len);
+	free(x.slot);
+	if (!ok) {
+		free(*out);
+		*out = NULL;
+		*len = 0;
+	}
+	return ok;
+}
+
+static uint32_t rxl_get_u32(const unsigned char *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxlit *out)
+{
+	memset(out, 0, n * sizeof(*out));
+	rxlit_table *t = calloc(1, sizeof(*t));
+	if (!t || len < 4 || !p) {
+		free(t);
+		return NULL;
+	}
+	t->p = p;
+	t->n = rxl_get_u32(p);
+	size_t off = 4;
+	bool ok = t->n <= RXLIT_TABLE_MAX && t->n <= (len - off) / 2;
+	t->at = ok ? malloc((t->n ? t->n : 1) * sizeof(*t->at)) : NULL;
+	ok = ok && t->at;
+	for (uint32_t i = 0; ok && i < t->n; i++) {
+		size_t wl = off < len ? p[off] : 0;
+		ok = wl > 0 && wl <= len - off - 1;
+		for (size_t j = 0; ok && j < wl; j++) {
+			unsigned char c = p[off + 1 + j];
+			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		}
+		t->at[i] = (uint32_t)off;
+		off += 1 + wl;
+	}
+	ok = ok && len - off >= 4 && rxl_get_u32(p + off) == n;
+	off += 4;
+	for (size_t i = 0; ok && i < n; i++) {
+		const unsigned char *shape = p + off;
+		ok = off < len && p[off] <= RXL_MAX_CLAUSES;
+		uint32_t ncl = ok ? p[off++] : 0, nw = 0;
+		for (uint32_t c = 0; ok && c < ncl; c++) {
+			ok = off < len && p[off] > 0 && p[off] <= RXL_MAX_SETS;
+			uint32_t ns = ok ? p[off++] : 0;
+			for (uint32_t k = 0; ok && k < ns; k++) {
+				ok = off < len && p[off] > 0 && p[off] <= RXL_MAX_WORDS;
+				if (ok)
+					nw += p[off++];
+			}
+		}
+		ok = ok && (size_t)nw * 2 <= len - off;
+		for (uint32_t k = 0; ok && k < nw; k++)
+			ok = (p[off + 2 * k] | (uint32_t)p[off + 2 * k + 1] << 8) < t->n;
+		if (ok && nw) {
+			out[i].nwords = nw;
+			out[i].shape = shape;
+			out[i].table = t;
+			out[i].ids = p + off;
+		}
+		off += 2 * (size_t)nw;
+	}
+	if (!ok || off != len) {
+		memset(out, 0, n * sizeof(*out));
+		rxlit_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void rxlit_table_free(rxlit_table *t)
+{
+	if (!t)
+		return;
+	free(t->at);
+	free(t);
 }

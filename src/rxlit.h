@@ -15,12 +15,22 @@
  * number of words of each set; WORDS[0..NWORDS) (lowercase ASCII letters and digits) are
  * the sets' words in that order.
  * NWORDS 0: nothing is known, the pattern may match anything (SHAPE unused). */
+struct rxlit_table;
 typedef struct rxlit {
 	const char **words;
 	uint32_t nwords;
 	const uint8_t *shape;
 	char *buf;
+	/* A requirement read from a table (rxlit_table_open): WORDS is NULL, and word I is
+	 * word IDS[I] (two bytes each, little-endian) of TABLE. SHAPE and IDS are borrowed
+	 * from the table's bytes. */
+	const struct rxlit_table *table;
+	const unsigned char *ids;
 } rxlit;
+
+/* Word I (< R->nwords) of R: its letters, *LEN of them (not NUL-terminated when R reads
+ * a table). */
+const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len);
 
 /* Works out the words PATTERN needs into *OUT (freed with rxlit_free). Returns false only
  * when out of memory (*OUT then needs nothing, which is always safe). */
@@ -40,6 +50,24 @@ void rxlit_encode(const rxlit *r, unsigned char *out);
  * than a lowercase ASCII letter or digit) or, with *NOMEM set, when out of memory. */
 size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem);
 
+/* The requirements of many patterns as one table, for the compiled cache: every distinct
+ * word once, and each requirement as its shape and the numbers of its words, so that a
+ * cache opens with no copy (rxlit_table_open reads it in place) and a question looks up
+ * each word once however many patterns need it (rxlit_text). rxlit_table_encode writes
+ * NEEDS[0..N) into *OUT (malloc'd, *LEN bytes); false when out of memory. A requirement
+ * with a word past the table's 65536 is written as none (its pattern always runs). */
+bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
+                        size_t *len);
+/* Checks P[0..LEN), which must hold the N requirements rxlit_table_encode writes, and
+ * sets OUT[0..N) to read them in place: P must stay as it is while they and the table are
+ * used. Returns the table (freed with rxlit_table_free, after every requirement of it),
+ * or NULL when the bytes are not such a table (a word or a count rxlit_table_encode
+ * cannot write, a word number past the table, bytes left over) or memory ran out; OUT
+ * then needs nothing. */
+typedef struct rxlit_table rxlit_table;
+rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxlit *out);
+void rxlit_table_free(rxlit_table *t);
+
 /* Writes TEXT[0..LEN) lowercased into OUT (LEN bytes) for rxlit_may_match. Returns false
  * when TEXT has a byte outside ASCII: caseless UTF-8 matching folds some other characters
  * to ASCII letters, so such a text is not filtered. */
@@ -54,16 +82,22 @@ bool rxlit_may_match(const rxlit *r, const char *lower, size_t len);
  * patterns over one text. */
 #define RXLIT_PAIRS (37u * 37u)
 #define RXLIT_TRIPLES (37u * 37u * 37u)
+#define RXLIT_TABLE_MAX 65536u
 typedef struct rxlit_text {
 	const char *lower;
 	size_t len;
 	uint64_t pairs[(RXLIT_PAIRS + 63) / 64];
 	uint64_t triples[(RXLIT_TRIPLES + 63) / 64];
+	/* the words of one table (the first a check meets) looked up so far, and found */
+	const struct rxlit_table *table;
+	uint64_t known[RXLIT_TABLE_MAX / 64];
+	uint64_t found[RXLIT_TABLE_MAX / 64];
 } rxlit_text;
 
 /* Indexes LOWER[0..LEN) (kept by reference, as rxlit_lower wrote it) into *T. */
 void rxlit_text_index(rxlit_text *t, const char *lower, size_t len);
-/* rxlit_may_match on an indexed text (T NULL: true); the same answer, faster. */
-bool rxlit_may_match_in(const rxlit *r, const rxlit_text *t);
+/* rxlit_may_match on an indexed text (T NULL: true); the same answer, faster. T
+ * remembers which words of a table it holds, for the next requirements of that table. */
+bool rxlit_may_match_in(const rxlit *r, rxlit_text *t);
 
 #endif

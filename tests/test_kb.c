@@ -18,6 +18,10 @@
 #include "kbcache.h"
 #include "rxlit.h"
 
+#ifndef SRCDIR
+#define SRCDIR "."
+#endif
+
 #define MAX_FILES 6
 #define MAX_DIAGS 6
 
@@ -613,7 +617,9 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	/* the prefilter's words, worked out or read from the cache */
 	const rxlit *need = rx_need(k->lexicon[2].re);
 	cr_assert_eq(need->nwords, 3, "%s: words", step);     /* cheapest & simplest & and */
-	cr_expect_str_eq(need->words[0], "cheapest", "%s: words", step);
+	size_t wl;
+	const char *w0 = rxlit_word(need, 0, &wl);
+	cr_expect(wl == 8 && memcmp(w0, "cheapest", 8) == 0, "%s: words", step);
 	cr_expect_eq(need->shape[0], 1, "%s: one clause", step);
 	cr_expect_eq(need->shape[1], 3, "%s: of three sets", step);
 	cr_expect_eq(rx_need(k->lexicon[1].re)->nwords, 4, "%s: words", step);
@@ -667,9 +673,17 @@ Test(kb, compiled_cache)
 	size_t n = fread(whole, 1, sizeof(whole), f);
 	fclose(f);
 	cr_assert_gt(n, 4096);
+	/* a byte of the body that every load reads: in the catalog's tree (a file that
+	 * holds only the lexicon is not read: the lexicon's image gives it) */
+	static const char name[] = "Amazon Kinesis Data Firehose";
+	long body = -1;
+	for (size_t i = 48; i + sizeof(name) - 1 <= n && body < 0; i++)
+		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
+			body = (long)i;
+	cr_assert_gt(body, 0, "the catalog's tree where expected");
 	/* each case keeps KEEP bytes (negative: counted from the end, so -1 drops the last
 	 * one; 0 with HALF: half of them) and changes byte FLIP (-1: none) */
-	static const struct {
+	const struct {
 		const char *name;
 		long keep;
 		bool half;
@@ -679,7 +693,7 @@ Test(kb, compiled_cache)
 		{ "header only", 48, false, -1 },
 		{ "truncated", 0, true, -1 },
 		{ "one byte short", -1, false, -1 },
-		{ "a changed byte in the body", 0, false, 4000 },
+		{ "a changed byte in the body", 0, false, body },
 		{ "another format version", 0, false, 8 },
 	};
 	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
@@ -784,22 +798,34 @@ Test(kb, cache_words_checked)
 	char *file = cache_written(&t, cache_dir);
 	static unsigned char whole[1 << 20];
 	size_t n = cache_read(file, whole, sizeof(whole));
-	/* the words section: the first pattern's, an alias of Firehose, are one clause of
-	 * two sets of one word each, firehose and kinesis */
-	static const char words[] = "\1\2\1\1\10firehose\7kinesis";
+	/* the words section (rxlit_table_encode): the number of distinct words, then the
+	 * words; the first pattern's, an alias of Firehose, come first: firehose and kinesis */
+	static const char words[] = "\10firehose\7kinesis";
 	size_t pos = 0;
-	for (size_t i = 0; i + sizeof(words) - 1 <= n && !pos; i++)
+	for (size_t i = 4; i + sizeof(words) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, words, sizeof(words) - 1) == 0)
-			pos = i;
+			pos = i - 4;
 	cr_assert_gt(pos, 0, "the words section where expected");
-	static const cache_damage damage[] = {
-		{ "too many clauses", 0, 17 },
-		{ "too many sets", 1, 5 },
-		{ "a set without words", 2, 0 },
+	/* then the number of patterns and each pattern's requirement: the first is one
+	 * clause of two sets of one word each, words 0 and 1 */
+	uint32_t nw;
+	memcpy(&nw, whole + pos, 4);
+	size_t q = pos + 4;
+	for (uint32_t i = 0; i < nw; i++)
+		q += 1 + whole[q];
+	q += 4;
+	cr_assert_eq(memcmp(whole + q, "\1\2\1\1\0\0\1\0", 8), 0, "the first requirement");
+	q -= pos;
+	const cache_damage damage[] = {
+		{ "too many words", 2, 1 },
 		{ "an empty word", 4, 0 },
 		{ "a word past the section", 4, 250 },
 		{ "an uppercase letter", 5, 'F' },
 		{ "a word cut short", 4, 7 },
+		{ "too many clauses", q, 17 },
+		{ "too many sets", q + 1, 5 },
+		{ "a set without words", q + 2, 0 },
+		{ "a word number past the table", q + 7, 0x7f },
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
 	                  sizeof(damage) / sizeof(damage[0]));
@@ -836,6 +862,150 @@ Test(kb, cache_rule_summaries_checked)
 	free(file);
 	rmdir(cache_dir);
 	tmp_remove(&t);
+}
+
+/* What K's lexicon and families are into BUF (size SIZE), symbols by name or (NUMBERS)
+ * by number: for comparing two loads. Returns the length written. */
+static size_t lexicon_dump(const kb *k, char *buf, size_t size, bool numbers)
+{
+	size_t at = 0;
+#define PUT(...) do { int w_ = snprintf(buf + at, size - at, __VA_ARGS__); \
+	if (w_ > 0 && (size_t)w_ < size - at) at += (size_t)w_; } while (0)
+	for (uint32_t i = 0; i < k->nfamilies; i++) {
+		const kb_family *f = &k->families[i];
+		PUT("family %s %s %s %u %s %u:%u\n", f->name, f->pattern,
+		    f->expanded ? f->expanded : "-", f->uses, f->file, f->line, f->col);
+	}
+	for (uint32_t i = 0; i < k->nlexicon; i++) {
+		const kb_lexeme *lx = &k->lexicon[i];
+		PUT("lex %s %s %d %d %s %u:%u %d\n", lx->id, lx->pattern, (int)lx->scope,
+		    lx->negates, lx->file, lx->line, lx->col, lx->re != NULL);
+		for (uint32_t j = 0; j < lx->nvals; j++) {
+			const kb_lexval *v = &lx->vals[j];
+			char val[128];
+			eng_value_format(k->e, v->k, val, sizeof(val));
+			if (numbers)
+				PUT("  %u", v->attr);
+			else
+				PUT("  %s", eng_sym_name(k->e, v->attr));
+			PUT(" %d %d %s %s %s %u", v->from_capture, (int)v->k.type,
+			    v->from_capture ? "-" : val, v->capture ? v->capture : "-",
+			    v->scale_by ? v->scale_by : "-", v->nscale);
+			if (numbers && !v->from_capture &&
+			    (v->k.type == ENG_SYMBOL || v->k.type == ENG_STRING))
+				PUT(" sym %u", v->k.u.sym);
+			for (uint32_t s = 0; s < v->nscale; s++)
+				PUT(" %s=%.17g", v->scale_keys[s], v->scale_vals[s]);
+			PUT("\n");
+		}
+	}
+	for (uint32_t i = 0; numbers && i < k->nentities; i++)
+		PUT("entity %s %u\n", k->entities[i].id, k->entities[i].sym);
+#undef PUT
+	return at;
+}
+
+/* Loads T's knowledge base with the cache in CACHE_DIR and dumps its lexicon with the
+ * symbols' numbers into BUF; returns what the cache did. */
+static kb_cache_result load_dump(const tmpkb *t, const char *cache_dir, char *buf, size_t size)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	kb_load_opts opts = { NULL, cache_dir, false };
+	kb_cache_result res = (kb_cache_result)-1;
+	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK);
+	lexicon_dump(k, buf, size, true);
+	kb_free(k);
+	eng_diags_free(d);
+	return res;
+}
+
+/* The lexicon's image in a cache file whose checksums were made to fit: what kbi_write
+ * cannot have written is refused before any file is skipped, and the lexicon read from
+ * the trees instead. */
+Test(kb, cache_lexicon_image_checked)
+{
+	tmpkb t;
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	char *file = cache_written(&t, cache_dir);
+	static unsigned char whole[1 << 20];
+	size_t n = cache_read(file, whole, sizeof(whole));
+	/* one file holds only the lexicon (lexicon/size.yml, the third), no family, three
+	 * entries */
+	static const unsigned char head[] = "\1\0\0\0\2\0\0\0\0\0\0\0\3\0\0\0";
+	size_t pos = 0;
+	for (size_t i = 0; i + sizeof(head) - 1 <= n && !pos; i++)
+		if (memcmp(whole + i, head, sizeof(head) - 1) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the lexicon's image where expected");
+	/* after it, the first entry's pattern number, then the entry: its id, pattern
+	 * number, scope, negation, file */
+	static const cache_damage damage[] = {
+		{ "a file past the files", 4, 9 },
+		{ "too many families", 11, 0x7f },
+		{ "too many entries", 15, 0x7f },
+		{ "an id past the texts", 23, 0x7f },
+		{ "a pattern number past the cache's", 27, 0x7f },
+		{ "an unknown scope", 28, 9 },
+		{ "a negation neither yes nor no", 29, 2 },
+		{ "an entry's file past the files", 33, 0x7f },
+	};
+	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
+	                  sizeof(damage) / sizeof(damage[0]));
+	/* damage that only the section's checksum sees: the lexicon comes from the trees,
+	 * the same as from the image, down to the numbers of its symbols */
+	static char from_image[16384], from_trees[16384];
+	cr_expect_eq(load_dump(&t, cache_dir, from_image, sizeof(from_image)), KB_CACHE_HIT);
+	n = cache_read(file, whole, sizeof(whole));
+	whole[pos + 20] ^= 0x01;
+	write_text(file, (const char *)whole, n);
+	cr_expect_eq(load_dump(&t, cache_dir, from_trees, sizeof(from_trees)), KB_CACHE_WRITTEN,
+	             "a damaged lexicon image");
+	cr_expect_str_eq(from_trees, from_image);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
+/* The repository's own knowledge base read from its cache's image is the one read from
+ * its YAML: every family and entry, field by field. (A load from the YAML compiles every
+ * rule, which interns its symbols: their numbers are compared between a cache's image and
+ * its trees above.) */
+Test(kb, cache_lexicon_image_is_the_trees, .timeout = 120)
+{
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(cache_dir));
+	size_t size = 8 << 20;
+	char *want = malloc(size), *got = malloc(size);
+	cr_assert(want && got);
+	kb_cache_result res[3];
+	size_t wl = 0;
+	for (int run = 0; run < 3; run++) {
+		eng_diags *d = eng_diags_new(0);
+		kb *k = NULL;
+		/* no cache, then writing it, then reading it */
+		kb_load_opts opts = { NULL, run ? cache_dir : NULL, false };
+		cr_assert_eq(kb_load_with(SRCDIR "/rules", &opts, d, &k, &res[run]), ENG_OK);
+		cr_assert_gt(k->nlexicon, 1000);
+		size_t n = lexicon_dump(k, run ? got : want, size, false);
+		cr_assert_lt(n, size - 1, "the dump fits");
+		if (run == 0)
+			wl = n;
+		else
+			cr_expect(n == wl && memcmp(got, want, n) == 0, "run %d: another lexicon", run);
+		kb_free(k);
+		eng_diags_free(d);
+	}
+	cr_expect_eq(res[1], KB_CACHE_WRITTEN);
+	cr_expect_eq(res[2], KB_CACHE_HIT);
+	char *cfile = kbc_path(cache_dir, SRCDIR "/rules");
+	unlink(cfile);
+	free(cfile);
+	rmdir(cache_dir);
+	free(want);
+	free(got);
 }
 
 /* The spans of every pattern of K over TEXT, one per line, into BUF. */

@@ -218,6 +218,69 @@ Test(rxlit, encode_decode)
 	cr_expect_eq(x.nwords, 0);
 }
 
+/* The words of many patterns as one table (the compiled cache's): each requirement read
+ * in place is the one analysed, answers alike on every text (one index shared by all, as
+ * extraction does), and bytes rxlit_table_encode could not have written are refused. */
+Test(rxlit, table)
+{
+	static const char *const patterns[] = {
+		"\\bfire\\s*hose|\\bkinesis", "\\d+", "\\bkinesis\\s+data\\s+(?:streams|firehose)",
+		"\\bcheapest\\b|\\bleast\\s+expensive\\b", "(?:kinesis|kafka)", "\\bs3\\b|x",
+	};
+	enum { N = sizeof(patterns) / sizeof(patterns[0]) };
+	rxlit r[N], v[N];
+	const rxlit *rp[N];
+	for (size_t i = 0; i < N; i++) {
+		cr_assert(rxlit_analyse(patterns[i], &r[i]));
+		rp[i] = &r[i];
+	}
+	unsigned char *buf;
+	size_t len;
+	cr_assert(rxlit_table_encode(rp, N, &buf, &len));
+	rxlit_table *t = rxlit_table_open(buf, len, N, v);
+	cr_assert_not_null(t);
+	for (size_t i = 0; i < N; i++) {
+		cr_assert_eq(v[i].nwords, r[i].nwords, "%s", patterns[i]);
+		cr_expect_eq(rxlit_encoded_size(&v[i]), rxlit_encoded_size(&r[i]), "%s", patterns[i]);
+		for (uint32_t k = 0; k < r[i].nwords; k++) {
+			size_t a, b;
+			const char *wa = rxlit_word(&r[i], k, &a), *wb = rxlit_word(&v[i], k, &b);
+			cr_expect(a == b && memcmp(wa, wb, a) == 0, "%s: word %u", patterns[i], k);
+		}
+	}
+	static const char *const texts[] = {
+		"use kinesis data firehose", "a fire hose", "the cheapest s3", "least expensive x",
+		"", "kafka 12",
+	};
+	for (size_t j = 0; j < sizeof(texts) / sizeof(texts[0]); j++) {
+		rxlit_text a, b;
+		size_t n = strlen(texts[j]);
+		rxlit_text_index(&a, texts[j], n);
+		rxlit_text_index(&b, texts[j], n);
+		for (size_t i = 0; i < N; i++)
+			cr_expect_eq(rxlit_may_match_in(&v[i], &a), rxlit_may_match_in(&r[i], &b),
+			             "%s on \"%s\"", patterns[i], texts[j]);
+		for (size_t i = 0; i < N; i++)        /* again, from what the index remembers */
+			cr_expect_eq(rxlit_may_match_in(&v[i], &a), rxlit_may_match(&r[i], texts[j], n),
+			             "%s on \"%s\" (remembered)", patterns[i], texts[j]);
+	}
+	rxlit_table_free(t);
+	rxlit w[N];
+	for (size_t cut = 0; cut < len; cut++)
+		cr_expect_null(rxlit_table_open(buf, cut, N, w), "cut at %zu", cut);
+	cr_expect_null(rxlit_table_open(buf, len, N - 1, w), "another number of patterns");
+	cr_expect_eq(w[0].nwords, 0, "a refused table gives nothing");
+	unsigned char *more = malloc(len + 1);
+	cr_assert_not_null(more);
+	memcpy(more, buf, len);
+	more[len] = 0;
+	cr_expect_null(rxlit_table_open(more, len + 1, N, w), "a byte left over");
+	free(more);
+	free(buf);
+	for (size_t i = 0; i < N; i++)
+		rxlit_free(&r[i]);
+}
+
 /* Every pattern of CASES matches its text; the filter must let each through. */
 Test(rxlit, never_skips_a_match)
 {
