@@ -549,3 +549,64 @@ Test(rxlit, knowledge_base_same_facts, .timeout = 600)
 	free(texts);
 	kb_free(k);
 }
+
+/* Every lexicon and alias pattern of K that matches TEXT[0..LEN) must be let through by
+ * the filter; *MATCHED counts the matches. */
+static void never_skips(const kb *k, const char *text, size_t len, size_t *matched)
+{
+	char *low = malloc(len + 1);
+	cr_assert_not_null(low);
+	rxlit_text t;
+	if (rxlit_lower(text, len, low)) {
+		rxlit_text_index(&t, low, len);
+		for (uint32_t p = 0; p < k->nlexicon + k->nentities; p++) {
+			const kb_entity *en = p < k->nlexicon ? NULL : &k->entities[p - k->nlexicon];
+			for (uint32_t a = 0; a < (en ? en->naliases : 1); a++) {
+				rx *re = en ? en->aliases[a] : k->lexicon[p].re;
+				rx_span m;
+				if (!re || rx_find(re, text, len, 0, &m) != 1)
+					continue;
+				(*matched)++;
+				cr_expect(rx_may_match_in(re, &t), "%s skipped on:\n%.*s",
+				          en ? en->alias_src[a] : k->lexicon[p].pattern, (int)len, text);
+			}
+		}
+	}
+	free(low);
+}
+
+/* Pattern by pattern: on every 40th question of scenarios/ (every 40 * Nth with
+ * MLARCH_TEST_STRIDE=N, but four at least), whole and line by line, every lexicon and alias pattern that
+ * matches is let through by the filter, the words' edges included. (The full comparison,
+ * every question against every pattern, takes minutes.) */
+Test(rxlit, knowledge_base_never_skips, .timeout = 600)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
+	eng_diags_free(d);
+	char **texts = NULL;
+	size_t n = 0;
+	read_folder(SRCDIR "/scenarios", &texts, &n);
+	cr_assert_gt(n, 100, "the scenarios were not found");
+	size_t stride = 40, matched = 0;
+	const char *env = getenv("MLARCH_TEST_STRIDE");
+	if (env && atoi(env) > 0)
+		stride *= (size_t)atoi(env);
+	if (stride > n / 4)
+		stride = n / 4;         /* four questions at least */
+	for (size_t i = 0; i < n; i += stride) {
+		never_skips(k, texts[i], strlen(texts[i]), &matched);
+		for (const char *line = texts[i], *end; *line; line = *end ? end + 1 : end) {
+			end = strchr(line, '\n');
+			if (!end)
+				end = line + strlen(line);
+			never_skips(k, line, (size_t)(end - line), &matched);
+		}
+	}
+	cr_expect_gt(matched, 20, "too few matches to prove anything");
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+	kb_free(k);
+}
