@@ -81,6 +81,11 @@ static void round_trip(const rx *re)
 	for (uint32_t i = 0; used && i < back.nwords; i++)
 		FUZZ_CHECK(strncmp(back.words[i], need->words[i], RXLIT_WORD_MAX) == 0,
 		           "a word changed on the way");
+	for (uint32_t i = 0; used && i < back.nwords; i++)      /* a cut word loses its end */
+		FUZZ_CHECK((rxlit_word_edges(&back, i) & ~rxlit_word_edges(need, i)) == 0 &&
+		           ((rxlit_word_edges(need, i) & ~rxlit_word_edges(&back, i)) == 0 ||
+		            strlen(need->words[i]) > RXLIT_WORD_MAX),
+		           "the edges of a word changed on the way");
 	rxlit_free(&back);
 	free(buf);
 }

@@ -14,8 +14,9 @@
  *           empty when the file has none); the sources of the compiled patterns in load
  *           order; the references of the words each needs (rxlit_table_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load; every
- *           distinct word once, each pattern's requirement by word numbers, read in place
- *           and never copied), of the head that
+ *           distinct word once with where it must stand in a word of the text, each
+ *           pattern's requirement by word numbers, read in place and never copied), of
+ *           the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
  *           of the lexicon's image (kb_image.c: its entries and families, read in place,
  *           so that the files holding only those are not read at all) and of each
@@ -67,7 +68,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 7u
+#define KBC_FORMAT 8u
 #define KBC_BOM 0x01020304u
 #define KBC_HEADER 48u
 /* where the header's fields sit; then the 8 zero bytes */

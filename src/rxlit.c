@@ -30,6 +30,23 @@
  * Words are kept lowercase; the patterns are caseless, and the check runs on an ASCII
  * lowercase copy of the text (texts with other bytes are not filtered: caseless UTF-8
  * matching folds, for example, U+212A KELVIN SIGN to k).
+ *
+ * Short words are found inside longer ones ("to" in "store", "in" in "training"), so a
+ * word also says where it must stand: at the start of a word of the text (RXLIT_START:
+ * the character before it is not an ASCII letter, digit or "_", or there is none) and at
+ * the end of one (RXLIT_END), when the pattern makes that certain. Going left to right,
+ * the analysis knows at each place whether a letter that follows starts a word: after
+ * \b, ^, \A, and after a space, punctuation, \s, \W or a class of those (one that
+ * must match: after \s* it knows what it knew before the \s*); a lookaround, \K, an
+ * option setting or a comment changes nothing; anything that may match a letter, a digit
+ * or "_" (., \w, \d, a negated class, a range, "_") ends it. A group's alternatives start
+ * with what was known before it, and after it what holds after all of them. For the end,
+ * it looks ahead past the word: \b, $, \z, a space, punctuation, \s or \W (not
+ * optional), or a group each of whose alternatives starts so; a word that ends its
+ * alternative is settled by what follows the group. A repeated group's words get no edges
+ * (its first and last times differ), and a word cut by a quantifier ("costs?") no end.
+ * With the edges, " to " weighs as a word of four letters when the most selective
+ * requirement is chosen.
  */
 #include "rxlit.h"
 
@@ -41,9 +58,16 @@
 #define RXL_MAX_CLAUSES 16      /* top-level alternatives kept apart; beyond, one union */
 #define RXL_MAX_SETS 4          /* requirements kept per alternative: the most selective */
 
+/* RXLIT_START and RXLIT_END as in rxlit.h; RXL_PENDING: the word ends where its
+ * alternative ends, so whether it ends a word of the text depends on what follows the
+ * group (rxl_settle). */
+#define RXL_PENDING 4u
+#define RXL_EDGES (RXLIT_START | RXLIT_END)
+
 typedef struct {
 	const char *at;
 	uint32_t len;
+	unsigned edges;
 } rxl_word;
 
 /* A requirement: at least one of V[0..N) occurs in the text; N == 0 means none. */
@@ -61,6 +85,7 @@ typedef struct {
 typedef struct {
 	const char *p;
 	bool bad;               /* syntax this analysis does not follow */
+	bool skim;              /* only skipping (rxl_next_edge): no look ahead */
 	unsigned depth;
 } rxl;
 
@@ -69,12 +94,19 @@ static bool rxl_alnum(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+/* How selective word W is: its letters, and one more for each end that must be the end
+ * of a word of the text (" to " is rarer than "to", which "store" holds). */
+static uint32_t rxl_weight(const rxl_word *w)
+{
+	return w->len + ((w->edges & RXLIT_START) != 0) + ((w->edges & RXLIT_END) != 0);
+}
+
 static uint32_t rxl_shortest(const rxl_req *r)
 {
 	uint32_t m = UINT32_MAX;
 	for (uint32_t i = 0; i < r->n; i++)
-		if (r->v[i].len < m)
-			m = r->v[i].len;
+		if (rxl_weight(&r->v[i]) < m)
+			m = rxl_weight(&r->v[i]);
 	return m;
 }
 
@@ -99,14 +131,14 @@ static void rxl_better(rxl_req *best, const rxl_req *cand)
 		rxl_copy(best, cand);
 }
 
-/* The word AT[0..LEN) as a candidate for *BEST. */
-static void rxl_word_req(rxl_req *best, const char *at, uint32_t len)
+/* The word W as a candidate for *BEST. */
+static void rxl_word_req(rxl_req *best, const rxl_word *w)
 {
-	if (len == 0)
+	if (w->len == 0)
 		return;
-	if (best->n == 0 || len > rxl_shortest(best) ||
-	    (len == rxl_shortest(best) && best->n > 1)) {
-		best->v[0] = (rxl_word){ at, len };
+	uint32_t n = rxl_weight(w);
+	if (best->n == 0 || n > rxl_shortest(best) || (n == rxl_shortest(best) && best->n > 1)) {
+		best->v[0] = *w;
 		best->n = 1;
 	}
 }
@@ -140,10 +172,20 @@ static void rxl_conj_add(rxl_conj *c, const rxl_req *r)
 	if (!c || r->n == 0)
 		return;
 	if (r->n == 1)
-		for (uint32_t i = 0; i < c->n; i++)
-			if (c->set[i].n == 1 && rxl_same_word(c->set[i].v[0].at, c->set[i].v[0].len,
-			                                      r->v[0].at, r->v[0].len))
+		for (uint32_t i = 0; i < c->n; i++) {
+			rxl_word *w = &c->set[i].v[0];
+			if (c->set[i].n != 1 || !rxl_same_word(w->at, w->len, r->v[0].at, r->v[0].len))
+				continue;
+			/* the same word needed twice: where both ask for the same ends, or one
+			 * for fewer, once; else both stay (the ends may be of two occurrences) */
+			unsigned a = w->edges & RXL_EDGES, b = r->v[0].edges & RXL_EDGES;
+			if ((a & b) == b)
 				return;
+			if ((a & b) == a) {
+				w->edges = r->v[0].edges;
+				return;
+			}
+		}
 	if (c->n < RXL_MAX_SETS) {
 		rxl_copy(&c->set[c->n++], r);
 		return;
@@ -156,13 +198,15 @@ static void rxl_conj_add(rxl_conj *c, const rxl_req *r)
 		rxl_copy(&c->set[weakest], r);
 }
 
-/* The word AT[0..LEN) as a candidate for *BEST and for what C needs at once. */
-static void rxl_word_cand(rxl_req *best, rxl_conj *c, const char *at, uint32_t len)
+/* The word AT[0..LEN) with EDGES as a candidate for *BEST and for what C needs at once. */
+static void rxl_word_cand(rxl_req *best, rxl_conj *c, const char *at, uint32_t len,
+                          unsigned edges)
 {
-	rxl_word_req(best, at, len);
+	rxl_word w = { at, len, edges };
+	rxl_word_req(best, &w);
 	if (c && len) {
 		rxl_req one;
-		one.v[0] = (rxl_word){ at, len };
+		one.v[0] = w;
 		one.n = 1;
 		rxl_conj_add(c, &one);
 	}
@@ -272,105 +316,162 @@ static void rxl_braces(rxl *x)
 		x->p = e + 1;
 }
 
+/* What an element of a pattern tells of the place after it, for a letter or digit that
+ * follows: RXL_KEEP nothing new (it matches no character: a lookaround, \K); RXL_EDGE
+ * the character before that letter is not one of a word (\b, ^, \A, or the element
+ * matched a space or punctuation); RXL_NONE nothing is known (it may have matched a letter,
+ * a digit or "_"). */
+enum { RXL_NONE, RXL_EDGE, RXL_KEEP };
+
 /* Skips an escape at X->p ('\\') that stands for something other than a letter or digit
- * of the text (or for nothing: \b, \A ...). */
-static void rxl_escape(rxl *x)
+ * of the text (or for nothing: \b, \A ...). Returns what it tells of the place after it. */
+static int rxl_escape(rxl *x)
 {
 	char e = x->p[1];
 	x->p += 2;
 	switch (e) {
-	case 'b': case 'B': case 'd': case 'D': case 's': case 'S': case 'w': case 'W':
-	case 'h': case 'H': case 'v': case 'V': case 'R': case 'n': case 't': case 'r':
-	case 'f': case 'e': case 'a': case 'A': case 'z': case 'Z': case 'G': case 'K':
+	case 'b': case 'A': case 'z': case 'Z':         /* after \z no letter can follow */
+	case 's': case 'W': case 'h': case 'v': case 'R': case 'n': case 't': case 'r':
+	case 'f': case 'e': case 'a':
+		return RXL_EDGE;
+	case 'K':
+		return RXL_KEEP;
+	case 'B': case 'd': case 'D': case 'S': case 'w': case 'H': case 'V': case 'G':
 	case 'X':
-		return;
+		return RXL_NONE;
 	case 'x': case 'o':
 		if (*x->p == '{')
 			rxl_braces(x);
 		else
 			while (rxl_alnum(*x->p) && (e == 'o' || x->p[0] <= 'f'))
 				x->p++;
-		return;
+		return RXL_NONE;
 	case 'p': case 'P':
 		if (*x->p == '{')
 			rxl_braces(x);
 		else if (*x->p)
 			x->p++;
-		return;
+		return RXL_NONE;
 	case '\0':
 		x->bad = true;
-		return;
+		return RXL_NONE;
 	default:
 		/* escaped punctuation is a literal that is not part of a word; anything else
 		 * (\Q, \E, \N, \c, \g, \k, digits ...) is not followed */
 		if (rxl_alnum(e) || (unsigned char)e >= 0x80)
 			x->bad = true;
-		return;
+		return e == '_' ? RXL_NONE : RXL_EDGE;
 	}
 }
 
-static void rxl_alt(rxl *x, rxl_req *out);
+/* Whether the class at P ('[') matches only characters that are not part of a word (no
+ * ASCII letter, digit or "_", nothing beyond ASCII): spaces and punctuation, listed one by
+ * one or as \s, \h, \v, \W. A negation, a range, a POSIX class: not known. */
+static bool rxl_class_nonword(const char *p)
+{
+	p++;
+	if (*p == '^')
+		return false;
+	for (bool first = true; *p; first = false) {
+		unsigned char c = (unsigned char)*p;
+		if (c == ']' && !first)
+			return true;
+		if (c == '\\') {
+			char e = p[1];
+			if (!(e && strchr("shvWnrtfe", e)) &&
+			    (rxl_alnum(e) || e == '_' || !e || (unsigned char)e >= 0x80))
+				return false;
+			p += 2;
+		} else if (c == '-' && !first && p[1] != ']') {
+			return false;           /* a range */
+		} else if (c == '[' || rxl_alnum((char)c) || c == '_' || c >= 0x80 || c < 0x20) {
+			return false;
+		} else {
+			p++;
+		}
+	}
+	return false;
+}
 
-/* A group at X->p ('('). Sets *OUT to what it needs (nothing for a lookaround, an option
- * setting or a comment). */
-static void rxl_group(rxl *x, rxl_req *out)
+static void rxl_alt(rxl *x, rxl_req *out, bool edge, bool *after);
+static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after);
+
+enum { RXL_GROUP, RXL_LOOK, RXL_NOTHING };
+
+/* Reads the opening of a group at X->p ('('): returns RXL_GROUP with X->p at its first
+ * alternative, RXL_LOOK for a lookaround (X->p likewise), or RXL_NOTHING with X->p past a
+ * comment or an option setting; X->bad for what is not followed. */
+static int rxl_open(rxl *x)
 {
 	const char *p = x->p + 1;
-	bool look = false;
-	out->n = 0;
+	int kind = RXL_GROUP;
 	if (*p == '*') {
 		x->bad = true;          /* (*VERB) */
-		return;
+		return RXL_NOTHING;
 	}
 	if (*p == '?') {
 		p++;
 		if (*p == ':' || *p == '>' || *p == '|') {
 			p++;
 		} else if (*p == '=' || *p == '!') {
-			look = true;
+			kind = RXL_LOOK;
 			p++;
 		} else if (*p == '<' && (p[1] == '=' || p[1] == '!')) {
-			look = true;
+			kind = RXL_LOOK;
 			p += 2;
 		} else if (*p == '<' || *p == '\'' || (*p == 'P' && p[1] == '<')) {
-			char close = *p == '\'' ? '\'' : '>';
-			const char *e = strchr(p, close == '\'' ? '\'' : '>');
+			const char *e = strchr(p, '>');
 			if (*p == '\'')
 				e = strchr(p + 1, '\'');
 			if (!e) {
 				x->bad = true;
-				return;
+				return RXL_NOTHING;
 			}
 			p = e + 1;
 		} else if (*p == '#') {
 			const char *e = strchr(p, ')');
-			if (!e) {
+			if (!e)
 				x->bad = true;
-				return;
-			}
-			x->p = e + 1;
-			return;
+			else
+				x->p = e + 1;
+			return RXL_NOTHING;
 		} else {
 			/* option letters: (?i) or (?i:...); x (extended) changes what spaces mean */
 			while (*p && strchr("imnsJU-", *p))
 				p++;
 			if (*p == ')') {
 				x->p = p + 1;
-				return;
+				return RXL_NOTHING;
 			}
 			if (*p != ':') {
 				x->bad = true;
-				return;
+				return RXL_NOTHING;
 			}
 			p++;
 		}
 	}
 	x->p = p;
+	return kind;
+}
+
+/* A group at X->p ('('), entered where EDGE says (see rxl_seq). Sets *OUT to what it
+ * needs (nothing for a lookaround, an option setting or a comment), and *AFTER to whether
+ * the place after it is the start of a word (for a letter that follows). */
+static void rxl_group(rxl *x, rxl_req *out, bool edge, bool *after)
+{
+	out->n = 0;
+	*after = edge;
+	int kind = rxl_open(x);
+	if (!x->bad && kind == RXL_NOTHING && strchr("?*+{", *x->p) && *x->p)
+		x->bad = true;  /* PCRE2 skips a comment: its quantifier is the letter's before */
+	if (x->bad || kind == RXL_NOTHING)
+		return;
 	if (++x->depth > RXL_MAX_DEPTH) {
 		x->bad = true;
 		return;
 	}
-	rxl_alt(x, out);
+	bool inner;
+	rxl_alt(x, out, edge, &inner);
 	x->depth--;
 	if (x->bad)
 		return;
@@ -379,22 +480,131 @@ static void rxl_group(rxl *x, rxl_req *out)
 		return;
 	}
 	x->p++;
-	if (look)
-		out->n = 0;
+	if (kind == RXL_LOOK)
+		out->n = 0;     /* it matches no character: the place after is the place before */
+	else
+		*after = inner;
 }
 
-/* One alternative: up to '|', ')' or the end. *BEST gets its most selective
- * requirement; CJ (when not NULL) all of them, up to RXL_MAX_SETS. */
-static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj)
+/* Where X->p stands, right after a letter or digit of the pattern, whether the text's next
+ * character is certainly not part of a word (or the end of the text): RXL_EDGE for \b, $,
+ * a space, punctuation, a class of those, \s, \W (not optional), or a group each of whose
+ * alternatives begins so; RXL_KEEP when the alternative ends here (what follows the group
+ * decides); RXL_NONE when not known. Lookarounds, comments and option settings are looked
+ * past. X is not moved. */
+static int rxl_next_edge(const rxl *x)
+{
+	rxl y = *x;
+	y.skim = true;
+	for (;;) {
+		char c = *y.p;
+		if (!c || c == '|' || c == ')')
+			return RXL_KEEP;
+		if (c == '$')
+			return RXL_EDGE;
+		if (c == '\\') {
+			char e = y.p[1];
+			if (e == 'b' || e == 'z' || e == 'Z')
+				return RXL_EDGE;
+			if (e == 'K') {
+				y.p += 2;
+				continue;
+			}
+			if (rxl_escape(&y) != RXL_EDGE || y.bad)
+				return RXL_NONE;
+		} else if (c == '[') {
+			if (!rxl_class_nonword(y.p))
+				return RXL_NONE;
+			rxl_class(&y);
+		} else if (c == '(') {
+			int kind = rxl_open(&y);
+			if (y.bad || ++y.depth > RXL_MAX_DEPTH)
+				return RXL_NONE;
+			if (kind == RXL_NOTHING)
+				continue;
+			rxl_req scratch;
+			bool after;
+			if (kind == RXL_LOOK) {
+				rxl_alt(&y, &scratch, false, &after);
+				if (y.bad || *y.p != ')')
+					return RXL_NONE;
+				y.p++;
+				if (rxl_quant(&y) == 0) {
+					y.depth--;
+					continue;
+				}
+				return RXL_NONE;
+			}
+			for (;;) {
+				if (rxl_next_edge(&y) != RXL_EDGE)
+					return RXL_NONE;
+				rxl_seq(&y, &scratch, NULL, false, &after);
+				if (y.bad)
+					return RXL_NONE;
+				if (*y.p != '|')
+					break;
+				y.p++;
+			}
+			if (*y.p != ')')
+				return RXL_NONE;
+			y.p++;
+			return rxl_quant(&y) == 1 ? RXL_NONE : RXL_EDGE;
+		} else if ((unsigned char)c < 0x80 && c > ' ' && !rxl_alnum(c) && c != '_' &&
+		           !strchr(".^*+?{", c)) {
+			y.p++;          /* punctuation */
+		} else if (c == ' ') {
+			y.p++;
+		} else {
+			return RXL_NONE;
+		}
+		return rxl_quant(&y) == 1 ? RXL_NONE : RXL_EDGE;
+	}
+}
+
+/* Marks the words of R that end where their alternative ends (RXL_PENDING) as ending a
+ * word of the text, or not, as the place X->p says (rxl_next_edge). */
+static void rxl_settle(const rxl *x, rxl_req *r)
+{
+	bool pending = false;
+	for (uint32_t i = 0; i < r->n; i++)
+		pending = pending || (r->v[i].edges & RXL_PENDING);
+	if (!pending)
+		return;
+	int next = rxl_next_edge(x);
+	for (uint32_t i = 0; i < r->n; i++)
+		if ((r->v[i].edges & RXL_PENDING) && next != RXL_KEEP)
+			r->v[i].edges = (r->v[i].edges & ~RXL_PENDING) |
+			                (next == RXL_EDGE ? RXLIT_END : 0u);
+}
+
+/* What the end of a word AT X->p (just past its last letter) is: RXLIT_END, RXL_PENDING
+ * or 0 (see rxl_next_edge). */
+static unsigned rxl_word_end(const rxl *x)
+{
+	if (x->skim)
+		return 0;
+	int next = rxl_next_edge(x);
+	return next == RXL_EDGE ? RXLIT_END : next == RXL_KEEP ? RXL_PENDING : 0u;
+}
+
+/* One alternative: up to '|', ')' or the end, starting where EDGE says whether the text
+ * is at the start of a word (the character before is not part of a word, for a letter
+ * that follows). *BEST gets its most selective requirement; CJ (when not NULL) all of
+ * them, up to RXL_MAX_SETS; *AFTER whether the place after it is the start of a word. */
+static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after)
 {
 	rxl_req part;
 	best->n = 0;
 	const char *run = NULL;         /* start of the current run of letters and digits */
+	unsigned start = 0;             /* RXLIT_START when the run starts a word */
 	while (!x->bad && *x->p && *x->p != '|' && *x->p != ')') {
 		char c = *x->p;
 		if (rxl_alnum(c)) {
-			if (!run)
+			if (!run) {
 				run = x->p;
+				start = edge ? RXLIT_START : 0u;
+			}
+			edge = false;
 			x->p++;
 			char n = *x->p;
 			if (n != '?' && n != '*' && n != '+' && n != '{')
@@ -404,22 +614,30 @@ static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj)
 			if (q == 1)
 				end--;          /* the last letter may be absent */
 			if (q) {
-				rxl_word_cand(best, cj, run, (uint32_t)(end - run));
+				/* what follows the run is one of its letters, or not */
+				rxl_word_cand(best, cj, run, (uint32_t)(end - run), start);
 				run = NULL;
 			}
 			continue;
 		}
 		if (run) {
-			rxl_word_cand(best, cj, run, (uint32_t)(x->p - run));
+			rxl_word_cand(best, cj, run, (uint32_t)(x->p - run), start | rxl_word_end(x));
 			run = NULL;
 		}
 		part.n = 0;
+		bool before = edge;
+		int says = RXL_NONE;
+		bool group = false;
 		if (c == '\\') {
-			rxl_escape(x);
+			says = rxl_escape(x);
 		} else if (c == '[') {
+			says = rxl_class_nonword(x->p) ? RXL_EDGE : RXL_NONE;
 			rxl_class(x);
 		} else if (c == '(') {
-			rxl_group(x, &part);
+			bool inner;
+			rxl_group(x, &part, edge, &inner);
+			says = inner ? RXL_EDGE : RXL_NONE;
+			group = true;
 		} else if ((unsigned char)c >= 0x80) {
 			x->p++;
 			while (((unsigned char)*x->p & 0xC0) == 0x80)
@@ -427,32 +645,51 @@ static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj)
 		} else if (c == '?' || c == '*' || c == '+' || c == '{') {
 			if (rxl_quant(x) == 0)
 				x->p++;         /* a literal "{" */
+			edge = false;
 			continue;
 		} else {
-			x->p++;             /* . ^ $ space and other punctuation */
+			/* ^ and $ (no letter follows $), a space and punctuation; "." and "_" may
+			 * be part of a word */
+			says = c == '.' || c == '_' ? RXL_NONE : RXL_EDGE;
+			x->p++;
 		}
 		if (x->bad)
 			break;
+		edge = says == RXL_KEEP ? before : says == RXL_EDGE;
 		char n = *x->p;
-		if ((n == '?' || n == '*' || n == '+' || n == '{') && rxl_quant(x) == 1)
+		int q = (n == '?' || n == '*' || n == '+' || n == '{') ? rxl_quant(x) : 0;
+		if (q == 1) {
 			part.n = 0;
+			edge = edge && before;  /* present or not */
+		}
+		if (q && group)
+			for (uint32_t i = 0; i < part.n; i++)
+				part.v[i].edges = 0;    /* repeated: the first and last time differ */
+		else if (!x->skim)
+			rxl_settle(x, &part);
 		rxl_better(best, &part);
 		rxl_conj_add(cj, &part);
 	}
 	if (run)
-		rxl_word_cand(best, cj, run, (uint32_t)(x->p - run));
+		rxl_word_cand(best, cj, run, (uint32_t)(x->p - run), start | rxl_word_end(x));
+	*after = edge;
 }
 
-/* Alternatives up to ')' or the end into *ALL: the union of one requirement from each. */
-static void rxl_alt(rxl *x, rxl_req *all)
+/* Alternatives up to ')' or the end into *ALL: the union of one requirement from each.
+ * Each starts where EDGE says (see rxl_seq); *AFTER: whether the place after every one of
+ * them is the start of a word. */
+static void rxl_alt(rxl *x, rxl_req *all, bool edge, bool *after)
 {
 	rxl_req r;
 	bool none = false;
 	all->n = 0;
+	*after = true;
 	for (;;) {
-		rxl_seq(x, &r, NULL);
+		bool end;
+		rxl_seq(x, &r, NULL, edge, &end);
 		if (x->bad)
 			return;
+		*after = *after && end;
 		if (r.n == 0 || all->n + r.n > RXL_MAX_WORDS)
 			none = true;
 		if (!none) {
@@ -480,7 +717,8 @@ static void rxl_top(rxl *x, rxl_conj *cl, uint32_t *ncl, rxl_req *all)
 		rxl_conj *c = n < RXL_MAX_CLAUSES ? &cl[n] : NULL;
 		if (c)
 			c->n = 0;
-		rxl_seq(x, &r, c);
+		bool after;
+		rxl_seq(x, &r, c, false, &after);       /* a match may start inside a word */
 		if (x->bad)
 			return;
 		if (r.n == 0)
@@ -523,7 +761,7 @@ bool rxlit_analyse(const char *pattern, rxlit *out)
 	memset(out, 0, sizeof(*out));
 	if (!pattern)
 		return true;
-	rxl x = { pattern, false, 0 };
+	rxl x = { pattern, false, false, 0 };
 	rxl_req *all = malloc(sizeof(*all));
 	rxl_conj *cl = malloc(RXL_MAX_CLAUSES * sizeof(*cl));
 	if (!all || !cl) {
@@ -553,11 +791,11 @@ bool rxlit_analyse(const char *pattern, rxlit *out)
 					nw++;
 				}
 		}
-		char *buf = malloc(bytes + nshape);
+		char *buf = malloc(bytes + nshape + nw);
 		const char **words = malloc(nw * sizeof(*words));
 		ok = buf && words;
 		if (ok) {
-			uint8_t *shape = (uint8_t *)buf + bytes;
+			uint8_t *shape = (uint8_t *)buf + bytes, *edges = shape + nshape;
 			char *w = buf;
 			uint32_t n = 0, at = 0;
 			shape[at++] = (uint8_t)ncl;
@@ -568,11 +806,17 @@ bool rxlit_analyse(const char *pattern, rxlit *out)
 					uint32_t first = n;
 					for (uint32_t k = 0; k < r->n; k++) {
 						rxl_lower_word(w, r->v[k].at, r->v[k].len);
-						/* a word repeated in a set counts once: "(?:cost|costs?)" */
+						/* a word repeated in a set counts once: "(?:cost|costs?)",
+						 * with the ends both ask for (either is enough) */
+						uint8_t e = (uint8_t)(r->v[k].edges & RXL_EDGES);
 						bool seen = false;
 						for (uint32_t j = first; j < n && !seen; j++)
-							seen = strcmp(words[j], w) == 0;
+							if (strcmp(words[j], w) == 0) {
+								seen = true;
+								edges[j] &= e;
+							}
 						if (!seen) {
+							edges[n] = e;
 							words[n++] = w;
 							w += r->v[k].len + 1;
 						}
@@ -583,6 +827,7 @@ bool rxlit_analyse(const char *pattern, rxlit *out)
 			out->words = words;
 			out->nwords = n;
 			out->shape = shape;
+			out->edges = edges;
 			out->buf = buf;
 		} else {
 			free(buf);
@@ -606,8 +851,15 @@ void rxlit_free(rxlit *r)
 struct rxlit_table {
 	const unsigned char *p;         /* the bytes rxlit_table_encode wrote (borrowed) */
 	uint32_t n;                     /* distinct words */
-	uint32_t *at;                   /* word I: its length byte at P[AT[I]], then its letters */
+	uint32_t *at;                   /* word I: its edges at P[AT[I]], length, letters */
 };
+
+/* Where word I of R, read from a table, is in the table's bytes. */
+static const unsigned char *rxl_table_word(const rxlit *r, uint32_t i)
+{
+	const unsigned char *id = r->ids + 2 * (size_t)i;
+	return r->table->p + r->table->at[id[0] | (uint32_t)id[1] << 8];
+}
 
 const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len)
 {
@@ -615,15 +867,26 @@ const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len)
 		*len = strlen(r->words[i]);
 		return r->words[i];
 	}
-	const unsigned char *id = r->ids + 2 * (size_t)i;
-	const unsigned char *w = r->table->p + r->table->at[id[0] | (uint32_t)id[1] << 8];
-	*len = w[0];
-	return (const char *)w + 1;
+	const unsigned char *w = rxl_table_word(r, i);
+	*len = w[1];
+	return (const char *)w + 2;
+}
+
+unsigned rxlit_word_edges(const rxlit *r, uint32_t i)
+{
+	return r->words ? r->edges[i] : rxl_table_word(r, i)[0];
 }
 
 static uint32_t rxl_coded_len(size_t n)
 {
 	return n > RXLIT_WORD_MAX ? RXLIT_WORD_MAX : (uint32_t)n;
+}
+
+/* The edges of word I of R as coded: a word cut to RXLIT_WORD_MAX letters has lost its end. */
+static unsigned char rxl_coded_edges(const rxlit *r, uint32_t i, size_t len)
+{
+	unsigned e = rxlit_word_edges(r, i);
+	return (unsigned char)(len > RXLIT_WORD_MAX ? e & ~RXLIT_END : e);
 }
 
 /* The bytes of R's shape: 1 + clauses + sets. */
@@ -645,7 +908,7 @@ size_t rxlit_encoded_size(const rxlit *r)
 	size_t n = rxl_shape_len(r), wl;
 	for (uint32_t i = 0; i < r->nwords; i++) {
 		(void)rxlit_word(r, i, &wl);
-		n += 1 + rxl_coded_len(wl);
+		n += 2 + rxl_coded_len(wl);
 	}
 	return n;
 }
@@ -663,14 +926,15 @@ void rxlit_encode(const rxlit *r, unsigned char *out)
 		size_t wl;
 		const char *w = rxlit_word(r, i, &wl);
 		uint32_t n = rxl_coded_len(wl);
+		*out++ = rxl_coded_edges(r, i, wl);
 		*out++ = (unsigned char)n;
 		memcpy(out, w, n);
 		out += n;
 	}
 }
 
-/* The words array, the shape and the letters share one block: WORDS[0..N) pointers, the
- * shape, then the NUL-terminated words. */
+/* The words array, the shape, the edges and the letters share one block: WORDS[0..N)
+ * pointers, the shape, EDGES[0..N), then the NUL-terminated words. */
 size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
 {
 	memset(out, 0, sizeof(*out));
@@ -690,38 +954,41 @@ size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
 	}
 	size_t sl = off, letters = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (off >= len || p[off] == 0 || p[off] > len - off - 1)
+		if (len - off < 2 || (p[off] & ~RXL_EDGES) || p[off + 1] == 0 ||
+		    p[off + 1] > len - off - 2)
 			return 0;
-		size_t wl = p[off];
+		size_t wl = p[off + 1];
 		for (size_t j = 0; j < wl; j++) {
-			unsigned char c = p[off + 1 + j];
+			unsigned char c = p[off + 2 + j];
 			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
 				return 0;
 		}
 		letters += wl + 1;
-		off += 1 + wl;
+		off += 2 + wl;
 	}
 	if (n == 0)
 		return off;
-	const char **words = malloc(n * sizeof(*words) + sl + letters);
+	const char **words = malloc(n * sizeof(*words) + sl + n + letters);
 	if (!words) {
 		*nomem = true;
 		return 0;
 	}
-	uint8_t *shape = (uint8_t *)(words + n);
+	uint8_t *shape = (uint8_t *)(words + n), *edges = shape + sl;
 	memcpy(shape, p, sl);
-	char *w = (char *)shape + sl;
+	char *w = (char *)edges + n;
 	for (size_t i = 0, at = sl; i < n; i++) {
-		size_t wl = p[at];
-		memcpy(w, p + at + 1, wl);
+		size_t wl = p[at + 1];
+		edges[i] = p[at];
+		memcpy(w, p + at + 2, wl);
 		w[wl] = '\0';
 		words[i] = w;
 		w += wl + 1;
-		at += 1 + wl;
+		at += 2 + wl;
 	}
 	out->words = words;
 	out->nwords = (uint32_t)n;
 	out->shape = shape;
+	out->edges = edges;
 	return off;
 }
 
@@ -736,14 +1003,23 @@ bool rxlit_lower(const char *text, size_t len, char *out)
 	return true;
 }
 
-/* Whether the text LOWER[0..LEN) holds the word W[0..N). */
-static bool rxl_holds(const char *lower, size_t len, const char *w, size_t n)
+/* Whether C can be part of a word for \b: an ASCII letter, digit or "_" (a text with
+ * other bytes is not filtered). */
+static bool rxl_wordbyte(char c)
+{
+	return rxl_alnum(c) || c == '_';
+}
+
+/* Whether the text LOWER[0..LEN) holds the word W[0..N), where EDGES says. */
+static bool rxl_holds(const char *lower, size_t len, const char *w, size_t n, unsigned edges)
 {
 	for (const char *p = lower, *end = lower + len; (size_t)(end - p) >= n; p++) {
 		p = memchr(p, w[0], (size_t)(end - p) - n + 1);
 		if (!p)
 			break;
-		if (memcmp(p, w, n) == 0)
+		if (memcmp(p, w, n) == 0 &&
+		    !((edges & RXLIT_START) && p > lower && rxl_wordbyte(p[-1])) &&
+		    !((edges & RXLIT_END) && p + n < end && rxl_wordbyte(p[n])))
 			return true;
 	}
 	return false;
@@ -782,9 +1058,10 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 	}
 }
 
-/* Whether the text LOWER[0..LEN) (indexed as T, when not NULL) holds word W[0..WL). */
+/* Whether the text LOWER[0..LEN) (indexed as T, when not NULL) holds word W[0..WL), where
+ * EDGES says. */
 static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const char *w,
-                    size_t wl)
+                    size_t wl, unsigned edges)
 {
 	if (t) {
 		/* words are letters and digits (rxlit_analyse, rxlit_decode, rxlit_table_open):
@@ -803,7 +1080,7 @@ static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const ch
 			prev = rxl_code((unsigned char)w[n - 1]);
 		}
 	}
-	return rxl_holds(lower, len, w, wl);
+	return rxl_holds(lower, len, w, wl, edges);
 }
 
 /* Whether the text holds word I of R: looked up once per text for a word of a table. */
@@ -817,15 +1094,15 @@ static bool rxl_has_word(const rxlit *r, uint32_t i, rxlit_text *t, const char *
 	}
 	if (!t || !r->table || t->table != r->table) {
 		const char *w = rxlit_word(r, i, &wl);
-		return rxl_has(t, lower, len, w, wl);
+		return rxl_has(t, lower, len, w, wl, rxlit_word_edges(r, i));
 	}
 	const unsigned char *idp = r->ids + 2 * (size_t)i;
 	uint32_t id = idp[0] | (uint32_t)idp[1] << 8;
 	uint64_t bit = (uint64_t)1 << (id % 64);
 	if (t->known[id / 64] & bit)
 		return (t->found[id / 64] & bit) != 0;
-	const char *w = rxlit_word(r, i, &wl);
-	bool has = rxl_has(t, lower, len, w, wl);
+	const unsigned char *w = rxl_table_word(r, i);  /* edges, length, letters */
+	bool has = rxl_has(t, lower, len, (const char *)w + 2, w[1], w[0]);
 	t->known[id / 64] |= bit;
 	if (has)
 		t->found[id / 64] |= bit;
@@ -874,8 +1151,9 @@ bool rxlit_may_match(const rxlit *r, const char *lower, size_t len)
 
 /* A distinct-word index for rxlit_table_encode: open addressing over word numbers. */
 typedef struct {
-	const char **w;         /* word I's letters and length */
+	const char **w;         /* word I's letters, length and edges */
 	uint32_t *len;
+	unsigned char *edges;
 	uint32_t n, cap;        /* words so far; slots (a power of two) */
 	uint32_t *slot;         /* word number + 1, 0 for an empty slot */
 } rxl_index;
@@ -888,8 +1166,9 @@ static uint32_t rxl_hash(const char *w, size_t n)
 	return h;
 }
 
-/* The number of word W[0..N) in X, added when new; UINT32_MAX when out of memory. */
-static uint32_t rxl_index_id(rxl_index *x, const char *w, uint32_t n)
+/* The number of word W[0..N) with EDGES in X, added when new; UINT32_MAX when out of
+ * memory. */
+static uint32_t rxl_index_id(rxl_index *x, const char *w, uint32_t n, unsigned char edges)
 {
 	if (2 * (x->n + 1) > x->cap) {
 		uint32_t cap = x->cap ? x->cap * 2 : 1024;
@@ -900,12 +1179,15 @@ static uint32_t rxl_index_id(rxl_index *x, const char *w, uint32_t n)
 		uint32_t *ls = realloc(x->len, cap / 2 * sizeof(*ls));
 		if (ls)
 			x->len = ls;
-		if (!slot || !ws || !ls) {
+		unsigned char *es = realloc(x->edges, cap / 2);
+		if (es)
+			x->edges = es;
+		if (!slot || !ws || !ls || !es) {
 			free(slot);
 			return UINT32_MAX;
 		}
 		for (uint32_t i = 0; i < x->n; i++) {
-			uint32_t h = rxl_hash(x->w[i], x->len[i]) & (cap - 1);
+			uint32_t h = (rxl_hash(x->w[i], x->len[i]) + x->edges[i]) & (cap - 1);
 			while (slot[h])
 				h = (h + 1) & (cap - 1);
 			slot[h] = i + 1;
@@ -914,14 +1196,15 @@ static uint32_t rxl_index_id(rxl_index *x, const char *w, uint32_t n)
 		x->slot = slot;
 		x->cap = cap;
 	}
-	uint32_t h = rxl_hash(w, n) & (x->cap - 1);
+	uint32_t h = (rxl_hash(w, n) + edges) & (x->cap - 1);
 	for (; x->slot[h]; h = (h + 1) & (x->cap - 1)) {
 		uint32_t i = x->slot[h] - 1;
-		if (x->len[i] == n && memcmp(x->w[i], w, n) == 0)
+		if (x->len[i] == n && x->edges[i] == edges && memcmp(x->w[i], w, n) == 0)
 			return i;
 	}
 	x->w[x->n] = w;
 	x->len[x->n] = n;
+	x->edges[x->n] = edges;
 	x->slot[h] = ++x->n;
 	return x->n - 1;
 }
@@ -952,7 +1235,8 @@ static bool rxl_put_u32(unsigned char **out, size_t *len, size_t *cap, uint32_t 
 	return rxl_put(out, len, cap, b, 4);
 }
 
-/* The table: the number of words, each word (a length byte, its letters), the number of
+/* The table: the number of words, each word (its edges, a length byte, its letters), the
+ * number of
  * requirements, and each requirement: its shape (as rxlit_encode writes it) and the
  * numbers of its words, two bytes each. */
 bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
@@ -962,7 +1246,7 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 	*len = 0;
 	if (n > UINT32_MAX)
 		return false;
-	rxl_index x = { NULL, NULL, 0, 0, NULL };
+	rxl_index x = { NULL, NULL, NULL, 0, 0, NULL };
 	uint32_t **ids = calloc(n ? n : 1, sizeof(*ids));
 	bool ok = ids != NULL;
 	for (size_t i = 0; ok && i < n; i++) {
@@ -974,7 +1258,7 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 		for (uint32_t k = 0; ok && k < r->nwords; k++) {
 			size_t wl;
 			const char *w = rxlit_word(r, k, &wl);
-			ids[i][k] = rxl_index_id(&x, w, rxl_coded_len(wl));
+			ids[i][k] = rxl_index_id(&x, w, rxl_coded_len(wl), rxl_coded_edges(r, k, wl));
 			ok = ids[i][k] != UINT32_MAX;
 		}
 	}
@@ -982,8 +1266,8 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 	uint32_t nw = x.n < RXLIT_TABLE_MAX ? x.n : RXLIT_TABLE_MAX;
 	ok = ok && rxl_put_u32(out, len, &cap, nw);
 	for (uint32_t i = 0; ok && i < nw; i++) {
-		unsigned char l = (unsigned char)x.len[i];
-		ok = rxl_put(out, len, &cap, &l, 1) && rxl_put(out, len, &cap, x.w[i], l);
+		unsigned char el[2] = { x.edges[i], (unsigned char)x.len[i] };
+		ok = rxl_put(out, len, &cap, el, 2) && rxl_put(out, len, &cap, x.w[i], el[1]);
 	}
 	ok = ok && rxl_put_u32(out, len, &cap, (uint32_t)n);
 	for (size_t i = 0; ok && i < n; i++) {
@@ -1007,6 +1291,7 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 	free(ids);
 	free(x.w);
 	free(x.len);
+	free(x.edges);
 	free(x.slot);
 	if (!ok) {
 		free(*out);
@@ -1032,18 +1317,19 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 	t->p = p;
 	t->n = rxl_get_u32(p);
 	size_t off = 4;
-	bool ok = t->n <= RXLIT_TABLE_MAX && t->n <= (len - off) / 2;
+	bool ok = t->n <= RXLIT_TABLE_MAX && t->n <= (len - off) / 3;
 	t->at = ok ? malloc((t->n ? t->n : 1) * sizeof(*t->at)) : NULL;
 	ok = ok && t->at;
 	for (uint32_t i = 0; ok && i < t->n; i++) {
-		size_t wl = off < len ? p[off] : 0;
-		ok = wl > 0 && wl <= len - off - 1;
+		ok = len - off >= 2 && !(p[off] & ~RXL_EDGES);
+		size_t wl = ok ? p[off + 1] : 0;
+		ok = ok && wl > 0 && wl <= len - off - 2;
 		for (size_t j = 0; ok && j < wl; j++) {
-			unsigned char c = p[off + 1 + j];
+			unsigned char c = p[off + 2 + j];
 			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 		}
 		t->at[i] = (uint32_t)off;
-		off += 1 + wl;
+		off += 2 + wl;
 	}
 	ok = ok && len - off >= 4 && rxl_get_u32(p + off) == n;
 	off += 4;

@@ -13,41 +13,48 @@
 /* What every text the pattern matches holds: for some clause, a word of each of its sets.
  * SHAPE: the number of clauses, then per clause the number of its sets followed by the
  * number of words of each set; WORDS[0..NWORDS) (lowercase ASCII letters and digits) are
- * the sets' words in that order.
+ * the sets' words in that order, and EDGES[I] says where word I must stand in the text:
+ * RXLIT_START at the start of a word of the text (the character before it, if any, is not
+ * an ASCII letter, digit or "_"), RXLIT_END at the end of one, both, or anywhere (0).
  * NWORDS 0: nothing is known, the pattern may match anything (SHAPE unused). */
+#define RXLIT_START 1u
+#define RXLIT_END 2u
 struct rxlit_table;
 typedef struct rxlit {
 	const char **words;
 	uint32_t nwords;
 	const uint8_t *shape;
+	const uint8_t *edges;
 	char *buf;
-	/* A requirement read from a table (rxlit_table_open): WORDS is NULL, and word I is
-	 * word IDS[I] (two bytes each, little-endian) of TABLE. SHAPE and IDS are borrowed
-	 * from the table's bytes. */
+	/* A requirement read from a table (rxlit_table_open): WORDS and EDGES are NULL, and
+	 * word I is word IDS[I] (two bytes each, little-endian) of TABLE, with its edges.
+	 * SHAPE and IDS are borrowed from the table's bytes. */
 	const struct rxlit_table *table;
 	const unsigned char *ids;
 } rxlit;
 
 /* Word I (< R->nwords) of R: its letters, *LEN of them (not NUL-terminated when R reads
- * a table). */
+ * a table). rxlit_word_edges: where it must stand (RXLIT_START, RXLIT_END). */
 const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len);
+unsigned rxlit_word_edges(const rxlit *r, uint32_t i);
 
 /* Works out the words PATTERN needs into *OUT (freed with rxlit_free). Returns false only
  * when out of memory (*OUT then needs nothing, which is always safe). */
 bool rxlit_analyse(const char *pattern, rxlit *out);
 void rxlit_free(rxlit *r);
 
-/* R as bytes, for the compiled cache: its shape (one byte per count), then per word a
- * length byte and its letters (a word over RXLIT_WORD_MAX letters keeps its first
- * RXLIT_WORD_MAX, which a text holding the word holds too). rxlit_encoded_size is how many
- * bytes rxlit_encode writes to OUT. */
+/* R as bytes, for the compiled cache: its shape (one byte per count), then per word its
+ * edges (a byte), a length byte and its letters (a word over RXLIT_WORD_MAX letters keeps
+ * its first RXLIT_WORD_MAX, which a text holding the word holds too, and is no longer
+ * needed at the end of a word). rxlit_encoded_size is how many bytes rxlit_encode writes
+ * to OUT. */
 #define RXLIT_WORD_MAX 255u
 size_t rxlit_encoded_size(const rxlit *r);
 void rxlit_encode(const rxlit *r, unsigned char *out);
 /* Decodes one requirement from P[0..LEN) into *OUT (freed with rxlit_free) and returns the
  * bytes it took; 0, with *OUT needing nothing, when the bytes are not one rxlit_encode
  * could write (a count of 0 or over the analysis' caps, an empty or cut word, a byte other
- * than a lowercase ASCII letter or digit) or, with *NOMEM set, when out of memory. */
+ * than a lowercase ASCII letter or digit, edges other than RXLIT_START and RXLIT_END) or, with *NOMEM set, when out of memory. */
 size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem);
 
 /* The requirements of many patterns as one table, for the compiled cache: every distinct
@@ -73,8 +80,9 @@ void rxlit_table_free(rxlit_table *t);
  * to ASCII letters, so such a text is not filtered. */
 bool rxlit_lower(const char *text, size_t len, char *out);
 
-/* Whether a text whose lowercase copy is LOWER[0..LEN) may match: false only when it
- * holds none of R's words. LOWER NULL: true. */
+/* Whether a text whose lowercase copy is LOWER[0..LEN) may match: false only when for
+ * every clause of R, it lacks all the words of some set (where they must stand: see
+ * EDGES). LOWER NULL: true. */
 bool rxlit_may_match(const rxlit *r, const char *lower, size_t len);
 
 /* A lowercase text with the pairs and triples of adjacent letters and digits it holds, so

@@ -799,8 +799,9 @@ Test(kb, cache_words_checked)
 	static unsigned char whole[1 << 20];
 	size_t n = cache_read(file, whole, sizeof(whole));
 	/* the words section (rxlit_table_encode): the number of distinct words, then the
-	 * words; the first pattern's, an alias of Firehose, come first: firehose and kinesis */
-	static const char words[] = "\10firehose\7kinesis";
+	 * words, each with its edges; the first pattern's, an alias of Firehose, come first:
+	 * firehose (at the start of a word) and kinesis (at the end of one) */
+	static const char words[] = "\1\10firehose\2\7kinesis";
 	size_t pos = 0;
 	for (size_t i = 4; i + sizeof(words) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, words, sizeof(words) - 1) == 0)
@@ -812,16 +813,17 @@ Test(kb, cache_words_checked)
 	memcpy(&nw, whole + pos, 4);
 	size_t q = pos + 4;
 	for (uint32_t i = 0; i < nw; i++)
-		q += 1 + whole[q];
+		q += 2 + whole[q + 1];
 	q += 4;
 	cr_assert_eq(memcmp(whole + q, "\1\2\1\1\0\0\1\0", 8), 0, "the first requirement");
 	q -= pos;
 	const cache_damage damage[] = {
 		{ "too many words", 2, 1 },
-		{ "an empty word", 4, 0 },
-		{ "a word past the section", 4, 250 },
-		{ "an uppercase letter", 5, 'F' },
-		{ "a word cut short", 4, 7 },
+		{ "unknown edges", 4, 4 },
+		{ "an empty word", 5, 0 },
+		{ "a word past the section", 5, 250 },
+		{ "an uppercase letter", 6, 'F' },
+		{ "a word cut short", 5, 7 },
 		{ "too many clauses", q, 17 },
 		{ "too many sets", q + 1, 5 },
 		{ "a set without words", q + 2, 0 },
