@@ -16,9 +16,11 @@
  *   - a run of letters and digits outside any quantifier is a word the sequence needs (a
  *     quantifier `?`, `*` or `{0,...}` takes the last letter out of the run; `+` or {n}
  *     keeps it and ends the run);
- *   - a group that must match (no optional quantifier, not a lookaround) needs what its
- *     alternatives need: the union of one requirement from each, or nothing if one
- *     alternative needs nothing;
+ *   - a group that must match (no optional quantifier, not a negative lookaround) needs
+ *     what its alternatives need: the union of one requirement from each, or nothing if
+ *     one alternative needs nothing. A positive lookahead or lookbehind counts: what it
+ *     sees must be in the text, so `(?=[^.]*\bread)(?=[^.]*\bagain\b)` needs "read" and
+ *     "again" (the lexicon's order-free entries are written so);
  *   - a sequence needs whichever requirement of its parts is most selective: the one whose
  *     shortest word is longest, then the one with fewest words;
  *   - at the top of the pattern, each alternative needs all of (up to RXL_MAX_SETS of) its
@@ -396,10 +398,11 @@ static bool rxl_class_nonword(const char *p)
 static void rxl_alt(rxl *x, rxl_req *out, bool edge, bool *after);
 static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after);
 
-enum { RXL_GROUP, RXL_LOOK, RXL_NOTHING };
+enum { RXL_GROUP, RXL_LOOK, RXL_AHEAD, RXL_BEHIND, RXL_NOTHING };
 
 /* Reads the opening of a group at X->p ('('): returns RXL_GROUP with X->p at its first
- * alternative, RXL_LOOK for a lookaround (X->p likewise), or RXL_NOTHING with X->p past a
+ * alternative, RXL_AHEAD or RXL_BEHIND for a positive lookahead or lookbehind and RXL_LOOK
+ * for a negative one (X->p likewise), or RXL_NOTHING with X->p past a
  * comment or an option setting; X->bad for what is not followed. */
 static int rxl_open(rxl *x)
 {
@@ -414,10 +417,10 @@ static int rxl_open(rxl *x)
 		if (*p == ':' || *p == '>' || *p == '|') {
 			p++;
 		} else if (*p == '=' || *p == '!') {
-			kind = RXL_LOOK;
+			kind = *p == '=' ? RXL_AHEAD : RXL_LOOK;
 			p++;
 		} else if (*p == '<' && (p[1] == '=' || p[1] == '!')) {
-			kind = RXL_LOOK;
+			kind = p[1] == '=' ? RXL_BEHIND : RXL_LOOK;
 			p += 2;
 		} else if (*p == '<' || *p == '\'' || (*p == 'P' && p[1] == '<')) {
 			const char *e = strchr(p, '>');
@@ -455,7 +458,7 @@ static int rxl_open(rxl *x)
 }
 
 /* A group at X->p ('('), entered where EDGE says (see rxl_seq). Sets *OUT to what it
- * needs (nothing for a lookaround, an option setting or a comment), and *AFTER to whether
+ * needs (nothing for a negative lookaround, an option setting or a comment), and *AFTER to whether
  * the place after it is the start of a word (for a letter that follows). */
 static void rxl_group(rxl *x, rxl_req *out, bool edge, bool *after)
 {
@@ -471,7 +474,9 @@ static void rxl_group(rxl *x, rxl_req *out, bool edge, bool *after)
 		return;
 	}
 	bool inner;
-	rxl_alt(x, out, edge, &inner);
+	/* a lookbehind's text ends where it stands: whether a word starts before it is not
+	 * known there */
+	rxl_alt(x, out, kind == RXL_BEHIND ? false : edge, &inner);
 	x->depth--;
 	if (x->bad)
 		return;
@@ -480,10 +485,17 @@ static void rxl_group(rxl *x, rxl_req *out, bool edge, bool *after)
 		return;
 	}
 	x->p++;
-	if (kind == RXL_LOOK)
-		out->n = 0;     /* it matches no character: the place after is the place before */
-	else
+	if (kind == RXL_LOOK) {
+		out->n = 0;     /* a negative lookaround needs nothing; it matches no character */
+	} else if (kind == RXL_AHEAD || kind == RXL_BEHIND) {
+		/* What a positive lookaround sees must be in the text, so its words are needed;
+		 * but it matches no character: the place after is the place before, and a word
+		 * ending where it ends is not followed by what follows it in the pattern. */
+		for (uint32_t i = 0; i < out->n; i++)
+			out->v[i].edges &= ~(unsigned)RXL_PENDING;
+	} else {
 		*after = inner;
+	}
 }
 
 /* Where X->p stands, right after a letter or digit of the pattern, whether the text's next
@@ -524,7 +536,7 @@ static int rxl_next_edge(const rxl *x)
 				continue;
 			rxl_req scratch;
 			bool after;
-			if (kind == RXL_LOOK) {
+			if (kind == RXL_LOOK || kind == RXL_AHEAD || kind == RXL_BEHIND) {
 				rxl_alt(&y, &scratch, false, &after);
 				if (y.bad || *y.p != ')')
 					return RXL_NONE;

@@ -70,7 +70,7 @@ Test(rxlit, words_found)
 		{ "(?:kinesis|kafka)\\s+stream", "<stream & kinesis>|kafka>" },
 		{ "(?:kinesis|kafka)", "kinesis|kafka" },
 		{ "(?<n>\\d+)\\s*(?:MB|GB)", "mb|gb" },
-		{ "(?<=near )real[- ]time", "real> & <time" },  /* lookbehind words are not needed */
+		{ "(?<=near )real[- ]time", "near> & real> & <time" },  /* a lookbehind's are needed */
 		{ "(?!not )serverless", "serverless" },
 		{ "[A-Z]{2}ETL", "etl" },
 		{ "(?i)Glue", "glue" },
@@ -138,7 +138,7 @@ Test(rxlit, word_edges)
 		{ "\\b(?i:to)\\b", "<to>" },
 		{ "\\bto\\B", "<to" },
 		{ "\\bto\\Kx", "<to & x" },
-		{ "\\b(?=to)", "" },
+		{ "\\b(?=to)", "<to" },
 		{ "\\bto(?:x)?\\b", "<to" },
 		{ "\\bcosts?\\b", "<cost" },               /* the s may follow */
 		{ "\\bto+\\b", "<to" },
@@ -198,7 +198,7 @@ Test(rxlit, nothing_needed)
 {
 	static const char *const patterns[] = {
 		"", "\\d+", "(?<n>\\d+)\\s*%", "a|\\d", "(?:firehose)?", "(?:x)*y?",
-		"(?=firehose)", "(?x) fire hose", "\\Qfirehose\\E", "(*UTF)firehose",
+		"(?!firehose)", "(?x) fire hose", "\\Qfirehose\\E", "(*UTF)firehose",
 		"(?(1)a|b)", "(a)\\1", "\\k<n>", "(?R)", "[abc", "(?:firehose",
 		"\\", "a{0}", "Un(?#Un)?", "ab(?i)*", "(?:a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|q|r|s|t|u|v|w|x|y|z|"
 		"aa|bb|cc|dd|ee|ff|gg|hh|ii|jj|kk|ll|mm|nn|oo|pp|qq|rr|ss|tt|uu|vv|ww|xx|yy|zz|"
@@ -424,6 +424,14 @@ Test(rxlit, never_skips_a_match)
 		{ "[-/]to$", "/to" },
 		{ "\\b(?:x|y)?to", "xto" },
 		{ "Un(?#Un)?", "#U" },         /* the quantifier is n's (found by fuzz_rxlit) */
+		/* what a positive lookaround sees: needed, but its edges are its own */
+		{ "(?=[^.]*\\bread)(?=[^.]*\\bagain\\b)", "we READ it AGAIN" },
+		{ "(?<=near)\\s+time", "xnear time" },
+		{ "\\b(?<=near )time", "anear time" },
+		{ "(?=again)\\w*x", "againx" },
+		{ "(?=\\w*again)\\b", "againx" },
+		{ "(?:^|(?<=[.?!]\\s))(?=[^.?!]*\\b(?:read|load)\\w*\\b)(?=[^.?!]*\\bagain\\b)[^.?!]*",
+		  "Done. Loaders run AGAIN later" },
 	};
 	char low[64];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
