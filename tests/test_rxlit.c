@@ -518,24 +518,39 @@ static bool same_facts(const xfacts *a, const xfacts *b)
 	return true;
 }
 
+/* The knowledge base of rules/ into *K and the question texts of scenarios/ into *TEXTS. */
+static void load_kb_and_questions(kb **k, char ***texts, size_t *n)
+{
+	eng_diags *d = eng_diags_new(0);
+	*k = NULL;
+	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, k), ENG_OK);
+	eng_diags_free(d);
+	*texts = NULL;
+	*n = 0;
+	read_folder(SRCDIR "/scenarios", texts, n);
+	cr_assert_gt(*n, 100, "the scenarios were not found");
+}
+
+/* MLARCH_TEST_STRIDE when set to a positive number, else 0. */
+static size_t test_stride(void)
+{
+	const char *env = getenv("MLARCH_TEST_STRIDE");
+	return env && atoi(env) > 0 ? (size_t)atoi(env) : 0;
+}
+
 /* Extraction with the filter and without must give the same facts, on every third
  * question of scenarios/ (all of them take long under the sanitizers), or every Nth with
  * MLARCH_TEST_STRIDE=N (`make valgrind` sets it: without the filter, valgrind takes
  * minutes over a few questions). */
 Test(rxlit, knowledge_base_same_facts, .timeout = 600)
 {
-	eng_diags *d = eng_diags_new(0);
-	kb *k = NULL;
-	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
-	eng_diags_free(d);
-	char **texts = NULL;
-	size_t n = 0;
-	read_folder(SRCDIR "/scenarios", &texts, &n);
-	cr_assert_gt(n, 100, "the scenarios were not found");
+	kb *k;
+	char **texts;
+	size_t n;
+	load_kb_and_questions(&k, &texts, &n);
 	size_t compared = 0, stride = 3;
-	const char *env = getenv("MLARCH_TEST_STRIDE");
-	if (env && atoi(env) > 0)
-		stride = (size_t)atoi(env);
+	if (test_stride())
+		stride = test_stride();
 	for (size_t i = 0; i < n; i += stride, compared++) {
 		size_t len = strlen(texts[i]);
 		for (int scope = 0; scope < 2; scope++) {
@@ -589,18 +604,13 @@ static void never_skips(const kb *k, const char *text, size_t len, size_t *match
  * every question against every pattern, takes minutes.) */
 Test(rxlit, knowledge_base_never_skips, .timeout = 600)
 {
-	eng_diags *d = eng_diags_new(0);
-	kb *k = NULL;
-	cr_assert_eq(kb_load(SRCDIR "/rules", NULL, d, &k), ENG_OK);
-	eng_diags_free(d);
-	char **texts = NULL;
-	size_t n = 0;
-	read_folder(SRCDIR "/scenarios", &texts, &n);
-	cr_assert_gt(n, 100, "the scenarios were not found");
+	kb *k;
+	char **texts;
+	size_t n;
+	load_kb_and_questions(&k, &texts, &n);
 	size_t stride = 40, matched = 0;
-	const char *env = getenv("MLARCH_TEST_STRIDE");
-	if (env && atoi(env) > 0)
-		stride *= (size_t)atoi(env);
+	if (test_stride())
+		stride *= test_stride();
 	if (stride > n / 4)
 		stride = n / 4;         /* four questions at least */
 	for (size_t i = 0; i < n; i += stride) {
