@@ -70,20 +70,11 @@
 #define KBC_MAGIC "MLARCHKB"
 #define KBC_FORMAT 8u
 #define KBC_BOM 0x01020304u
-#define KBC_HEADER 48u
-/* where the header's fields sit; then the 8 zero bytes */
-#define KBC_AT_FORMAT 8
-#define KBC_AT_BOM 12
-#define KBC_AT_TOTAL 16
-#define KBC_AT_TABLEN 24
-#define KBC_AT_TABSUM 32
-#define KBC_AT_ZERO 40
 /* a file entry after its path: size, inode, device, modification time s, ns, change
  * time s, ns, content checksum; then its two section references */
 #define KBC_ENTRY_FIXED (8 + 8 + 8 + 8 + 4 + 8 + 4 + 8)
 /* a section reference: offset, length, checksum */
 #define KBC_SEC_REF 24
-#define KBC_ALIGN(n) (((n) + 7) & ~(size_t)7)
 #define KBC_MAX_BYTES ((size_t)512 << 20)
 #define KBC_ID_MAX 256
 #define KBC_RACY_S 2

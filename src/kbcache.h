@@ -18,6 +18,19 @@
 
 struct stat;
 
+/* The file's header (KBC_HEADER bytes): the magic, then these fields at these offsets, then
+ * 8 zero bytes; the table of files follows it, and the sections start after the table, at
+ * the next multiple of 8 (KBC_ALIGN). Named here for the reader, the writer and the tests
+ * that damage a file on purpose. */
+#define KBC_HEADER 48u
+#define KBC_AT_FORMAT 8
+#define KBC_AT_BOM 12
+#define KBC_AT_TOTAL 16
+#define KBC_AT_TABLEN 24
+#define KBC_AT_TABSUM 32
+#define KBC_AT_ZERO 40
+#define KBC_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
 /* A file of the knowledge base as kb_load found it: what the cache is checked against. */
 typedef struct {
 	char *path;             /* the path as found, DIR/...; owned by the caller */

@@ -536,7 +536,7 @@ static int rxl_next_edge(const rxl *x)
 				continue;
 			rxl_req scratch;
 			bool after;
-			if (kind == RXL_LOOK || kind == RXL_AHEAD || kind == RXL_BEHIND) {
+			if (kind != RXL_GROUP) {   /* a lookaround: looked past */
 				rxl_alt(&y, &scratch, false, &after);
 				if (y.bad || *y.p != ')')
 					return RXL_NONE;

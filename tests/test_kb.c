@@ -769,6 +769,15 @@ static size_t cache_read(const char *file, unsigned char *whole, size_t cap)
 	return n;
 }
 
+/* The bytes of cache FILE (up to 1 MiB) in a buffer of this test's process, their number
+ * in *N. */
+static unsigned char *cache_bytes(const char *file, size_t *n)
+{
+	static unsigned char whole[1 << 20];
+	*n = cache_read(file, whole, sizeof(whole));
+	return whole;
+}
+
 /* Writes each damage of DAMAGE (N of them) at POS of WHOLE (LEN bytes) into the cache file
  * of T in CACHE_DIR, with the checksums made to fit (kbc_reseal), so that only the structure
  * checks can refuse it: the next load must write the cache anew, and the one after use it. */
@@ -796,8 +805,8 @@ Test(kb, cache_words_checked)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	static unsigned char whole[1 << 20];
-	size_t n = cache_read(file, whole, sizeof(whole));
+	size_t n;
+	unsigned char *whole = cache_bytes(file, &n);
 	/* the words section (rxlit_table_encode): the number of distinct words, then the
 	 * words, each with its edges; the first pattern's, an alias of Firehose, come first:
 	 * firehose (at the start of a word) and kinesis (at the end of one) */
@@ -844,8 +853,8 @@ Test(kb, cache_rule_summaries_checked)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	static unsigned char whole[1 << 20];
-	size_t n = cache_read(file, whole, sizeof(whole));
+	size_t n;
+	unsigned char *whole = cache_bytes(file, &n);
 	/* the one rule file's summaries: magic "1DLM", 1 rule, its names */
 	size_t pos = 0;
 	for (size_t i = 0; i + 8 <= n && !pos; i++)
@@ -930,8 +939,8 @@ Test(kb, cache_lexicon_image_checked)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	static unsigned char whole[1 << 20];
-	size_t n = cache_read(file, whole, sizeof(whole));
+	size_t n;
+	unsigned char *whole = cache_bytes(file, &n);
 	/* one file holds only the lexicon (lexicon/size.yml, the third), no family, three
 	 * entries */
 	static const unsigned char head[] = "\1\0\0\0\2\0\0\0\0\0\0\0\3\0\0\0";
@@ -958,7 +967,7 @@ Test(kb, cache_lexicon_image_checked)
 	 * the same as from the image, down to the numbers of its symbols */
 	static char from_image[16384], from_trees[16384];
 	cr_expect_eq(load_dump(&t, cache_dir, from_image, sizeof(from_image)), KB_CACHE_HIT);
-	n = cache_read(file, whole, sizeof(whole));
+	whole = cache_bytes(file, &n);
 	whole[pos + 20] ^= 0x01;
 	write_text(file, (const char *)whole, n);
 	cr_expect_eq(load_dump(&t, cache_dir, from_trees, sizeof(from_trees)), KB_CACHE_WRITTEN,
@@ -1041,11 +1050,11 @@ Test(kb, cache_sections_checked_when_used)
 	tmpkb t;
 	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
 	char *file = cache_written(&t, cache_dir);
-	static unsigned char whole[1 << 20];
-	size_t n = cache_read(file, whole, sizeof(whole));
+	size_t n;
+	unsigned char *whole = cache_bytes(file, &n);
 	uint64_t tablen;
-	memcpy(&tablen, whole + 24, sizeof(tablen));
-	size_t data = (48 + (size_t)tablen + 7) & ~(size_t)7;
+	memcpy(&tablen, whole + KBC_AT_TABLEN, sizeof(tablen));
+	size_t data = KBC_ALIGN(KBC_HEADER + (size_t)tablen);
 	cr_assert_lt(data, n);
 	/* the catalog's image holds the display name; the table does not */
 	static const char name[] = "Amazon Kinesis Data Firehose";
@@ -1060,7 +1069,7 @@ Test(kb, cache_sections_checked_when_used)
 	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
 
 	/* the last pattern's bytes end the file */
-	n = cache_read(file, whole, sizeof(whole));
+	whole = cache_bytes(file, &n);
 	whole[n - 1] ^= 0x01;
 	write_text(file, (const char *)whole, n);
 	const char *text = "send 5 GB through KDF, the cheapest and simplest Kinesis Data Firehose";

@@ -548,9 +548,7 @@ Test(rxlit, knowledge_base_same_facts, .timeout = 600)
 	char **texts;
 	size_t n;
 	load_kb_and_questions(&k, &texts, &n);
-	size_t compared = 0, stride = 3;
-	if (test_stride())
-		stride = test_stride();
+	size_t compared = 0, stride = test_stride() ? test_stride() : 3;
 	for (size_t i = 0; i < n; i += stride, compared++) {
 		size_t len = strlen(texts[i]);
 		for (int scope = 0; scope < 2; scope++) {
@@ -608,9 +606,7 @@ Test(rxlit, knowledge_base_never_skips, .timeout = 600)
 	char **texts;
 	size_t n;
 	load_kb_and_questions(&k, &texts, &n);
-	size_t stride = 40, matched = 0;
-	if (test_stride())
-		stride *= test_stride();
+	size_t stride = 40 * (test_stride() ? test_stride() : 1), matched = 0;
 	if (stride > n / 4)
 		stride = n / 4;         /* four questions at least */
 	for (size_t i = 0; i < n; i += stride) {
