@@ -318,19 +318,48 @@ static bool x_clause_break(const char *t, size_t len, size_t i)
 	return false;
 }
 
-/* Adds to NEG the clause of T around the negation M, worked out once for all the
- * entities of the text. */
-static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_span m)
+/* The clause of T around the cue M. */
+static rx_span x_clause_of(const char *t, size_t len, rx_span m)
 {
 	size_t cs = m.start, ce = m.end;
 	while (cs > 0 && !x_clause_break(t, len, cs - 1))
 		cs--;
 	while (ce < len && !x_clause_break(t, len, ce))
 		ce++;
+	return (rx_span){ cs, ce };
+}
+
+/* Adds to NEG the clause of T around the negation M, worked out once for all the
+ * entities of the text. */
+static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_span m)
+{
 	if (!x_grow((void **)&neg->v, &neg->cap, neg->n, sizeof(*neg->v)))
 		return ENG_ERR_NOMEM;
-	neg->v[neg->n++] = (rx_span){ cs, ce };
+	neg->v[neg->n++] = x_clause_of(t, len, m);
 	return ENG_OK;
+}
+
+/* The clauses denied by the matches of `negates: need` cues in one stem, each with its cue. */
+typedef struct {
+	struct x_denial {
+		rx_span clause, cue;
+	} *v;
+	size_t n, cap;
+} x_denials;
+
+/* Whether a fact read at START..END is one a clause denies: it lies inside the clause
+ * around a cue and does not hold the cue itself, so that an entry reading the denial
+ * ("no need to manage servers") keeps its fact while "does not need real-time results"
+ * gives no real-time need. */
+static bool x_need_denied(const x_denials *d, size_t start, size_t end)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		rx_span clause = d->v[i].clause, cue = d->v[i].cue;
+		if (start >= clause.start && end <= clause.end &&
+		    (end <= cue.start || start >= cue.end))
+			return true;
+	}
+	return false;
 }
 
 /* Whether START..END lies inside one of the negated clauses NEG. */
@@ -342,41 +371,74 @@ static bool x_in_negated_clause(const x_spans *neg, size_t start, size_t end)
 	return false;
 }
 
+/* What one run of the lexicon over a text collects besides its facts. */
+typedef struct {
+	x_spans neg;            /* clauses around `negates: clause` cues */
+	x_denials denied;       /* clauses around `negates: need` cues */
+} x_negations;
+
+/* Runs lexicon entry I over TEXT, adding its facts to OUT and its cue's clause to NEG. */
+static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len,
+                           bool valid, xfacts *out, size_t base, x_negations *neg)
+{
+	const kb_lexeme *lx = &k->lexicon[i];
+	/* a constant fact needs one match, unless a cue denied it (every cue counts) */
+	bool once = x_constant(lx) && !lx->negates, denied = false;
+	rx_span m;
+	for (size_t off = 0; off <= len; off = once && !denied ? len + 1 : x_next(text, len, m)) {
+		/* the text was checked once for all patterns (else the first call of each
+		 * checks it); the next ones start where a match ended, on a character
+		 * boundary */
+		int rc = off || valid ? rx_find_next(lx->re, text, len, off, &m)
+		                      : rx_find(lx->re, text, len, off, &m);
+		if (rc < 0)
+			x_limited(out, XF_LEXICON, i, 0, rc);
+		if (rc <= 0)
+			break;
+		if (lx->negates == LEX_NEG_CLAUSE && m.end > m.start &&
+		    x_negation_add(&neg->neg, text, len, m) != ENG_OK)
+			return ENG_ERR_NOMEM;
+		if (lx->negates == LEX_NEG_NEED && m.end > m.start) {
+			x_denials *d = &neg->denied;
+			if (!x_grow((void **)&d->v, &d->cap, d->n, sizeof(*d->v)))
+				return ENG_ERR_NOMEM;
+			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m };
+		}
+		denied = lx->negates == LEX_NEG_NONE && x_need_denied(&neg->denied, m.start, m.end);
+		for (uint32_t j = 0; j < lx->nvals; j++) {
+			if (denied && lx->vals[j].deniable)
+				continue;
+			xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
+			            m.start, m.end, false };
+			eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
+			if (st == ENG_ERR_NOT_FOUND)
+				continue;
+			if (st == ENG_OK)
+				st = x_add(out, base, &f);
+			if (st != ENG_OK)
+				return st;
+		}
+	}
+	return ENG_OK;
+}
+
+/* Runs the lexicon entries whose scope fits over TEXT: the `negates: need` cues first, so
+ * that the clauses they deny are known before any fact is added (x_add keeps one span of
+ * a fact read twice, and it must be one that no cue denies). */
 static eng_status x_lexicon(const kb *k, const char *text, size_t len, bool valid,
                             rxlit_text *lower, lex_scope scope, xfacts *out,
-                            size_t base, x_spans *neg)
+                            size_t base, x_negations *neg)
 {
-	for (uint32_t i = 0; i < k->nlexicon; i++) {
-		const kb_lexeme *lx = &k->lexicon[i];
-		if (!lx->re || (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope) ||
-		    !rx_may_match_in(lx->re, lower))
-			continue;
-		bool once = x_constant(lx) && !lx->negates;   /* every negation counts */
-		rx_span m;
-		for (size_t off = 0; off <= len; off = once ? len + 1 : x_next(text, len, m)) {
-			/* the text was checked once for all patterns (else the first call of
-			 * each checks it); the next ones start where a match ended, on a
-			 * character boundary */
-			int rc = off || valid ? rx_find_next(lx->re, text, len, off, &m)
-			                      : rx_find(lx->re, text, len, off, &m);
-			if (rc < 0)
-				x_limited(out, XF_LEXICON, i, 0, rc);
-			if (rc <= 0)
-				break;
-			if (lx->negates && m.end > m.start &&
-			    x_negation_add(neg, text, len, m) != ENG_OK)
-				return ENG_ERR_NOMEM;
-			for (uint32_t j = 0; j < lx->nvals; j++) {
-				xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
-				            m.start, m.end, false };
-				eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
-				if (st == ENG_ERR_NOT_FOUND)
-					continue;
-				if (st == ENG_OK)
-					st = x_add(out, base, &f);
-				if (st != ENG_OK)
-					return st;
-			}
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < k->nlexicon; i++) {
+			const kb_lexeme *lx = &k->lexicon[i];
+			if ((lx->negates == LEX_NEG_NEED) != (pass == 0) || !lx->re ||
+			    (lx->scope != LEX_ANY && scope != LEX_ANY && lx->scope != scope) ||
+			    !rx_may_match_in(lx->re, lower))
+				continue;
+			eng_status st = x_lexeme(k, i, text, len, valid, out, base, neg);
+			if (st != ENG_OK)
+				return st;
 		}
 	}
 	return ENG_OK;
@@ -493,11 +555,12 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 		rxlit_text_index(&index, lower, len);
 		low = &index;
 	}
-	x_spans neg = { NULL, 0, 0 };
+	x_negations neg = { { NULL, 0, 0 }, { NULL, 0, 0 } };
 	eng_status st = x_lexicon(k, text, len, valid, low, scope, out, base, &neg);
 	if (st == ENG_OK)
-		st = x_entities(k, text, len, valid, low, entity_attr, out, base, &neg);
-	free(neg.v);
+		st = x_entities(k, text, len, valid, low, entity_attr, out, base, &neg.neg);
+	free(neg.neg.v);
+	free(neg.denied.v);
 	free(lower);
 	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);

@@ -59,6 +59,7 @@ typedef enum { LEX_ANY, LEX_STEM, LEX_OPTION } lex_scope;
 typedef struct {
 	eng_sym attr;
 	bool from_capture;
+	bool deniable;          /* a `negates: need` cue's clause drops it (its `drops:`) */
 	eng_value k;
 	const char *capture;
 	const char *scale_by;
@@ -67,6 +68,13 @@ typedef struct {
 	uint32_t nscale;
 } kb_lexval;
 
+/* What a lexicon entry's match negates (`negates:`). */
+typedef enum {
+	LEX_NEG_NONE,
+	LEX_NEG_CLAUSE,    /* `clause`: the entities named in the clause around it */
+	LEX_NEG_NEED       /* `need`: the stem facts read in the clause around it */
+} lex_negates;
+
 typedef struct {
 	const char *id;
 	const char *pattern;
@@ -74,7 +82,11 @@ typedef struct {
 	kb_lexval *vals;
 	uint32_t nvals;
 	lex_scope scope;
-	bool negates;           /* `negates: clause`: entities named in the clause around a
+	const char **drops;     /* `drops:` of a `negates: need` cue: attribute names, `*`
+	                         * globs allowed; read from the YAML only (the cache keeps
+	                         * kb_lexval.deniable instead) */
+	uint32_t ndrops;
+	lex_negates negates;    /* `negates: clause`: entities named in the clause around a
 	                         * match are named in the negative (xfact.negated) */
 	const char *file;
 	uint32_t line, col;

@@ -21,7 +21,7 @@
  *   u32 families: name, pattern, expansion (or none), u32 uses, u32 file, line, col
  *   u32 entries, u32 the number of the first's pattern: per entry id, u32 pattern
  *       number, u8 scope, u8 negates, u32 file, line, col, u32 facts; per fact
- *       attribute, u8 kind (0 a constant, 1 a capture); a constant's u8 type and a text,
+ *       attribute, u8 kind (0 a constant, 1 a capture; + 2 when a need cue drops it); a constant's u8 type and a text,
  *       a number (f64) or a boolean (u8); a capture's group, scale-by group (or none), u32
  *       factors, and per factor its key and f64 value
  *   the texts, then the pattern texts
@@ -157,7 +157,7 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 		for (uint32_t j = 0; ok && j < lx->nvals; j++) {
 			const kb_lexval *v = &lx->vals[j];
 			kbi_text(&o, eng_sym_name(k->e, v->attr), false);
-			kbi_u8(&o, v->from_capture);
+			kbi_u8(&o, (uint8_t)(v->from_capture | v->deniable << 1));
 			if (!v->from_capture) {
 				kbi_u8(&o, (uint8_t)v->k.type);
 				if (v->k.type == ENG_SYMBOL || v->k.type == ENG_STRING)
@@ -234,7 +234,12 @@ static const char *kbi_must(byte_cur *c, const kbi *im, bool pattern)
 static void kbi_fact(byte_cur *c, const kbi *im, kb_loader *L, kb_lexval *v)
 {
 	const char *attr = kbi_must(c, im, false);
-	uint8_t kind = byte_u8(c);
+	uint8_t kind = byte_u8(c), deniable = kind >> 1;
+	kind &= 1;
+	if (L && !c->bad)
+		v->deniable = deniable;
+	if (deniable > 1)
+		c->bad = true;
 	if (L && attr && !c->bad) {
 		v->attr = eng_intern(L->k->e, attr, strlen(attr));
 		if (!v->attr)
@@ -363,7 +368,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		uint8_t scope = byte_u8(c), negates = byte_u8(c);
 		uint32_t file = byte_u32(c), line = byte_u32(c), col = byte_u32(c);
 		uint32_t nvals = byte_u32(c);
-		if (pat >= npats || scope > LEX_OPTION || negates > 1 || file >= nfiles ||
+		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles ||
 		    nvals > (c->n - c->off) / 5) {  /* a fact: a text and its kind at least */
 			c->bad = true;
 			break;
@@ -371,7 +376,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		if (lx) {
 			lx->id = id;
 			lx->scope = (lex_scope)scope;
-			lx->negates = negates;
+			lx->negates = (lex_negates)negates;
 			lx->file = L->fnames[file];
 			lx->line = line;
 			lx->col = col;

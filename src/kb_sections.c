@@ -15,6 +15,7 @@
 #include "kb_private.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const char *const kb_kinds[] = {
 	"concept",
 };
 static const char *const kb_scopes[] = { "any", "stem", "option" };
-static const char *const kb_negates[] = { "clause" };
+static const char *const kb_negates[] = { "clause", "need" };
 
 /* ---- small text helpers ---- */
 
@@ -1204,11 +1205,59 @@ static void kb_lex_assert(kb_loader *L, kb_lexeme *lx, const eng_node *n)
 	}
 }
 
+/* `drops:` of a `negates: need` cue N: a list of attribute names, each may hold `*`. */
+static void kb_lex_drops(kb_loader *L, kb_lexeme *lx, const eng_node *n)
+{
+	if (lx->negates != LEX_NEG_NEED) {
+		kb_error(L, n, "`drops` belongs to a lexicon entry with `negates: need`");
+		return;
+	}
+	if (eng_node_kind_of(n) != ENG_NODE_SEQ || eng_node_size(n) == 0) {
+		kb_error(L, n, "`drops` must be a list of attribute names");
+		return;
+	}
+	lx->drops = kb_alloc(L->m, eng_node_size(n) * sizeof(*lx->drops));
+	if (!lx->drops) {
+		L->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < eng_node_size(n); i++) {
+		const eng_node *item = eng_node_item(n, i);
+		size_t len = 0;
+		const char *t = eng_node_kind_of(item) == ENG_NODE_SCALAR ? eng_node_text(item, &len)
+		                                                          : NULL;
+		if (!t || !len || strlen(t) != len) {
+			kb_error(L, item, "`drops` must be a list of attribute names");
+			return;
+		}
+		if (!(lx->drops[lx->ndrops++] = kb_strndup(L->m, t, len))) {
+			L->nomem = true;
+			return;
+		}
+	}
+}
+
+/* Marks each lexicon fact whose attribute a `negates: need` cue drops (fnmatch). */
+static void kb_mark_deniable(kb_loader *L)
+{
+	kb *k = L->k;
+	for (uint32_t c = 0; c < k->nlexicon; c++) {
+		const kb_lexeme *cue = &k->lexicon[c];
+		for (uint32_t d = 0; d < cue->ndrops; d++)
+			for (uint32_t i = 0; i < k->nlexicon; i++)
+				for (uint32_t j = 0; j < k->lexicon[i].nvals; j++) {
+					kb_lexval *v = &k->lexicon[i].vals[j];
+					if (fnmatch(cue->drops[d], eng_sym_name(k->e, v->attr), 0) == 0)
+						v->deniable = true;
+				}
+	}
+}
+
 static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 {
-	static const char *const keys[] = { "id", "match", "assert", "scope", "negates" };
+	static const char *const keys[] = { "id", "match", "assert", "scope", "negates", "drops" };
 	kb_enter(L, "lexicon entry", n);
-	if (!kb_keys(L, n, "a lexicon entry", keys, KB_COUNT(keys), "11100")) {
+	if (!kb_keys(L, n, "a lexicon entry", keys, KB_COUNT(keys), "110000")) {
 		kb_leave(L);
 		return;
 	}
@@ -1236,10 +1285,18 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 		int s = kb_choice(L, v, "`scope`", kb_scopes, KB_COUNT(kb_scopes));
 		lx->scope = s == 1 ? LEX_STEM : s == 2 ? LEX_OPTION : LEX_ANY;
 	}
-	if ((v = eng_node_get(n, "negates")))
-		lx->negates = kb_choice(L, v, "`negates`", kb_negates, KB_COUNT(kb_negates)) == 0;
+	if ((v = eng_node_get(n, "negates"))) {
+		int c = kb_choice(L, v, "`negates`", kb_negates, KB_COUNT(kb_negates));
+		lx->negates = c == 0 ? LEX_NEG_CLAUSE : c == 1 ? LEX_NEG_NEED : LEX_NEG_NONE;
+	}
 	if ((v = eng_node_get(n, "assert")))
 		kb_lex_assert(L, lx, v);
+	else if (lx->negates != LEX_NEG_NEED)   /* a need cue may only drop facts */
+		kb_error(L, n, "a lexicon entry is missing `assert`");
+	if ((v = eng_node_get(n, "drops")))
+		kb_lex_drops(L, lx, v);
+	else if (lx->negates == LEX_NEG_NEED)
+		kb_error(L, n, "a lexicon entry with `negates: need` is missing `drops`");
 	kb_leave(L);
 }
 
@@ -1337,4 +1394,5 @@ void kb_read_lexicons(kb_loader *L)
 		kb_section(L, "lexicon", L->lexsecs[i].node, kb_lexicon_entry);
 	}
 	L->doc = NULL;
+	kb_mark_deniable(L);
 }

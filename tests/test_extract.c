@@ -87,7 +87,20 @@ static const char lexicon_yaml[] =
 	"    match: '\\bcannot\\b|\\bdo\\s+not\\b'\n"
 	"    assert: {option.polarity: negative}\n"
 	"    scope: option\n"
-	"    negates: clause\n";
+	"    negates: clause\n"
+	"  - id: need-cue\n"
+	"    match: '\\bdoes\\s+not\\s+need\\b|\\bno\\s+need\\s+to\\b'\n"
+	"    scope: stem\n"
+	"    negates: need\n"
+	"    drops: ['*.need']\n"
+	"  - id: instant-need\n"
+	"    match: '\\binstant\\b'\n"
+	"    scope: stem\n"
+	"    assert: {latency.need: instant, topic: latency}\n"
+	"  - id: no-servers\n"
+	"    match: '\\bno\\s+need\\s+to\\s+manage\\s+servers\\b'\n"
+	"    scope: stem\n"
+	"    assert: {servers.need: none}\n";
 
 static char dir[64];
 static kb *k;
@@ -366,6 +379,46 @@ Test(extract, negated_clauses)
 		cr_expect_str_eq(got, negs[i].negated, "%s", t);
 		/* each also gives (option, uses.negated, entity) for the rules */
 		cr_expect_str_eq(twin, negs[i].negated, "%s: uses.negated", t);
+		xfacts_free(&x);
+	}
+}
+
+/* A `negates: need` cue drops the facts its `drops:` names from the clause around it,
+ * unless the fact's own match holds the cue; other attributes stay, and so does a fact read
+ * again outside the clause, with that span. */
+Test(extract, denied_needs)
+{
+	static const struct {
+		const char *text;
+		lex_scope scope;
+		const char *facts;      /* attributes read, space-separated, in text order */
+		size_t need_at;         /* where latency.need's span starts, if read */
+	} denials[] = {
+		{ "It does not need instant results", LEX_STEM, "topic", 0 },
+		{ "Instant results it does not need", LEX_STEM, "topic", 0 },
+		{ "It does not need a cluster, but instant results", LEX_STEM,
+		  "latency.need topic", 32 },
+		{ "It does not need instant; instant alerts", LEX_STEM,
+		  "topic latency.need", 26 },
+		{ "There is no need to manage servers", LEX_STEM, "servers.need", 0 },
+		{ "It does not need instant results", LEX_OPTION, "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(denials) / sizeof(*denials); i++) {
+		xfacts x = { .v = NULL };
+		const char *t = denials[i].text;
+		cr_assert_eq(extract(k, t, strlen(t), denials[i].scope, k->s_mentions, &x), ENG_OK);
+		char got[128] = "";
+		for (size_t j = 0; j < x.n; j++) {
+			if (x.v[j].source != XF_LEXICON)
+				continue;
+			const char *name = eng_sym_name(k->e, x.v[j].attr);
+			if (*got)
+				strcat(got, " ");
+			strcat(got, name);
+			if (strcmp(name, "latency.need") == 0)
+				cr_expect_eq(x.v[j].start, denials[i].need_at, "%s: the span", t);
+		}
+		cr_expect_str_eq(got, denials[i].facts, "%s", t);
 		xfacts_free(&x);
 	}
 }

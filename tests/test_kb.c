@@ -438,6 +438,16 @@ static const broken_case broken[] = {
 	    { "lexicon.yaml", 9, 10, "a captured value is missing `capture`" },
 	    { "lexicon.yaml", 9, 18,
 	      "`scale` needs `scale-by` (the group that picks the factor)" } } },
+	{ "need cues name the attributes they drop",
+	  { { "lexicon.yaml", "lexicon:\n"
+	                      "  - {id: x, match: a, negates: need}\n"
+	                      "  - {id: y, match: b, assert: {k: v}, drops: [k]}\n"
+	                      "  - {id: z, match: c, negates: need, drops: [[k]]}\n"
+	                      "  - {id: w, match: d, negates: need, drops: []}\n" } },
+	  { { "lexicon.yaml", 2, 5, "a lexicon entry with `negates: need` is missing `drops`" },
+	    { "lexicon.yaml", 3, 46, "`drops` belongs to a lexicon entry with `negates: need`" },
+	    { "lexicon.yaml", 4, 46, "`drops` must be a list of attribute names" },
+	    { "lexicon.yaml", 5, 45, "`drops` must be a list of attribute names" } } },
 	{ "sources that decide nothing need a reason",
 	  { { "sources.yaml", "sources:\n  - {id: a, title: t, topic: etl, decides: nope}\n"
 	                      "  - {id: b, title: t, topic: etl, decides: false}\n" } },
@@ -958,7 +968,7 @@ Test(kb, cache_lexicon_image_checked)
 		{ "an id past the texts", 23, 0x7f },
 		{ "a pattern number past the cache's", 27, 0x7f },
 		{ "an unknown scope", 28, 9 },
-		{ "a negation neither yes nor no", 29, 2 },
+		{ "an unknown negation", 29, 3 },
 		{ "an entry's file past the files", 33, 0x7f },
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
