@@ -780,6 +780,19 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_
 		       base + f->start, base + f->end, f->negated ? " (negated)" : "",
 		       clr(o, "reset"));
 	}
+	for (size_t i = 0; i < x->ndropped; i++) {
+		const x_dropped *d = &x->dropped[i];
+		char v[256];
+		eng_value_format(k->e, d->fact.value, v, sizeof(v));
+		printf("    %snot read: %s = %s  \"", clr(o, "dim"), eng_sym_name(k->e, d->fact.attr),
+		       v);
+		put_oneline(stdout, text + base + d->fact.start, d->fact.end - d->fact.start, 40);
+		printf("\"  (lexicon %s, bytes %zu-%zu): its clause denies the need, \"",
+		       k->lexicon[d->fact.index].id, base + d->fact.start, base + d->fact.end);
+		put_oneline(stdout, text + base + d->cue_start, d->cue_end - d->cue_start, 40);
+		printf("\" (lexicon %s, bytes %zu-%zu)%s\n", k->lexicon[d->cue].id,
+		       base + d->cue_start, base + d->cue_end, clr(o, "reset"));
+	}
 }
 
 int cmd_facts(cli_opts *o, int argc, char **argv)

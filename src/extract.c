@@ -343,23 +343,24 @@ static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_spa
 typedef struct {
 	struct x_denial {
 		rx_span clause, cue;
+		uint32_t entry;
 	} *v;
 	size_t n, cap;
 } x_denials;
 
-/* Whether a fact read at START..END is one a clause denies: it lies inside the clause
- * around a cue and does not hold the cue itself, so that an entry reading the denial
- * ("no need to manage servers") keeps its fact while "does not need real-time results"
- * gives no real-time need. */
-static bool x_need_denied(const x_denials *d, size_t start, size_t end)
+/* The denial of a fact read at START..END, or NULL: it lies inside the clause around a cue
+ * and does not hold the cue itself, so that an entry reading the denial ("no need to manage
+ * servers") keeps its fact while "does not need real-time results" gives no real-time
+ * need. */
+static const struct x_denial *x_need_denied(const x_denials *d, size_t start, size_t end)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		rx_span clause = d->v[i].clause, cue = d->v[i].cue;
 		if (start >= clause.start && end <= clause.end &&
 		    (end <= cue.start || start >= cue.end))
-			return true;
+			return &d->v[i];
 	}
-	return false;
+	return NULL;
 }
 
 /* Whether START..END lies inside one of the negated clauses NEG. */
@@ -369,6 +370,42 @@ static bool x_in_negated_clause(const x_spans *neg, size_t start, size_t end)
 		if (start >= neg->v[i].start && end <= neg->v[i].end)
 			return true;
 	return false;
+}
+
+static int x_cmp_dropped(const void *a, const void *b)
+{
+	return x_cmp_fact(&((const x_dropped *)a)->fact, &((const x_dropped *)b)->fact);
+}
+
+/* Keeps F, denied by D, for `mlarch facts` to show. */
+static eng_status x_drop(xfacts *out, const xfact *f, const struct x_denial *d)
+{
+	if (!x_grow((void **)&out->dropped, &out->capdropped, out->ndropped,
+	            sizeof(*out->dropped)))
+		return ENG_ERR_NOMEM;
+	out->dropped[out->ndropped++] = (x_dropped){ *f, d->entry, d->cue.start, d->cue.end };
+	return ENG_OK;
+}
+
+/* Forgets the dropped facts of OUT (from DBASE on) that were read plainly too, each fact
+ * once (at its first span), so that what is left was denied wherever it was read. */
+static void x_drops_settle(xfacts *out, size_t base, size_t dbase)
+{
+	size_t n = dbase;
+	for (size_t i = dbase; i < out->ndropped; i++) {
+		const xfact *f = &out->dropped[i].fact;
+		bool known = false;
+		for (size_t j = base; j < out->n && !known; j++)
+			known = out->v[j].attr == f->attr && eng_value_eq(out->v[j].value, f->value);
+		for (size_t j = dbase; j < n && !known; j++)
+			known = out->dropped[j].fact.attr == f->attr &&
+			        eng_value_eq(out->dropped[j].fact.value, f->value);
+		if (!known)
+			out->dropped[n++] = out->dropped[i];
+	}
+	out->ndropped = n;
+	if (n > dbase)
+		qsort(out->dropped + dbase, n - dbase, sizeof(*out->dropped), x_cmp_dropped);
 }
 
 /* What one run of the lexicon over a text collects besides its facts. */
@@ -383,7 +420,8 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 {
 	const kb_lexeme *lx = &k->lexicon[i];
 	/* a constant fact needs one match, unless a cue denied it (every cue counts) */
-	bool once = x_constant(lx) && !lx->negates, denied = false;
+	bool once = x_constant(lx) && !lx->negates;
+	const struct x_denial *denied = NULL;
 	rx_span m;
 	for (size_t off = 0; off <= len; off = once && !denied ? len + 1 : x_next(text, len, m)) {
 		/* the text was checked once for all patterns (else the first call of each
@@ -402,18 +440,19 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 			x_denials *d = &neg->denied;
 			if (!x_grow((void **)&d->v, &d->cap, d->n, sizeof(*d->v)))
 				return ENG_ERR_NOMEM;
-			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m };
+			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m, i };
 		}
-		denied = lx->negates == LEX_NEG_NONE && x_need_denied(&neg->denied, m.start, m.end);
+		denied = lx->negates == LEX_NEG_NONE ? x_need_denied(&neg->denied, m.start, m.end)
+		                                     : NULL;
 		for (uint32_t j = 0; j < lx->nvals; j++) {
-			if (denied && lx->vals[j].deniable)
-				continue;
 			xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
 			            m.start, m.end, false };
 			eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
 			if (st == ENG_ERR_NOT_FOUND)
 				continue;
-			if (st == ENG_OK)
+			if (st == ENG_OK && denied && lx->vals[j].deniable)
+				st = x_drop(out, &f, denied);
+			else if (st == ENG_OK)
 				st = x_add(out, base, &f);
 			if (st != ENG_OK)
 				return st;
@@ -540,7 +579,7 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 		return ENG_ERR_INVALID;
 	if (!text)
 		text = "";
-	size_t base = out->n;
+	size_t base = out->n, dbase = out->ndropped;
 	/* PCRE2 would check the UTF-8 of the whole text for each of a thousand patterns */
 	bool valid = rx_utf8_valid(text, len);
 	/* most patterns need a word the text lacks: they are skipped on a lowercase copy
@@ -561,6 +600,7 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 		st = x_entities(k, text, len, valid, low, entity_attr, out, base, &neg.neg);
 	free(neg.neg.v);
 	free(neg.denied.v);
+	x_drops_settle(out, base, dbase);
 	free(lower);
 	if (st == ENG_OK && out->n > base)
 		qsort(out->v + base, out->n - base, sizeof(*out->v), x_cmp_fact);
@@ -573,8 +613,11 @@ void xfacts_free(xfacts *x)
 	if (!x)
 		return;
 	free(x->v);
+	free(x->dropped);
 	x->v = NULL;
+	x->dropped = NULL;
 	x->n = x->cap = 0;
+	x->ndropped = x->capdropped = 0;
 	x->nlimits = 0;
 }
 

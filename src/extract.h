@@ -30,9 +30,18 @@ typedef struct {
 
 #define X_LIMITS_KEPT 4
 
+/* A fact a stem's clause denied (`negates: need`), with the cue that denied it. */
+typedef struct {
+	xfact fact;
+	uint32_t cue;           /* the cue's lexicon entry */
+	size_t cue_start, cue_end;
+} x_dropped;
+
 typedef struct {
 	xfact *v;
 	size_t n, cap;
+	x_dropped *dropped;     /* denied needs not read again elsewhere, in text order */
+	size_t ndropped, capdropped;
 	x_limit limits[X_LIMITS_KEPT];  /* the first patterns that hit a limit on this text */
 	uint32_t nlimits;       /* how many did, kept or not */
 } xfacts;

@@ -54,6 +54,7 @@ run() {
 }
 rc_is() { [ "$rc" -eq "$1" ]; }
 has() { grep -qF -e "$1" "$tmp/out"; }
+lacks() { ! has "$1"; }
 err_has() { grep -qF -e "$1" "$tmp/err"; }
 first_line() { [ "$(head -n 1 "$tmp/out")" = "$1" ]; }
 starts() { case $(head -n 1 "$tmp/out") in "$1"*) return 0 ;; esac; return 1; }
@@ -254,6 +255,26 @@ facts --json: offsets in the whole question :: .options.A[0] | .start == 137 and
 EOF
 run k facts - <"$tmp/q2.txt"
 t "facts: choose two" has "choose: 2"
+# a need the stem denies: not read, and shown with the cue that denied it
+mkdir -p "$tmp/kb3"
+cp "$KB/tiny.yaml" "$tmp/kb3/"
+cat >"$tmp/kb3/denial.yaml" <<'EOF'
+lexicon:
+  - id: need-denied
+    match: '\bdoes\s+not\s+need\b'
+    scope: stem
+    negates: need
+    drops: [data.arrival]
+EOF
+printf 'A startup does not need clickstream data. Which service?\nA. Amazon EMR\nB. Amazon S3\n' >"$tmp/q5.txt"
+run "$M" --rules "$tmp/kb3" facts - <"$tmp/q5.txt"
+t "facts: a denied need not read" has '    not read: data.arrival = streaming  "clickstream"  (lexicon streaming, bytes 24-35): its clause denies the need, "does not need" (lexicon need-denied, bytes 10-23)'
+t "facts: the denied need is no fact" lacks '    data.arrival = streaming  "clickstream"'
+run "$M" --rules "$tmp/kb3" facts --json - <"$tmp/q5.txt"
+table <<'EOF'
+facts --json: no stem fact from the denied clause :: .stem == []
+facts --json: the denied need with its cue :: .stem_denied == [{"attribute": "data.arrival", "value": "streaming", "pattern": "streaming", "start": 24, "end": 35, "text": "clickstream", "denied_by": {"pattern": "need-denied", "start": 10, "end": 23, "text": "does not need"}}]
+EOF
 
 # ---- batch ----
 run k batch examples/scenarios

@@ -393,15 +393,16 @@ Test(extract, denied_needs)
 		lex_scope scope;
 		const char *facts;      /* attributes read, space-separated, in text order */
 		size_t need_at;         /* where latency.need's span starts, if read */
+		size_t dropped;         /* facts shown as denied: latency.need, where not read */
 	} denials[] = {
-		{ "It does not need instant results", LEX_STEM, "topic", 0 },
-		{ "Instant results it does not need", LEX_STEM, "topic", 0 },
+		{ "It does not need instant results", LEX_STEM, "topic", 0, 1 },
+		{ "Instant results it does not need", LEX_STEM, "topic", 0, 1 },
 		{ "It does not need a cluster, but instant results", LEX_STEM,
-		  "latency.need topic", 32 },
+		  "latency.need topic", 32, 0 },
 		{ "It does not need instant; instant alerts", LEX_STEM,
-		  "topic latency.need", 26 },
-		{ "There is no need to manage servers", LEX_STEM, "servers.need", 0 },
-		{ "It does not need instant results", LEX_OPTION, "", 0 },
+		  "topic latency.need", 26, 0 },
+		{ "There is no need to manage servers", LEX_STEM, "servers.need", 0, 0 },
+		{ "It does not need instant results", LEX_OPTION, "", 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof(denials) / sizeof(*denials); i++) {
 		xfacts x = { .v = NULL };
@@ -419,6 +420,12 @@ Test(extract, denied_needs)
 				cr_expect_eq(x.v[j].start, denials[i].need_at, "%s: the span", t);
 		}
 		cr_expect_str_eq(got, denials[i].facts, "%s", t);
+		cr_expect_eq(x.ndropped, denials[i].dropped, "%s: denied", t);
+		for (size_t j = 0; j < x.ndropped; j++) {
+			cr_expect_str_eq(eng_sym_name(k->e, x.dropped[j].fact.attr), "latency.need");
+			cr_expect_str_eq(k->lexicon[x.dropped[j].cue].id, "need-cue", "%s", t);
+			cr_expect_eq(x.dropped[j].cue_end - x.dropped[j].cue_start, strlen("does not need"));
+		}
 		xfacts_free(&x);
 	}
 }
