@@ -295,8 +295,10 @@ struct rule {
 	const ir_rule *ir;      /* NULL until compiled (a rule of eng_load_doc_lazy) */
 	const char *id;         /* ir->id, known before the IR */
 	const rule_deps *deps;
-	const eng_doc *doc;     /* where an uncompiled rule is: its document and node */
+	const eng_doc *doc;     /* where an uncompiled rule is: its document and node, */
 	const eng_node *node;
+	const unsigned char *tree;      /* or the image of its own tree */
+	uint32_t treelen;
 	const char *file;       /* the document's name, in the rules arena */
 	uint32_t index;
 	varloc *vars;

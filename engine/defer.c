@@ -276,13 +276,35 @@ static eng_status rule_compile(eng *e, rule *r)
 	if (r->ir)
 		return ENG_OK;
 	ir_rule *ir;
-	eng_status st = compile_rule_lazy(e, r->doc, r->node, r->file, &ir);
+	eng_status st;
+	if (r->tree) {
+		/* its own tree, read for the compiler and dropped: the IR keeps no node */
+		eng_doc *doc = eng_doc_deserialize_borrowed(r->file, r->tree, r->treelen, r->file,
+		                                            &e->limits.doc, &st);
+		const eng_node *root = doc ? eng_doc_root(doc) : NULL;
+		if (!root) {
+			size_t size;
+			char *msg = eng_error_buf(e, &size);
+			if (st == ENG_ERR_NOMEM)
+				snprintf(msg, size, "out of memory reading rule `%s`", r->id);
+			else
+				snprintf(msg, size, "rule `%s` (%s): its stored tree cannot be read",
+				         r->id, r->file ? r->file : "");
+			eng_doc_free(doc);
+			return st == ENG_ERR_NOMEM ? st : ENG_ERR_LOAD;
+		}
+		st = compile_rule_lazy(e, doc, root, r->file, &ir);
+		eng_doc_free(doc);
+	} else {
+		st = compile_rule_lazy(e, r->doc, r->node, r->file, &ir);
+	}
 	if (st)
 		return st;
 	r->ir = ir;
 	r->cite = ir->cite;
 	r->doc = NULL;
 	r->node = NULL;
+	r->tree = NULL;
 	return ENG_OK;
 }
 
@@ -670,6 +692,8 @@ eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_st
 		stubs[i].idlen = l;
 		stubs[i].node = NULL;
 		stubs[i].deps = d;
+		stubs[i].tree = NULL;
+		stubs[i].treelen = 0;
 		c.b.bad = c.b.bad || !l;
 	}
 	free(syms);

@@ -165,6 +165,8 @@ typedef struct {
 	size_t idlen;
 	const eng_node *node;   /* its mapping in the document */
 	const rule_deps *deps;
+	const unsigned char *tree;      /* or its own tree's image (eng_load_doc_lazy_trees) */
+	uint32_t treelen;
 } rule_stub;
 /* Adds rules of document DOC (named FILE, a string in the rules arena) that are compiled
  * when first needed, all or none; as eng_rules_add. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_kbimage.c - the lexicon's image in the compiled cache (src/kb_image.c). The cache's
- * checksum catches damage, not a file made on purpose, so the checker must refuse
- * whatever kbi_write cannot have written before a load skips any file: the first byte
+ * fuzz_kbimage.c - the image of the sources, catalog and lexicon in the compiled cache
+ * (src/kb_image.c). The cache's checksum catches damage, not a file made on purpose, so
+ * the checker must refuse whatever kbi_write cannot have written before a load skips any
+ * file: the first byte
  * picks how many files (0 to 7) the load has, the rest is the image, checked against a
  * cache of 64 patterns. Accepted bytes name only files that exist, in increasing order.
  */

@@ -298,7 +298,9 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	const char *path = f->path;
 	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
 	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
-	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep)))
+	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep)) ||
+	    !kb_grow((void **)&L->doc_cached, L->ndocs, &L->capdoc_cached,
+	             sizeof(*L->doc_cached)))
 		return ENG_ERR_NOMEM;
 	if (L->flat && L->img_next < L->img.nonly && kbi_only_file(&L->img, L->img_next) == i) {
 		/* all it holds is in the cache's image: no tree (kb_write_cache parses it
@@ -308,13 +310,34 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		f->hash = kbc_file_hash(L->cache, i);
 		L->doc_rules[L->ndocs] = (uint32_t)eng_rule_count(L->k->e);
 		L->doc_keep[L->ndocs] = false;
+		L->doc_cached[L->ndocs] = false;
 		L->docs[L->ndocs++] = NULL;
-		return ENG_OK;
+		kbi_read_file(L, &L->img, i);
+		return L->nomem ? ENG_ERR_NOMEM : ENG_OK;
 	}
 	/* a file over yaml-bytes is parsed, so that the reader reports it */
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
 	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
 	                                : NULL;
+	/* from the cache, the rules are compiled when needed, each from its own tree: a
+	 * question needs few; the file's tree has them cut down to their ids */
+	size_t dlen = 0, tlen = 0;
+	const void *deps = doc ? kbc_deps(L->cache, i, &dlen) : NULL;
+	const void *trees = deps ? kbc_trees(L->cache, i, &tlen) : NULL;
+	size_t before = eng_rule_count(L->k->e);
+	eng_status lazy = trees ? eng_load_doc_lazy_trees(L->k->e, doc, deps, dlen, trees, tlen)
+	                        : ENG_ERR_INVALID;
+	if (lazy == ENG_ERR_NOMEM) {
+		eng_doc_free(doc);
+		return lazy;
+	}
+	if (doc && lazy != ENG_OK && kbc_has_rules(L->cache, i)) {
+		/* summaries or trees that do not fit: the rules come from the YAML, and the
+		 * cache is written anew */
+		kbc_refused(L->cache);
+		eng_doc_free(doc);
+		doc = NULL;
+	}
 	if (doc)
 		f->hash = kbc_file_hash(L->cache, i);   /* for a cache written again */
 	else
@@ -323,21 +346,11 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
 	}
-	size_t before = eng_rule_count(L->k->e);
 	L->doc_rules[L->ndocs] = (uint32_t)before;
 	L->doc_keep[L->ndocs] = false;
+	L->doc_cached[L->ndocs] = lazy == ENG_OK;
 	L->docs[L->ndocs++] = doc;
-	/* from the cache, the rules are compiled when needed: a question needs few */
-	size_t dlen;
-	const void *deps = kbc_deps(L->cache, i, &dlen);
-	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
-	if (st == ENG_OK) {
-		L->lazy = L->doc_keep[L->ndocs - 1] = eng_rule_count(L->k->e) > before;
-	} else if (st != ENG_ERR_NOMEM) {
-		if (deps)
-			kbc_refused(L->cache);  /* summaries that do not fit: write them anew */
-		st = eng_load_doc(L->k->e, doc, L->d);
-	}
+	st = lazy == ENG_OK ? ENG_OK : eng_load_doc(L->k->e, doc, L->d);
 	if (st == ENG_ERR_NOMEM)
 		return st;
 	if (st != ENG_OK)
@@ -614,11 +627,19 @@ static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_
 	unsigned char **deps = calloc(L->ndocs ? L->ndocs : 1, sizeof(*deps));
 	size_t *depslen = calloc(L->ndocs ? L->ndocs : 1, sizeof(*depslen));
 	bool ok = deps && depslen;
-	/* the trees of the files the cache's image gave whole, for the new cache */
+	/* the trees of the files the cache's image gave whole, and whole trees for those
+	 * whose rules the cache gave apart, for the new cache */
 	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
 		eng_status st = ENG_OK;
-		if (!L->docs[i])
-			ok = (L->docs[i] = kb_parse(L, &files[i], &st)) != NULL && !L->no_write;
+		if (L->docs[i] && !L->doc_cached[i])
+			continue;
+		eng_doc *doc = kb_parse(L, &files[i], &st);
+		ok = doc && !L->no_write;
+		if (!doc)
+			continue;
+		eng_doc_free(L->docs[i]);       /* nothing reads it now: its rules have theirs */
+		L->docs[i] = doc;
+		L->doc_cached[i] = false;
 	}
 	unsigned char *app = NULL;
 	size_t applen = 0;
@@ -719,7 +740,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
-	if (st == ENG_OK && L.sources_file) {
+	if (st == ENG_OK && L.sources_file && !L.flat) {
 		kb_check_cites(&L);
 		if (L.nomem)
 			st = ENG_ERR_NOMEM;
@@ -765,8 +786,10 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	free(L.doc_rules);
 	free(L.doc_keep);
+	free(L.doc_cached);
 	free(L.fnames);
 	free(L.refs);
+	free(L.efacts);
 	free(L.lexsecs);
 	free(L.famsrcs);
 	if (st != ENG_OK) {
