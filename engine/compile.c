@@ -810,10 +810,11 @@ static bool lazy_trees(compiler *c, rule_stub *stubs, size_t n, const unsigned c
                        size_t tlen)
 {
 	byte_cur cur = { trees, tlen, 0, false };
-	if (byte_u32(&cur) != n || n > (tlen - 4) / 8)
+	if (byte_u32(&cur) != n || n > (tlen - 4) / 16)
 		return false;
 	for (size_t k = 0; k < n; k++) {
 		uint32_t off = byte_u32(&cur), len = byte_u32(&cur);
+		uint64_t sum = byte_u64(&cur);
 		if (cur.bad || off > tlen || len > tlen - off || len == 0)
 			return false;
 		char *id = arena_strndup(c->a, stubs[k].id, stubs[k].idlen);
@@ -825,6 +826,7 @@ static bool lazy_trees(compiler *c, rule_stub *stubs, size_t n, const unsigned c
 		stubs[k].node = NULL;
 		stubs[k].tree = trees + off;
 		stubs[k].treelen = len;
+		stubs[k].treesum = sum;
 	}
 	return true;
 }

@@ -346,6 +346,28 @@ eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *le
 	return img_serialize(doc->root, false, out, len);
 }
 
+/* Not cryptographic: it tells a damaged tree from a whole one. Each step (xor a word in,
+ * multiply by an odd constant, rotate) is a bijection, so one changed word always changes
+ * the sum. */
+uint64_t doc_image_sum(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x243F6A8885A308D3ull ^ n, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+		h = h << 27 | h >> 37;
+	}
+	w = 0;
+	if (i < n)
+		memcpy(&w, p + i, n - i);
+	h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
 /* Puts the 32-bit word V at *AT of B, a buffer of at least *AT + 4 bytes. */
 static void img_put_word(unsigned char *b, size_t *at, uint32_t v)
 {
@@ -369,12 +391,12 @@ eng_status eng_doc_serialize_rules(const eng_doc *doc, unsigned char **skel, siz
 			n += root->u.items[2 * i + 1]->size;
 	if (n == 0)
 		return img_serialize(root, false, skel, skellen);
-	if (n >= UINT32_MAX / 8)
+	if (n >= UINT32_MAX / 16)
 		return ENG_ERR_INVALID;
 	unsigned char **imgs = calloc(n, sizeof(*imgs));
 	size_t *lens = calloc(n, sizeof(*lens));
 	eng_status st = imgs && lens ? ENG_OK : ENG_ERR_NOMEM;
-	size_t k = 0, total = 4 + 8 * n;
+	size_t k = 0, total = 4 + 16 * (size_t)n;
 	for (size_t i = 0; st == ENG_OK && i < root->size; i++) {
 		if (!img_is_rules(root, i))
 			continue;
@@ -390,11 +412,14 @@ eng_status eng_doc_serialize_rules(const eng_doc *doc, unsigned char **skel, siz
 	if (st == ENG_OK && !b)
 		st = ENG_ERR_NOMEM;
 	if (st == ENG_OK) {
-		size_t at = 0, off = 4 + 8 * n;
+		size_t at = 0, off = 4 + 16 * n;
 		img_put_word(b, &at, (uint32_t)n);
 		for (size_t j = 0; j < n; j++) {
+			uint64_t sum = doc_image_sum(imgs[j], lens[j]);
 			img_put_word(b, &at, (uint32_t)off);
 			img_put_word(b, &at, (uint32_t)lens[j]);
+			memcpy(b + at, &sum, sizeof(sum));
+			at += sizeof(sum);
 			memcpy(b + off, imgs[j], lens[j]);
 			off += lens[j];
 		}

@@ -586,6 +586,7 @@ static eng_status rules_add(eng *e, ir_rule *const *irs, const eng_doc *doc, con
 			r->node = stubs[i].tree ? NULL : stubs[i].node;
 			r->tree = stubs[i].tree;
 			r->treelen = stubs[i].treelen;
+			r->treesum = stubs[i].treesum;
 			r->file = file;
 		}
 	}

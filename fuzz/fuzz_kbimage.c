@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(i == 0 || kbi_only_file(&im, i) > kbi_only_file(&im, i - 1),
 		           "files out of order");
 	}
-	FUZZ_CHECK(im.len <= size - 1 && im.walk <= im.len, "parts past the image");
+	FUZZ_CHECK(im.len <= size - 1 && im.at <= im.len, "parts past the image");
 	/* every truncation of an accepted image is refused */
 	for (size_t cut = 0; cut < size - 1; cut++)
 		FUZZ_CHECK(!kbi_check(data + 1, cut, nfiles, 64, &im), "a truncated image accepted");

@@ -313,7 +313,7 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		L->doc_cached[L->ndocs] = false;
 		L->docs[L->ndocs++] = NULL;
 		kbi_read_file(L, &L->img, i);
-		return L->nomem ? ENG_ERR_NOMEM : ENG_OK;
+		return L->nomem ? ENG_ERR_NOMEM : L->img_bad ? ENG_ERR_INVALID : ENG_OK;
 	}
 	/* a file over yaml-bytes is parsed, so that the reader reports it */
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
@@ -366,55 +366,55 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 
 /* ---- indexes and the final checks ---- */
 
-/* qsort has no context argument in C11, so each index travels with its sort key. */
-typedef struct {
-	uint32_t i;
-	const char *id;
-	eng_sym sym;
-} kb_sortkey;
-
-static int kb_cmp_id(const void *a, const void *b)
+/* An index of N items (none with the same key: a knowledge base loads only without
+ * duplicates) by hashing their keys: *SLOTS (malloc'd, *CAP of them, a power of two at
+ * least twice N) holds 1 + an item's number, or 0. HASH (I) is item I's hash. Returns
+ * false when out of memory. */
+static bool kb_index(const kb *k, uint32_t n, uint32_t (*hash)(const kb *, uint32_t),
+                     uint32_t **slots, uint32_t *cap)
 {
-	return strcmp(((const kb_sortkey *)a)->id, ((const kb_sortkey *)b)->id);
-}
-
-static int kb_cmp_sym(const void *a, const void *b)
-{
-	eng_sym x = ((const kb_sortkey *)a)->sym, y = ((const kb_sortkey *)b)->sym;
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts N items described by KEYS with CMP and writes their indexes to *OUT (malloc'd).
- * Returns false when out of memory. */
-static bool kb_index(kb_sortkey *keys, uint32_t n, int (*cmp)(const void *, const void *),
-                     uint32_t **out)
-{
-	*out = malloc((n ? n : 1) * sizeof(**out));
-	if (!*out)
+	uint32_t c = 16;
+	while (c < 2 * (uint64_t)n)
+		c *= 2;
+	*slots = calloc(c, sizeof(**slots));
+	if (!*slots)
 		return false;
-	qsort(keys, n, sizeof(*keys), cmp);
-	for (uint32_t i = 0; i < n; i++)
-		(*out)[i] = keys[i].i;
+	*cap = c;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t h = hash(k, i) & (c - 1);
+		while ((*slots)[h])
+			h = (h + 1) & (c - 1);
+		(*slots)[h] = i + 1;
+	}
 	return true;
+}
+
+static uint32_t kb_sym_hash(eng_sym sym)
+{
+	return (uint32_t)(((uint64_t)sym * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static uint32_t kb_src_key(const kb *k, uint32_t i)
+{
+	return kb_str_hash(k->sources[i].id ? k->sources[i].id : "");
+}
+
+static uint32_t kb_ent_key(const kb *k, uint32_t i)
+{
+	return kb_str_hash(k->entities[i].id ? k->entities[i].id : "");
+}
+
+static uint32_t kb_ent_sym_key(const kb *k, uint32_t i)
+{
+	return kb_sym_hash(k->entities[i].sym);
 }
 
 static eng_status kb_build_indexes(kb *k)
 {
 	kb_mem *m = k->mem;
-	uint32_t most = k->nsources > k->nentities ? k->nsources : k->nentities;
-	kb_sortkey *keys = malloc((most ? most : 1) * sizeof(*keys));
-	if (!keys)
-		return ENG_ERR_NOMEM;
-	bool ok = true;
-	for (uint32_t i = 0; i < k->nsources; i++)
-		keys[i] = (kb_sortkey){ i, k->sources[i].id ? k->sources[i].id : "", 0 };
-	ok = ok && kb_index(keys, k->nsources, kb_cmp_id, &m->src_by_id);
-	for (uint32_t i = 0; i < k->nentities; i++)
-		keys[i] = (kb_sortkey){ i, k->entities[i].id ? k->entities[i].id : "",
-		                        k->entities[i].sym };
-	ok = ok && kb_index(keys, k->nentities, kb_cmp_id, &m->ent_by_id);
-	ok = ok && kb_index(keys, k->nentities, kb_cmp_sym, &m->ent_by_sym);
-	free(keys);
+	bool ok = kb_index(k, k->nsources, kb_src_key, &m->src_by_id, &m->src_cap) &&
+	          kb_index(k, k->nentities, kb_ent_key, &m->ent_by_id, &m->ent_cap) &&
+	          kb_index(k, k->nentities, kb_ent_sym_key, &m->ent_by_sym, &m->sym_cap);
 	return ok ? ENG_OK : ENG_ERR_NOMEM;
 }
 
@@ -489,6 +489,8 @@ void kb_free(kb *k)
 			rx_free(k->entities[i].aliases[j]);
 	for (uint32_t i = 0; i < k->nlexicon; i++)
 		rx_free(k->lexicon[i].re);
+	if (k->mem && eng_rule_trees_damaged(k->e))
+		kbc_drop(((kb_mem *)k->mem)->cache);     /* the next run writes it anew */
 	free(k->sources);
 	free(k->entities);
 	free(k->lexicon);
@@ -682,6 +684,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	kb *k = kb_new(dir, opts->limits);
 	if (!k)
 		return ENG_ERR_NOMEM;
+	size_t ndiags = eng_diags_count(d);
 	kb_loader L = { .k = k, .m = k->mem, .d = d };
 	kb_paths paths = { NULL, 0, 0 };
 	eng_status st = ENG_OK;
@@ -721,22 +724,26 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		                                         strlen(paths.v[i].path))))
 			st = ENG_ERR_NOMEM;
 	if (st == ENG_OK && L.cache) {
-		/* the lexicon from the cache's image, checked whole before any file is skipped */
+		/* the sources, catalog and lexicon from the cache's image, checked as read */
 		size_t applen;
 		const void *app = kbc_app(L.cache, &applen);
-		L.flat = app && kbi_check(app, applen, paths.n, kbc_npats(L.cache), &L.img);
+		L.flat = app && kbi_open(app, applen, paths.n, kbc_npats(L.cache), &L.img);
 		if (app && !L.flat)
 			kbc_refused(L.cache);
 	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
 		st = kb_load_file(&L, &paths.v[i], i);
 	if (st == ENG_OK) {
-		if (L.flat)
+		if (L.flat && L.img_next == L.img.nonly)
 			kbi_read(&L, &L.img);
+		else if (L.flat)
+			L.img_bad = true;
 		else
 			kb_read_lexicons(&L);   /* once every file's families are in */
 		if (L.nomem)
 			st = ENG_ERR_NOMEM;
+		else if (L.img_bad)
+			st = ENG_ERR_INVALID;
 	}
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
@@ -794,6 +801,13 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	free(L.famsrcs);
 	if (st != ENG_OK) {
 		kb_free(k);
+		if (L.img_bad && st == ENG_ERR_INVALID && eng_diags_count(d) == ndiags) {
+			/* an image made on purpose, with a checksum that fits: the YAML instead,
+			 * and the cache written anew */
+			kb_load_opts again = *opts;
+			again.cache_no_read = true;
+			return kb_load_with(dir, &again, d, out, cache);
+		}
 		return st;
 	}
 	*out = k;
@@ -813,17 +827,11 @@ const kb_source *kb_source_find(const kb *k, const char *id)
 	const kb_mem *m = k && id ? k->mem : NULL;
 	if (!m || !m->src_by_id)
 		return NULL;
-	uint32_t lo = 0, hi = k->nsources;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_source *s = &k->sources[m->src_by_id[mid]];
-		int c = strcmp(s->id ? s->id : "", id);
-		if (c == 0)
+	for (uint32_t h = kb_str_hash(id) & (m->src_cap - 1); m->src_by_id[h];
+	     h = (h + 1) & (m->src_cap - 1)) {
+		const kb_source *s = &k->sources[m->src_by_id[h] - 1];
+		if (strcmp(s->id ? s->id : "", id) == 0)
 			return s;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }
@@ -834,17 +842,11 @@ const kb_entity *kb_entity_find(const kb *k, const char *id)
 	const kb_mem *m = k && id ? k->mem : NULL;
 	if (!m || !m->ent_by_id)
 		return NULL;
-	uint32_t lo = 0, hi = k->nentities;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_entity *en = &k->entities[m->ent_by_id[mid]];
-		int c = strcmp(en->id ? en->id : "", id);
-		if (c == 0)
+	for (uint32_t h = kb_str_hash(id) & (m->ent_cap - 1); m->ent_by_id[h];
+	     h = (h + 1) & (m->ent_cap - 1)) {
+		const kb_entity *en = &k->entities[m->ent_by_id[h] - 1];
+		if (strcmp(en->id ? en->id : "", id) == 0)
 			return en;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }
@@ -855,16 +857,11 @@ const kb_entity *kb_entity_by_sym(const kb *k, eng_sym sym)
 	const kb_mem *m = k && sym ? k->mem : NULL;
 	if (!m || !m->ent_by_sym)
 		return NULL;
-	uint32_t lo = 0, hi = k->nentities;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_entity *en = &k->entities[m->ent_by_sym[mid]];
+	for (uint32_t h = kb_sym_hash(sym) & (m->sym_cap - 1); m->ent_by_sym[h];
+	     h = (h + 1) & (m->sym_cap - 1)) {
+		const kb_entity *en = &k->entities[m->ent_by_sym[h] - 1];
 		if (en->sym == sym)
 			return en;
-		if (en->sym < sym)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }

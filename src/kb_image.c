@@ -39,9 +39,11 @@
  *   the texts, then the pattern texts
  * A text is a u32 offset into the texts, or into the pattern texts for a pattern as
  * written and a family's expansion (KBI_NONE: none). The cache's checksum of the
- * section sees damage; kbi_check refuses, before the load skips any tree, whatever does
- * not fit (an offset or a number out of range, a count past the bytes, texts without a
- * final NUL), so that a load from the image never stops half-way.
+ * section sees damage. What only a file made on purpose can hold, the reading refuses:
+ * kbi_open the parts that say which files are skipped, kbi_read_file and kbi_read the
+ * rest as they go (an offset or a number out of range, a count past the bytes, texts
+ * without a final NUL), never reading past the image; the load then starts again from
+ * the YAML (kb.c). kbi_check refuses all of it at once, for the fuzz target.
  */
 #include "bytes.h"
 #include "kb_private.h"
@@ -657,7 +659,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 	}
 }
 
-bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
+bool kbi_open(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
 {
 	memset(im, 0, sizeof(*im));
 	byte_cur c = { p, len, 0, false };
@@ -684,16 +686,23 @@ bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats
 			return false;
 	}
 	im->at = c.off;
+	im->p = p;
+	im->len = rend;
+	im->nfiles = nfiles;
+	im->npats = npats;
+	return !c.bad;
+}
+
+bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
+{
+	if (!kbi_open(p, len, nfiles, npats, im))
+		return false;
+	byte_cur c = { im->p, im->len, im->at, false };
 	for (uint32_t i = 0; i < im->nonly && !c.bad; i++) {
 		kbi_sources(&c, im, NULL, NULL);
 		kbi_entities(&c, im, NULL, NULL, npats);
 	}
-	im->walk = c.off;
-	im->p = p;
-	im->len = rend;
 	kbi_walk(&c, im, NULL, nfiles, npats);
-	im->nfiles = nfiles;
-	im->npats = npats;
 	return !c.bad && c.off == c.n;
 }
 
@@ -706,20 +715,18 @@ uint32_t kbi_only_file(const kbi *im, uint32_t i)
 
 void kbi_read(kb_loader *L, const kbi *im)
 {
-	byte_cur c = { im->p, im->len, im->walk, false };
+	byte_cur c = { im->p, im->len, im->at, false };
 	kbi_walk(&c, im, L, im->nfiles, im->npats);
-	/* checked by kbi_check: only memory can run out */
-	if (c.bad)
-		L->nomem = true;
+	if (c.bad || c.off != c.n)
+		L->img_bad = true;
 }
 
 void kbi_read_file(kb_loader *L, kbi *im, uint32_t file)
 {
-	byte_cur c = { im->p, im->walk, im->at, false };
+	byte_cur c = { im->p, im->len, im->at, false };
 	kbi_sources(&c, im, L, L->fnames[file]);
 	kbi_entities(&c, im, L, L->fnames[file], im->npats);
 	im->at = c.off;
-	/* checked by kbi_check: only memory can run out */
 	if (c.bad)
-		L->nomem = true;
+		L->img_bad = true;
 }

@@ -25,9 +25,9 @@ typedef struct kb_block {
 typedef struct {
 	kb_block *blocks;
 	uint32_t capsources, capentities, caplexicon, capfamilies;
-	uint32_t *src_by_id;    /* indexes of sources sorted by id */
-	uint32_t *ent_by_id;    /* indexes of entities sorted by id */
-	uint32_t *ent_by_sym;   /* ... and by symbol */
+	/* the sources by id, the entities by id and by symbol: hashed (kb_index) */
+	uint32_t *src_by_id, *ent_by_id, *ent_by_sym;
+	uint32_t src_cap, ent_cap, sym_cap;
 	/* the documents whose rules are compiled when needed (eng_load_doc_lazy), and the
 	 * cache their texts are in: freed after the engine */
 	eng_doc **docs;
@@ -79,8 +79,9 @@ typedef struct {
 /* The image of a compiled cache (kb_image.c), checked: where its parts are. */
 typedef struct {
 	const unsigned char *p;         /* the records */
-	size_t len, walk;               /* their end; where the families begin */
-	size_t at;                      /* the next file's sources and catalog entries */
+	size_t len;                     /* their end */
+	size_t at;                      /* the next file's sources and catalog entries, then
+	                                 * the families */
 	const char *str, *pat;          /* the texts and the pattern texts */
 	uint32_t nstr, npat;
 	uint32_t nonly;                 /* the files that hold only what the image gives */
@@ -144,6 +145,8 @@ typedef struct {
 	bool flat;
 	kbi img;
 	uint32_t img_next;      /* the next of IMG's files to skip */
+	bool img_bad;           /* IMG did not read as kbi_write writes: the load starts again
+	                         * without the cache */
 } kb_loader;
 
 /* The words of a source's `topic` and of a catalog entry's `kind` (kb_sections.c). */
@@ -201,20 +204,26 @@ void kb_read_lexicons(kb_loader *L);
  * when out of memory or the load does not fit that shape (nothing is written then). */
 bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned char **out,
                size_t *len);
-/* Checks the image P[0..LEN) for a load of NFILES files whose cache holds NPATS
- * patterns, into *IM: false when it is not one kbi_write could have written for them. */
+/* Opens the image P[0..LEN) for a load of NFILES files whose cache holds NPATS patterns,
+ * into *IM: false when the files it gives whole or its blocks of texts are not as
+ * kbi_write writes them. The rest is checked as it is read. */
+bool kbi_open(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im);
+/* kbi_open, and every record checked: false when the image is not one kbi_write could
+ * have written for such a load (the fuzz target's door). */
 bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im);
 /* The number of the I'th file (I < IM->nonly, in increasing order) that the image gives
  * whole. */
 uint32_t kbi_only_file(const kbi *im, uint32_t i);
-/* Reads the sources and the catalog entries of the next file the checked image IM gives
+/* Reads the sources and the catalog entries of the next file the open image IM gives
  * whole (file FILE, L->fnames[FILE]) into L->k, as kb_read_doc reads them from its tree:
  * the same symbols interned in the same order, the same facts given to the engine, the
- * patterns from L->cache. Running out of memory sets L->nomem. */
+ * patterns from L->cache. Running out of memory sets L->nomem; records that do not read
+ * as kbi_write writes them set L->img_bad (what was read is then thrown away). */
 void kbi_read_file(kb_loader *L, kbi *im, uint32_t file);
-/* Reads the families and the lexicon of the checked image IM into L->k, with their
- * patterns from L->cache and their symbols interned as a load from the trees does.
- * Running out of memory sets L->nomem. */
+/* Reads the families and the lexicon of the open image IM, after its files' records,
+ * into L->k, with their patterns from L->cache and their symbols interned as a load from
+ * the trees does. Running out of memory sets L->nomem; records that do not read as
+ * kbi_write writes them set L->img_bad. */
 void kbi_read(kb_loader *L, const kbi *im);
 
 /* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit

@@ -80,9 +80,13 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 void kbc_release_doc(kbc *c, size_t i);
 /* The trees of file I's rules (the second image of eng_doc_serialize_rules; kbc_doc gives
  * the first, whose rules are cut down to their ids), *LEN bytes, valid until kbc_close;
- * NULL when it has none or they fail their checksum (the file should then be written
- * again, and the file parsed: its tree from kbc_doc lacks its rules). */
+ * NULL when it has none. Not checked here: each tree has its own checksum, checked by
+ * the engine when it reads it (eng_rule_trees_damaged then says so: see kbc_drop). */
 const void *kbc_trees(kbc *c, size_t i, size_t *len);
+/* Part of the cache file was found damaged after the load (a rule's tree): the file goes,
+ * unless another run has replaced it already, for the next run to write. NULL is
+ * allowed. */
+void kbc_drop(kbc *c);
 /* Whether the cache holds rules of file I (summaries or trees, sound or not): then the
  * tree kbc_doc gives lacks them. */
 bool kbc_has_rules(const kbc *c, size_t i);

@@ -673,9 +673,10 @@ Test(kb, compiled_cache)
 	size_t n = fread(whole, 1, sizeof(whole), f);
 	fclose(f);
 	cr_assert_gt(n, 4096);
-	/* a byte of the body that every load reads: in the rule file's tree (a file that
-	 * holds only sources, catalog and lexicon entries is not read: the image gives it) */
-	static const char name[] = "Firehose converts on the way in.";
+	/* a byte of the body that every load reads: in the rule file's tree, which keeps its
+	 * rule's id (a file that holds only sources, catalog and lexicon entries is not read:
+	 * the image gives it; a rule's own tree is read when the rule is compiled) */
+	static const char name[] = "firehose-parquet";
 	long body = -1;
 	for (size_t i = 48; i + sizeof(name) - 1 <= n && body < 0; i++)
 		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
@@ -1094,9 +1095,10 @@ static const char *all_matches(const kb *k, const char *text, char *buf, size_t 
 
 /* Damage that only a section's own checksum sees (the table keeps its checksum): a
  * document image is refused when the load reads it, which then reads that file's YAML and
- * writes the cache anew; a compiled pattern is refused when it first runs, after the
- * load: it is compiled from its source, with the same matches, and the cache file goes,
- * so that the next load writes it anew. */
+ * writes the cache anew; a rule's own tree when the rule is first compiled, after the
+ * load, which then reads the rule from its file, and a compiled pattern when it first
+ * runs: it is compiled from its source, with the same matches; for those two the cache
+ * file goes, so that the next load writes it anew. */
 Test(kb, cache_sections_checked_when_used)
 {
 	tmpkb t;
@@ -1108,8 +1110,8 @@ Test(kb, cache_sections_checked_when_used)
 	memcpy(&tablen, whole + KBC_AT_TABLEN, sizeof(tablen));
 	size_t data = KBC_ALIGN(KBC_HEADER + (size_t)tablen);
 	cr_assert_lt(data, n);
-	/* the rule file's document image holds the rule's reason; the table does not */
-	static const char name[] = "Firehose converts on the way in.";
+	/* the rule file's document image holds the rule's id first; the table does not */
+	static const char name[] = "firehose-parquet";
 	size_t pos = 0;
 	for (size_t i = data; i + sizeof(name) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
@@ -1118,6 +1120,37 @@ Test(kb, cache_sections_checked_when_used)
 	whole[pos] ^= 0x20;
 	write_text(file, (const char *)whole, n);
 	cr_expect_eq(load_cached(&t, cache_dir, false, "a damaged image"), KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
+
+	/* the rule's own tree holds its reason: checked when the rule is first compiled,
+	 * which then reads the rule from its file, the same; the cache file goes */
+	static const char reason[] = "Firehose converts on the way in.";
+	whole = cache_bytes(file, &n);
+	pos = 0;
+	for (size_t i = data; i + sizeof(reason) - 1 <= n && !pos; i++)
+		if (memcmp(whole + i, reason, sizeof(reason) - 1) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the rule's tree where expected");
+	whole[pos] ^= 0x20;
+	write_text(file, (const char *)whole, n);
+	{
+		eng_diags *d = eng_diags_new(0);
+		kb *k = NULL;
+		kb_load_opts opts = { NULL, cache_dir, false };
+		kb_cache_result res;
+		cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
+		cr_expect_eq(res, KB_CACHE_HIT, "the damage is not seen by the load");
+		eng_rule_info info;
+		cr_assert(eng_rule_get(k->e, 0, &info), "the rule compiles: %s", eng_error(k->e));
+		cr_expect_str_eq(info.id, "firehose-parquet");
+		cr_expect_str_eq(info.because, reason, "compiled from its file");
+		cr_expect(eng_rule_trees_damaged(k->e));
+		kb_free(k);
+		eng_diags_free(d);
+		cr_expect_neq(access(file, F_OK), 0, "the damaged cache file is gone");
+	}
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after a damaged rule tree"),
+	             KB_CACHE_WRITTEN);
 	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
 
 	/* the last pattern's bytes end the file */
