@@ -10,6 +10,7 @@
  * then its facts to eng_deffact_add. The IR of a document with errors is given back to
  * the rules arena.
  */
+#include "bytes.h"
 #include "compile.h"
 
 #include <ctype.h>
@@ -802,9 +803,43 @@ static bool lazy_sections(compiler *c, comp_out *out, const eng_node *root, rule
 	return k == n;
 }
 
+/* Points each of the N STUBS at its tree in TREES[0..TLEN) (eng_doc_serialize_rules), with
+ * its id copied into arena A (the document it was read from need not stay). False when
+ * they do not fit; C's status ENG_ERR_NOMEM when memory ran out. */
+static bool lazy_trees(compiler *c, rule_stub *stubs, size_t n, const unsigned char *trees,
+                       size_t tlen)
+{
+	byte_cur cur = { trees, tlen, 0, false };
+	if (byte_u32(&cur) != n || n > (tlen - 4) / 16)
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		uint32_t off = byte_u32(&cur), len = byte_u32(&cur);
+		uint64_t sum = byte_u64(&cur);
+		if (cur.bad || off > tlen || len > tlen - off || len == 0)
+			return false;
+		char *id = arena_strndup(c->a, stubs[k].id, stubs[k].idlen);
+		if (!id) {
+			c->st = ENG_ERR_NOMEM;
+			return false;
+		}
+		stubs[k].id = id;
+		stubs[k].node = NULL;
+		stubs[k].tree = trees + off;
+		stubs[k].treelen = len;
+		stubs[k].treesum = sum;
+	}
+	return true;
+}
+
 eng_status eng_load_doc_lazy(eng *e, const eng_doc *doc, const void *img, size_t len)
 {
-	if (!e || !doc)
+	return eng_load_doc_lazy_trees(e, doc, img, len, NULL, 0);
+}
+
+eng_status eng_load_doc_lazy_trees(eng *e, const eng_doc *doc, const void *img, size_t len,
+                                   const void *trees, size_t tlen)
+{
+	if (!e || !doc || (!trees && tlen))
 		return ENG_ERR_INVALID;
 	/* no diagnostics: a document that has any is loaded again by eng_load_doc */
 	compiler c = { .e = e, .doc = doc, .a = eng_rules_arena(e) };
@@ -824,6 +859,8 @@ eng_status eng_load_doc_lazy(eng *e, const eng_doc *doc, const void *img, size_t
 		else if (!lazy_sections(&c, &out, root, stubs, n))
 			st = c.st ? c.st : ENG_ERR_INVALID;
 		else if (c.st || c.errors)
+			st = c.st ? c.st : ENG_ERR_INVALID;
+		else if (trees && !lazy_trees(&c, stubs, n, trees, tlen))
 			st = c.st ? c.st : ENG_ERR_INVALID;
 	}
 	bool handed = false;

@@ -295,8 +295,11 @@ struct rule {
 	const ir_rule *ir;      /* NULL until compiled (a rule of eng_load_doc_lazy) */
 	const char *id;         /* ir->id, known before the IR */
 	const rule_deps *deps;
-	const eng_doc *doc;     /* where an uncompiled rule is: its document and node */
+	const eng_doc *doc;     /* where an uncompiled rule is: its document and node, */
 	const eng_node *node;
+	const unsigned char *tree;      /* or the image of its own tree, and its checksum */
+	uint32_t treelen;
+	uint64_t treesum;
 	const char *file;       /* the document's name, in the rules arena */
 	uint32_t index;
 	varloc *vars;
@@ -420,6 +423,7 @@ struct eng {
 	uint32_t *deffact_slots;    /* background facts, open addressing: index + 1, 0 = empty */
 	uint32_t ndeffact_slots;    /* a power of two, at least twice ndeffacts */
 	bool defer;             /* eng_rules_defer: rules wait for eng_rules_build_* */
+	bool trees_damaged;     /* a rule's stored tree failed its checksum */
 	uint32_t nplaced;       /* rules[0, nplaced) are built, or left out for good */
 	struct inputs *inputs;  /* defer.c: the kinds of input fact allowed, once the network
 	                         * was built for them only (NULL: any) */

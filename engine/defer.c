@@ -37,6 +37,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A kind of fact: (attribute, value), (attribute, any value), or "some fact with this
  * attribute" (what a condition with a variable value needs). */
@@ -270,19 +271,90 @@ eng_status deps_note_changes(eng *e, const rule_deps *d)
 	return ENG_OK;
 }
 
+/* The mapping of the rule with id ID in a `rules:` section of ROOT, or NULL. */
+static const eng_node *rule_node_find(const eng_node *root, const char *id)
+{
+	for (size_t i = 0; root && eng_node_kind_of(root) == ENG_NODE_MAP &&
+	                   i < eng_node_size(root); i++) {
+		const char *name = eng_node_text(eng_node_key(root, i), NULL);
+		const eng_node *v = eng_node_value(root, i);
+		if (!name || strcmp(name, "rules") != 0 || eng_node_kind_of(v) != ENG_NODE_SEQ)
+			continue;
+		for (size_t j = 0; j < eng_node_size(v); j++) {
+			const eng_node *rn = eng_node_item(v, j);
+			const eng_node *idn = eng_node_kind_of(rn) == ENG_NODE_MAP ?
+			                      eng_node_get(rn, "id") : NULL;
+			const char *t = idn ? eng_node_text(idn, NULL) : NULL;
+			if (t && strcmp(t, id) == 0)
+				return rn;
+		}
+	}
+	return NULL;
+}
+
+/* Compiles R from its file, read again: for a rule whose stored tree was damaged. */
+static eng_status rule_compile_from_file(eng *e, rule *r, ir_rule **ir)
+{
+	eng_status st = ENG_ERR_LOAD;
+	eng_doc *doc = r->file ? eng_doc_read_file(r->file, &e->limits.doc, NULL, &st) : NULL;
+	const eng_node *rn = doc ? rule_node_find(eng_doc_root(doc), r->id) : NULL;
+	if (rn) {
+		st = compile_rule_lazy(e, doc, rn, r->file, ir);
+	} else if (st != ENG_ERR_NOMEM) {
+		size_t size;
+		char *msg = eng_error_buf(e, &size);
+		snprintf(msg, size, "rule `%s` (%s) no longer compiles: the rules changed while "
+		         "they were in use", r->id, r->file ? r->file : "");
+		st = ENG_ERR_LOAD;
+	}
+	eng_doc_free(doc);
+	return st;
+}
+
+bool eng_rule_trees_damaged(const eng *e)
+{
+	return e && e->trees_damaged;
+}
+
 /* Compiles R if it was not: ENG_OK, or compile_rule_lazy's failure. */
 static eng_status rule_compile(eng *e, rule *r)
 {
 	if (r->ir)
 		return ENG_OK;
 	ir_rule *ir;
-	eng_status st = compile_rule_lazy(e, r->doc, r->node, r->file, &ir);
+	eng_status st;
+	if (r->tree && doc_image_sum(r->tree, r->treelen) != r->treesum) {
+		/* its stored tree is damaged (the cache checks it here, when first read) */
+		e->trees_damaged = true;
+		st = rule_compile_from_file(e, r, &ir);
+	} else if (r->tree) {
+		/* its own tree, read for the compiler and dropped: the IR keeps no node */
+		eng_doc *doc = eng_doc_deserialize_borrowed(r->file, r->tree, r->treelen, r->file,
+		                                            &e->limits.doc, &st);
+		const eng_node *root = doc ? eng_doc_root(doc) : NULL;
+		if (!root) {
+			size_t size;
+			char *msg = eng_error_buf(e, &size);
+			if (st == ENG_ERR_NOMEM)
+				snprintf(msg, size, "out of memory reading rule `%s`", r->id);
+			else
+				snprintf(msg, size, "rule `%s` (%s): its stored tree cannot be read",
+				         r->id, r->file ? r->file : "");
+			eng_doc_free(doc);
+			return st == ENG_ERR_NOMEM ? st : ENG_ERR_LOAD;
+		}
+		st = compile_rule_lazy(e, doc, root, r->file, &ir);
+		eng_doc_free(doc);
+	} else {
+		st = compile_rule_lazy(e, r->doc, r->node, r->file, &ir);
+	}
 	if (st)
 		return st;
 	r->ir = ir;
 	r->cite = ir->cite;
 	r->doc = NULL;
 	r->node = NULL;
+	r->tree = NULL;
 	return ENG_OK;
 }
 
@@ -670,6 +742,9 @@ eng_status deps_image_read(eng *e, const unsigned char *img, size_t len, rule_st
 		stubs[i].idlen = l;
 		stubs[i].node = NULL;
 		stubs[i].deps = d;
+		stubs[i].tree = NULL;
+		stubs[i].treelen = 0;
+		stubs[i].treesum = 0;
 		c.b.bad = c.b.bad || !l;
 	}
 	free(syms);

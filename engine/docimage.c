@@ -169,19 +169,129 @@ static uint32_t img_node(img_writer *w, const eng_node *n)
 	return img_remember(w, n, idx) ? idx : IMG_NONE;
 }
 
-/* The image of DOC in a malloc'd buffer *OUT of *LEN bytes, which the caller frees.
- * Returns ENG_ERR_NOMEM, or ENG_ERR_INVALID for NULL arguments or a document too large
- * for 32-bit offsets; *OUT is then NULL. */
-eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *len)
+/* Writes a rule of a `rules:` section cut down to its `id` pair (the whole node when it
+ * has none): the mapping of one pair. Returns its index, or IMG_NONE after an error. */
+static uint32_t img_rule_stub(img_writer *w, const eng_node *n)
 {
-	if (!out || !len)
-		return ENG_ERR_INVALID;
-	*out = NULL;
-	*len = 0;
-	if (!doc)
-		return ENG_ERR_INVALID;
+	size_t at = SIZE_MAX;
+	for (size_t i = 0; n->kind == ENG_NODE_MAP && i < n->size && at == SIZE_MAX; i++) {
+		const eng_node *k = n->u.items[2 * i];
+		if (k->kind == ENG_NODE_SCALAR && k->size == 2 && memcmp(k->u.text, "id", 2) == 0)
+			at = i;
+	}
+	if (at == SIZE_MAX)
+		return img_node(w, n);
+	uint32_t kids[2] = { img_node(w, n->u.items[2 * at]), img_node(w, n->u.items[2 * at + 1]) };
+	if (w->st != ENG_OK)
+		return IMG_NONE;
+	if (w->nitems + 2 >= UINT32_MAX || w->nnodes >= IMG_NONE - 1) {
+		w->st = ENG_ERR_INVALID;
+		return IMG_NONE;
+	}
+	if (!img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, 2, sizeof(*w->items)) ||
+	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
+		return IMG_NONE;
+	uint32_t payload = (uint32_t)w->nitems;
+	memcpy(w->items + w->nitems, kids, sizeof(kids));
+	w->nitems += 2;
+	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
+	rec[1] = n->line;
+	rec[2] = n->col;
+	rec[3] = 1;
+	rec[4] = payload;
+	return (uint32_t)w->nnodes++;
+}
+
+/* Whether N is the value of a top-level `rules` key of ROOT: a section whose rules
+ * eng_doc_serialize_rules cuts down. */
+static bool img_is_rules(const eng_node *root, size_t i)
+{
+	const eng_node *k = root->u.items[2 * i], *v = root->u.items[2 * i + 1];
+	return k->kind == ENG_NODE_SCALAR && k->size == 5 && memcmp(k->u.text, "rules", 5) == 0 &&
+	       v->kind == ENG_NODE_SEQ;
+}
+
+/* Writes the root ROOT, with the rules of its `rules:` sections cut down to their ids
+ * when STUBS. Returns its index, or IMG_NONE after an error. */
+static uint32_t img_root(img_writer *w, const eng_node *root, bool stubs)
+{
+	bool cut = false;
+	for (size_t i = 0; stubs && root->kind == ENG_NODE_MAP && i < root->size; i++)
+		cut = cut || img_is_rules(root, i);
+	if (!cut)
+		return img_node(w, root);
+	/* as img_node, one level down: the sections' values are written with their rules
+	 * cut (a rule node shared with another section is written twice: no harm) */
+	size_t count = 2 * root->size;
+	uint32_t *kids = malloc(count * sizeof(*kids));
+	if (!kids) {
+		w->st = ENG_ERR_NOMEM;
+		return IMG_NONE;
+	}
+	for (size_t i = 0; i < root->size && w->st == ENG_OK; i++) {
+		const eng_node *v = root->u.items[2 * i + 1];
+		kids[2 * i] = img_node(w, root->u.items[2 * i]);
+		if (!img_is_rules(root, i)) {
+			kids[2 * i + 1] = img_node(w, v);
+			continue;
+		}
+		uint32_t *rules = malloc((v->size ? v->size : 1) * sizeof(*rules));
+		if (!rules) {
+			w->st = ENG_ERR_NOMEM;
+			break;
+		}
+		for (size_t j = 0; j < v->size && w->st == ENG_OK; j++)
+			rules[j] = img_rule_stub(w, v->u.items[j]);
+		if (w->st == ENG_OK && (w->nitems + v->size >= UINT32_MAX ||
+		                        w->nnodes >= IMG_NONE - 1))
+			w->st = ENG_ERR_INVALID;
+		if (img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, v->size,
+		                sizeof(*w->items)) &&
+		    img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+		                IMG_NODE_WORDS, sizeof(*w->nodes))) {
+			uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+			rec[0] = (uint32_t)v->kind | (v->quoted ? 1u << 8 : 0);
+			rec[1] = v->line;
+			rec[2] = v->col;
+			rec[3] = (uint32_t)v->size;
+			rec[4] = (uint32_t)w->nitems;
+			if (v->size)
+				memcpy(w->items + w->nitems, rules, v->size * sizeof(*rules));
+			w->nitems += v->size;
+			kids[2 * i + 1] = (uint32_t)w->nnodes++;
+		}
+		free(rules);
+	}
+	uint32_t idx = IMG_NONE;
+	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
+		w->st = ENG_ERR_INVALID;
+	if (w->st == ENG_OK &&
+	    img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) &&
+	    img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                IMG_NODE_WORDS, sizeof(*w->nodes))) {
+		uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+		rec[0] = (uint32_t)root->kind | (root->quoted ? 1u << 8 : 0);
+		rec[1] = root->line;
+		rec[2] = root->col;
+		rec[3] = (uint32_t)root->size;
+		rec[4] = (uint32_t)w->nitems;
+		memcpy(w->items + w->nitems, kids, count * sizeof(*kids));
+		w->nitems += count;
+		idx = (uint32_t)w->nnodes++;
+	}
+	free(kids);
+	return idx;
+}
+
+/* The image of the tree at ROOT (NULL: an empty document), its rules cut down with
+ * STUBS, in a malloc'd *OUT of *LEN bytes. */
+static eng_status img_serialize(const eng_node *root_node, bool stubs, unsigned char **out,
+                                size_t *len)
+{
 	img_writer w = { .st = ENG_OK };
-	uint32_t root = doc->root ? img_node(&w, doc->root) : IMG_NONE;
+	uint32_t root = root_node ? img_root(&w, root_node, stubs) : IMG_NONE;
 	eng_status st = w.st;
 	unsigned char *buf = NULL;
 	size_t total = 0;
@@ -220,6 +330,112 @@ eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *le
 	free(w.items);
 	free(w.pool);
 	return st;
+}
+
+/* The image of DOC in a malloc'd buffer *OUT of *LEN bytes, which the caller frees.
+ * Returns ENG_ERR_NOMEM, or ENG_ERR_INVALID for NULL arguments or a document too large
+ * for 32-bit offsets; *OUT is then NULL. */
+eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *len)
+{
+	if (!out || !len)
+		return ENG_ERR_INVALID;
+	*out = NULL;
+	*len = 0;
+	if (!doc)
+		return ENG_ERR_INVALID;
+	return img_serialize(doc->root, false, out, len);
+}
+
+/* Not cryptographic: it tells a damaged tree from a whole one. Each step (xor a word in,
+ * multiply by an odd constant, rotate) is a bijection, so one changed word always changes
+ * the sum. */
+uint64_t doc_image_sum(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x243F6A8885A308D3ull ^ n, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, sizeof(w));
+		h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+		h = h << 27 | h >> 37;
+	}
+	w = 0;
+	if (i < n)
+		memcpy(&w, p + i, n - i);
+	h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+/* Puts the 32-bit word V at *AT of B, a buffer of at least *AT + 4 bytes. */
+static void img_put_word(unsigned char *b, size_t *at, uint32_t v)
+{
+	memcpy(b + *at, &v, sizeof(v));
+	*at += sizeof(v);
+}
+
+eng_status eng_doc_serialize_rules(const eng_doc *doc, unsigned char **skel, size_t *skellen,
+                                   unsigned char **rules, size_t *ruleslen)
+{
+	if (!skel || !skellen || !rules || !ruleslen)
+		return ENG_ERR_INVALID;
+	*skel = *rules = NULL;
+	*skellen = *ruleslen = 0;
+	if (!doc)
+		return ENG_ERR_INVALID;
+	const eng_node *root = doc->root;
+	size_t n = 0;
+	for (size_t i = 0; root && root->kind == ENG_NODE_MAP && i < root->size; i++)
+		if (img_is_rules(root, i))
+			n += root->u.items[2 * i + 1]->size;
+	if (n == 0)
+		return img_serialize(root, false, skel, skellen);
+	if (n >= UINT32_MAX / 16)
+		return ENG_ERR_INVALID;
+	unsigned char **imgs = calloc(n, sizeof(*imgs));
+	size_t *lens = calloc(n, sizeof(*lens));
+	eng_status st = imgs && lens ? ENG_OK : ENG_ERR_NOMEM;
+	size_t k = 0, total = 4 + 16 * (size_t)n;
+	for (size_t i = 0; st == ENG_OK && i < root->size; i++) {
+		if (!img_is_rules(root, i))
+			continue;
+		const eng_node *v = root->u.items[2 * i + 1];
+		for (size_t j = 0; st == ENG_OK && j < v->size; j++, k++) {
+			st = img_serialize(v->u.items[j], false, &imgs[k], &lens[k]);
+			total += lens[k];
+			if (st == ENG_OK && total >= UINT32_MAX)
+				st = ENG_ERR_INVALID;
+		}
+	}
+	unsigned char *b = st == ENG_OK ? malloc(total) : NULL;
+	if (st == ENG_OK && !b)
+		st = ENG_ERR_NOMEM;
+	if (st == ENG_OK) {
+		size_t at = 0, off = 4 + 16 * n;
+		img_put_word(b, &at, (uint32_t)n);
+		for (size_t j = 0; j < n; j++) {
+			uint64_t sum = doc_image_sum(imgs[j], lens[j]);
+			img_put_word(b, &at, (uint32_t)off);
+			img_put_word(b, &at, (uint32_t)lens[j]);
+			memcpy(b + at, &sum, sizeof(sum));
+			at += sizeof(sum);
+			memcpy(b + off, imgs[j], lens[j]);
+			off += lens[j];
+		}
+		st = img_serialize(root, true, skel, skellen);
+	}
+	for (size_t j = 0; imgs && j < n; j++)
+		free(imgs[j]);
+	free(imgs);
+	free(lens);
+	if (st != ENG_OK) {
+		free(b);
+		return st;
+	}
+	*rules = b;
+	*ruleslen = total;
+	return ENG_OK;
 }
 
 /* ---- reading ---- */

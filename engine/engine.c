@@ -582,8 +582,11 @@ static eng_status rules_add(eng *e, ir_rule *const *irs, const eng_doc *doc, con
 		} else {
 			r->id = stubs[i].id;
 			r->deps = stubs[i].deps;
-			r->doc = doc;
-			r->node = stubs[i].node;
+			r->doc = stubs[i].tree ? NULL : doc;
+			r->node = stubs[i].tree ? NULL : stubs[i].node;
+			r->tree = stubs[i].tree;
+			r->treelen = stubs[i].treelen;
+			r->treesum = stubs[i].treesum;
 			r->file = file;
 		}
 	}

@@ -180,6 +180,16 @@ const char *eng_doc_line(const eng_doc *doc, uint32_t line, size_t *len);
  * malloc'd buffer of *LEN bytes that the caller frees; on failure (ENG_ERR_NOMEM,
  * ENG_ERR_INVALID) *OUT is NULL. */
 eng_status eng_doc_serialize(const eng_doc *doc, unsigned char **out, size_t *len);
+/* DOC as two images for eng_load_doc_lazy_trees: in *SKEL the tree with each rule of its
+ * `rules:` sections (the items of a list under a top-level key `rules`) cut down to its
+ * `id`, in *RULES each of those rules' trees alone, in order: a 32-bit count, per rule a
+ * 32-bit offset (from the start of *RULES) and length and a 64-bit checksum of its image,
+ * then the images. A document
+ * without rules gives its whole image in *SKEL and none in *RULES (NULL, 0 bytes). Both
+ * malloc'd, for the caller to free; on failure (ENG_ERR_NOMEM, ENG_ERR_INVALID) both
+ * NULL. */
+eng_status eng_doc_serialize_rules(const eng_doc *doc, unsigned char **skel, size_t *skellen,
+                                   unsigned char **rules, size_t *ruleslen);
 /* The document back from BUF[0..LEN) (not kept), named NAME in diagnostics; its lines are
  * read from the file SOURCE (may be NULL: none) when eng_doc_line first needs one. The
  * bytes are untrusted: anything but an image from the same format and YAML parser
@@ -235,6 +245,18 @@ eng_status eng_load_string(eng *e, const char *name, const char *text, size_t le
  * (a document that no longer compiles) makes the call that needed the rule fail with
  * ENG_ERR_LOAD and a message in eng_error. */
 eng_status eng_load_doc_lazy(eng *e, const eng_doc *doc, const void *img, size_t len);
+/* eng_load_doc_lazy for DOC, the first image of eng_doc_serialize_rules read back, with
+ * the second, TREES[0..TLEN): each rule is compiled from its own tree, read from TREES
+ * (borrowed: it must stay unchanged until eng_free) when the rule is first needed, and
+ * DOC need not outlive the call. Returns ENG_ERR_INVALID, adding nothing, as
+ * eng_load_doc_lazy, and when TREES do not hold one tree per rule; a tree that cannot be
+ * read later fails the call that needed its rule as a compile error does. */
+eng_status eng_load_doc_lazy_trees(eng *e, const eng_doc *doc, const void *img, size_t len,
+                                   const void *trees, size_t tlen);
+/* Whether a rule's tree of eng_load_doc_lazy_trees failed its checksum when the rule was
+ * compiled: it was compiled from its file instead (read again, by the document's name),
+ * and the trees should be written anew. */
+bool eng_rule_trees_damaged(const eng *e);
 /* Compiles every rule of eng_load_doc_lazy not compiled yet: afterwards every symbol the
  * rules name is interned (eng_sym_lookup finds it). ENG_ERR_LOAD (message in eng_error)
  * when one does not compile, ENG_ERR_NOMEM. */

@@ -165,7 +165,12 @@ typedef struct {
 	size_t idlen;
 	const eng_node *node;   /* its mapping in the document */
 	const rule_deps *deps;
+	const unsigned char *tree;      /* or its own tree's image (eng_load_doc_lazy_trees) */
+	uint32_t treelen;
+	uint64_t treesum;       /* ... and its checksum (doc_image_sum) */
 } rule_stub;
+/* docimage.c: the checksum eng_doc_serialize_rules gives each rule's tree, of P[0..N). */
+uint64_t doc_image_sum(const void *p, size_t n);
 /* Adds rules of document DOC (named FILE, a string in the rules arena) that are compiled
  * when first needed, all or none; as eng_rules_add. */
 eng_status eng_rules_add_lazy(eng *e, const eng_doc *doc, const char *file,

@@ -11,6 +11,10 @@
  *     when they also load as rules, the summaries of the rules (eng_rules_deps_image)
  *     read back with the tree (eng_load_doc_lazy) give the same rules, and every
  *     truncation of the summaries is refused;
+ *     The same with each rule's tree apart (eng_doc_serialize_rules): the cut tree and
+ *     the rules' trees read back with the summaries (eng_load_doc_lazy_trees, the cut
+ *     tree freed at once) give the same rules, and every truncation of the trees is
+ *     refused;
  *   - the bytes as the summaries of a small rule file's rules: eng_load_doc_lazy refuses
  *     them or adds its rules, which then compile.
  */
@@ -121,6 +125,46 @@ static void deps_door(const uint8_t *data, size_t size)
 	eng_doc_free(doc);
 }
 
+/* DOC, whose rules ALL holds with their summaries IMG[0..LEN), as a cut tree and the
+ * rules' own trees: read back, the same rules. */
+static void trees_roundtrip(const eng_doc *doc, eng *all, const unsigned char *img, size_t len)
+{
+	unsigned char *skel = NULL, *trees = NULL;
+	size_t slen = 0, tlen = 0;
+	eng_status st = eng_doc_serialize_rules(doc, &skel, &slen, &trees, &tlen);
+	FUZZ_CHECK(st == ENG_OK || st == ENG_ERR_NOMEM, "rules that do not serialise apart");
+	if (st != ENG_OK)
+		return;
+	eng_doc *cut = eng_doc_deserialize("fuzz.yaml", skel, slen, NULL, NULL, &st);
+	FUZZ_CHECK(cut || st == ENG_ERR_NOMEM, "a cut tree refused by its own reader");
+	if (cut) {
+		eng *e = fuzz_engine();
+		st = eng_load_doc_lazy_trees(e, cut, img, len, trees, tlen);
+		eng_doc_free(cut);      /* the rules read their own trees */
+		FUZZ_CHECK(st == ENG_OK || st == ENG_ERR_NOMEM ||
+		           (eng_rule_count(all) == 0 && st == ENG_ERR_INVALID),
+		           "rules' trees refused by their own reader");
+		if (st == ENG_OK) {
+			FUZZ_CHECK(eng_rule_count(e) == eng_rule_count(all), "the rules changed");
+			rules_compile(e, all);
+		}
+		eng_free(e);
+		for (size_t c = 0; eng_rule_count(all) && c < tlen; c += 1 + tlen / 64) {
+			cut = eng_doc_deserialize("fuzz.yaml", skel, slen, NULL, NULL, &st);
+			if (!cut)
+				break;
+			e = fuzz_engine();
+			st = eng_load_doc_lazy_trees(e, cut, img, len, trees, c);
+			FUZZ_CHECK(st != ENG_OK && eng_rule_count(e) == 0,
+			           "truncated rules' trees were accepted");
+			eng_free(e);
+			eng_doc_free(cut);
+		}
+	}
+	free(skel);
+	free(trees);
+}
+
 /* DOC loaded as rules; when it loads, its summaries read back with it. */
 static void deps_roundtrip(const eng_doc *doc)
 {
@@ -149,6 +193,7 @@ static void deps_roundtrip(const eng_doc *doc)
 		FUZZ_CHECK(st != ENG_OK && eng_rule_count(e) == 0, "truncated summaries were accepted");
 		eng_free(e);
 	}
+	trees_roundtrip(doc, all, img, len);
 	free(img);
 	eng_free(all);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_kbimage.c - the lexicon's image in the compiled cache (src/kb_image.c). The cache's
- * checksum catches damage, not a file made on purpose, so the checker must refuse
- * whatever kbi_write cannot have written before a load skips any file: the first byte
+ * fuzz_kbimage.c - the image of the sources, catalog and lexicon in the compiled cache
+ * (src/kb_image.c). The cache's checksum catches damage, not a file made on purpose, so
+ * the checker must refuse whatever kbi_write cannot have written before a load skips any
+ * file: the first byte
  * picks how many files (0 to 7) the load has, the rest is the image, checked against a
  * cache of 64 patterns. Accepted bytes name only files that exist, in increasing order.
  */
@@ -24,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(i == 0 || kbi_only_file(&im, i) > kbi_only_file(&im, i - 1),
 		           "files out of order");
 	}
-	FUZZ_CHECK(im.len <= size - 1 && im.walk <= im.len, "parts past the image");
+	FUZZ_CHECK(im.len <= size - 1 && im.at <= im.len, "parts past the image");
 	/* every truncation of an accepted image is refused */
 	for (size_t cut = 0; cut < size - 1; cut++)
 		FUZZ_CHECK(!kbi_check(data + 1, cut, nfiles, 64, &im), "a truncated image accepted");

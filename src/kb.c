@@ -298,7 +298,9 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 	const char *path = f->path;
 	if (!kb_grow((void **)&L->docs, L->ndocs, &L->capdocs, sizeof(*L->docs)) ||
 	    !kb_grow((void **)&L->doc_rules, L->ndocs, &L->capdoc_rules, sizeof(*L->doc_rules)) ||
-	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep)))
+	    !kb_grow((void **)&L->doc_keep, L->ndocs, &L->capdoc_keep, sizeof(*L->doc_keep)) ||
+	    !kb_grow((void **)&L->doc_cached, L->ndocs, &L->capdoc_cached,
+	             sizeof(*L->doc_cached)))
 		return ENG_ERR_NOMEM;
 	if (L->flat && L->img_next < L->img.nonly && kbi_only_file(&L->img, L->img_next) == i) {
 		/* all it holds is in the cache's image: no tree (kb_write_cache parses it
@@ -308,13 +310,34 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		f->hash = kbc_file_hash(L->cache, i);
 		L->doc_rules[L->ndocs] = (uint32_t)eng_rule_count(L->k->e);
 		L->doc_keep[L->ndocs] = false;
+		L->doc_cached[L->ndocs] = false;
 		L->docs[L->ndocs++] = NULL;
-		return ENG_OK;
+		kbi_read_file(L, &L->img, i);
+		return L->nomem ? ENG_ERR_NOMEM : L->img_bad ? ENG_ERR_INVALID : ENG_OK;
 	}
 	/* a file over yaml-bytes is parsed, so that the reader reports it */
 	bool fits = f->size <= L->k->limits.eng.doc.max_bytes;
 	eng_doc *doc = L->cache && fits ? kbc_doc(L->cache, i, path, &L->k->limits.eng.doc)
 	                                : NULL;
+	/* from the cache, the rules are compiled when needed, each from its own tree: a
+	 * question needs few; the file's tree has them cut down to their ids */
+	size_t dlen = 0, tlen = 0;
+	const void *deps = doc ? kbc_deps(L->cache, i, &dlen) : NULL;
+	const void *trees = deps ? kbc_trees(L->cache, i, &tlen) : NULL;
+	size_t before = eng_rule_count(L->k->e);
+	eng_status lazy = trees ? eng_load_doc_lazy_trees(L->k->e, doc, deps, dlen, trees, tlen)
+	                        : ENG_ERR_INVALID;
+	if (lazy == ENG_ERR_NOMEM) {
+		eng_doc_free(doc);
+		return lazy;
+	}
+	if (doc && lazy != ENG_OK && kbc_has_rules(L->cache, i)) {
+		/* summaries or trees that do not fit: the rules come from the YAML, and the
+		 * cache is written anew */
+		kbc_refused(L->cache);
+		eng_doc_free(doc);
+		doc = NULL;
+	}
 	if (doc)
 		f->hash = kbc_file_hash(L->cache, i);   /* for a cache written again */
 	else
@@ -323,21 +346,11 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 		L->failed = true;
 		return st == ENG_ERR_NOMEM ? st : ENG_OK;
 	}
-	size_t before = eng_rule_count(L->k->e);
 	L->doc_rules[L->ndocs] = (uint32_t)before;
 	L->doc_keep[L->ndocs] = false;
+	L->doc_cached[L->ndocs] = lazy == ENG_OK;
 	L->docs[L->ndocs++] = doc;
-	/* from the cache, the rules are compiled when needed: a question needs few */
-	size_t dlen;
-	const void *deps = kbc_deps(L->cache, i, &dlen);
-	st = deps ? eng_load_doc_lazy(L->k->e, doc, deps, dlen) : ENG_ERR_INVALID;
-	if (st == ENG_OK) {
-		L->lazy = L->doc_keep[L->ndocs - 1] = eng_rule_count(L->k->e) > before;
-	} else if (st != ENG_ERR_NOMEM) {
-		if (deps)
-			kbc_refused(L->cache);  /* summaries that do not fit: write them anew */
-		st = eng_load_doc(L->k->e, doc, L->d);
-	}
+	st = lazy == ENG_OK ? ENG_OK : eng_load_doc(L->k->e, doc, L->d);
 	if (st == ENG_ERR_NOMEM)
 		return st;
 	if (st != ENG_OK)
@@ -353,55 +366,55 @@ static eng_status kb_load_file(kb_loader *L, kbc_file *f, uint32_t i)
 
 /* ---- indexes and the final checks ---- */
 
-/* qsort has no context argument in C11, so each index travels with its sort key. */
-typedef struct {
-	uint32_t i;
-	const char *id;
-	eng_sym sym;
-} kb_sortkey;
-
-static int kb_cmp_id(const void *a, const void *b)
+/* An index of N items (none with the same key: a knowledge base loads only without
+ * duplicates) by hashing their keys: *SLOTS (malloc'd, *CAP of them, a power of two at
+ * least twice N) holds 1 + an item's number, or 0. HASH (I) is item I's hash. Returns
+ * false when out of memory. */
+static bool kb_index(const kb *k, uint32_t n, uint32_t (*hash)(const kb *, uint32_t),
+                     uint32_t **slots, uint32_t *cap)
 {
-	return strcmp(((const kb_sortkey *)a)->id, ((const kb_sortkey *)b)->id);
-}
-
-static int kb_cmp_sym(const void *a, const void *b)
-{
-	eng_sym x = ((const kb_sortkey *)a)->sym, y = ((const kb_sortkey *)b)->sym;
-	return x < y ? -1 : x > y;
-}
-
-/* Sorts N items described by KEYS with CMP and writes their indexes to *OUT (malloc'd).
- * Returns false when out of memory. */
-static bool kb_index(kb_sortkey *keys, uint32_t n, int (*cmp)(const void *, const void *),
-                     uint32_t **out)
-{
-	*out = malloc((n ? n : 1) * sizeof(**out));
-	if (!*out)
+	uint32_t c = 16;
+	while (c < 2 * (uint64_t)n)
+		c *= 2;
+	*slots = calloc(c, sizeof(**slots));
+	if (!*slots)
 		return false;
-	qsort(keys, n, sizeof(*keys), cmp);
-	for (uint32_t i = 0; i < n; i++)
-		(*out)[i] = keys[i].i;
+	*cap = c;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t h = hash(k, i) & (c - 1);
+		while ((*slots)[h])
+			h = (h + 1) & (c - 1);
+		(*slots)[h] = i + 1;
+	}
 	return true;
+}
+
+static uint32_t kb_sym_hash(eng_sym sym)
+{
+	return (uint32_t)(((uint64_t)sym * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static uint32_t kb_src_key(const kb *k, uint32_t i)
+{
+	return kb_str_hash(k->sources[i].id ? k->sources[i].id : "");
+}
+
+static uint32_t kb_ent_key(const kb *k, uint32_t i)
+{
+	return kb_str_hash(k->entities[i].id ? k->entities[i].id : "");
+}
+
+static uint32_t kb_ent_sym_key(const kb *k, uint32_t i)
+{
+	return kb_sym_hash(k->entities[i].sym);
 }
 
 static eng_status kb_build_indexes(kb *k)
 {
 	kb_mem *m = k->mem;
-	uint32_t most = k->nsources > k->nentities ? k->nsources : k->nentities;
-	kb_sortkey *keys = malloc((most ? most : 1) * sizeof(*keys));
-	if (!keys)
-		return ENG_ERR_NOMEM;
-	bool ok = true;
-	for (uint32_t i = 0; i < k->nsources; i++)
-		keys[i] = (kb_sortkey){ i, k->sources[i].id ? k->sources[i].id : "", 0 };
-	ok = ok && kb_index(keys, k->nsources, kb_cmp_id, &m->src_by_id);
-	for (uint32_t i = 0; i < k->nentities; i++)
-		keys[i] = (kb_sortkey){ i, k->entities[i].id ? k->entities[i].id : "",
-		                        k->entities[i].sym };
-	ok = ok && kb_index(keys, k->nentities, kb_cmp_id, &m->ent_by_id);
-	ok = ok && kb_index(keys, k->nentities, kb_cmp_sym, &m->ent_by_sym);
-	free(keys);
+	bool ok = kb_index(k, k->nsources, kb_src_key, &m->src_by_id, &m->src_cap) &&
+	          kb_index(k, k->nentities, kb_ent_key, &m->ent_by_id, &m->ent_cap) &&
+	          kb_index(k, k->nentities, kb_ent_sym_key, &m->ent_by_sym, &m->sym_cap);
 	return ok ? ENG_OK : ENG_ERR_NOMEM;
 }
 
@@ -476,6 +489,8 @@ void kb_free(kb *k)
 			rx_free(k->entities[i].aliases[j]);
 	for (uint32_t i = 0; i < k->nlexicon; i++)
 		rx_free(k->lexicon[i].re);
+	if (k->mem && eng_rule_trees_damaged(k->e))
+		kbc_drop(((kb_mem *)k->mem)->cache);     /* the next run writes it anew */
 	free(k->sources);
 	free(k->entities);
 	free(k->lexicon);
@@ -614,11 +629,19 @@ static bool kb_write_cache(kb_loader *L, const char *path, const char *dir, kbc_
 	unsigned char **deps = calloc(L->ndocs ? L->ndocs : 1, sizeof(*deps));
 	size_t *depslen = calloc(L->ndocs ? L->ndocs : 1, sizeof(*depslen));
 	bool ok = deps && depslen;
-	/* the trees of the files the cache's image gave whole, for the new cache */
+	/* the trees of the files the cache's image gave whole, and whole trees for those
+	 * whose rules the cache gave apart, for the new cache */
 	for (uint32_t i = 0; ok && i < L->ndocs; i++) {
 		eng_status st = ENG_OK;
-		if (!L->docs[i])
-			ok = (L->docs[i] = kb_parse(L, &files[i], &st)) != NULL && !L->no_write;
+		if (L->docs[i] && !L->doc_cached[i])
+			continue;
+		eng_doc *doc = kb_parse(L, &files[i], &st);
+		ok = doc && !L->no_write;
+		if (!doc)
+			continue;
+		eng_doc_free(L->docs[i]);       /* nothing reads it now: its rules have theirs */
+		L->docs[i] = doc;
+		L->doc_cached[i] = false;
 	}
 	unsigned char *app = NULL;
 	size_t applen = 0;
@@ -661,6 +684,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	kb *k = kb_new(dir, opts->limits);
 	if (!k)
 		return ENG_ERR_NOMEM;
+	size_t ndiags = eng_diags_count(d);
 	kb_loader L = { .k = k, .m = k->mem, .d = d };
 	kb_paths paths = { NULL, 0, 0 };
 	eng_status st = ENG_OK;
@@ -700,26 +724,30 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 		                                         strlen(paths.v[i].path))))
 			st = ENG_ERR_NOMEM;
 	if (st == ENG_OK && L.cache) {
-		/* the lexicon from the cache's image, checked whole before any file is skipped */
+		/* the sources, catalog and lexicon from the cache's image, checked as read */
 		size_t applen;
 		const void *app = kbc_app(L.cache, &applen);
-		L.flat = app && kbi_check(app, applen, paths.n, kbc_npats(L.cache), &L.img);
+		L.flat = app && kbi_open(app, applen, paths.n, kbc_npats(L.cache), &L.img);
 		if (app && !L.flat)
 			kbc_refused(L.cache);
 	}
 	for (uint32_t i = 0; i < paths.n && st == ENG_OK; i++)
 		st = kb_load_file(&L, &paths.v[i], i);
 	if (st == ENG_OK) {
-		if (L.flat)
+		if (L.flat && L.img_next == L.img.nonly)
 			kbi_read(&L, &L.img);
+		else if (L.flat)
+			L.img_bad = true;
 		else
 			kb_read_lexicons(&L);   /* once every file's families are in */
 		if (L.nomem)
 			st = ENG_ERR_NOMEM;
+		else if (L.img_bad)
+			st = ENG_ERR_INVALID;
 	}
 	if (st == ENG_OK)
 		st = kb_build_indexes(k);
-	if (st == ENG_OK && L.sources_file) {
+	if (st == ENG_OK && L.sources_file && !L.flat) {
 		kb_check_cites(&L);
 		if (L.nomem)
 			st = ENG_ERR_NOMEM;
@@ -765,12 +793,21 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	}
 	free(L.doc_rules);
 	free(L.doc_keep);
+	free(L.doc_cached);
 	free(L.fnames);
 	free(L.refs);
+	free(L.efacts);
 	free(L.lexsecs);
 	free(L.famsrcs);
 	if (st != ENG_OK) {
 		kb_free(k);
+		if (L.img_bad && st == ENG_ERR_INVALID && eng_diags_count(d) == ndiags) {
+			/* an image made on purpose, with a checksum that fits: the YAML instead,
+			 * and the cache written anew */
+			kb_load_opts again = *opts;
+			again.cache_no_read = true;
+			return kb_load_with(dir, &again, d, out, cache);
+		}
 		return st;
 	}
 	*out = k;
@@ -790,17 +827,11 @@ const kb_source *kb_source_find(const kb *k, const char *id)
 	const kb_mem *m = k && id ? k->mem : NULL;
 	if (!m || !m->src_by_id)
 		return NULL;
-	uint32_t lo = 0, hi = k->nsources;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_source *s = &k->sources[m->src_by_id[mid]];
-		int c = strcmp(s->id ? s->id : "", id);
-		if (c == 0)
+	for (uint32_t h = kb_str_hash(id) & (m->src_cap - 1); m->src_by_id[h];
+	     h = (h + 1) & (m->src_cap - 1)) {
+		const kb_source *s = &k->sources[m->src_by_id[h] - 1];
+		if (strcmp(s->id ? s->id : "", id) == 0)
 			return s;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }
@@ -811,17 +842,11 @@ const kb_entity *kb_entity_find(const kb *k, const char *id)
 	const kb_mem *m = k && id ? k->mem : NULL;
 	if (!m || !m->ent_by_id)
 		return NULL;
-	uint32_t lo = 0, hi = k->nentities;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_entity *en = &k->entities[m->ent_by_id[mid]];
-		int c = strcmp(en->id ? en->id : "", id);
-		if (c == 0)
+	for (uint32_t h = kb_str_hash(id) & (m->ent_cap - 1); m->ent_by_id[h];
+	     h = (h + 1) & (m->ent_cap - 1)) {
+		const kb_entity *en = &k->entities[m->ent_by_id[h] - 1];
+		if (strcmp(en->id ? en->id : "", id) == 0)
 			return en;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }
@@ -832,16 +857,11 @@ const kb_entity *kb_entity_by_sym(const kb *k, eng_sym sym)
 	const kb_mem *m = k && sym ? k->mem : NULL;
 	if (!m || !m->ent_by_sym)
 		return NULL;
-	uint32_t lo = 0, hi = k->nentities;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const kb_entity *en = &k->entities[m->ent_by_sym[mid]];
+	for (uint32_t h = kb_sym_hash(sym) & (m->sym_cap - 1); m->ent_by_sym[h];
+	     h = (h + 1) & (m->sym_cap - 1)) {
+		const kb_entity *en = &k->entities[m->ent_by_sym[h] - 1];
 		if (en->sym == sym)
 			return en;
-		if (en->sym < sym)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 	return NULL;
 }

@@ -1,35 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kb_image.c - the lexicon and its word families as one flat image in the compiled
- * cache (kbcache.h), so that a warm load reads them in place instead of walking some two
- * thousand entries of their YAML trees, checking every key again and deserialising the
- * trees at all: the files that hold nothing else are not read.
+ * kb_image.c - the sources, the catalog, the lexicon and its word families as one flat
+ * image in the compiled cache (kbcache.h), so that a warm load reads them in place
+ * instead of walking some three thousand entries of their YAML trees, checking every key
+ * again and deserialising the trees at all: the files that hold nothing else are not
+ * read.
  *
  * The image is written from a knowledge base that loaded without an error, and read back
  * only into a load whose files are the ones it was written from (the cache checks that),
- * so it holds results, not sources to check: per family its name, pattern as written,
- * expansion, uses and position; per lexicon entry its id, the number of its compiled
- * pattern in the cache (whose key in the cache's table is the pattern as written, with
- * a hash of the families after a byte 1 for a pattern that uses them), scope, negation,
- * position and the facts it asserts. Texts are offsets into a block of NUL-terminated
- * strings after the records (the families' patterns in a second block); the knowledge
- * base keeps pointing into the cache file for them (it stays mapped until kb_free). Symbols are interned when the image is read, in the order in which a
- * load from the trees interns them, so that nothing downstream can tell the two apart.
+ * so it holds results, not sources to check: per source its fields and position; per
+ * catalog entry its id, name, kind, position, the numbers of its aliases' compiled
+ * patterns in the cache, the facts it gave the engine and its cites; per family its name,
+ * pattern as written, expansion, uses and position; per lexicon entry its id, the number
+ * of its compiled pattern in the cache (whose key in the cache's table is the pattern as
+ * written, with a hash of the families after a byte 1 for a pattern that uses them: such
+ * a pattern's text as written is in the image too), scope, negation, position and the
+ * facts it asserts. Texts are offsets into a block of NUL-terminated strings after the
+ * records (the patterns in a second block); the knowledge base keeps pointing into the
+ * cache file for them (it stays mapped until kb_free). The sources and the catalog
+ * entries of a file are read where the load reaches that file, the lexicon once every
+ * file is in, each interning its symbols and giving the engine its facts in the order in
+ * which a load from the trees does, so that nothing downstream can tell the two apart.
  *
  *   u32 bytes of texts, u32 bytes of pattern texts
- *   u32 count of the files that hold only `lexicon:` and `families:`, their numbers
+ *   u32 count of the files that hold only `sources:`, `catalog:`, `lexicon:` and
+ *       `families:`, their numbers
+ *   per such file: u32 sources: id, title, u8 topic (KBI_NO_WORD: none), u8 decides, why
+ *       (or none), conflict (or none), u32 line, col; u32 catalog entries: id, name, u8
+ *       kind (or none), u32 line, col, u32 aliases and their pattern numbers, u32 facts
+ *       (attribute and a constant each), u32 cites and their texts
  *   u32 families: name, pattern, expansion (or none), u32 uses, u32 file, line, col
  *   u32 entries, u32 the number of the first's pattern: per entry id, u32 pattern
- *       number, u8 scope, u8 negates, u32 file, line, col, u32 facts; per fact
- *       attribute, u8 kind (0 a constant, 1 a capture; + 2 when a need cue drops it); a constant's u8 type and a text,
- *       a number (f64) or a boolean (u8); a capture's group, scale-by group (or none), u32
+ *       number, pattern as written (none: the pattern's key), u8 scope, u8 negates, u32
+ *       file, line, col, u32 facts; per fact attribute, u8 kind (0 a constant, 1 a
+ *       capture; + 2 when a need cue drops it); a constant's u8 type and a text, a number
+ *       (f64) or a boolean (u8); a capture's group, scale-by group (or none), u32
  *       factors, and per factor its key and f64 value
  *   the texts, then the pattern texts
  * A text is a u32 offset into the texts, or into the pattern texts for a pattern as
  * written and a family's expansion (KBI_NONE: none). The cache's checksum of the
- * section sees damage; kbi_check refuses, before the load skips any tree, whatever does
- * not fit (an offset or a number out of range, a count past the bytes, texts without a
- * final NUL), so that a load from the image never stops half-way.
+ * section sees damage. What only a file made on purpose can hold, the reading refuses:
+ * kbi_open the parts that say which files are skipped, kbi_read_file and kbi_read the
+ * rest as they go (an offset or a number out of range, a count past the bytes, texts
+ * without a final NUL), never reading past the image; the load then starts again from
+ * the YAML (kb.c). kbi_check refuses all of it at once, for the fuzz target.
  */
 #include "bytes.h"
 #include "kb_private.h"
@@ -37,7 +51,10 @@
 #include <string.h>
 
 #define KBI_NONE UINT32_MAX
-#define KBI_ONLY_KEYS { "lexicon", "families" }
+#define KBI_NO_WORD 0xFFu
+#define KBI_ONLY_KEYS { "lexicon", "families", "catalog", "sources" }
+#define KBI_SOURCE_FIXED 26     /* the fixed part of a source: four texts, two u8, two u32 */
+#define KBI_ENTITY_FIXED 29     /* of a catalog entry: two texts, u8, five u32 */
 
 /* ---- writing ---- */
 
@@ -106,6 +123,103 @@ static bool kbi_only(const eng_doc *doc)
 	return true;
 }
 
+/* Constant V: its type and its text, number or boolean. False for a type it cannot be. */
+static bool kbi_const(kbi_out *o, const eng *e, eng_value v)
+{
+	kbi_u8(o, (uint8_t)v.type);
+	if (v.type == ENG_SYMBOL || v.type == ENG_STRING)
+		kbi_text(o, eng_sym_name(e, v.u.sym), false);
+	else if (v.type == ENG_NUMBER)
+		kbi_f64(o, v.u.num);
+	else if (v.type == ENG_BOOL)
+		kbi_u8(o, v.u.b);
+	else
+		return false;
+	return true;
+}
+
+/* The number of W (one of SET's N words, or NULL) in SET; KBI_NO_WORD for NULL. */
+static uint8_t kbi_word(const char *w, const char *const *set, size_t n)
+{
+	for (size_t i = 0; w && i < n; i++)
+		if (set[i] == w)
+			return (uint8_t)i;
+	return KBI_NO_WORD;
+}
+
+/* Where the writing of the files' sources and entries has got to: the next entry's
+ * first fact, the pattern after the last alias written. */
+typedef struct {
+	uint32_t fact, pat;
+} kbi_cursor;
+
+/* The sources and the catalog entries of file FILE; false when they do not fit the
+ * shape (an alias not among the patterns PATS[0..NPATS) in order). */
+static bool kbi_write_file(kbi_out *o, const kb_loader *L, uint32_t file, kbi_cursor *cur,
+                           rx *const *pats, uint32_t npats)
+{
+	const kb *k = L->k;
+	const char *name = L->fnames[file];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < k->nsources; i++)
+		n += k->sources[i].file == name;
+	kbi_u32(o, n);
+	for (uint32_t i = 0; i < k->nsources; i++) {
+		const kb_source *s = &k->sources[i];
+		if (s->file != name)
+			continue;
+		if (!s->id || !s->title)
+			return false;
+		kbi_text(o, s->id, false);
+		kbi_text(o, s->title, false);
+		kbi_u8(o, kbi_word(s->topic, kb_topics, KB_NTOPICS));
+		kbi_u8(o, s->decides);
+		kbi_text(o, s->why, false);
+		kbi_text(o, s->conflict, false);
+		kbi_u32(o, s->line);
+		kbi_u32(o, s->col);
+	}
+	n = 0;
+	for (uint32_t i = 0; i < k->nentities; i++)
+		n += k->entities[i].file == name;
+	kbi_u32(o, n);
+	for (uint32_t i = 0; i < k->nentities; i++) {
+		const kb_entity *en = &k->entities[i];
+		if (en->file != name)
+			continue;
+		if (!en->id || !en->name || !en->sym)
+			return false;
+		kbi_text(o, en->id, false);
+		kbi_text(o, en->name, false);
+		kbi_u8(o, kbi_word(en->kind, kb_kinds, KB_NKINDS));
+		kbi_u32(o, en->line);
+		kbi_u32(o, en->col);
+		kbi_u32(o, en->naliases);
+		for (uint32_t a = 0; a < en->naliases; a++) {
+			while (cur->pat < npats && pats[cur->pat] != en->aliases[a])
+				cur->pat++;
+			if (cur->pat == npats)
+				return false;
+			kbi_u32(o, cur->pat++);
+		}
+		while (cur->fact < L->nefacts && L->efacts[cur->fact].entity < i)
+			cur->fact++;
+		uint32_t f0 = cur->fact;
+		while (cur->fact < L->nefacts && L->efacts[cur->fact].entity == i)
+			cur->fact++;
+		kbi_u32(o, cur->fact - f0);
+		for (uint32_t f = f0; f < cur->fact; f++) {
+			kbi_text(o, eng_sym_name(k->e, L->efacts[f].attr), false);
+			if (!kbi_const(o, k->e, L->efacts[f].val))
+				return false;
+		}
+		kbi_u32(o, en->ncite);
+		for (uint32_t c = 0; c < en->ncite; c++)
+			kbi_text(o, en->cite[c], false);
+	}
+	return true;
+}
+
 bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned char **out,
                size_t *len)
 {
@@ -121,6 +235,11 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 	for (uint32_t i = 0; ok && i < L->ndocs; i++)
 		if (kbi_only(L->docs[i]))
 			kbi_u32(&o, i);
+	/* entries may lie in files read from their trees: the cursor passes them */
+	kbi_cursor cur = { 0, 0 };
+	for (uint32_t i = 0; ok && i < L->ndocs; i++)
+		if (kbi_only(L->docs[i]))
+			ok = kbi_write_file(&o, L, i, &cur, pats, npats);
 	kbi_u32(&o, k->nfamilies);
 	for (uint32_t i = 0; ok && i < k->nfamilies; i++) {
 		const kb_family *f = &k->families[i];
@@ -148,6 +267,7 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 		     kbi_file(L, lx->file) != KBI_NONE;
 		kbi_text(&o, lx->id, false);
 		kbi_u32(&o, first + i);
+		kbi_text(&o, key && key[kl] ? lx->pattern : NULL, true);
 		kbi_u8(&o, (uint8_t)lx->scope);
 		kbi_u8(&o, lx->negates);
 		kbi_u32(&o, kbi_file(L, lx->file));
@@ -159,15 +279,7 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 			kbi_text(&o, eng_sym_name(k->e, v->attr), false);
 			kbi_u8(&o, (uint8_t)(v->from_capture | v->deniable << 1));
 			if (!v->from_capture) {
-				kbi_u8(&o, (uint8_t)v->k.type);
-				if (v->k.type == ENG_SYMBOL || v->k.type == ENG_STRING)
-					kbi_text(&o, eng_sym_name(k->e, v->k.u.sym), false);
-				else if (v->k.type == ENG_NUMBER)
-					kbi_f64(&o, v->k.u.num);
-				else if (v->k.type == ENG_BOOL)
-					kbi_u8(&o, v->k.u.b);
-				else
-					ok = false;
+				ok = kbi_const(&o, k->e, v->k);
 				continue;
 			}
 			kbi_text(&o, v->capture, false);
@@ -230,6 +342,172 @@ static const char *kbi_must(byte_cur *c, const kbi *im, bool pattern)
 	return s;
 }
 
+/* Reads or (with L NULL) only checks a constant: its symbol interned with L. */
+static eng_value kbi_const_read(byte_cur *c, const kbi *im, kb_loader *L)
+{
+	uint8_t type = byte_u8(c);
+	eng_value k = { ENG_NONE, { 0 } };
+	if (type == ENG_SYMBOL || type == ENG_STRING) {
+		const char *t = kbi_must(c, im, false);
+		if (L && t && !c->bad) {
+			k.type = (eng_type)type;
+			k.u.sym = eng_intern(L->k->e, t, strlen(t));
+			if (!k.u.sym)
+				L->nomem = true;
+		}
+	} else if (type == ENG_NUMBER) {
+		uint64_t bits = byte_u64(c);
+		double num;
+		memcpy(&num, &bits, sizeof(num));
+		k = eng_number(num);
+	} else if (type == ENG_BOOL) {
+		uint8_t b = byte_u8(c);
+		if (b > 1)
+			c->bad = true;
+		k = eng_bool(b);
+	} else {
+		c->bad = true;
+	}
+	return k;
+}
+
+/* Reads or (with L NULL) only checks the sources of file FILE, from C. */
+static void kbi_sources(byte_cur *c, const kbi *im, kb_loader *L, const char *file)
+{
+	kb *k = L ? L->k : NULL;
+	uint32_t n = byte_u32(c);
+	if (n > (c->n - c->off) / KBI_SOURCE_FIXED) {
+		c->bad = true;
+		return;
+	}
+	for (uint32_t i = 0; i < n && !c->bad; i++) {
+		kb_source s = { NULL, NULL, NULL, false, NULL, NULL, file, 0, 0 };
+		s.id = kbi_must(c, im, false);
+		s.title = kbi_must(c, im, false);
+		uint8_t topic = byte_u8(c), decides = byte_u8(c);
+		s.why = kbi_str(c, im, false);
+		s.conflict = kbi_str(c, im, false);
+		s.line = byte_u32(c);
+		s.col = byte_u32(c);
+		if ((topic >= KB_NTOPICS && topic != KBI_NO_WORD) || decides > 1)
+			c->bad = true;
+		if (!L || c->bad)
+			continue;
+		s.topic = topic == KBI_NO_WORD ? NULL : kb_topics[topic];
+		s.decides = decides;
+		if (!kb_grow((void **)&k->sources, k->nsources, &L->m->capsources,
+		             sizeof(kb_source))) {
+			L->nomem = true;
+			return;
+		}
+		k->sources[k->nsources++] = s;
+	}
+}
+
+/* Reads or (with L NULL) only checks the facts of a catalog entry EN (NULL with L NULL),
+ * from C, giving them to the engine. */
+static void kbi_entity_facts(byte_cur *c, const kbi *im, kb_loader *L, const kb_entity *en)
+{
+	uint32_t n = byte_u32(c);
+	if (n > (c->n - c->off) / 5) {  /* an attribute and a type at least */
+		c->bad = true;
+		return;
+	}
+	for (uint32_t i = 0; i < n && !c->bad && !(L && L->nomem); i++) {
+		const char *name = kbi_must(c, im, false);
+		eng_sym attr = 0;
+		if (L && name && !c->bad && !(attr = eng_intern(L->k->e, name, strlen(name)))) {
+			L->nomem = true;
+			return;
+		}
+		eng_value v = kbi_const_read(c, im, L);
+		if (!L || c->bad || L->nomem)
+			continue;
+		/* the only refusal left: out of memory (subject and attribute are interned) */
+		if (eng_deffact_add(L->k->e, en->sym, attr, v) != ENG_OK)
+			L->nomem = true;
+		else
+			kb_efact_record(L, (uint32_t)(en - L->k->entities), attr, v);
+	}
+}
+
+/* Reads or (with L NULL) only checks the catalog entries of file FILE, from C. NPATS
+ * bounds the pattern numbers. */
+static void kbi_entities(byte_cur *c, const kbi *im, kb_loader *L, const char *file,
+                         size_t npats)
+{
+	kb *k = L ? L->k : NULL;
+	uint32_t n = byte_u32(c);
+	if (n > (c->n - c->off) / KBI_ENTITY_FIXED) {
+		c->bad = true;
+		return;
+	}
+	for (uint32_t i = 0; i < n && !c->bad && !(L && L->nomem); i++) {
+		const char *id = kbi_must(c, im, false), *name = kbi_must(c, im, false);
+		uint8_t kind = byte_u8(c);
+		uint32_t line = byte_u32(c), col = byte_u32(c), nalias = byte_u32(c);
+		if ((kind >= KB_NKINDS && kind != KBI_NO_WORD) || nalias > (c->n - c->off) / 4)
+			c->bad = true;
+		kb_entity *en = NULL;
+		if (L && !c->bad) {
+			if (!kb_grow((void **)&k->entities, k->nentities, &L->m->capentities,
+			             sizeof(kb_entity))) {
+				L->nomem = true;
+				return;
+			}
+			en = &k->entities[k->nentities++];
+			memset(en, 0, sizeof(*en));
+			en->id = id;
+			en->name = name;
+			en->kind = kind == KBI_NO_WORD ? NULL : kb_kinds[kind];
+			en->file = file;
+			en->line = line;
+			en->col = col;
+			en->sym = eng_intern(k->e, id, strlen(id));
+			if (nalias) {
+				en->aliases = kb_alloc(L->m, nalias * sizeof(*en->aliases));
+				en->alias_src = kb_alloc(L->m, nalias * sizeof(*en->alias_src));
+			}
+			if (!en->sym || (nalias && (!en->aliases || !en->alias_src))) {
+				L->nomem = true;
+				return;
+			}
+		}
+		for (uint32_t a = 0; a < nalias && !c->bad; a++) {
+			uint32_t pat = byte_u32(c);
+			if (pat >= npats)
+				c->bad = true;
+			if (!en || c->bad)
+				continue;
+			const char *src;
+			rx *r = kbc_pattern_at(L->cache, pat, &src);
+			if (!r) {
+				L->nomem = true;
+				return;
+			}
+			rx_set_limits(r, &k->limits.rx);
+			kb_regex_record(L, r, src);
+			en->aliases[en->naliases] = r;
+			en->alias_src[en->naliases++] = src;
+		}
+		kbi_entity_facts(c, im, L, en);
+		uint32_t ncite = byte_u32(c);
+		if (ncite > (c->n - c->off) / 4) {
+			c->bad = true;
+			return;
+		}
+		if (en && ncite && !(en->cite = kb_alloc(L->m, ncite * sizeof(*en->cite)))) {
+			L->nomem = true;
+			return;
+		}
+		for (uint32_t j = 0; j < ncite && !c->bad; j++) {
+			const char *t = kbi_must(c, im, false);
+			if (en && t)
+				en->cite[en->ncite++] = t;
+		}
+	}
+}
+
 /* Reads or (with L NULL) only checks one fact of an entry into *V. */
 static void kbi_fact(byte_cur *c, const kbi *im, kb_loader *L, kb_lexval *v)
 {
@@ -250,29 +528,7 @@ static void kbi_fact(byte_cur *c, const kbi *im, kb_loader *L, kb_lexval *v)
 		return;
 	}
 	if (kind == 0) {
-		uint8_t type = byte_u8(c);
-		eng_value k = { ENG_NONE, { 0 } };
-		if (type == ENG_SYMBOL || type == ENG_STRING) {
-			const char *t = kbi_must(c, im, false);
-			if (L && t && !c->bad) {
-				k.type = (eng_type)type;
-				k.u.sym = eng_intern(L->k->e, t, strlen(t));
-				if (!k.u.sym)
-					L->nomem = true;
-			}
-		} else if (type == ENG_NUMBER) {
-			uint64_t bits = byte_u64(c);
-			double num;
-			memcpy(&num, &bits, sizeof(num));
-			k = eng_number(num);
-		} else if (type == ENG_BOOL) {
-			uint8_t b = byte_u8(c);
-			if (b > 1)
-				c->bad = true;
-			k = eng_bool(b);
-		} else {
-			c->bad = true;
-		}
+		eng_value k = kbi_const_read(c, im, L);
 		if (L)
 			v->k = k;
 		return;
@@ -349,7 +605,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 	}
 	uint32_t nlex = byte_u32(c);
 	(void)byte_u32(c);      /* the first entry's pattern: each says its own */
-	if (nlex > (c->n - c->off) / 26) {      /* the fixed part of an entry */
+	if (nlex > (c->n - c->off) / 30) {      /* the fixed part of an entry */
 		c->bad = true;
 		return;
 	}
@@ -365,11 +621,12 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		kb_lexeme *lx = L ? &k->lexicon[k->nlexicon] : NULL;
 		const char *id = kbi_must(c, im, false);
 		uint32_t pat = byte_u32(c);
+		const char *written = kbi_str(c, im, true);
 		uint8_t scope = byte_u8(c), negates = byte_u8(c);
 		uint32_t file = byte_u32(c), line = byte_u32(c), col = byte_u32(c);
 		uint32_t nvals = byte_u32(c);
-		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles ||
-		    nvals > (c->n - c->off) / 5) {  /* a fact: a text and its kind at least */
+		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED ||
+		    file >= nfiles || nvals > (c->n - c->off) / 5) {  /* a fact: a text and its kind at least */
 			c->bad = true;
 			break;
 		}
@@ -400,18 +657,14 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 			} else {
 				rx_set_limits(lx->re, &k->limits.rx);
 				kb_regex_record(L, lx->re, src);
-				/* the pattern as written: its key, or the key's part before the
-				 * families' hash */
-				size_t kl = strcspn(src, "\x01");
-				lx->pattern = src[kl] ? kb_strndup(L->m, src, kl) : src;
-				if (!lx->pattern)
-					L->nomem = true;
+				/* the pattern as written: its key, unless families are hashed in */
+				lx->pattern = written ? written : src;
 			}
 		}
 	}
 }
 
-bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
+bool kbi_open(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
 {
 	memset(im, 0, sizeof(*im));
 	byte_cur c = { p, len, 0, false };
@@ -437,12 +690,24 @@ bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats
 		if (f >= nfiles || (i && f <= kbi_only_file(im, i - 1)))
 			return false;
 	}
-	im->walk = c.off;
+	im->at = c.off;
 	im->p = p;
 	im->len = rend;
-	kbi_walk(&c, im, NULL, nfiles, npats);
 	im->nfiles = nfiles;
 	im->npats = npats;
+	return !c.bad;
+}
+
+bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im)
+{
+	if (!kbi_open(p, len, nfiles, npats, im))
+		return false;
+	byte_cur c = { im->p, im->len, im->at, false };
+	for (uint32_t i = 0; i < im->nonly && !c.bad; i++) {
+		kbi_sources(&c, im, NULL, NULL);
+		kbi_entities(&c, im, NULL, NULL, npats);
+	}
+	kbi_walk(&c, im, NULL, nfiles, npats);
 	return !c.bad && c.off == c.n;
 }
 
@@ -455,9 +720,18 @@ uint32_t kbi_only_file(const kbi *im, uint32_t i)
 
 void kbi_read(kb_loader *L, const kbi *im)
 {
-	byte_cur c = { im->p, im->len, im->walk, false };
+	byte_cur c = { im->p, im->len, im->at, false };
 	kbi_walk(&c, im, L, im->nfiles, im->npats);
-	/* checked by kbi_check: only memory can run out */
+	if (c.bad || c.off != c.n)
+		L->img_bad = true;
+}
+
+void kbi_read_file(kb_loader *L, kbi *im, uint32_t file)
+{
+	byte_cur c = { im->p, im->len, im->at, false };
+	kbi_sources(&c, im, L, L->fnames[file]);
+	kbi_entities(&c, im, L, L->fnames[file], im->npats);
+	im->at = c.off;
 	if (c.bad)
-		L->nomem = true;
+		L->img_bad = true;
 }

@@ -25,9 +25,9 @@ typedef struct kb_block {
 typedef struct {
 	kb_block *blocks;
 	uint32_t capsources, capentities, caplexicon, capfamilies;
-	uint32_t *src_by_id;    /* indexes of sources sorted by id */
-	uint32_t *ent_by_id;    /* indexes of entities sorted by id */
-	uint32_t *ent_by_sym;   /* ... and by symbol */
+	/* the sources by id, the entities by id and by symbol: hashed (kb_index) */
+	uint32_t *src_by_id, *ent_by_id, *ent_by_sym;
+	uint32_t src_cap, ent_cap, sym_cap;
 	/* the documents whose rules are compiled when needed (eng_load_doc_lazy), and the
 	 * cache their texts are in: freed after the engine */
 	eng_doc **docs;
@@ -52,6 +52,14 @@ typedef struct {
 	uint32_t n, cap;
 } kb_idset;
 
+/* A fact of a catalog entry, as the engine was given it: what the cache's image
+ * (kb_image.c) records of an entry's `facts`. */
+typedef struct {
+	uint32_t entity;
+	eng_sym attr;
+	eng_value val;
+} kb_efact;
+
 /* A `lexicon:` section, read once every file is in (so that it may use the families of
  * any file). */
 typedef struct {
@@ -68,10 +76,12 @@ typedef struct {
 	int state;
 } kb_famsrc;
 
-/* The lexicon image of a compiled cache (kb_image.c), checked: where its parts are. */
+/* The image of a compiled cache (kb_image.c), checked: where its parts are. */
 typedef struct {
 	const unsigned char *p;         /* the records */
-	size_t len, walk;               /* their end; where the families begin */
+	size_t len;                     /* their end */
+	size_t at;                      /* the next file's sources and catalog entries, then
+	                                 * the families */
 	const char *str, *pat;          /* the texts and the pattern texts */
 	uint32_t nstr, npat;
 	uint32_t nonly;                 /* the files that hold only what the image gives */
@@ -102,6 +112,9 @@ typedef struct {
 	uint32_t capdoc_rules;
 	bool *doc_keep;         /* docs[i] has rules that wait to be compiled */
 	uint32_t capdoc_keep;
+	bool *doc_cached;       /* docs[i] came from the cache with its rules cut out: their
+	                         * trees are the cache's (kbc_trees) */
+	uint32_t capdoc_cached;
 	bool lazy;              /* some document's rules wait to be compiled: the documents
 	                         * and the cache they are read from stay with the kb */
 	/* the compiled cache: the one read (NULL: none), the file to write (NULL: none) and
@@ -113,6 +126,9 @@ typedef struct {
 	const char **pat_srcs;
 	uint32_t npats, cappats, cappatsrcs;
 	kb_idset source_ids, entity_ids, lexicon_ids;
+	/* the facts of the catalog entries, in load order, when a cache is to be written */
+	kb_efact *efacts;
+	uint32_t nefacts, capefacts;
 	kb_lexsec *lexsecs;
 	uint32_t nlexsecs, caplexsecs;
 	kb_famsrc *famsrcs;     /* parallel to k->families */
@@ -123,12 +139,21 @@ typedef struct {
 	const char **fnames;
 	uint32_t nfnames;
 	/* the lexicon and its families come from the cache's image (FLAT): the files that
-	 * hold nothing else are not read, and the others' `lexicon:` and `families:` are
-	 * skipped */
+	 * hold nothing else and the sources and catalog entries are not read, and the
+	 * others' `lexicon:` and `families:` are skipped; nor are the cites checked again,
+	 * which the load that wrote the cache from these very files found known */
 	bool flat;
 	kbi img;
 	uint32_t img_next;      /* the next of IMG's files to skip */
+	bool img_bad;           /* IMG did not read as kbi_write writes: the load starts again
+	                         * without the cache */
 } kb_loader;
+
+/* The words of a source's `topic` and of a catalog entry's `kind` (kb_sections.c). */
+#define KB_NTOPICS 14
+#define KB_NKINDS 8
+extern const char *const kb_topics[KB_NTOPICS];
+extern const char *const kb_kinds[KB_NKINDS];
 
 /* ---- kb.c ---- */
 
@@ -160,6 +185,10 @@ void kb_regex_record(kb_loader *L, rx *r, const char *key);
 
 /* ---- kb_sections.c ---- */
 
+/* Records that catalog entry ENTITY was given the fact (ATTR, VAL), for the cache's
+ * image; does nothing when no cache is to be written. Out of memory stops the writing. */
+void kb_efact_record(kb_loader *L, uint32_t entity, eng_sym attr, eng_value val);
+
 /* Reads the application's sections of DOC (L->doc, L->file already set): sources, catalog
  * and lexicon entries into L->k, and the `cite` lists of rules into L->refs. Problems go
  * to L->d and set L->failed; an allocation failure sets L->nomem. */
@@ -175,15 +204,26 @@ void kb_read_lexicons(kb_loader *L);
  * when out of memory or the load does not fit that shape (nothing is written then). */
 bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned char **out,
                size_t *len);
-/* Checks the image P[0..LEN) for a load of NFILES files whose cache holds NPATS
- * patterns, into *IM: false when it is not one kbi_write could have written for them. */
+/* Opens the image P[0..LEN) for a load of NFILES files whose cache holds NPATS patterns,
+ * into *IM: false when the files it gives whole or its blocks of texts are not as
+ * kbi_write writes them. The rest is checked as it is read. */
+bool kbi_open(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im);
+/* kbi_open, and every record checked: false when the image is not one kbi_write could
+ * have written for such a load (the fuzz target's door). */
 bool kbi_check(const unsigned char *p, size_t len, uint32_t nfiles, size_t npats, kbi *im);
 /* The number of the I'th file (I < IM->nonly, in increasing order) that the image gives
  * whole. */
 uint32_t kbi_only_file(const kbi *im, uint32_t i);
-/* Reads the families and the lexicon of the checked image IM into L->k, with their
- * patterns from L->cache and their symbols interned as a load from the trees does.
- * Running out of memory sets L->nomem. */
+/* Reads the sources and the catalog entries of the next file the open image IM gives
+ * whole (file FILE, L->fnames[FILE]) into L->k, as kb_read_doc reads them from its tree:
+ * the same symbols interned in the same order, the same facts given to the engine, the
+ * patterns from L->cache. Running out of memory sets L->nomem; records that do not read
+ * as kbi_write writes them set L->img_bad (what was read is then thrown away). */
+void kbi_read_file(kb_loader *L, kbi *im, uint32_t file);
+/* Reads the families and the lexicon of the open image IM, after its files' records,
+ * into L->k, with their patterns from L->cache and their symbols interned as a load from
+ * the trees does. Running out of memory sets L->nomem; records that do not read as
+ * kbi_write writes them set L->img_bad. */
 void kbi_read(kb_loader *L, const kbi *im);
 
 /* Writes " (did you mean `X`?)" into BUF when one of the N candidates is within edit

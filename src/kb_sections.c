@@ -24,11 +24,11 @@
 
 #define KB_FOUND_MAX 96
 
-static const char *const kb_topics[] = {
+const char *const kb_topics[KB_NTOPICS] = {
 	"ingestion", "etl", "storage", "query", "training-input", "algorithms", "instances",
 	"evaluation", "data-prep", "fitting", "deployment", "security", "ai-services", "general",
 };
-static const char *const kb_kinds[] = {
+const char *const kb_kinds[KB_NKINDS] = {
 	"service", "feature", "algorithm", "format", "metric", "technique", "instance",
 	"concept",
 };
@@ -985,7 +985,18 @@ static rx *kb_lex_pattern(kb_loader *L, const eng_node *n, const char **src)
 
 /* ---- catalog ---- */
 
-static void kb_entity_facts(kb_loader *L, eng_sym subject, const eng_node *n)
+void kb_efact_record(kb_loader *L, uint32_t entity, eng_sym attr, eng_value val)
+{
+	if (!L->cache_path || L->no_write)
+		return;
+	if (!kb_grow((void **)&L->efacts, L->nefacts, &L->capefacts, sizeof(*L->efacts)))
+		L->no_write = true;     /* a cache is a luxury: the load goes on */
+	else
+		L->efacts[L->nefacts++] = (kb_efact){ entity, attr, val };
+}
+
+/* The `facts` N of catalog entry ENTITY (whose id is SUBJECT) to the engine. */
+static void kb_entity_facts(kb_loader *L, uint32_t entity, eng_sym subject, const eng_node *n)
 {
 	char found[KB_FOUND_MAX];
 	if (eng_node_kind_of(n) != ENG_NODE_MAP) {
@@ -1006,7 +1017,9 @@ static void kb_entity_facts(kb_loader *L, eng_sym subject, const eng_node *n)
 			if (!kb_value(L, it, "a fact's value", &val) || !attr || !subject)
 				continue;
 			eng_status st = eng_deffact_add(L->k->e, subject, attr, val);
-			if (st == ENG_ERR_NOMEM)
+			if (st == ENG_OK)
+				kb_efact_record(L, entity, attr, val);
+			else if (st == ENG_ERR_NOMEM)
 				L->nomem = true;
 			else if (st != ENG_OK)
 				kb_error(L, it, "the engine refused this fact: %s", eng_status_str(st));
@@ -1078,7 +1091,7 @@ static void kb_catalog_entry(kb_loader *L, const eng_node *n)
 		}
 	}
 	if ((v = eng_node_get(n, "facts")))
-		kb_entity_facts(L, ent->sym, v);
+		kb_entity_facts(L, idx, ent->sym, v);
 	if ((v = eng_node_get(n, "cite")))
 		kb_cites(L, v, "catalog entry", &ent->cite, &ent->ncite);
 	kb_leave(L);
@@ -1366,7 +1379,7 @@ void kb_read_doc(kb_loader *L, const eng_doc *doc)
 				L->lexsecs[L->nlexsecs++] = (kb_lexsec){ doc, L->file, v };
 		} else if (strcmp(name, "families") == 0) {
 			kb_families(L, v);
-		} else if (strcmp(name, "rules") == 0) {
+		} else if (strcmp(name, "rules") == 0 && !L->flat) {
 			kb_rule_cites(L, v);
 		}
 	}

@@ -9,25 +9,29 @@
  *   table   this program's build id, the PCRE2 build, the folder's real path, when its
  *           files were looked at; per YAML file in load order: its path relative to the
  *           folder, size, inode, device, modification and change times (ns), a checksum of
- *           its contents, and the references of two sections: its document image
- *           (eng_doc_serialize) and the summaries of its rules (eng_rules_deps_image,
- *           empty when the file has none); the sources of the compiled patterns in load
+ *           its contents, and the references of three sections: its document image
+ *           with each rule cut down to its id, the summaries of its rules
+ *           (eng_rules_deps_image) and each rule's own tree (eng_doc_serialize_rules: the
+ *           two empty when the file has no rules, and then the image is the whole
+ *           tree), so that a question reads the trees of the rules it compiles and no
+ *           other; the sources of the compiled patterns in load
  *           order; the references of the words each needs (rxlit_table_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load; every
  *           distinct word once with where it must stand in a word of the text, each
  *           pattern's requirement by word numbers, read in place and never copied), of
  *           the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
- *           of the lexicon's image (kb_image.c: its entries and families, read in place,
- *           so that the files holding only those are not read at all) and of each
+ *           of the image of the sources, catalog and lexicon (kb_image.c: their entries
+ *           and the families, read in place, so that the files holding only those are
+ *           not read at all) and of each
  *           pattern's rest of its stream (rx_encode)
  *   data    the sections, each at an offset aligned to 8
  *
  * A section's reference is its offset from the start of the data, its length and its
  * checksum. The table is checked with the header; a section when it is first used, so
  * that a run does not read what it does not need (a question runs a few dozen of some two
- * thousand patterns): the words and the head when the file is opened, a document image
- * and a rule summary when the load reads them, a pattern when it first runs.
+ * thousand patterns): the words and the head when the file is opened, a document image,
+ * its rules' summaries and trees when the load reads them, a pattern when it first runs.
  *
  * The file is untrusted input. Every length and offset is checked against the buffer, and
  * anything that differs from the knowledge base on disk or from this program makes the
@@ -68,10 +72,10 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 9u
+#define KBC_FORMAT 10u
 #define KBC_BOM 0x01020304u
 /* a file entry after its path: size, inode, device, modification time s, ns, change
- * time s, ns, content checksum; then its two section references */
+ * time s, ns, content checksum; then its three section references */
 #define KBC_ENTRY_FIXED (8 + 8 + 8 + 8 + 4 + 8 + 4 + 8)
 /* a section reference: offset, length, checksum */
 #define KBC_SEC_REF 24
@@ -303,6 +307,7 @@ struct kbc {
 	kbc_sec *img;
 	const unsigned char **given_img;        /* img[i].p once given, for kbc_release_doc */
 	kbc_sec *deps;
+	kbc_sec *trees;         /* each file's rules' own trees (eng_doc_serialize_rules) */
 	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
 	const char **srcs;
@@ -310,7 +315,7 @@ struct kbc {
 	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
 	rxlit_table *words;     /* the words they read in place */
-	kbc_sec app;            /* the lexicon's image */
+	kbc_sec app;            /* the image of the sources, catalog and lexicon */
 	size_t nneeds, npats, next;
 	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
 	const unsigned char *srcs_end;
@@ -470,6 +475,7 @@ static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_t
 	k->hash[i] = hash;
 	k->img[i] = kbc_sec_read(c, data, dlen);
 	k->deps[i] = kbc_sec_read(c, data, dlen);
+	k->trees[i] = kbc_sec_read(c, data, dlen);
 	if (same && !c->bad && (kbc_racy(f->mtime_s, seen) || kbc_racy(f->ctime_s, seen)))
 		same = kbc_same_content(f->path, f->size, hash);
 	return same && !c->bad;
@@ -515,8 +521,9 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->img = calloc(n ? n : 1, sizeof(*k->img));
 		k->given_img = calloc(n ? n : 1, sizeof(*k->given_img));
 		k->deps = calloc(n ? n : 1, sizeof(*k->deps));
+		k->trees = calloc(n ? n : 1, sizeof(*k->trees));
 		k->hash = calloc(n ? n : 1, sizeof(*k->hash));
-		ok = k->path && k->img && k->given_img && k->deps && k->hash;
+		ok = k->path && k->img && k->given_img && k->deps && k->trees && k->hash;
 	}
 	/* the table, checksummed with the header; the sections it points to, in the data
 	 * after it, are checked when first used */
@@ -600,6 +607,28 @@ eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limit
 	else
 		c->missed = true;
 	return doc;
+}
+
+bool kbc_has_rules(const kbc *c, size_t i)
+{
+	return c && i < c->nfiles && (c->deps[i].len || c->trees[i].len);
+}
+
+const void *kbc_trees(kbc *c, size_t i, size_t *len)
+{
+	*len = 0;
+	if (!c || i >= c->nfiles || !c->trees[i].len)
+		return NULL;
+	/* not checked whole: each rule's tree has its own checksum, which the engine checks
+	 * when it first reads the tree (a question reads a few of them) */
+	*len = c->trees[i].len;
+	return c->trees[i].p;
+}
+
+void kbc_drop(kbc *c)
+{
+	if (c)
+		kbc_damaged(c);
 }
 
 const void *kbc_deps(kbc *c, size_t i, size_t *len)
@@ -716,6 +745,7 @@ void kbc_close(kbc *c)
 	free(c->img);
 	free(c->given_img);
 	free(c->deps);
+	free(c->trees);
 	free(c->hash);
 	free(c->path);
 	if (c->buf)
@@ -758,6 +788,7 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 	for (uint32_t i = 0; i < n && !c.bad; i++) {
 		kbc_str(&c);
 		byte_take(&c, KBC_ENTRY_FIXED);
+		kbc_reseal_sec(&c, buf, data, dlen);
 		kbc_reseal_sec(&c, buf, data, dlen);
 		kbc_reseal_sec(&c, buf, data, dlen);
 	}
@@ -896,9 +927,9 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	kbc_put_u32(&b, (uint32_t)n);
 	for (size_t i = 0; i < n && !b.nomem; i++) {
 		const kbc_file *f = &files[i];
-		unsigned char *img = NULL;
-		size_t len = 0;
-		if (eng_doc_serialize(docs[i], &img, &len) != ENG_OK) {
+		unsigned char *img = NULL, *trees = NULL;
+		size_t len = 0, tlen = 0;
+		if (eng_doc_serialize_rules(docs[i], &img, &len, &trees, &tlen) != ENG_OK) {
 			b.nomem = true;
 			break;
 		}
@@ -913,7 +944,9 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		kbc_put_u64(&b, f->hash);
 		kbc_put_sec(&b, &d, img, len);
 		kbc_put_sec(&b, &d, deps[i], depslen[i]);
+		kbc_put_sec(&b, &d, trees, tlen);
 		free(img);
+		free(trees);
 	}
 	kbc_put_u32(&b, (uint32_t)npats);
 	for (size_t i = 0; i < npats; i++)

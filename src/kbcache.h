@@ -70,13 +70,26 @@ char *kbc_path(const char *cache_dir, const char *dir);
  * Returns the cache, or NULL when there is none or anything differs. Free it with
  * kbc_close. */
 kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n);
-/* The tree of file I (named NAME, read from NAME for diagnostics' lines), or NULL when
- * the cache cannot give it (the caller parses the file). The caller frees it, before
+/* The tree of file I (named NAME, read from NAME for diagnostics' lines), with each rule
+ * cut down to its id when the file has rules (kbc_trees has them), or NULL when the cache
+ * cannot give it (the caller parses the file). The caller frees it, before
  * kbc_close: its texts are read from the cache file. */
 eng_doc *kbc_doc(kbc *c, size_t i, const char *name, const eng_doc_limits *limits);
 /* File I's tree (kbc_doc) will be read little from now on: the pages of its image go
  * back to the system, and come back from the file when its texts are read again. */
 void kbc_release_doc(kbc *c, size_t i);
+/* The trees of file I's rules (the second image of eng_doc_serialize_rules; kbc_doc gives
+ * the first, whose rules are cut down to their ids), *LEN bytes, valid until kbc_close;
+ * NULL when it has none. Not checked here: each tree has its own checksum, checked by
+ * the engine when it reads it (eng_rule_trees_damaged then says so: see kbc_drop). */
+const void *kbc_trees(kbc *c, size_t i, size_t *len);
+/* Part of the cache file was found damaged after the load (a rule's tree): the file goes,
+ * unless another run has replaced it already, for the next run to write. NULL is
+ * allowed. */
+void kbc_drop(kbc *c);
+/* Whether the cache holds rules of file I (summaries or trees, sound or not): then the
+ * tree kbc_doc gives lacks them. */
+bool kbc_has_rules(const kbc *c, size_t i);
 /* The summaries of file I's rules (eng_rules_deps_image) in the cache, *LEN bytes; NULL
  * when it has none or they fail their checksum (the file should then be written again).
  * They stay valid until kbc_close. */
@@ -114,7 +127,7 @@ void kbc_close(kbc *c);
 /* Writes the cache file PATH (creating its folder) for the knowledge base in DIR: the
  * trees DOCS[i] of FILES[i] with the summaries of their rules DEPS[i] (DEPSLEN[i] bytes,
  * 0 for none), the patterns PATS[j] compiled from SRCS[j], in load order, and the
- * lexicon's image APP[0..APPLEN) (kb_image.c; 0 bytes for none). SEEN is when FILES were looked at (before they were read): a file changed since
+ * image of the sources, catalog and lexicon APP[0..APPLEN) (kb_image.c; 0 bytes for none). SEEN is when FILES were looked at (before they were read): a file changed since
  * may still show the times it had (file times are coarse), so a file whose times are that
  * recent is checked by content when the cache is opened. Written to a temporary file
  * renamed into place, so that a reader sees a whole file or none. Returns false, leaving

@@ -683,14 +683,15 @@ Test(kb, compiled_cache)
 	size_t n = fread(whole, 1, sizeof(whole), f);
 	fclose(f);
 	cr_assert_gt(n, 4096);
-	/* a byte of the body that every load reads: in the catalog's tree (a file that
-	 * holds only the lexicon is not read: the lexicon's image gives it) */
-	static const char name[] = "Amazon Kinesis Data Firehose";
+	/* a byte of the body that every load reads: in the rule file's tree, which keeps its
+	 * rule's id (a file that holds only sources, catalog and lexicon entries is not read:
+	 * the image gives it; a rule's own tree is read when the rule is compiled) */
+	static const char name[] = "firehose-parquet";
 	long body = -1;
 	for (size_t i = 48; i + sizeof(name) - 1 <= n && body < 0; i++)
 		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
 			body = (long)i;
-	cr_assert_gt(body, 0, "the catalog's tree where expected");
+	cr_assert_gt(body, 0, "the rule file's tree where expected");
 	/* each case keeps KEEP bytes (negative: counted from the end, so -1 drops the last
 	 * one; 0 with HALF: half of them) and changes byte FLIP (-1: none) */
 	const struct {
@@ -920,8 +921,24 @@ static size_t lexicon_dump(const kb *k, char *buf, size_t size, bool numbers)
 			PUT("\n");
 		}
 	}
-	for (uint32_t i = 0; numbers && i < k->nentities; i++)
-		PUT("entity %s %u\n", k->entities[i].id, k->entities[i].sym);
+	for (uint32_t i = 0; i < k->nsources; i++) {
+		const kb_source *s = &k->sources[i];
+		PUT("source %s %s %s %d %s %s %s %u:%u\n", s->id, s->title,
+		    s->topic ? s->topic : "-", s->decides, s->why ? s->why : "-",
+		    s->conflict ? s->conflict : "-", s->file, s->line, s->col);
+	}
+	for (uint32_t i = 0; i < k->nentities; i++) {
+		const kb_entity *en = &k->entities[i];
+		PUT("entity %s %s %s %s %u:%u", en->id, en->name, en->kind ? en->kind : "-",
+		    en->file, en->line, en->col);
+		if (numbers)
+			PUT(" sym %u", en->sym);
+		for (uint32_t a = 0; a < en->naliases; a++)
+			PUT(" alias %s %d", en->alias_src[a], en->aliases[a] != NULL);
+		for (uint32_t c = 0; c < en->ncite; c++)
+			PUT(" cite %s", en->cite[c]);
+		PUT("\n");
+	}
 #undef PUT
 	return at;
 }
@@ -935,15 +952,27 @@ static kb_cache_result load_dump(const tmpkb *t, const char *cache_dir, char *bu
 	kb_load_opts opts = { NULL, cache_dir, false };
 	kb_cache_result res = (kb_cache_result)-1;
 	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK);
-	lexicon_dump(k, buf, size, true);
+	size_t at = lexicon_dump(k, buf, size, true);
+	/* the background facts, in the order the engine was given them */
+	cr_assert_eq(eng_reset(k->e), ENG_OK);
+	for (eng_fact_id f = eng_fact_next(k->e, 0); f; f = eng_fact_next(k->e, f)) {
+		eng_triple tr;
+		char val[128];
+		cr_assert(eng_fact_get(k->e, f, &tr, NULL));
+		eng_value_format(k->e, tr.value, val, sizeof(val));
+		int w = snprintf(buf + at, size - at, "fact %u %u %u %s\n", f, tr.subject,
+		                 tr.attribute, val);
+		cr_assert(w > 0 && (size_t)w < size - at, "the dump fits");
+		at += (size_t)w;
+	}
 	kb_free(k);
 	eng_diags_free(d);
 	return res;
 }
 
-/* The lexicon's image in a cache file whose checksums were made to fit: what kbi_write
- * cannot have written is refused before any file is skipped, and the lexicon read from
- * the trees instead. */
+/* The image of the sources, the catalog and the lexicon in a cache file whose checksums
+ * were made to fit: what kbi_write cannot have written is refused before any file is
+ * skipped, and they are read from the trees instead. */
 Test(kb, cache_lexicon_image_checked)
 {
 	tmpkb t;
@@ -951,38 +980,62 @@ Test(kb, cache_lexicon_image_checked)
 	char *file = cache_written(&t, cache_dir);
 	size_t n;
 	unsigned char *whole = cache_bytes(file, &n);
-	/* one file holds only the lexicon (lexicon/size.yml, the third), no family, three
-	 * entries */
-	static const unsigned char head[] = "\1\0\0\0\2\0\0\0\0\0\0\0\3\0\0\0";
+	/* three files hold only what the image gives (catalog/services.yaml, the first;
+	 * lexicon/size.yml, the third; sources.yaml, the fourth); the first has no source and
+	 * two catalog entries */
+	static const unsigned char head[] = "\3\0\0\0\0\0\0\0\2\0\0\0\3\0\0\0"
+	                                    "\0\0\0\0\2\0\0\0";
 	size_t pos = 0;
 	for (size_t i = 0; i + sizeof(head) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, head, sizeof(head) - 1) == 0)
 			pos = i;
-	cr_assert_gt(pos, 0, "the lexicon's image where expected");
-	/* after it, the first entry's pattern number, then the entry: its id, pattern
-	 * number, scope, negation, file */
-	static const cache_damage damage[] = {
-		{ "a file past the files", 4, 9 },
-		{ "too many families", 11, 0x7f },
-		{ "too many entries", 15, 0x7f },
-		{ "an id past the texts", 23, 0x7f },
-		{ "a pattern number past the cache's", 27, 0x7f },
-		{ "an unknown scope", 28, 9 },
-		{ "an unknown negation", 29, 3 },
-		{ "an entry's file past the files", 33, 0x7f },
+	cr_assert_gt(pos, 0, "the image where expected");
+	/* the lexicon: no family, three entries, the first's pattern the fourth (after the
+	 * catalog's three aliases) */
+	static const unsigned char lexhead[] = "\0\0\0\0\3\0\0\0\3\0\0\0";
+	size_t lex = 0;
+	for (size_t i = pos; i + sizeof(lexhead) - 1 <= n && !lex; i++)
+		if (memcmp(whole + i, lexhead, sizeof(lexhead) - 1) == 0)
+			lex = i;
+	cr_assert_gt(lex, pos, "the lexicon's image where expected");
+	lex -= pos;
+	/* the first catalog entry at 24: its id, name, kind, line, column, two aliases and
+	 * their pattern numbers; the lexicon's first entry at LEX + 12: its id, pattern
+	 * number, pattern as written, scope, negation, file */
+	const cache_damage damage[] = {
+		{ "a file past the files", 12, 9 },
+		{ "files out of order", 8, 0 },
+		{ "too many catalog entries", 23, 0x7f },
+		{ "an entity id past the texts", 27, 0x7f },
+		{ "an unknown kind", 32, 9 },
+		{ "too many aliases", 44, 0x7f },
+		{ "an alias's pattern past the cache's", 48, 0x7f },
+		{ "too many families", lex + 3, 0x7f },
+		{ "too many entries", lex + 7, 0x7f },
+		{ "an id past the texts", lex + 15, 0x7f },
+		{ "a pattern number past the cache's", lex + 19, 0x7f },
+		{ "a pattern as written past the texts", lex + 23, 0x7e },
+		{ "an unknown scope", lex + 24, 9 },
+		{ "an unknown negation", lex + 25, 3 },
+		{ "an entry's file past the files", lex + 29, 0x7f },
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
 	                  sizeof(damage) / sizeof(damage[0]));
-	/* damage that only the section's checksum sees: the lexicon comes from the trees,
-	 * the same as from the image, down to the numbers of its symbols */
+	/* damage that only the section's checksum sees: the sources, the catalog and the
+	 * lexicon come from the trees, the same as from the image, down to the numbers of
+	 * their symbols and the order of the engine's background facts */
 	static char from_image[16384], from_trees[16384];
 	cr_expect_eq(load_dump(&t, cache_dir, from_image, sizeof(from_image)), KB_CACHE_HIT);
 	whole = cache_bytes(file, &n);
-	whole[pos + 20] ^= 0x01;
+	whole[pos + lex + 12] ^= 0x01;
 	write_text(file, (const char *)whole, n);
 	cr_expect_eq(load_dump(&t, cache_dir, from_trees, sizeof(from_trees)), KB_CACHE_WRITTEN,
 	             "a damaged lexicon image");
 	cr_expect_str_eq(from_trees, from_image);
+	cr_expect(strstr(from_image, "entity kinesis-data-firehose Amazon Kinesis Data Firehose "
+	                 "service") && strstr(from_image, "cite de-8") &&
+	          strstr(from_image, "source de-26 A link to a cheat sheet ingestion 0 it gives"),
+	          "the dump holds the catalog and the sources:\n%s", from_image);
 	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
 	unlink(file);
 	free(file);
@@ -991,7 +1044,7 @@ Test(kb, cache_lexicon_image_checked)
 }
 
 /* The repository's own knowledge base read from its cache's image is the one read from
- * its YAML: every family and entry, field by field. (A load from the YAML compiles every
+ * its YAML: every source, catalog entry, family and lexicon entry, field by field. (A load from the YAML compiles every
  * rule, which interns its symbols: their numbers are compared between a cache's image and
  * its trees above.) */
 Test(kb, cache_lexicon_image_is_the_trees, .timeout = 120)
@@ -1052,9 +1105,10 @@ static const char *all_matches(const kb *k, const char *text, char *buf, size_t 
 
 /* Damage that only a section's own checksum sees (the table keeps its checksum): a
  * document image is refused when the load reads it, which then reads that file's YAML and
- * writes the cache anew; a compiled pattern is refused when it first runs, after the
- * load: it is compiled from its source, with the same matches, and the cache file goes,
- * so that the next load writes it anew. */
+ * writes the cache anew; a rule's own tree when the rule is first compiled, after the
+ * load, which then reads the rule from its file, and a compiled pattern when it first
+ * runs: it is compiled from its source, with the same matches; for those two the cache
+ * file goes, so that the next load writes it anew. */
 Test(kb, cache_sections_checked_when_used)
 {
 	tmpkb t;
@@ -1066,16 +1120,47 @@ Test(kb, cache_sections_checked_when_used)
 	memcpy(&tablen, whole + KBC_AT_TABLEN, sizeof(tablen));
 	size_t data = KBC_ALIGN(KBC_HEADER + (size_t)tablen);
 	cr_assert_lt(data, n);
-	/* the catalog's image holds the display name; the table does not */
-	static const char name[] = "Amazon Kinesis Data Firehose";
+	/* the rule file's document image holds the rule's id first; the table does not */
+	static const char name[] = "firehose-parquet";
 	size_t pos = 0;
 	for (size_t i = data; i + sizeof(name) - 1 <= n && !pos; i++)
 		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
 			pos = i;
-	cr_assert_gt(pos, 0, "the catalog's image where expected");
+	cr_assert_gt(pos, 0, "the rule file's image where expected");
 	whole[pos] ^= 0x20;
 	write_text(file, (const char *)whole, n);
 	cr_expect_eq(load_cached(&t, cache_dir, false, "a damaged image"), KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
+
+	/* the rule's own tree holds its reason: checked when the rule is first compiled,
+	 * which then reads the rule from its file, the same; the cache file goes */
+	static const char reason[] = "Firehose converts on the way in.";
+	whole = cache_bytes(file, &n);
+	pos = 0;
+	for (size_t i = data; i + sizeof(reason) - 1 <= n && !pos; i++)
+		if (memcmp(whole + i, reason, sizeof(reason) - 1) == 0)
+			pos = i;
+	cr_assert_gt(pos, 0, "the rule's tree where expected");
+	whole[pos] ^= 0x20;
+	write_text(file, (const char *)whole, n);
+	{
+		eng_diags *d = eng_diags_new(0);
+		kb *k = NULL;
+		kb_load_opts opts = { NULL, cache_dir, false };
+		kb_cache_result res;
+		cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
+		cr_expect_eq(res, KB_CACHE_HIT, "the damage is not seen by the load");
+		eng_rule_info info;
+		cr_assert(eng_rule_get(k->e, 0, &info), "the rule compiles: %s", eng_error(k->e));
+		cr_expect_str_eq(info.id, "firehose-parquet");
+		cr_expect_str_eq(info.because, reason, "compiled from its file");
+		cr_expect(eng_rule_trees_damaged(k->e));
+		kb_free(k);
+		eng_diags_free(d);
+		cr_expect_neq(access(file, F_OK), 0, "the damaged cache file is gone");
+	}
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after a damaged rule tree"),
+	             KB_CACHE_WRITTEN);
 	cr_expect_eq(load_cached(&t, cache_dir, false, "rewritten"), KB_CACHE_HIT);
 
 	/* the last pattern's bytes end the file */
