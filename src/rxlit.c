@@ -29,8 +29,9 @@
  * kept once where that loses nothing, and the parts of an AND are ordered so that a check
  * fails soonest at the least cost: those of fewest words first, then the most selective
  * (the one whose weakest word is longest). A formula
- * of more than RXL_MAX_LEAVES words loses its largest parts of an AND until it fits
- * (dropping a part only weakens the filter), or needs nothing.
+ * of more than RXL_MAX_LEAVES words loses the least selective parts of its ANDs until it
+ * fits (dropping a part only weakens the filter; each AND keeps its most selective part),
+ * or needs nothing.
  * Words are kept lowercase; the patterns are caseless, and the check runs on an ASCII
  * lowercase copy of the text (texts with other bytes are not filtered: caseless UTF-8
  * matching folds, for example, U+212A KELVIN SIGN to k).
@@ -63,7 +64,7 @@
 #include <string.h>
 
 #define RXL_MAX_DEPTH 64        /* nesting of the pattern's groups */
-#define RXL_MAX_LEAVES 255      /* words kept per requirement */
+#define RXL_MAX_LEAVES 4096     /* words kept per requirement */
 #define RXL_MAX_NODES 65536     /* nodes per analysis: beyond, a part needs nothing */
 #define RXL_MAX_NEST 160        /* nesting of a requirement's ANDs and ORs (the analysis
                                  * makes at most two per group of the pattern) */
@@ -795,31 +796,46 @@ static uint32_t rxl_norm(rxl_pool *p, uint32_t i)
 	return i;
 }
 
-/* The child of an AND in the tree under node I with the most words, as its parent and the
- * sibling before it (0 when it is the first); *BEST its words so far. */
-static void rxl_biggest(const rxl_pool *p, uint32_t i, uint32_t *parent, uint32_t *prev,
-                        uint32_t *best)
+/* Whether node A is less selective than node B: its weakest word is shorter, or as long
+ * and it has more words. */
+static bool rxl_weaker(const rxl_node *a, const rxl_node *b)
+{
+	return a->strength < b->strength || (a->strength == b->strength && a->leaves > b->leaves);
+}
+
+/* The least selective child of an AND in the tree under node I that is not its AND's most
+ * selective one, as its parent and the sibling before it (0 when it is the first): *PARENT
+ * stays 0 when there is none. */
+static void rxl_weakest(const rxl_pool *p, uint32_t i, uint32_t *parent, uint32_t *prev)
 {
 	const rxl_node *nd = &p->v[i];
 	if (nd->kind == RXLIT_NODE_WORD)
 		return;
+	uint32_t keep = 0;
+	for (uint32_t c = nd->kid; nd->kind == RXLIT_NODE_AND && c; c = p->v[c].next)
+		if (!keep || rxl_weaker(&p->v[keep], &p->v[c]))
+			keep = c;
 	for (uint32_t c = nd->kid, before = 0; c; before = c, c = p->v[c].next) {
-		if (nd->kind == RXLIT_NODE_AND && p->v[c].leaves > *best) {
-			*best = p->v[c].leaves;
-			*parent = i;
-			*prev = before;
+		if (nd->kind == RXLIT_NODE_AND && c != keep) {
+			const rxl_node *best = *parent ? &p->v[*prev ? p->v[*prev].next : p->v[*parent].kid]
+			                               : NULL;
+			if (!best || rxl_weaker(&p->v[c], best)) {
+				*parent = i;
+				*prev = before;
+			}
 		}
-		rxl_biggest(p, c, parent, prev, best);
+		rxl_weakest(p, c, parent, prev);
 	}
 }
 
-/* Cuts the normalised tree under ROOT down to RXL_MAX_LEAVES words by dropping the
- * largest parts of ANDs. Returns its new root (0: it needs nothing). */
+/* Cuts the normalised tree under ROOT down to RXL_MAX_LEAVES words by dropping the least
+ * selective parts of ANDs (each AND keeps its most selective part). Returns its new root
+ * (0: it needs nothing). */
 static uint32_t rxl_prune(rxl_pool *p, uint32_t root)
 {
 	while (root && p->v[root].leaves > RXL_MAX_LEAVES) {
-		uint32_t parent = 0, prev = 0, best = 0;
-		rxl_biggest(p, root, &parent, &prev, &best);
+		uint32_t parent = 0, prev = 0;
+		rxl_weakest(p, root, &parent, &prev);
 		if (!parent)
 			return 0;
 		uint32_t *link = prev ? &p->v[prev].next : &p->v[parent].kid;
@@ -862,12 +878,15 @@ static bool rxl_emit(const rxl_pool *p, uint32_t i, unsigned depth, rxlit *out,
 	for (uint32_t c = nd->kid; c; c = p->v[c].next, n++)
 		if (!rxl_emit(p, c, depth + 1, out, shape, ns, edges, w))
 			return false;
-	/* each child has a word: n and the words fit a byte, the bytes two */
+	/* each child has a word, each node a head: all fit two bytes (RXL_MAX_LEAVES) */
 	size_t size = *ns - head - (RXLIT_NODE_HEAD - 1);
+	uint32_t words = out->nwords - first;
 	shape[head] = (uint8_t)n;
-	shape[head + 1] = (uint8_t)size;
-	shape[head + 2] = (uint8_t)(size >> 8);
-	shape[head + 3] = (uint8_t)(out->nwords - first);
+	shape[head + 1] = (uint8_t)(n >> 8);
+	shape[head + 2] = (uint8_t)size;
+	shape[head + 3] = (uint8_t)(size >> 8);
+	shape[head + 4] = (uint8_t)words;
+	shape[head + 5] = (uint8_t)(words >> 8);
 	return true;
 }
 
@@ -900,7 +919,9 @@ bool rxlit_analyse(const char *pattern, rxlit *out)
 		root = 0;
 	if (root) {
 		uint32_t nw = pool.v[root].leaves;
-		size_t letters = rxl_letters(&pool, root), nshape = RXLIT_NODE_HEAD * (size_t)nw;
+		/* a word takes a byte, a node its head, and there are fewer nodes than words
+		 * (each has two children or more) */
+		size_t letters = rxl_letters(&pool, root), nshape = (RXLIT_NODE_HEAD + 1) * (size_t)nw;
 		char *buf = malloc(letters + nshape + nw);
 		const char **words = malloc(nw * sizeof(*words));
 		ok = buf && words;
@@ -1015,7 +1036,8 @@ static bool rxl_shape_node(const unsigned char *p, size_t len, size_t *off, uint
 	if ((tag != RXLIT_NODE_AND && tag != RXLIT_NODE_OR) || len - *off < RXLIT_NODE_HEAD - 1)
 		return false;
 	const unsigned char *h = p + *off;
-	uint32_t n = h[0], size = h[1] | (uint32_t)h[2] << 8, words = h[3], first = *nwords;
+	uint32_t n = h[0] | (uint32_t)h[1] << 8, size = h[2] | (uint32_t)h[3] << 8,
+	         words = h[4] | (uint32_t)h[5] << 8, first = *nwords;
 	*off += RXLIT_NODE_HEAD - 1;
 	size_t start = *off;
 	if (n < 2)
@@ -1323,7 +1345,8 @@ static bool rxl_node_holds(const rxlit *r, rxl_cursor *c, rxlit_text *t, const c
 		c->bad = true;
 		return true;
 	}
-	uint32_t n = h[0], size = h[1] | (uint32_t)h[2] << 8, words = h[3];
+	uint32_t n = h[0] | (uint32_t)h[1] << 8, size = h[2] | (uint32_t)h[3] << 8,
+	         words = h[4] | (uint32_t)h[5] << 8;
 	c->sh += RXLIT_NODE_HEAD - 1;
 	if (size > (size_t)(c->end - c->sh) || words > r->nwords - c->w) {
 		c->bad = true;
@@ -1480,9 +1503,9 @@ static void rxl_set_u32(unsigned char *p, uint32_t v)
  * two bytes: 0 for none, else a word's number + 1, found from the FNV-1a hash of its
  * letters by linear probing), the letters (L bytes), the offset in the table of each
  * requirement and of the end (N + 1 of them, four bytes each), and the requirements,
- * each as the number of its words (a byte), the length of its shape (two bytes), its
+ * each as the number of its words and the length of its shape (two bytes each), its
  * shape and the numbers of its words (two bytes each). A requirement of no words is those
- * three bytes 0. */
+ * four bytes 0. */
 bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
                         size_t *len)
 {
@@ -1550,9 +1573,10 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 		for (uint32_t k = 0; fits && k < r->nwords; k++)
 			fits = ids[i][k] < nw;
 		size_t sl = fits ? rxl_shape_len(r) : 0;
-		unsigned char h[3] = { (unsigned char)(fits ? r->nwords : 0), (unsigned char)sl,
-		                       (unsigned char)(sl >> 8) };
-		ok = rxl_put(out, len, &cap, h, 3);
+		uint32_t words = fits ? r->nwords : 0;
+		unsigned char h[4] = { (unsigned char)words, (unsigned char)(words >> 8),
+		                       (unsigned char)sl, (unsigned char)(sl >> 8) };
+		ok = rxl_put(out, len, &cap, h, 4);
 		if (!fits)
 			continue;       /* its pattern always runs */
 		ok = ok && rxl_put(out, len, &cap, r->shape, sl);
@@ -1621,7 +1645,7 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 			t->longest = t->lens[i];
 	}
 	ok = ok && at == letters && !(edges & ~RXL_EDGES);
-	/* each requirement within the bytes, after the offsets, and in order: its three
+	/* each requirement within the bytes, after the offsets, and in order: its four
 	 * bytes, its shape and its words' numbers fill it; what they say is checked as they
 	 * are read (rxl_node_holds) */
 	const unsigned char *offs = t->letters + letters;
@@ -1629,17 +1653,18 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 	ok = ok && cur == first && cur <= len;
 	for (size_t i = 0; ok && i < n; i++) {
 		size_t end = rxl_get_u32(offs + 4 * (i + 1));
-		ok = end >= cur && end <= len && end - cur >= 3;
+		ok = end >= cur && end <= len && end - cur >= 4;
 		if (!ok)
 			break;
-		uint32_t words = p[cur], sl = p[cur + 1] | (uint32_t)p[cur + 2] << 8;
-		ok = end - cur == 3 + (size_t)sl + 2 * (size_t)words && (words == 0) == (sl == 0);
+		uint32_t words = p[cur] | (uint32_t)p[cur + 1] << 8;
+		uint32_t sl = p[cur + 2] | (uint32_t)p[cur + 3] << 8;
+		ok = end - cur == 4 + (size_t)sl + 2 * (size_t)words && (words == 0) == (sl == 0);
 		if (ok && words) {
 			out[i].nwords = words;
-			out[i].shape = p + cur + 3;
+			out[i].shape = p + cur + 4;
 			out[i].shape_len = sl;
 			out[i].table = t;
-			out[i].ids = p + cur + 3 + sl;
+			out[i].ids = p + cur + 4 + sl;
 		}
 		cur = end;
 	}

@@ -13,8 +13,8 @@
 /* What every text the pattern matches holds: a formula of ANDs and ORs over words.
  * SHAPE[0..SHAPE_LEN) is the formula in prefix order: RXLIT_NODE_WORD for a word (the
  * next of WORDS); RXLIT_NODE_AND or RXLIT_NODE_OR with a head of RXLIT_NODE_HEAD - 1
- * more bytes: the number of its children (2 or more), the bytes they take (two,
- * little-endian) and the number of their words, so that a check steps over what it no
+ * more bytes: the number of its children (2 or more), the bytes they take and the number
+ * of their words (two bytes each, little-endian), so that a check steps over what it no
  * longer needs; then the children. WORDS[0..NWORDS) (lowercase ASCII letters and digits) are the words
  * in that order, and EDGES[I] says where word I must stand in the text: RXLIT_START at
  * the start of a word of the text (the character before it, if any, is not an ASCII
@@ -24,7 +24,7 @@
 #define RXLIT_NODE_WORD 1u
 #define RXLIT_NODE_AND 2u
 #define RXLIT_NODE_OR 3u
-#define RXLIT_NODE_HEAD 5u
+#define RXLIT_NODE_HEAD 7u
 #define RXLIT_START 1u
 #define RXLIT_END 2u
 struct rxlit_table;

@@ -852,9 +852,9 @@ Test(kb, cache_words_checked)
 	memcpy(&nl, whole + pos + 12, 4);
 	cr_assert(whole[pos + 16] == RXLIT_START && whole[pos + 17] == RXLIT_END, "the edges");
 	/* then each requirement's offset, and the first requirement: two words, a shape of
-	 * seven bytes (an AND of two words, which take two bytes), words 0 and 1 */
+	 * nine bytes (an AND of two words, which take two bytes), words 0 and 1 */
 	size_t r0 = q + nl + 4 * ((size_t)np + 1);
-	cr_assert_eq(memcmp(whole + r0, "\2\7\0\2\2\2\0\2\1\1\0\0\1\0", 14), 0,
+	cr_assert_eq(memcmp(whole + r0, "\2\0\11\0\2\2\0\2\0\2\0\1\1\0\0\1\0", 17), 0,
 	             "the first requirement");
 	const cache_damage refused[] = {
 		{ "too many words", 0, (unsigned char)(w + 1) },
@@ -870,10 +870,10 @@ Test(kb, cache_words_checked)
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, refused,
 	                  sizeof(refused) / sizeof(refused[0]));
 	const cache_damage read[] = {
-		{ "an unknown node", r0 - pos + 3, 7 },
-		{ "a node of one child", r0 - pos + 4, 1 },
-		{ "a node larger than its requirement", r0 - pos + 5, 9 },
-		{ "a word number past the table", r0 - pos + 10, 0x7f },
+		{ "an unknown node", r0 - pos + 4, 7 },
+		{ "a node of one child", r0 - pos + 5, 1 },
+		{ "a node larger than its requirement", r0 - pos + 7, 9 },
+		{ "a word number past the table", r0 - pos + 13, 0x7f },
 	};
 	for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
 		unsigned char was = whole[pos + read[i].at];

@@ -37,7 +37,7 @@ static void formula(const rxlit *r, const uint8_t **sh, uint32_t *w, bool in_or,
 			strncat(buf, ">", size - strlen(buf) - 1);
 		return;
 	}
-	uint32_t n = **sh;       /* then the bytes and words it takes */
+	uint32_t n = (*sh)[0] | (uint32_t)(*sh)[1] << 8;  /* then its bytes and words */
 	*sh += RXLIT_NODE_HEAD - 1;
 	bool and = tag == RXLIT_NODE_AND;
 	if (and && in_or)
@@ -226,16 +226,16 @@ Test(rxlit, nothing_needed)
 	for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++)
 		cr_expect_str_eq(words(patterns[i], buf, sizeof(buf)), "", "pattern %s",
 		                 patterns[i]);
-	/* more than 255 words of alternatives: too many to keep, none to drop */
-	char wide[2048] = "(?:a0";
-	for (int i = 1; i < 300; i++)
+	/* more than 4096 words of alternatives: too many to keep, none to drop */
+	static char wide[64 * 1024] = "(?:a0";
+	for (int i = 1; i < 5000; i++)
 		snprintf(wide + strlen(wide), sizeof(wide) - strlen(wide), "|%c%d", 'a' + i % 26, i);
 	strcat(wide, ")");
-	cr_expect_str_eq(words(wide, buf, sizeof(buf)), "", "300 alternatives");
-	/* ... but an AND's largest parts are dropped until the rest fits */
+	cr_expect_str_eq(words(wide, buf, sizeof(buf)), "", "5000 alternatives");
+	/* ... but an AND's least selective parts are dropped until the rest fits */
 	wide[strlen(wide) - 1] = '\0';
 	strcat(wide, ")\\s+keepme");
-	cr_expect_str_eq(words(wide, buf, sizeof(buf)), "<keepme", "300 alternatives, then a word");
+	cr_expect_str_eq(words(wide, buf, sizeof(buf)), "<keepme", "5000 alternatives, then a word");
 }
 
 Test(rxlit, lower_and_may_match)
@@ -332,10 +332,11 @@ Test(rxlit, encode_decode)
 	rxlit_free(&r);
 	rxlit_free(&back);
 
-	static const struct { const char *name; unsigned char b[8]; size_t n; } bad[] = {
+	static const struct { const char *name; unsigned char b[16]; size_t n; } bad[] = {
 		{ "empty", { 0 }, 0 },
 		{ "an unknown node", { 4, 0, 1, 'a' }, 4 },
-		{ "an AND of one", { 2, 1, 1, 0, 1, 'a' }, 6 },
+		{ "an AND of one", { 2, 1, 0, 1, 0, 1, 0, 1, 0, 1, 'a' }, 11 },
+		{ "sizes not its own", { 2, 2, 0, 3, 0, 2, 0, 1, 1, 0, 1, 'a', 0, 1, 'b' }, 15 },
 		{ "an OR of none", { 3, 0 }, 2 },
 		{ "a cut shape", { 2, 2, 1 }, 3 },
 		{ "a cut count", { 3 }, 1 },
@@ -344,7 +345,7 @@ Test(rxlit, encode_decode)
 		{ "an uppercase letter", { 1, 0, 2, 'a', 'B' }, 5 },
 		{ "punctuation", { 1, 0, 2, 'a', '-' }, 5 },
 		{ "a NUL", { 1, 0, 2, 'a', 0 }, 5 },
-		{ "a missing word", { 2, 2, 1, 1, 0, 1, 'a' }, 7 },
+		{ "a missing word", { 2, 2, 0, 2, 0, 2, 0, 1, 1, 0, 1, 'a' }, 12 },
 		{ "unknown edges", { 1, 4, 1, 'a' }, 4 },
 		{ "a cut word", { 1, 3 }, 2 },
 	};
@@ -428,9 +429,10 @@ Test(rxlit, table)
 	memcpy(&slots, buf + 8, 4);
 	memcpy(&letters, buf + 12, 4);
 	memcpy(&r0, buf + 16 + 6 * (size_t)nw + 2 * (size_t)slots + letters, 4);
-	static const struct { const char *name; size_t at; unsigned char byte; } damage[] = {
-		{ "an unknown node", 3, 9 }, { "a node of one child", 4, 1 },
-		{ "a node past its requirement", 5, 0x7f }, { "a word past the table", 16, 0x7f },
+	size_t ids = 4 + (buf[r0 + 2] | (size_t)buf[r0 + 3] << 8);      /* past the shape */
+	const struct { const char *name; size_t at; unsigned char byte; } damage[] = {
+		{ "an unknown node", 4, 9 }, { "a node of one child", 5, 1 },
+		{ "a node past its requirement", 7, 0x7f }, { "a word past the table", ids, 0x7f },
 	};
 	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
 		unsigned char was = buf[r0 + damage[i].at];
