@@ -570,6 +570,9 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	ok = ok && kbc_sec_ok(&needs) && kbc_sec_ok(&head);
 	if (ok && npats)
 		ok = (k->words = rxlit_table_open(needs.p, needs.len, npats, k->needs)) != NULL;
+	/* a requirement is checked as it is read: one that is not is reported as a pattern is */
+	if (ok && npats)
+		rxlit_table_on_damage(k->words, kbc_damaged, k);
 	if (ok && npats) {
 		k->store = rx_store_new(head.p, head.len, kbc_hash, kbc_copy, kbc_damaged, k);
 		if (k->store)

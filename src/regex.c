@@ -13,7 +13,9 @@
  * heap, 20 KB at least, in the block: one block per pattern that ran was 2 MB of a
  * question's memory. A stored pattern is decoded from the store's bytes the first time it
  * is used: a question runs a few dozen of some two thousand, and decoding them all was
- * most of the cache's cost and 2.4 MB of memory.
+ * most of the cache's cost and 2.4 MB of memory. The store also holds its patterns
+ * themselves, RX_CHUNK to an allocation, freed with the store once its last pattern is:
+ * a warm start makes some three thousand and frees them at exit.
  *
  * JIT compilation waits until a pattern has been used RX_JIT_AFTER times, or is given a
  * subject of RX_JIT_SUBJECT bytes or more. A knowledge base holds hundreds of alias
@@ -42,6 +44,7 @@
 
 #define RX_JIT_AFTER 16
 #define RX_JIT_SUBJECT 4096
+#define RX_CHUNK 256
 
 /* A match-data block and the patterns that share it. */
 typedef struct {
@@ -70,10 +73,12 @@ struct rx_store {
 	void *ctx;
 	rx_md *md;              /* shared by the store's patterns */
 	size_t refs;            /* the store's owner and each of its patterns */
+	struct rx_chunk *chunks;        /* the blocks of its patterns, the newest first */
 };
 
 struct rx {
 	pcre2_code *code;       /* NULL until first used, for a pattern of a store */
+	bool in_chunk;          /* its block is its store's, freed with the store */
 	uint32_t match_limit, depth_limit;
 	rx_last *last;
 	rxlit need;             /* words a text must hold for a match (rxlit.c) */
@@ -83,6 +88,19 @@ struct rx {
 	uint64_t sum;
 	const char *source;
 };
+
+/* A pattern and what its last match left: one allocation, or one of a store's chunk. */
+struct rx_block {
+	rx r;
+	rx_last last;
+};
+
+/* RX_CHUNK blocks for a store's patterns, the next not yet given. */
+typedef struct rx_chunk {
+	struct rx_chunk *next;
+	size_t used;
+	struct rx_block b[RX_CHUNK];
+} rx_chunk;
 
 #define RX_OPTIONS (PCRE2_CASELESS | PCRE2_DOTALL | PCRE2_UTF | PCRE2_UCP)
 
@@ -133,25 +151,24 @@ static void rx_message(int code, char *err, size_t errsz)
 /* Wraps compiled CODE (taken, freed on failure) in a new rx matching within LIMITS (NULL
  * or 0 fields: the defaults, RX_*_LIMIT_DEFAULT: enough for any exam question, and a
  * runaway pattern stops there in well under a millisecond), with a share of match data MD
- * (NULL: its own). CODE may be NULL when MD is given: a stored pattern, decoded later.
- * Returns NULL when out of memory. */
-static rx *rx_wrap(pcre2_code *code, const rx_limits *limits, rx_md *md)
+ * (NULL: its own), in block B (zeroed; NULL: one of its own). CODE may be NULL when MD is
+ * given: a stored pattern, decoded later. Returns NULL when out of memory. */
+static rx *rx_wrap(pcre2_code *code, const rx_limits *limits, rx_md *md, struct rx_block *b)
 {
 	/* one block: a knowledge base makes a rx for each of its patterns */
-	struct rx_block {
-		rx r;
-		rx_last last;
-	} *b = calloc(1, sizeof(*b));
-	if (!b) {
+	bool own = b == NULL;
+	if (own && !(b = calloc(1, sizeof(*b)))) {
 		pcre2_code_free(code);
 		return NULL;
 	}
 	rx *r = &b->r;
 	r->code = code;
 	r->last = &b->last;
+	r->in_chunk = !own;
 	if (!md && !(md = rx_md_new(rx_pairs(code)))) {
 		pcre2_code_free(code);
-		free(b);
+		if (own)
+			free(b);
 		return NULL;
 	}
 	md->refs++;
@@ -195,7 +212,7 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
 		errno = code == PCRE2_ERROR_HEAP_FAILED ? ENOMEM : EINVAL;
 		return NULL;
 	}
-	rx *r = rx_wrap(c, limits, NULL);
+	rx *r = rx_wrap(c, limits, NULL, NULL);
 	if (r)
 		(void)rx_set_source(r, pattern);    /* without it, the pattern just always runs */
 	if (!r) {
@@ -274,6 +291,11 @@ static void rx_store_unref(rx_store *s)
 	if (!s || --s->refs > 0)
 		return;
 	rx_md_unref(s->md);
+	while (s->chunks) {
+		rx_chunk *c = s->chunks;
+		s->chunks = c->next;
+		free(c);
+	}
 	free(s);
 }
 
@@ -290,7 +312,17 @@ rx *rx_stored(rx_store *s, const unsigned char *rest, size_t restlen, uint64_t s
 {
 	if (!s || !source)
 		return NULL;
-	rx *r = rx_wrap(NULL, NULL, s->md);     /* no code until it is first used */
+	if (!s->chunks || s->chunks->used == RX_CHUNK) {
+		rx_chunk *c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		c->next = s->chunks;
+		c->used = 0;
+		s->chunks = c;
+	}
+	struct rx_block *b = &s->chunks->b[s->chunks->used++];
+	memset(b, 0, sizeof(*b));
+	rx *r = rx_wrap(NULL, NULL, s->md, b);  /* no code until it is first used */
 	if (!r)
 		return NULL;
 	r->store = s;
@@ -385,8 +417,10 @@ void rx_free(rx *r)
 		pcre2_match_context_free(r->last->mctx);
 	pcre2_code_free(r->code);
 	rxlit_free(&r->need);
-	rx_store_unref(r->store);
-	free(r);
+	bool in_chunk = r->in_chunk;
+	rx_store_unref(r->store);       /* the last frees the chunks, and R's block with them */
+	if (!in_chunk)
+		free(r);
 }
 
 bool rx_set_source(rx *r, const char *pattern)

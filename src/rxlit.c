@@ -4,31 +4,34 @@
  *
  * One question runs every lexicon and alias pattern over a few hundred bytes, and almost
  * none of them match; the regex interpreter still walks the text for each (two thirds of
- * a warm start). Most patterns cannot match unless some literal word is in the text:
- * `\bcost[- ]?(?:effective|efficient)` needs "cost". So each pattern gets a requirement -
- * a set of words of which the text must contain at least one - and a text lacking all of
- * them is skipped without running the regex.
+ * a warm start). Most patterns cannot match unless some literal words are in the text:
+ * `\bcost[- ]?(?:effective|efficient)` needs "cost" and one of "effective" or "efficient".
+ * So each pattern gets a requirement - a formula of ANDs and ORs over words - and a text
+ * that does not satisfy it is skipped without running the regex.
  *
  * The analysis is conservative: it reads the pattern syntax PCRE2 accepts, and anything it
  * does not follow fully ((?x) mode, \Q...\E, conditionals, recursion, verbs, back
  * references) gives no requirement, so the pattern always runs. A requirement is worked
- * out bottom up:
+ * out bottom up, following the pattern's own shape:
  *   - a run of letters and digits outside any quantifier is a word the sequence needs (a
  *     quantifier `?`, `*` or `{0,...}` takes the last letter out of the run; `+` or {n}
  *     keeps it and ends the run);
+ *   - a sequence needs all of what its parts need (an AND);
  *   - a group that must match (no optional quantifier, not a negative lookaround) needs
- *     what its alternatives need: the union of one requirement from each, or nothing if
- *     one alternative needs nothing. A positive lookahead or lookbehind counts: what it
- *     sees must be in the text, so `(?=[^.]*\bread)(?=[^.]*\bagain\b)` needs "read" and
- *     "again" (the lexicon's order-free entries are written so);
- *   - a sequence needs whichever requirement of its parts is most selective: the one whose
- *     shortest word is longest, then the one with fewest words;
- *   - at the top of the pattern, each alternative needs all of (up to RXL_MAX_SETS of) its
- *     parts' requirements at once, and the pattern needs one alternative's: a text must
- *     hold "click" and one of "through" or "predict" for `\bclick\s*(?:through|predict)`,
- *     not only one of them. So a requirement is a list of clauses (alternatives), each a
- *     list of sets of words, and a text passes when it holds a word of every set of some
- *     clause.
+ *     what one of its alternatives needs (an OR), and nothing if one alternative needs
+ *     nothing; the top of the pattern is such a group. A positive lookahead or lookbehind
+ *     counts: what it sees must be in the text, so
+ *     `(?=[^.]*\b(?:read|load))(?=[^.]*\bagain\b)` needs "again" and one of "read" or
+ *     "load" (the lexicon's order-free entries are written so), and an alternative of a
+ *     group needs all of its own words: `(?:\bher\s+usual\s+desk|\bnothing\s+but)` is not
+ *     passed by a text holding only "her".
+ * The formula is flattened (an AND inside an AND is one AND), a word repeated in it is
+ * kept once where that loses nothing, and the parts of an AND are ordered so that a check
+ * fails soonest at the least cost: those of fewest words first, then the most selective
+ * (the one whose weakest word is longest). A formula
+ * of more than RXL_MAX_LEAVES words loses the least selective parts of its ANDs until it
+ * fits (dropping a part only weakens the filter; each AND keeps its most selective part),
+ * or needs nothing.
  * Words are kept lowercase; the patterns are caseless, and the check runs on an ASCII
  * lowercase copy of the text (texts with other bytes are not filtered: caseless UTF-8
  * matching folds, for example, U+212A KELVIN SIGN to k).
@@ -47,18 +50,24 @@
  * optional), or a group each of whose alternatives starts so; a word that ends its
  * alternative is settled by what follows the group. A repeated group's words get no edges
  * (its first and last times differ), and a word cut by a quantifier ("costs?") no end.
- * With the edges, " to " weighs as a word of four letters when the most selective
- * requirement is chosen.
+ * With the edges, " to " weighs as a word of four letters when parts are ordered.
+ *
+ * A check reads the table's requirements in place (rxlit_table_open): the text is first
+ * cut into its runs of letters and digits, and every piece of each looked up in the
+ * table's hash of words (rxl_text_scan), so that each word of a requirement is then one
+ * bit; an AND stops at the first part the text lacks and an OR at the first it holds,
+ * stepping over the rest by the sizes in each node's head.
  */
 #include "rxlit.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define RXL_MAX_WORDS 64        /* a larger union is not worth checking */
-#define RXL_MAX_DEPTH 64
-#define RXL_MAX_CLAUSES 16      /* top-level alternatives kept apart; beyond, one union */
-#define RXL_MAX_SETS 4          /* requirements kept per alternative: the most selective */
+#define RXL_MAX_DEPTH 64        /* nesting of the pattern's groups */
+#define RXL_MAX_LEAVES 4096     /* words kept per requirement */
+#define RXL_MAX_NODES 65536     /* nodes per analysis: beyond, a part needs nothing */
+#define RXL_MAX_NEST 160        /* nesting of a requirement's ANDs and ORs (the analysis
+                                 * makes at most two per group of the pattern) */
 
 /* RXLIT_START and RXLIT_END as in rxlit.h; RXL_PENDING: the word ends where its
  * alternative ends, so whether it ends a word of the text depends on what follows the
@@ -66,90 +75,36 @@
 #define RXL_PENDING 4u
 #define RXL_EDGES (RXLIT_START | RXLIT_END)
 
+/* A node of a requirement while it is worked out: a word (AT[0..LEN), its EDGES) or an
+ * AND or an OR of its children (KID, then each one's NEXT). Node 0 stands for nothing
+ * needed, which is what a node that could not be made gives. */
 typedef struct {
 	const char *at;
 	uint32_t len;
-	unsigned edges;
-} rxl_word;
+	uint8_t kind;           /* RXLIT_NODE_* */
+	uint8_t edges;
+	uint32_t kid, next;
+	uint32_t leaves;        /* its words, once normalised (rxl_norm) */
+	uint32_t strength;      /* how selective: see rxl_norm */
+} rxl_node;
 
-/* A requirement: at least one of V[0..N) occurs in the text; N == 0 means none. */
 typedef struct {
-	rxl_word v[RXL_MAX_WORDS];
-	uint32_t n;
-} rxl_req;
-
-/* All of SET[0..N) at once: what one top-level alternative needs. */
-typedef struct {
-	rxl_req set[RXL_MAX_SETS];
-	uint32_t n;
-} rxl_conj;
+	rxl_node *v;
+	uint32_t n, cap;
+} rxl_pool;
 
 typedef struct {
 	const char *p;
 	bool bad;               /* syntax this analysis does not follow */
-	bool skim;              /* only skipping (rxl_next_edge): no look ahead */
+	bool skim;              /* only skipping (rxl_next_edge): no look ahead, no nodes */
+	bool nomem;
 	unsigned depth;
+	rxl_pool *pool;
 } rxl;
 
 static bool rxl_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* How selective word W is: its letters, and one more for each end that must be the end
- * of a word of the text (" to " is rarer than "to", which "store" holds). */
-static uint32_t rxl_weight(const rxl_word *w)
-{
-	return w->len + ((w->edges & RXLIT_START) != 0) + ((w->edges & RXLIT_END) != 0);
-}
-
-static uint32_t rxl_shortest(const rxl_req *r)
-{
-	uint32_t m = UINT32_MAX;
-	for (uint32_t i = 0; i < r->n; i++)
-		if (rxl_weight(&r->v[i]) < m)
-			m = rxl_weight(&r->v[i]);
-	return m;
-}
-
-/* Copies the words of SRC (not the whole array: requirements are mostly one word). */
-static void rxl_copy(rxl_req *dst, const rxl_req *src)
-{
-	memcpy(dst->v, src->v, src->n * sizeof(*src->v));
-	dst->n = src->n;
-}
-
-/* Keeps in *BEST the more selective of *BEST and *CAND. */
-static void rxl_better(rxl_req *best, const rxl_req *cand)
-{
-	if (cand->n == 0)
-		return;
-	if (best->n == 0) {
-		rxl_copy(best, cand);
-		return;
-	}
-	uint32_t a = rxl_shortest(best), b = rxl_shortest(cand);
-	if (b > a || (b == a && cand->n < best->n))
-		rxl_copy(best, cand);
-}
-
-/* The word W as a candidate for *BEST. */
-static void rxl_word_req(rxl_req *best, const rxl_word *w)
-{
-	if (w->len == 0)
-		return;
-	uint32_t n = rxl_weight(w);
-	if (best->n == 0 || n > rxl_shortest(best) || (n == rxl_shortest(best) && best->n > 1)) {
-		best->v[0] = *w;
-		best->n = 1;
-	}
-}
-
-/* Whether requirement A is more selective than B (see rxl_better). */
-static bool rxl_stricter(const rxl_req *a, const rxl_req *b)
-{
-	uint32_t x = rxl_shortest(a), y = rxl_shortest(b);
-	return x > y || (x == y && a->n < b->n);
 }
 
 /* Whether the word A[0..N) equals B[0..M) but for case. */
@@ -167,55 +122,71 @@ static bool rxl_same_word(const char *a, uint32_t n, const char *b, uint32_t m)
 	return true;
 }
 
-/* Adds R to what C needs at once, keeping the RXL_MAX_SETS most selective requirements
- * (dropping one only weakens the filter). C NULL: nothing to do. */
-static void rxl_conj_add(rxl_conj *c, const rxl_req *r)
+/* A new node of KIND in X's pool: its number, or 0 (nothing needed, which is always
+ * safe) when skimming, out of memory or past RXL_MAX_NODES. */
+static uint32_t rxl_node_new(rxl *x, uint8_t kind)
 {
-	if (!c || r->n == 0)
-		return;
-	if (r->n == 1)
-		for (uint32_t i = 0; i < c->n; i++) {
-			rxl_word *w = &c->set[i].v[0];
-			if (c->set[i].n != 1 || !rxl_same_word(w->at, w->len, r->v[0].at, r->v[0].len))
-				continue;
-			/* the same word needed twice: where both ask for the same ends, or one
-			 * for fewer, once; else both stay (the ends may be of two occurrences) */
-			unsigned a = w->edges & RXL_EDGES, b = r->v[0].edges & RXL_EDGES;
-			if ((a & b) == b)
-				return;
-			if ((a & b) == a) {
-				w->edges = r->v[0].edges;
-				return;
-			}
+	rxl_pool *p = x->pool;
+	if (!p || x->skim)
+		return 0;
+	if (p->n == p->cap) {
+		if (p->cap >= RXL_MAX_NODES)
+			return 0;
+		uint32_t cap = p->cap ? p->cap * 2 : 64;
+		rxl_node *v = realloc(p->v, cap * sizeof(*v));
+		if (!v) {
+			x->nomem = true;
+			return 0;
 		}
-	if (c->n < RXL_MAX_SETS) {
-		rxl_copy(&c->set[c->n++], r);
-		return;
+		p->v = v;
+		p->cap = cap;
 	}
-	uint32_t weakest = 0;
-	for (uint32_t i = 1; i < c->n; i++)
-		if (rxl_stricter(&c->set[weakest], &c->set[i]))
-			weakest = i;
-	if (rxl_stricter(r, &c->set[weakest]))
-		rxl_copy(&c->set[weakest], r);
+	memset(&p->v[p->n], 0, sizeof(p->v[p->n]));
+	p->v[p->n].kind = kind;
+	return p->n++;
 }
 
-/* The word AT[0..LEN) with EDGES as a candidate for *BEST and for what C needs at once. */
-static void rxl_word_cand(rxl_req *best, rxl_conj *c, const char *at, uint32_t len,
-                          unsigned edges)
+/* Appends CHILD to the children of PARENT, whose last one is *TAIL (0: none yet). A
+ * CHILD 0 (nothing needed) is left out: for an AND that is right, and an OR is made
+ * nothing by its caller instead. */
+static void rxl_node_add(rxl *x, uint32_t parent, uint32_t *tail, uint32_t child)
 {
-	rxl_word w = { at, len, edges };
-	rxl_word_req(best, &w);
-	if (c && len) {
-		rxl_req one;
-		one.v[0] = w;
-		one.n = 1;
-		rxl_conj_add(c, &one);
-	}
+	if (!parent || !child)
+		return;
+	if (*tail)
+		x->pool->v[*tail].next = child;
+	else
+		x->pool->v[parent].kid = child;
+	*tail = child;
 }
 
-/* Reads a quantifier at X->p, if any, with its lazy/possessive mark. Returns 0 for none,
- * 1 for one that allows zero repetitions, 2 for one that needs at least one. */
+/* The word AT[0..LEN) with EDGES as a node (0 for an empty word). */
+static uint32_t rxl_leaf(rxl *x, const char *at, uint32_t len, unsigned edges)
+{
+	uint32_t i = len ? rxl_node_new(x, RXLIT_NODE_WORD) : 0;
+	if (i) {
+		x->pool->v[i].at = at;
+		x->pool->v[i].len = len;
+		x->pool->v[i].edges = (uint8_t)edges;
+	}
+	return i;
+}
+
+/* The first node made after X's pool held MARK nodes: the words from there on belong to
+ * the part being read. */
+static uint32_t rxl_mark(const rxl *x)
+{
+	return x->pool && !x->skim ? x->pool->n : UINT32_MAX;
+}
+
+/* Sets the edges of the words made since MARK to (EDGES & KEEP) | SET. */
+static void rxl_edges_set(rxl *x, uint32_t mark, unsigned keep, unsigned set)
+{
+	for (uint32_t i = mark; x->pool && i < x->pool->n; i++)
+		if (x->pool->v[i].kind == RXLIT_NODE_WORD)
+			x->pool->v[i].edges = (uint8_t)((x->pool->v[i].edges & keep) | set);
+}
+
 static int rxl_quant(rxl *x)
 {
 	const char *p = x->p;
@@ -395,8 +366,8 @@ static bool rxl_class_nonword(const char *p)
 	return false;
 }
 
-static void rxl_alt(rxl *x, rxl_req *out, bool edge, bool *after);
-static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after);
+static uint32_t rxl_alt(rxl *x, bool edge, bool *after);
+static uint32_t rxl_seq(rxl *x, bool edge, bool *after);
 
 enum { RXL_GROUP, RXL_LOOK, RXL_AHEAD, RXL_BEHIND, RXL_NOTHING };
 
@@ -460,42 +431,45 @@ static int rxl_open(rxl *x)
 /* A group at X->p ('('), entered where EDGE says (see rxl_seq). Sets *OUT to what it
  * needs (nothing for a negative lookaround, an option setting or a comment), and *AFTER to whether
  * the place after it is the start of a word (for a letter that follows). */
-static void rxl_group(rxl *x, rxl_req *out, bool edge, bool *after)
+/* A group at X->p ('('), entered where EDGE says (see rxl_seq). Returns what it needs (0,
+ * nothing, for a negative lookaround, an option setting or a comment), and sets *AFTER to
+ * whether the place after it is the start of a word (for a letter that follows). */
+static uint32_t rxl_group(rxl *x, bool edge, bool *after)
 {
-	out->n = 0;
 	*after = edge;
 	int kind = rxl_open(x);
 	if (!x->bad && kind == RXL_NOTHING && strchr("?*+{", *x->p) && *x->p)
 		x->bad = true;  /* PCRE2 skips a comment: its quantifier is the letter's before */
 	if (x->bad || kind == RXL_NOTHING)
-		return;
+		return 0;
 	if (++x->depth > RXL_MAX_DEPTH) {
 		x->bad = true;
-		return;
+		return 0;
 	}
 	bool inner;
+	uint32_t mark = rxl_mark(x);
 	/* a lookbehind's text ends where it stands: whether a word starts before it is not
 	 * known there */
-	rxl_alt(x, out, kind == RXL_BEHIND ? false : edge, &inner);
+	uint32_t out = rxl_alt(x, kind == RXL_BEHIND ? false : edge, &inner);
 	x->depth--;
 	if (x->bad)
-		return;
+		return 0;
 	if (*x->p != ')') {
 		x->bad = true;
-		return;
+		return 0;
 	}
 	x->p++;
-	if (kind == RXL_LOOK) {
-		out->n = 0;     /* a negative lookaround needs nothing; it matches no character */
-	} else if (kind == RXL_AHEAD || kind == RXL_BEHIND) {
+	if (kind == RXL_LOOK)
+		return 0;       /* a negative lookaround needs nothing; it matches no character */
+	if (kind == RXL_AHEAD || kind == RXL_BEHIND) {
 		/* What a positive lookaround sees must be in the text, so its words are needed;
 		 * but it matches no character: the place after is the place before, and a word
 		 * ending where it ends is not followed by what follows it in the pattern. */
-		for (uint32_t i = 0; i < out->n; i++)
-			out->v[i].edges &= ~(unsigned)RXL_PENDING;
+		rxl_edges_set(x, mark, ~RXL_PENDING & 0xffu, 0);
 	} else {
 		*after = inner;
 	}
+	return out;
 }
 
 /* Where X->p stands, right after a letter or digit of the pattern, whether the text's next
@@ -534,10 +508,9 @@ static int rxl_next_edge(const rxl *x)
 				return RXL_NONE;
 			if (kind == RXL_NOTHING)
 				continue;
-			rxl_req scratch;
 			bool after;
 			if (kind != RXL_GROUP) {   /* a lookaround: looked past */
-				rxl_alt(&y, &scratch, false, &after);
+				(void)rxl_alt(&y, false, &after);
 				if (y.bad || *y.p != ')')
 					return RXL_NONE;
 				y.p++;
@@ -550,7 +523,7 @@ static int rxl_next_edge(const rxl *x)
 			for (;;) {
 				if (rxl_next_edge(&y) != RXL_EDGE)
 					return RXL_NONE;
-				rxl_seq(&y, &scratch, NULL, false, &after);
+				(void)rxl_seq(&y, false, &after);
 				if (y.bad)
 					return RXL_NONE;
 				if (*y.p != '|')
@@ -573,20 +546,21 @@ static int rxl_next_edge(const rxl *x)
 	}
 }
 
-/* Marks the words of R that end where their alternative ends (RXL_PENDING) as ending a
- * word of the text, or not, as the place X->p says (rxl_next_edge). */
-static void rxl_settle(const rxl *x, rxl_req *r)
+/* Marks the words made since MARK that end where their alternative ends (RXL_PENDING) as
+ * ending a word of the text, or not, as the place X->p says (rxl_next_edge). */
+static void rxl_settle(rxl *x, uint32_t mark)
 {
 	bool pending = false;
-	for (uint32_t i = 0; i < r->n; i++)
-		pending = pending || (r->v[i].edges & RXL_PENDING);
+	for (uint32_t i = mark; x->pool && i < x->pool->n && !pending; i++)
+		pending = x->pool->v[i].kind == RXLIT_NODE_WORD && (x->pool->v[i].edges & RXL_PENDING);
 	if (!pending)
 		return;
 	int next = rxl_next_edge(x);
-	for (uint32_t i = 0; i < r->n; i++)
-		if ((r->v[i].edges & RXL_PENDING) && next != RXL_KEEP)
-			r->v[i].edges = (r->v[i].edges & ~RXL_PENDING) |
-			                (next == RXL_EDGE ? RXLIT_END : 0u);
+	for (uint32_t i = mark; next != RXL_KEEP && i < x->pool->n; i++) {
+		rxl_node *w = &x->pool->v[i];
+		if (w->kind == RXLIT_NODE_WORD && (w->edges & RXL_PENDING))
+			w->edges = (uint8_t)((w->edges & ~RXL_PENDING) | (next == RXL_EDGE ? RXLIT_END : 0u));
+	}
 }
 
 /* What the end of a word AT X->p (just past its last letter) is: RXLIT_END, RXL_PENDING
@@ -601,12 +575,11 @@ static unsigned rxl_word_end(const rxl *x)
 
 /* One alternative: up to '|', ')' or the end, starting where EDGE says whether the text
  * is at the start of a word (the character before is not part of a word, for a letter
- * that follows). *BEST gets its most selective requirement; CJ (when not NULL) all of
- * them, up to RXL_MAX_SETS; *AFTER whether the place after it is the start of a word. */
-static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after)
+ * that follows). Returns the AND of what its parts need; *AFTER: whether the place after
+ * it is the start of a word. */
+static uint32_t rxl_seq(rxl *x, bool edge, bool *after)
 {
-	rxl_req part;
-	best->n = 0;
+	uint32_t all = rxl_node_new(x, RXLIT_NODE_AND), tail = 0;
 	const char *run = NULL;         /* start of the current run of letters and digits */
 	unsigned start = 0;             /* RXLIT_START when the run starts a word */
 	while (!x->bad && *x->p && *x->p != '|' && *x->p != ')') {
@@ -627,16 +600,17 @@ static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after)
 				end--;          /* the last letter may be absent */
 			if (q) {
 				/* what follows the run is one of its letters, or not */
-				rxl_word_cand(best, cj, run, (uint32_t)(end - run), start);
+				rxl_node_add(x, all, &tail, rxl_leaf(x, run, (uint32_t)(end - run), start));
 				run = NULL;
 			}
 			continue;
 		}
 		if (run) {
-			rxl_word_cand(best, cj, run, (uint32_t)(x->p - run), start | rxl_word_end(x));
+			unsigned e = start | rxl_word_end(x);
+			rxl_node_add(x, all, &tail, rxl_leaf(x, run, (uint32_t)(x->p - run), e));
 			run = NULL;
 		}
-		part.n = 0;
+		uint32_t part = 0, mark = rxl_mark(x);
 		bool before = edge;
 		int says = RXL_NONE;
 		bool group = false;
@@ -647,7 +621,7 @@ static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after)
 			rxl_class(x);
 		} else if (c == '(') {
 			bool inner;
-			rxl_group(x, &part, edge, &inner);
+			part = rxl_group(x, edge, &inner);
 			says = inner ? RXL_EDGE : RXL_NONE;
 			group = true;
 		} else if ((unsigned char)c >= 0x80) {
@@ -671,91 +645,204 @@ static void rxl_seq(rxl *x, rxl_req *best, rxl_conj *cj, bool edge, bool *after)
 		char n = *x->p;
 		int q = (n == '?' || n == '*' || n == '+' || n == '{') ? rxl_quant(x) : 0;
 		if (q == 1) {
-			part.n = 0;
+			part = 0;
 			edge = edge && before;  /* present or not */
+		} else if (q && group) {
+			rxl_edges_set(x, mark, 0, 0);   /* repeated: the first and last time differ */
+		} else if (!x->skim) {
+			rxl_settle(x, mark);
 		}
-		if (q && group)
-			for (uint32_t i = 0; i < part.n; i++)
-				part.v[i].edges = 0;    /* repeated: the first and last time differ */
-		else if (!x->skim)
-			rxl_settle(x, &part);
-		rxl_better(best, &part);
-		rxl_conj_add(cj, &part);
+		rxl_node_add(x, all, &tail, part);
 	}
 	if (run)
-		rxl_word_cand(best, cj, run, (uint32_t)(x->p - run), start | rxl_word_end(x));
+		rxl_node_add(x, all, &tail,
+		             rxl_leaf(x, run, (uint32_t)(x->p - run), start | rxl_word_end(x)));
 	*after = edge;
+	return all;
 }
 
-/* Alternatives up to ')' or the end into *ALL: the union of one requirement from each.
- * Each starts where EDGE says (see rxl_seq); *AFTER: whether the place after every one of
- * them is the start of a word. */
-static void rxl_alt(rxl *x, rxl_req *all, bool edge, bool *after)
+/* Alternatives up to ')' or the end: the OR of what each needs (0 when one needs
+ * nothing). Each starts where EDGE says (see rxl_seq); *AFTER: whether the place after
+ * every one of them is the start of a word. */
+static uint32_t rxl_alt(rxl *x, bool edge, bool *after)
 {
-	rxl_req r;
+	uint32_t any = rxl_node_new(x, RXLIT_NODE_OR), tail = 0;
 	bool none = false;
-	all->n = 0;
 	*after = true;
 	for (;;) {
 		bool end;
-		rxl_seq(x, &r, NULL, edge, &end);
+		uint32_t s = rxl_seq(x, edge, &end);
 		if (x->bad)
-			return;
+			return 0;
 		*after = *after && end;
-		if (r.n == 0 || all->n + r.n > RXL_MAX_WORDS)
+		if (!s)
 			none = true;
-		if (!none) {
-			memcpy(all->v + all->n, r.v, r.n * sizeof(*r.v));
-			all->n += r.n;
-		}
+		rxl_node_add(x, any, &tail, s);
 		if (*x->p != '|')
 			break;
 		x->p++;
 	}
-	if (none)
-		all->n = 0;
+	return none ? 0 : any;
 }
 
-/* The top of the pattern: its alternatives, each with what it needs at once, into
- * CL[0..*NCL); *ALL gets the union of one requirement from each (what is kept when there
- * are more than RXL_MAX_CLAUSES alternatives). *NCL 0: the pattern needs nothing. */
-static void rxl_top(rxl *x, rxl_conj *cl, uint32_t *ncl, rxl_req *all)
+/* How selective word W is: its letters, and one more for each end that must be the end
+ * of a word of the text (" to " is rarer than "to", which "store" holds). */
+static uint32_t rxl_weight(const rxl_node *w)
 {
-	rxl_req r;
-	bool none = false, wide = false;
-	uint32_t n = 0;
-	all->n = 0;
-	for (;;) {
-		rxl_conj *c = n < RXL_MAX_CLAUSES ? &cl[n] : NULL;
-		if (c)
-			c->n = 0;
-		bool after;
-		rxl_seq(x, &r, c, false, &after);       /* a match may start inside a word */
-		if (x->bad)
+	return w->len + ((w->edges & RXLIT_START) != 0) + ((w->edges & RXLIT_END) != 0);
+}
+
+/* Whether node A should be checked before node B in an AND: it has fewer words (it costs
+ * less to rule out), or as many and its weakest word is longer. */
+static bool rxl_before(const rxl_node *a, const rxl_node *b)
+{
+	return a->leaves < b->leaves || (a->leaves == b->leaves && a->strength > b->strength);
+}
+
+/* Appends node K (normalised, not of ND's kind) to the children of ND (an AND or an OR,
+ * whose last child is *TAIL), unless a word already there makes it needless. */
+static void rxl_norm_add(rxl_pool *p, rxl_node *nd, uint32_t *tail, uint32_t k)
+{
+	rxl_node *w = &p->v[k];
+	bool and = nd->kind == RXLIT_NODE_AND;
+	for (uint32_t c = w->kind == RXLIT_NODE_WORD ? nd->kid : 0; c; c = p->v[c].next) {
+		rxl_node *o = &p->v[c];
+		if (o->kind != RXLIT_NODE_WORD || !rxl_same_word(o->at, o->len, w->at, w->len))
+			continue;
+		unsigned a = o->edges, b = w->edges;
+		if (!and) {
+			o->edges = (uint8_t)(a & b);    /* either is enough: the looser ends */
 			return;
-		if (r.n == 0)
-			none = true;
-		if (n++ >= RXL_MAX_CLAUSES)
-			wide = true;
-		if (all->n + r.n > RXL_MAX_WORDS)
-			all->n = RXL_MAX_WORDS + 1;     /* too wide a union: unusable */
-		else {
-			memcpy(all->v + all->n, r.v, r.n * sizeof(*r.v));
-			all->n += r.n;
 		}
-		if (*x->p != '|')
-			break;
-		x->p++;
-	}
-	*ncl = none ? 0 : n;
-	if (!none && wide) {
-		/* one clause of one set, the union, if it is not too wide */
-		*ncl = all->n <= RXL_MAX_WORDS ? 1 : 0;
-		if (*ncl) {
-			rxl_copy(&cl[0].set[0], all);
-			cl[0].n = 1;
+		/* the same word needed twice: where both ask for the same ends, or one for
+		 * fewer, once; else both stay (the ends may be of two occurrences) */
+		if ((a & b) == b)
+			return;
+		if ((a & b) == a) {
+			o->edges = (uint8_t)b;
+			return;
 		}
 	}
+	w->next = 0;
+	if (*tail)
+		p->v[*tail].next = k;
+	else
+		nd->kid = k;
+	*tail = k;
+}
+
+/* Normalises node I of P: an AND or OR of one child is that child, an AND without
+ * children or an OR with a child that needs nothing needs nothing (0 is returned), a child
+ * of the same kind gives its children, repeated words go (rxl_norm_add); an AND's children
+ * are ordered by rxl_before. Sets the node's leaves and strength (a word's weight, an
+ * AND's strongest child's, an OR's weakest child's). Returns the node that stands for I. */
+static uint32_t rxl_norm(rxl_pool *p, uint32_t i)
+{
+	if (!i)
+		return 0;
+	rxl_node *nd = &p->v[i];
+	if (nd->kind == RXLIT_NODE_WORD) {
+		nd->edges &= RXL_EDGES;
+		nd->leaves = 1;
+		nd->strength = rxl_weight(nd);
+		return i;
+	}
+	bool and = nd->kind == RXLIT_NODE_AND;
+	uint32_t c = nd->kid, tail = 0;
+	nd->kid = 0;
+	while (c) {
+		uint32_t next = p->v[c].next, k = rxl_norm(p, c);
+		if (!k && !and)
+			return 0;
+		if (k && p->v[k].kind == nd->kind) {
+			for (uint32_t g = p->v[k].kid, gn; g; g = gn) {
+				gn = p->v[g].next;
+				rxl_norm_add(p, nd, &tail, g);
+			}
+		} else if (k) {
+			rxl_norm_add(p, nd, &tail, k);
+		}
+		c = next;
+	}
+	uint32_t n = 0, leaves = 0, strength = and ? 0 : UINT32_MAX;
+	for (c = nd->kid; c; c = p->v[c].next) {
+		n++;
+		leaves += p->v[c].leaves;
+		uint32_t s = p->v[c].strength;
+		strength = and ? (s > strength ? s : strength) : (s < strength ? s : strength);
+	}
+	if (n == 0)
+		return 0;
+	if (n == 1) {
+		uint32_t only = nd->kid;
+		p->v[only].next = 0;
+		return only;
+	}
+	nd->leaves = leaves;
+	nd->strength = strength;
+	if (and) {      /* insertion sort of a short list, stable */
+		uint32_t sorted = 0;
+		for (c = nd->kid; c;) {
+			uint32_t next = p->v[c].next;
+			uint32_t *at = &sorted;
+			while (*at && !rxl_before(&p->v[c], &p->v[*at]))
+				at = &p->v[*at].next;
+			p->v[c].next = *at;
+			*at = c;
+			c = next;
+		}
+		nd->kid = sorted;
+	}
+	return i;
+}
+
+/* Whether node A is less selective than node B: its weakest word is shorter, or as long
+ * and it has more words. */
+static bool rxl_weaker(const rxl_node *a, const rxl_node *b)
+{
+	return a->strength < b->strength || (a->strength == b->strength && a->leaves > b->leaves);
+}
+
+/* The least selective child of an AND in the tree under node I that is not its AND's most
+ * selective one, as its parent and the sibling before it (0 when it is the first): *PARENT
+ * stays 0 when there is none. */
+static void rxl_weakest(const rxl_pool *p, uint32_t i, uint32_t *parent, uint32_t *prev)
+{
+	const rxl_node *nd = &p->v[i];
+	if (nd->kind == RXLIT_NODE_WORD)
+		return;
+	uint32_t keep = 0;
+	for (uint32_t c = nd->kid; nd->kind == RXLIT_NODE_AND && c; c = p->v[c].next)
+		if (!keep || rxl_weaker(&p->v[keep], &p->v[c]))
+			keep = c;
+	for (uint32_t c = nd->kid, before = 0; c; before = c, c = p->v[c].next) {
+		if (nd->kind == RXLIT_NODE_AND && c != keep) {
+			const rxl_node *best = *parent ? &p->v[*prev ? p->v[*prev].next : p->v[*parent].kid]
+			                               : NULL;
+			if (!best || rxl_weaker(&p->v[c], best)) {
+				*parent = i;
+				*prev = before;
+			}
+		}
+		rxl_weakest(p, c, parent, prev);
+	}
+}
+
+/* Cuts the normalised tree under ROOT down to RXL_MAX_LEAVES words by dropping the least
+ * selective parts of ANDs (each AND keeps its most selective part). Returns its new root
+ * (0: it needs nothing). */
+static uint32_t rxl_prune(rxl_pool *p, uint32_t root)
+{
+	while (root && p->v[root].leaves > RXL_MAX_LEAVES) {
+		uint32_t parent = 0, prev = 0;
+		rxl_weakest(p, root, &parent, &prev);
+		if (!parent)
+			return 0;
+		uint32_t *link = prev ? &p->v[prev].next : &p->v[parent].kid;
+		*link = p->v[*link].next;
+		root = rxl_norm(p, root);
+	}
+	return root;
 }
 
 /* Lowercases AT[0..LEN) into W (LEN + 1 bytes, NUL-terminated). */
@@ -768,86 +855,94 @@ static void rxl_lower_word(char *w, const char *at, uint32_t len)
 	w[len] = '\0';
 }
 
+/* The tree under node I of P in prefix order into OUT: its shape (see rxlit.h) at
+ * SHAPE[*NS...] and its words as OUT's next ones, their letters at *W. False when it
+ * nests deeper than RXL_MAX_NEST. */
+static bool rxl_emit(const rxl_pool *p, uint32_t i, unsigned depth, rxlit *out,
+                     uint8_t *shape, size_t *ns, uint8_t *edges, char **w)
+{
+	const rxl_node *nd = &p->v[i];
+	if (depth > RXL_MAX_NEST)
+		return false;
+	shape[(*ns)++] = nd->kind;
+	if (nd->kind == RXLIT_NODE_WORD) {
+		rxl_lower_word(*w, nd->at, nd->len);
+		edges[out->nwords] = nd->edges;
+		out->words[out->nwords++] = *w;
+		*w += nd->len + 1;
+		return true;
+	}
+	size_t head = *ns;
+	uint32_t n = 0, first = out->nwords;
+	*ns += RXLIT_NODE_HEAD - 1;
+	for (uint32_t c = nd->kid; c; c = p->v[c].next, n++)
+		if (!rxl_emit(p, c, depth + 1, out, shape, ns, edges, w))
+			return false;
+	/* each child has a word, each node a head: all fit two bytes (RXL_MAX_LEAVES) */
+	size_t size = *ns - head - (RXLIT_NODE_HEAD - 1);
+	uint32_t words = out->nwords - first;
+	shape[head] = (uint8_t)n;
+	shape[head + 1] = (uint8_t)(n >> 8);
+	shape[head + 2] = (uint8_t)size;
+	shape[head + 3] = (uint8_t)(size >> 8);
+	shape[head + 4] = (uint8_t)words;
+	shape[head + 5] = (uint8_t)(words >> 8);
+	return true;
+}
+
+/* The letters of the words of the tree under node I. */
+static size_t rxl_letters(const rxl_pool *p, uint32_t i)
+{
+	const rxl_node *nd = &p->v[i];
+	if (nd->kind == RXLIT_NODE_WORD)
+		return nd->len + 1;
+	size_t n = 0;
+	for (uint32_t c = nd->kid; c; c = p->v[c].next)
+		n += rxl_letters(p, c);
+	return n;
+}
+
 bool rxlit_analyse(const char *pattern, rxlit *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!pattern)
 		return true;
-	rxl x = { pattern, false, false, 0 };
-	rxl_req *all = malloc(sizeof(*all));
-	rxl_conj *cl = malloc(RXL_MAX_CLAUSES * sizeof(*cl));
-	if (!all || !cl) {
-		free(all);
-		free(cl);
-		return false;
-	}
-	uint32_t ncl = 0;
-	rxl_top(&x, cl, &ncl, all);
-	bool ok = true;
-	if (!x.bad && *x.p == '\0' && ncl > 0) {
-		/* the most selective set of each clause first: it fails soonest */
-		size_t bytes = 0, nshape = 1, nw = 0;
-		for (uint32_t c = 0; c < ncl; c++) {
-			rxl_conj *cj = &cl[c];
-			for (uint32_t i = 1; i < cj->n; i++)
-				for (uint32_t j = i; j > 0 && rxl_stricter(&cj->set[j], &cj->set[j - 1]); j--) {
-					rxl_req *t = all;       /* all is no longer needed: a swap buffer */
-					rxl_copy(t, &cj->set[j]);
-					rxl_copy(&cj->set[j], &cj->set[j - 1]);
-					rxl_copy(&cj->set[j - 1], t);
-				}
-			nshape += 1 + cj->n;
-			for (uint32_t i = 0; i < cj->n; i++)
-				for (uint32_t k = 0; k < cj->set[i].n; k++) {
-					bytes += cj->set[i].v[k].len + 1;
-					nw++;
-				}
-		}
-		char *buf = malloc(bytes + nshape + nw);
+	rxl_pool pool = { NULL, 0, 0 };
+	rxl x = { pattern, false, false, false, 0, &pool };
+	(void)rxl_node_new(&x, RXLIT_NODE_WORD);      /* node 0: nothing needed */
+	bool after;
+	uint32_t root = rxl_alt(&x, false, &after);   /* a match may start inside a word */
+	bool ok = !x.nomem;
+	if (ok && !x.bad && *x.p == '\0' && root)
+		root = rxl_prune(&pool, rxl_norm(&pool, root));
+	else
+		root = 0;
+	if (root) {
+		uint32_t nw = pool.v[root].leaves;
+		/* a word takes a byte, a node its head, and there are fewer nodes than words
+		 * (each has two children or more) */
+		size_t letters = rxl_letters(&pool, root), nshape = (RXLIT_NODE_HEAD + 1) * (size_t)nw;
+		char *buf = malloc(letters + nshape + nw);
 		const char **words = malloc(nw * sizeof(*words));
 		ok = buf && words;
+		size_t ns = 0;
 		if (ok) {
-			uint8_t *shape = (uint8_t *)buf + bytes, *edges = shape + nshape;
+			uint8_t *shape = (uint8_t *)buf + letters, *edges = shape + nshape;
 			char *w = buf;
-			uint32_t n = 0, at = 0;
-			shape[at++] = (uint8_t)ncl;
-			for (uint32_t c = 0; c < ncl; c++) {
-				shape[at++] = (uint8_t)cl[c].n;
-				for (uint32_t i = 0; i < cl[c].n; i++) {
-					const rxl_req *r = &cl[c].set[i];
-					uint32_t first = n;
-					for (uint32_t k = 0; k < r->n; k++) {
-						rxl_lower_word(w, r->v[k].at, r->v[k].len);
-						/* a word repeated in a set counts once: "(?:cost|costs?)",
-						 * with the ends both ask for (either is enough) */
-						uint8_t e = (uint8_t)(r->v[k].edges & RXL_EDGES);
-						bool seen = false;
-						for (uint32_t j = first; j < n && !seen; j++)
-							if (strcmp(words[j], w) == 0) {
-								seen = true;
-								edges[j] &= e;
-							}
-						if (!seen) {
-							edges[n] = e;
-							words[n++] = w;
-							w += r->v[k].len + 1;
-						}
-					}
-					shape[at++] = (uint8_t)(n - first);
-				}
-			}
 			out->words = words;
-			out->nwords = n;
 			out->shape = shape;
 			out->edges = edges;
 			out->buf = buf;
+			if (rxl_emit(&pool, root, 0, out, shape, &ns, edges, &w))
+				out->shape_len = (uint32_t)ns;
+			else
+				rxlit_free(out);
 		} else {
 			free(buf);
 			free(words);
 		}
 	}
-	free(all);
-	free(cl);
+	free(pool.v);
 	return ok;      /* otherwise no requirement: the pattern always runs */
 }
 
@@ -860,17 +955,35 @@ void rxlit_free(rxlit *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The table's bytes, read in place (see rxlit_table_encode): only their frame is checked
+ * when it is opened, and a word or a requirement as it is read, so that opening costs
+ * nothing per word. */
+/* The table's bytes, read in place (see rxlit_table_encode). The words are checked when
+ * it opens (in one pass over their letters); a requirement as a check reads it, so that
+ * opening costs nothing per requirement. */
 struct rxlit_table {
 	const unsigned char *p;         /* the bytes rxlit_table_encode wrote (borrowed) */
+	size_t len;
 	uint32_t n;                     /* distinct words */
-	uint32_t *at;                   /* word I: its edges at P[AT[I]], length, letters */
+	uint32_t nslots;                /* of the words' hash, a power of two */
+	uint32_t longest;               /* letters of the longest word */
+	const unsigned char *edges, *lens, *starts, *slots, *letters;
+	void (*damaged)(void *);        /* told of a requirement that is not one */
+	void *ctx;
 };
 
-/* Where word I of R, read from a table, is in the table's bytes. */
-static const unsigned char *rxl_table_word(const rxlit *r, uint32_t i)
+static uint32_t rxl_get_u32(const unsigned char *p)
 {
-	const unsigned char *id = r->ids + 2 * (size_t)i;
-	return r->table->p + r->table->at[id[0] | (uint32_t)id[1] << 8];
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The number of word I of R, read from a table (below the table's count: checked by
+ * rxl_node_holds, or UINT32_MAX). */
+static uint32_t rxl_table_id(const rxlit *r, uint32_t i)
+{
+	const unsigned char *idp = r->ids + 2 * (size_t)i;
+	uint32_t id = idp[0] | (uint32_t)idp[1] << 8;
+	return id < r->table->n ? id : UINT32_MAX;
 }
 
 const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len)
@@ -879,14 +992,21 @@ const char *rxlit_word(const rxlit *r, uint32_t i, size_t *len)
 		*len = strlen(r->words[i]);
 		return r->words[i];
 	}
-	const unsigned char *w = rxl_table_word(r, i);
-	*len = w[1];
-	return (const char *)w + 2;
+	uint32_t id = rxl_table_id(r, i);
+	if (id == UINT32_MAX) {
+		*len = 0;
+		return "";
+	}
+	*len = r->table->lens[id];
+	return (const char *)r->table->letters + rxl_get_u32(r->table->starts + 4 * (size_t)id);
 }
 
 unsigned rxlit_word_edges(const rxlit *r, uint32_t i)
 {
-	return r->words ? r->edges[i] : rxl_table_word(r, i)[0];
+	if (r->words)
+		return r->edges[i];
+	uint32_t id = rxl_table_id(r, i);
+	return id == UINT32_MAX ? 0u : r->table->edges[id];
 }
 
 static uint32_t rxl_coded_len(size_t n)
@@ -901,18 +1021,50 @@ static unsigned char rxl_coded_edges(const rxlit *r, uint32_t i, size_t len)
 	return (unsigned char)(len > RXLIT_WORD_MAX ? e & ~RXLIT_END : e);
 }
 
-/* The bytes of R's shape: 1 + clauses + sets. */
+/* Checks the node at P[*OFF..LEN) and the nodes under it (see rxlit.h), DEPTH deep,
+ * counting its words into *NWORDS and moving *OFF past it: false when it is not a node
+ * rxlit_encode could write (an unknown tag, fewer than 2 children, sizes that are not
+ * its own, nested deeper than RXL_MAX_NEST, more than RXL_MAX_LEAVES words). */
+static bool rxl_shape_node(const unsigned char *p, size_t len, size_t *off, uint32_t *nwords,
+                           unsigned depth)
+{
+	if (*off >= len || depth > RXL_MAX_NEST)
+		return false;
+	unsigned char tag = p[(*off)++];
+	if (tag == RXLIT_NODE_WORD)
+		return ++*nwords <= RXL_MAX_LEAVES;
+	if ((tag != RXLIT_NODE_AND && tag != RXLIT_NODE_OR) || len - *off < RXLIT_NODE_HEAD - 1)
+		return false;
+	const unsigned char *h = p + *off;
+	uint32_t n = h[0] | (uint32_t)h[1] << 8, size = h[2] | (uint32_t)h[3] << 8,
+	         words = h[4] | (uint32_t)h[5] << 8, first = *nwords;
+	*off += RXLIT_NODE_HEAD - 1;
+	size_t start = *off;
+	if (n < 2)
+		return false;
+	for (uint32_t k = 0; k < n; k++)
+		if (!rxl_shape_node(p, len, off, nwords, depth + 1))
+			return false;
+	return *off - start == size && *nwords - first == words;
+}
+
+/* The length of the shape at P[0..LEN), with its words in *NWORDS: 1 for a 0 (nothing
+ * needed), else one node (rxl_shape_node). 0 when the bytes are not such a shape. */
+static size_t rxl_shape_scan(const unsigned char *p, size_t len, uint32_t *nwords)
+{
+	size_t off = 0;
+	*nwords = 0;
+	if (len == 0)
+		return 0;
+	if (p[0] == 0)
+		return 1;
+	return rxl_shape_node(p, len, &off, nwords, 0) ? off : 0;
+}
+
+/* The bytes of R's shape. */
 static size_t rxl_shape_len(const rxlit *r)
 {
-	if (r->nwords == 0)
-		return 1;
-	const uint8_t *sh = r->shape;
-	size_t n = 1;
-	for (uint32_t c = 0, ncl = sh[0]; c < ncl; c++) {
-		uint32_t ns = sh[n];
-		n += 1 + ns;
-	}
-	return n;
+	return r->nwords == 0 ? 1 : r->shape_len;
 }
 
 size_t rxlit_encoded_size(const rxlit *r)
@@ -951,19 +1103,10 @@ size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
 {
 	memset(out, 0, sizeof(*out));
 	*nomem = false;
-	if (len < 1 || p[0] > RXL_MAX_CLAUSES)
+	uint32_t n;
+	size_t off = rxl_shape_scan(p, len, &n);
+	if (off == 0)
 		return 0;
-	size_t off = 1, n = 0;
-	for (uint32_t c = 0; c < p[0]; c++) {
-		if (off >= len || p[off] == 0 || p[off] > RXL_MAX_SETS)
-			return 0;
-		uint32_t ns = p[off++];
-		for (uint32_t i = 0; i < ns; i++) {
-			if (off >= len || p[off] == 0 || p[off] > RXL_MAX_WORDS)
-				return 0;
-			n += p[off++];
-		}
-	}
 	size_t sl = off, letters = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (len - off < 2 || (p[off] & ~RXL_EDGES) || p[off + 1] == 0 ||
@@ -1000,6 +1143,7 @@ size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
 	out->words = words;
 	out->nwords = (uint32_t)n;
 	out->shape = shape;
+	out->shape_len = (uint32_t)sl;
 	out->edges = edges;
 	return off;
 }
@@ -1075,6 +1219,8 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const char *w,
                     size_t wl, unsigned edges)
 {
+	if (wl == 0)
+		return true;    /* a word a damaged table lost: nothing is known */
 	if (t) {
 		/* words are letters and digits (rxlit_analyse, rxlit_decode, rxlit_table_open):
 		 * each pair and triple of them must be in the text */
@@ -1095,60 +1241,162 @@ static bool rxl_has(const rxlit_text *t, const char *lower, size_t len, const ch
 	return rxl_holds(lower, len, w, wl, edges);
 }
 
-/* Whether the text holds word I of R: looked up once per text for a word of a table. */
+/* Whether the text holds word I of R (not read from T's table: see rxl_next_word). */
 static bool rxl_has_word(const rxlit *r, uint32_t i, rxlit_text *t, const char *lower,
                          size_t len)
 {
 	size_t wl;
-	if (t && r->table && t->table != r->table && !t->table) {
-		t->table = r->table;
-		memset(t->known, 0, sizeof(t->known));
-	}
-	if (!t || !r->table || t->table != r->table) {
-		const char *w = rxlit_word(r, i, &wl);
-		return rxl_has(t, lower, len, w, wl, rxlit_word_edges(r, i));
-	}
-	const unsigned char *idp = r->ids + 2 * (size_t)i;
-	uint32_t id = idp[0] | (uint32_t)idp[1] << 8;
-	uint64_t bit = (uint64_t)1 << (id % 64);
-	if (t->known[id / 64] & bit)
-		return (t->found[id / 64] & bit) != 0;
-	const unsigned char *w = rxl_table_word(r, i);  /* edges, length, letters */
-	bool has = rxl_has(t, lower, len, (const char *)w + 2, w[1], w[0]);
-	t->known[id / 64] |= bit;
-	if (has)
-		t->found[id / 64] |= bit;
-	else
-		t->found[id / 64] &= ~bit;
-	return has;
+	const char *w = rxlit_word(r, i, &wl);
+	return rxl_has(t, lower, len, w, wl, rxlit_word_edges(r, i));
 }
 
-/* Whether some clause of R has a word of each of its sets in the text (see rxl_has). */
+/* FNV-1a, as rxl_text_scan computes it letter by letter. */
+#define RXL_FNV_BASIS 2166136261u
+#define RXL_FNV_PRIME 16777619u
+
+/* Sets T->found to the words of table TB that T's text holds, where they must stand: every
+ * piece of every run of letters and digits of the text, up to the longest word's length,
+ * looked up in the table's hash. */
+static void rxl_text_scan(rxlit_text *t, const rxlit_table *tb)
+{
+	memset(t->found, 0, ((size_t)tb->n + 63) / 64 * sizeof(*t->found));
+	const char *s = t->lower;
+	size_t len = t->len;
+	uint32_t mask = tb->nslots - 1;
+	for (size_t a = 0; a < len;) {
+		if (!rxl_alnum(s[a])) {
+			a++;
+			continue;
+		}
+		size_t b = a;
+		while (b < len && rxl_alnum(s[b]))
+			b++;
+		unsigned first = a == 0 || !rxl_wordbyte(s[a - 1]) ? RXLIT_START : 0u;
+		unsigned last = b == len || !rxl_wordbyte(s[b]) ? RXLIT_END : 0u;
+		for (size_t i = a; i < b; i++) {
+			uint32_t h = RXL_FNV_BASIS;
+			size_t stop = b - i > tb->longest ? i + tb->longest : b;
+			for (size_t j = i; j < stop; j++) {
+				h = (h ^ (unsigned char)s[j]) * RXL_FNV_PRIME;
+				unsigned here = (i == a ? first : 0u) | (j + 1 == b ? last : 0u);
+				size_t n = j + 1 - i;
+				for (uint32_t k = h & mask;; k = (k + 1) & mask) {
+					uint32_t v = tb->slots[2 * (size_t)k] | (uint32_t)tb->slots[2 * (size_t)k + 1] << 8;
+					if (v == 0)
+						break;
+					uint32_t id = v - 1;
+					if (id < tb->n && tb->lens[id] == n && !(tb->edges[id] & ~here) &&
+					    memcmp(tb->letters + rxl_get_u32(tb->starts + 4 * (size_t)id), s + i, n) == 0)
+						t->found[id / 64] |= (uint64_t)1 << (id % 64);
+				}
+			}
+		}
+		a = b;
+	}
+}
+
+/* Where a check of a requirement stands: the next node at SH (before END), its first
+ * word W; FOUND the words of the requirement's table the text holds (rxl_text_scan), or
+ * NULL to look each word up; BAD once the bytes turn out not to be a requirement (a
+ * table's requirements are checked as they are read: see rxlit_table_open). */
+typedef struct {
+	const uint8_t *sh, *end;
+	uint32_t w;
+	const uint64_t *found;
+	bool bad;
+} rxl_cursor;
+
+/* Whether the text holds the next word of R at C. */
+static inline bool rxl_next_word(const rxlit *r, rxl_cursor *c, rxlit_text *t,
+                                 const char *lower, size_t len)
+{
+	if (c->w >= r->nwords) {
+		c->bad = true;
+		return true;
+	}
+	if (!c->found)
+		return rxl_has_word(r, c->w++, t, lower, len);
+	const unsigned char *idp = r->ids + 2 * (size_t)c->w++;
+	uint32_t id = idp[0] | (uint32_t)idp[1] << 8;
+	if (id >= r->table->n) {
+		c->bad = true;
+		return true;
+	}
+	return (c->found[id / 64] >> (id % 64)) & 1;
+}
+
+/* Whether the text holds what the node of R at C needs (see rxl_has), moving C past it.
+ * An AND stops at its first part the text lacks, an OR at its first part the text holds,
+ * and steps over the rest by the sizes in its head. True (and C->bad) when the bytes are
+ * not a node. */
+static bool rxl_node_holds(const rxlit *r, rxl_cursor *c, rxlit_text *t, const char *lower,
+                           size_t len, unsigned depth)
+{
+	if (c->sh >= c->end || depth > RXL_MAX_NEST) {
+		c->bad = true;
+		return true;
+	}
+	uint8_t tag = *c->sh++;
+	if (tag == RXLIT_NODE_WORD)
+		return rxl_next_word(r, c, t, lower, len);
+	const uint8_t *h = c->sh;
+	if ((tag != RXLIT_NODE_AND && tag != RXLIT_NODE_OR) ||
+	    c->end - h < (ptrdiff_t)RXLIT_NODE_HEAD - 1) {
+		c->bad = true;
+		return true;
+	}
+	uint32_t n = h[0] | (uint32_t)h[1] << 8, size = h[2] | (uint32_t)h[3] << 8,
+	         words = h[4] | (uint32_t)h[5] << 8;
+	c->sh += RXLIT_NODE_HEAD - 1;
+	if (size > (size_t)(c->end - c->sh) || words > r->nwords - c->w) {
+		c->bad = true;
+		return true;
+	}
+	const uint8_t *stop = c->sh + size;
+	uint32_t wstop = c->w + words;
+	bool and = tag == RXLIT_NODE_AND;
+	for (uint32_t k = 0; k < n; k++) {
+		bool v;
+		if (c->sh < stop && *c->sh == RXLIT_NODE_WORD) {       /* most children */
+			c->sh++;
+			v = rxl_next_word(r, c, t, lower, len);
+		} else {
+			v = rxl_node_holds(r, c, t, lower, len, depth + 1);
+		}
+		if (c->bad)
+			return true;
+		if (v != and) {
+			c->sh = stop;
+			c->w = wstop;
+			return v;
+		}
+	}
+	if (c->sh != stop || c->w != wstop)
+		c->bad = true;
+	return and || c->bad;
+}
+
+/* Whether the text holds what R needs (see rxl_has); true for bytes that are not a
+ * requirement, which are reported to the table's damage hook. */
 static bool rxl_passes(const rxlit *r, rxlit_text *t, const char *lower, size_t len)
 {
-	const uint8_t *sh = r->shape;
-	uint32_t ncl = *sh++, w = 0;
-	for (uint32_t c = 0; c < ncl; c++) {
-		uint32_t ns = *sh++;
-		bool all = true;
-		for (uint32_t i = 0; i < ns; i++) {
-			uint32_t nw = *sh++;
-			bool any = false;
-			for (uint32_t k = 0; all && k < nw && !any; k++)
-				any = rxl_has_word(r, w + k, t, lower, len);
-			all = all && any;
-			w += nw;
-		}
-		if (all)
-			return true;
-	}
-	return false;
+	rxl_cursor c = { r->shape, r->shape + r->shape_len, 0, NULL, false };
+	if (t && r->table && t->table == r->table)
+		c.found = t->found;
+	bool v = rxl_node_holds(r, &c, t, lower, len, 0);
+	if (c.bad && r->table && r->table->damaged)
+		r->table->damaged(r->table->ctx);
+	return v || c.bad;
 }
 
 bool rxlit_may_match_in(const rxlit *r, rxlit_text *t)
 {
 	if (!r || r->nwords == 0 || !t || !t->lower)
 		return true;
+	if (r->table && !t->table) {
+		t->table = r->table;
+		rxl_text_scan(t, r->table);
+	}
 	return rxl_passes(r, t, t->lower, t->len);
 }
 
@@ -1240,23 +1488,30 @@ static bool rxl_put(unsigned char **out, size_t *len, size_t *cap, const void *p
 	return true;
 }
 
-static bool rxl_put_u32(unsigned char **out, size_t *len, size_t *cap, uint32_t v)
+static void rxl_set_u32(unsigned char *p, uint32_t v)
 {
-	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-	                       (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
-	return rxl_put(out, len, cap, b, 4);
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
 }
 
-/* The table: the number of words, each word (its edges, a length byte, its letters), the
- * number of
- * requirements, and each requirement: its shape (as rxlit_encode writes it) and the
- * numbers of its words, two bytes each. */
+/* The table: four numbers of four bytes (little-endian, as every number here): the words
+ * W, the requirements N, the slots S of the words' hash (a power of two) and the bytes L
+ * of the words' letters; then each word's edges (W bytes), each word's length (W bytes),
+ * where each word's letters start in the letters (four bytes each), the hash (S slots of
+ * two bytes: 0 for none, else a word's number + 1, found from the FNV-1a hash of its
+ * letters by linear probing), the letters (L bytes), the offset in the table of each
+ * requirement and of the end (N + 1 of them, four bytes each), and the requirements,
+ * each as the number of its words and the length of its shape (two bytes each), its
+ * shape and the numbers of its words (two bytes each). A requirement of no words is those
+ * four bytes 0. */
 bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
                         size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	if (n > UINT32_MAX)
+	if (n >= UINT32_MAX / 8)
 		return false;
 	rxl_index x = { NULL, NULL, NULL, 0, 0, NULL };
 	uint32_t **ids = calloc(n ? n : 1, sizeof(*ids));
@@ -1274,25 +1529,57 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 			ok = ids[i][k] != UINT32_MAX;
 		}
 	}
-	size_t cap = 0;
-	uint32_t nw = x.n < RXLIT_TABLE_MAX ? x.n : RXLIT_TABLE_MAX;
-	ok = ok && rxl_put_u32(out, len, &cap, nw);
-	for (uint32_t i = 0; ok && i < nw; i++) {
-		unsigned char el[2] = { x.edges[i], (unsigned char)x.len[i] };
-		ok = rxl_put(out, len, &cap, el, 2) && rxl_put(out, len, &cap, x.w[i], el[1]);
+	/* a slot holds a word's number + 1 in two bytes */
+	uint32_t nw = x.n < RXLIT_TABLE_MAX - 1 ? x.n : RXLIT_TABLE_MAX - 1, slots = 16, letters = 0;
+	while (slots < 2 * nw)
+		slots *= 2;
+	for (uint32_t i = 0; i < nw; i++)
+		letters += x.len[i];
+	size_t head = 16 + 2 * (size_t)nw + 4 * (size_t)nw + 2 * (size_t)slots + letters;
+	size_t offs = head, cap = 0;
+	head += 4 * (n + 1);
+	unsigned char *zero = calloc(1, head);
+	ok = ok && zero && rxl_put(out, len, &cap, zero, head);
+	free(zero);
+	if (ok) {
+		unsigned char *b = *out;
+		rxl_set_u32(b, nw);
+		rxl_set_u32(b + 4, (uint32_t)n);
+		rxl_set_u32(b + 8, slots);
+		rxl_set_u32(b + 12, letters);
+		unsigned char *edges = b + 16, *lens = edges + nw, *starts = lens + nw;
+		unsigned char *slot = starts + 4 * (size_t)nw, *lt = slot + 2 * (size_t)slots;
+		for (uint32_t i = 0, at = 0; i < nw; i++) {
+			edges[i] = x.edges[i];
+			lens[i] = (unsigned char)x.len[i];
+			rxl_set_u32(starts + 4 * (size_t)i, at);
+			memcpy(lt + at, x.w[i], x.len[i]);
+			at += x.len[i];
+			uint32_t k = rxl_hash(x.w[i], x.len[i]) & (slots - 1);
+			while (slot[2 * (size_t)k] | slot[2 * (size_t)k + 1])
+				k = (k + 1) & (slots - 1);
+			slot[2 * (size_t)k] = (unsigned char)(i + 1);
+			slot[2 * (size_t)k + 1] = (unsigned char)((i + 1) >> 8);
+		}
 	}
-	ok = ok && rxl_put_u32(out, len, &cap, (uint32_t)n);
-	for (size_t i = 0; ok && i < n; i++) {
+	for (size_t i = 0; ok && i <= n; i++) {
+		ok = *len <= UINT32_MAX - 4096;
+		if (ok)
+			rxl_set_u32(*out + offs + 4 * i, (uint32_t)*len);
+		if (!ok || i == n)
+			break;
 		const rxlit *r = needs[i];
 		bool fits = r->nwords > 0;
 		for (uint32_t k = 0; fits && k < r->nwords; k++)
-			fits = ids[i][k] < RXLIT_TABLE_MAX;
-		if (!fits) {
-			unsigned char none = 0;
-			ok = rxl_put(out, len, &cap, &none, 1);
-			continue;
-		}
-		ok = rxl_put(out, len, &cap, r->shape, rxl_shape_len(r));
+			fits = ids[i][k] < nw;
+		size_t sl = fits ? rxl_shape_len(r) : 0;
+		uint32_t words = fits ? r->nwords : 0;
+		unsigned char h[4] = { (unsigned char)words, (unsigned char)(words >> 8),
+		                       (unsigned char)sl, (unsigned char)(sl >> 8) };
+		ok = rxl_put(out, len, &cap, h, 4);
+		if (!fits)
+			continue;       /* its pattern always runs */
+		ok = ok && rxl_put(out, len, &cap, r->shape, sl);
 		for (uint32_t k = 0; ok && k < r->nwords; k++) {
 			unsigned char b[2] = { (unsigned char)ids[i][k], (unsigned char)(ids[i][k] >> 8) };
 			ok = rxl_put(out, len, &cap, b, 2);
@@ -1313,63 +1600,75 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 	return ok;
 }
 
-static uint32_t rxl_get_u32(const unsigned char *p)
+/* Whether the N bytes at P are all lowercase ASCII letters or digits (one pass, without
+ * a branch per byte). */
+static bool rxl_all_alnum(const unsigned char *p, size_t n)
 {
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	unsigned bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad |= (unsigned)((unsigned char)(p[i] - 'a') > 25 && (unsigned char)(p[i] - '0') > 9);
+	return bad == 0;
 }
 
 rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxlit *out)
 {
 	memset(out, 0, n * sizeof(*out));
-	rxlit_table *t = calloc(1, sizeof(*t));
-	if (!t || len < 4 || !p) {
-		free(t);
+	if (!p || len < 16 || rxl_get_u32(p + 4) != n || n >= UINT32_MAX / 8)
 		return NULL;
-	}
+	uint32_t nw = rxl_get_u32(p), slots = rxl_get_u32(p + 8), letters = rxl_get_u32(p + 12);
+	/* a slot holds a word's number + 1 in two bytes: fewer than 65536 words */
+	if (nw >= RXLIT_TABLE_MAX || slots < 16 || (slots & (slots - 1)) || slots < 2 * (uint64_t)nw ||
+	    16 + 6 * (uint64_t)nw + 2 * (uint64_t)slots + letters + 4 * ((uint64_t)n + 1) > len)
+		return NULL;
+	rxlit_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
 	t->p = p;
-	t->n = rxl_get_u32(p);
-	size_t off = 4;
-	bool ok = t->n <= RXLIT_TABLE_MAX && t->n <= (len - off) / 3;
-	t->at = ok ? malloc((t->n ? t->n : 1) * sizeof(*t->at)) : NULL;
-	ok = ok && t->at;
-	for (uint32_t i = 0; ok && i < t->n; i++) {
-		ok = len - off >= 2 && !(p[off] & ~RXL_EDGES);
-		size_t wl = ok ? p[off + 1] : 0;
-		ok = ok && wl > 0 && wl <= len - off - 2;
-		for (size_t j = 0; ok && j < wl; j++) {
-			unsigned char c = p[off + 2 + j];
-			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		}
-		t->at[i] = (uint32_t)off;
-		off += 2 + wl;
+	t->len = len;
+	t->n = nw;
+	t->nslots = slots;
+	t->edges = p + 16;
+	t->lens = t->edges + nw;
+	t->starts = t->lens + nw;
+	t->slots = t->starts + 4 * (size_t)nw;
+	t->letters = t->slots + 2 * (size_t)slots;
+	/* the words: known edges, letters and digits that fill the letters in order; the
+	 * slots' numbers are checked as they are read (rxl_text_scan) */
+	bool ok = rxl_all_alnum(t->letters, letters);
+	unsigned edges = 0;
+	uint32_t at = 0;
+	for (uint32_t i = 0; ok && i < nw; i++) {
+		edges |= t->edges[i];
+		ok = t->lens[i] > 0 && rxl_get_u32(t->starts + 4 * (size_t)i) == at;
+		at += t->lens[i];
+		if (t->lens[i] > t->longest)
+			t->longest = t->lens[i];
 	}
-	ok = ok && len - off >= 4 && rxl_get_u32(p + off) == n;
-	off += 4;
+	ok = ok && at == letters && !(edges & ~RXL_EDGES);
+	/* each requirement within the bytes, after the offsets, and in order: its four
+	 * bytes, its shape and its words' numbers fill it; what they say is checked as they
+	 * are read (rxl_node_holds) */
+	const unsigned char *offs = t->letters + letters;
+	size_t first = (size_t)(offs - p) + 4 * (n + 1), cur = ok ? rxl_get_u32(offs) : 0;
+	ok = ok && cur == first && cur <= len;
 	for (size_t i = 0; ok && i < n; i++) {
-		const unsigned char *shape = p + off;
-		ok = off < len && p[off] <= RXL_MAX_CLAUSES;
-		uint32_t ncl = ok ? p[off++] : 0, nw = 0;
-		for (uint32_t c = 0; ok && c < ncl; c++) {
-			ok = off < len && p[off] > 0 && p[off] <= RXL_MAX_SETS;
-			uint32_t ns = ok ? p[off++] : 0;
-			for (uint32_t k = 0; ok && k < ns; k++) {
-				ok = off < len && p[off] > 0 && p[off] <= RXL_MAX_WORDS;
-				if (ok)
-					nw += p[off++];
-			}
-		}
-		ok = ok && (size_t)nw * 2 <= len - off;
-		for (uint32_t k = 0; ok && k < nw; k++)
-			ok = (p[off + 2 * k] | (uint32_t)p[off + 2 * k + 1] << 8) < t->n;
-		if (ok && nw) {
-			out[i].nwords = nw;
-			out[i].shape = shape;
+		size_t end = rxl_get_u32(offs + 4 * (i + 1));
+		ok = end >= cur && end <= len && end - cur >= 4;
+		if (!ok)
+			break;
+		uint32_t words = p[cur] | (uint32_t)p[cur + 1] << 8;
+		uint32_t sl = p[cur + 2] | (uint32_t)p[cur + 3] << 8;
+		ok = end - cur == 4 + (size_t)sl + 2 * (size_t)words && (words == 0) == (sl == 0);
+		if (ok && words) {
+			out[i].nwords = words;
+			out[i].shape = p + cur + 4;
+			out[i].shape_len = sl;
 			out[i].table = t;
-			out[i].ids = p + off;
+			out[i].ids = p + cur + 4 + sl;
 		}
-		off += 2 * (size_t)nw;
+		cur = end;
 	}
-	if (!ok || off != len) {
+	if (!ok || cur != len) {
 		memset(out, 0, n * sizeof(*out));
 		rxlit_table_free(t);
 		return NULL;
@@ -1377,10 +1676,15 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 	return t;
 }
 
+void rxlit_table_on_damage(rxlit_table *t, void (*damaged)(void *), void *ctx)
+{
+	if (t) {
+		t->damaged = damaged;
+		t->ctx = ctx;
+	}
+}
+
 void rxlit_table_free(rxlit_table *t)
 {
-	if (!t)
-		return;
-	free(t->at);
 	free(t);
 }

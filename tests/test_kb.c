@@ -630,8 +630,8 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 	size_t wl;
 	const char *w0 = rxlit_word(need, 0, &wl);
 	cr_expect(wl == 8 && memcmp(w0, "cheapest", 8) == 0, "%s: words", step);
-	cr_expect_eq(need->shape[0], 1, "%s: one clause", step);
-	cr_expect_eq(need->shape[1], 3, "%s: of three sets", step);
+	cr_expect_eq(need->shape[0], RXLIT_NODE_AND, "%s: all of", step);
+	cr_expect_eq(need->shape[1], 3, "%s: three words", step);
 	cr_expect_eq(rx_need(k->lexicon[1].re)->nwords, 4, "%s: words", step);
 	kb_free(k);
 	eng_diags_free(d);
@@ -809,8 +809,31 @@ static void cache_damage_each(tmpkb *t, const char *cache_dir, const char *file,
 	}
 }
 
+/* Loads T's knowledge base with the cache in CACHE_DIR and checks the first pattern's
+ * prefilter (an alias of Firehose) against a text it matches: it must let the text
+ * through. Returns what the cache did at the load. */
+static kb_cache_result load_and_check(const tmpkb *t, const char *cache_dir, const char *step)
+{
+	eng_diags *d = eng_diags_new(0);
+	kb *k = NULL;
+	kb_load_opts opts = { NULL, cache_dir, false };
+	kb_cache_result res = (kb_cache_result)-1;
+	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK, "%s", step);
+	const kb_entity *kdf = kb_entity_find(k, "kinesis-data-firehose");
+	cr_assert_not_null(kdf, "%s", step);
+	static const char text[] = "use kinesis data firehose";
+	rxlit_text low;
+	rxlit_text_index(&low, text, sizeof(text) - 1);
+	cr_expect(rx_may_match_in(kdf->aliases[0], &low), "%s: the text was skipped", step);
+	kb_free(k);
+	eng_diags_free(d);
+	return res;
+}
+
 /* The prefilter's words in a cache file whose checksum was made to fit: the structure
- * checks alone must refuse what rxlit_encode cannot have written. */
+ * checks alone must refuse what rxlit_table_encode cannot have written - the table's
+ * frame and words when the file is opened, a requirement when a check reads it (the file
+ * is then removed, for the next run to write, and the pattern runs). */
 Test(kb, cache_words_checked)
 {
 	tmpkb t;
@@ -818,39 +841,63 @@ Test(kb, cache_words_checked)
 	char *file = cache_written(&t, cache_dir);
 	size_t n;
 	unsigned char *whole = cache_bytes(file, &n);
-	/* the words section (rxlit_table_encode): the number of distinct words, then the
-	 * words, each with its edges; the first pattern's, an alias of Firehose, come first:
-	 * firehose (at the start of a word) and kinesis (at the end of one) */
-	static const char words[] = "\1\10firehose\2\7kinesis";
-	size_t pos = 0;
-	for (size_t i = 4; i + sizeof(words) - 1 <= n && !pos; i++)
-		if (memcmp(whole + i, words, sizeof(words) - 1) == 0)
-			pos = i - 4;
+	/* the words section (rxlit_table_encode): the numbers of words W, requirements N,
+	 * hash slots S and letters L; each word's edges, length and start, the hash, the
+	 * letters. The first pattern's words, an alias of Firehose, come first: firehose (at
+	 * the start of a word) and kinesis (at the end of one) */
+	static const char letters[] = "firehosekinesis";
+	size_t q = 0, pos = 0;
+	for (size_t i = 0; i + sizeof(letters) - 1 <= n && !q; i++)
+		if (memcmp(whole + i, letters, sizeof(letters) - 1) == 0)
+			q = i;
+	cr_assert_gt(q, 16, "the letters where expected");
+	uint32_t w = 0, np = 0, slots = 0, nl = 0;
+	for (size_t i = q - 16; i > 0 && !pos; i--) {
+		memcpy(&w, whole + i, 4);
+		memcpy(&slots, whole + i + 8, 4);
+		if (w >= 2 && w < 200 && slots < 1024 && i + 16 + 6 * (size_t)w + 2 * (size_t)slots == q)
+			pos = i;
+	}
 	cr_assert_gt(pos, 0, "the words section where expected");
-	/* then the number of patterns and each pattern's requirement: the first is one
-	 * clause of two sets of one word each, words 0 and 1 */
-	uint32_t nw;
-	memcpy(&nw, whole + pos, 4);
-	size_t q = pos + 4;
-	for (uint32_t i = 0; i < nw; i++)
-		q += 2 + whole[q + 1];
-	q += 4;
-	cr_assert_eq(memcmp(whole + q, "\1\2\1\1\0\0\1\0", 8), 0, "the first requirement");
-	q -= pos;
-	const cache_damage damage[] = {
-		{ "too many words", 2, 1 },
-		{ "unknown edges", 4, 4 },
-		{ "an empty word", 5, 0 },
-		{ "a word past the section", 5, 250 },
-		{ "an uppercase letter", 6, 'F' },
-		{ "a word cut short", 5, 7 },
-		{ "too many clauses", q, 17 },
-		{ "too many sets", q + 1, 5 },
-		{ "a set without words", q + 2, 0 },
-		{ "a word number past the table", q + 7, 0x7f },
+	memcpy(&np, whole + pos + 4, 4);
+	memcpy(&nl, whole + pos + 12, 4);
+	cr_assert(whole[pos + 16] == RXLIT_START && whole[pos + 17] == RXLIT_END, "the edges");
+	/* then each requirement's offset, and the first requirement: two words, a shape of
+	 * nine bytes (an AND of two words, which take two bytes), words 0 and 1 */
+	size_t r0 = q + nl + 4 * ((size_t)np + 1);
+	cr_assert_eq(memcmp(whole + r0, "\2\0\11\0\2\2\0\2\0\2\0\1\1\0\0\1\0", 17), 0,
+	             "the first requirement");
+	const cache_damage refused[] = {
+		{ "too many words", 0, (unsigned char)(w + 1) },
+		{ "a hash not a power of two", 8, (unsigned char)(slots + 1) },
+		{ "unknown edges", 16, 4 },
+		{ "an empty word", 16 + w, 0 },
+		{ "a word past the letters", 16 + w, 250 },
+		{ "a word that starts elsewhere", 16 + 2 * (size_t)w, 1 },
+		{ "an uppercase letter", q - pos, 'F' },
+		{ "a requirement out of place", q - pos + nl, (unsigned char)(whole[q + nl] + 1) },
+		{ "a requirement of more words", r0 - pos, 3 },
 	};
-	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
-	                  sizeof(damage) / sizeof(damage[0]));
+	cache_damage_each(&t, cache_dir, file, whole, n, pos, refused,
+	                  sizeof(refused) / sizeof(refused[0]));
+	const cache_damage read[] = {
+		{ "an unknown node", r0 - pos + 4, 7 },
+		{ "a node of one child", r0 - pos + 5, 1 },
+		{ "a node larger than its requirement", r0 - pos + 7, 9 },
+		{ "a word number past the table", r0 - pos + 13, 0x7f },
+	};
+	for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++) {
+		unsigned char was = whole[pos + read[i].at];
+		whole[pos + read[i].at] = read[i].byte;
+		cr_assert(kbc_reseal(whole, n), "%s: the table", read[i].name);
+		write_text(file, (const char *)whole, n);
+		whole[pos + read[i].at] = was;
+		cr_expect_eq(load_and_check(&t, cache_dir, read[i].name), KB_CACHE_HIT,
+		             "%s: refused when opened", read[i].name);
+		cr_expect_neq(access(file, F_OK), 0, "%s: the file was kept", read[i].name);
+		cr_expect_eq(load_cached(&t, cache_dir, false, read[i].name), KB_CACHE_WRITTEN,
+		             "%s: not rewritten", read[i].name);
+	}
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);
