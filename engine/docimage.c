@@ -204,6 +204,30 @@ static uint32_t img_rule_stub(img_writer *w, const eng_node *n)
 	return (uint32_t)w->nnodes++;
 }
 
+/* Writes the sequence or mapping N whose items (for a mapping, keys and values in turn)
+ * were written as ITEMS[0..COUNT). Returns its index, or IMG_NONE after an error. */
+static uint32_t img_collection(img_writer *w, const eng_node *n, const uint32_t *items,
+                               size_t count)
+{
+	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
+		w->st = ENG_ERR_INVALID;
+	if (w->st != ENG_OK ||
+	    !img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) ||
+	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
+		return IMG_NONE;
+	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
+	rec[1] = n->line;
+	rec[2] = n->col;
+	rec[3] = (uint32_t)n->size;
+	rec[4] = (uint32_t)w->nitems;
+	if (count)
+		memcpy(w->items + w->nitems, items, count * sizeof(*items));
+	w->nitems += count;
+	return (uint32_t)w->nnodes++;
+}
+
 /* Whether N is the value of a top-level `rules` key of ROOT: a section whose rules
  * eng_doc_serialize_rules cuts down. */
 static bool img_is_rules(const eng_node *root, size_t i)
@@ -244,43 +268,10 @@ static uint32_t img_root(img_writer *w, const eng_node *root, bool stubs)
 		}
 		for (size_t j = 0; j < v->size && w->st == ENG_OK; j++)
 			rules[j] = img_rule_stub(w, v->u.items[j]);
-		if (w->st == ENG_OK && (w->nitems + v->size >= UINT32_MAX ||
-		                        w->nnodes >= IMG_NONE - 1))
-			w->st = ENG_ERR_INVALID;
-		if (img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, v->size,
-		                sizeof(*w->items)) &&
-		    img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-		                IMG_NODE_WORDS, sizeof(*w->nodes))) {
-			uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-			rec[0] = (uint32_t)v->kind | (v->quoted ? 1u << 8 : 0);
-			rec[1] = v->line;
-			rec[2] = v->col;
-			rec[3] = (uint32_t)v->size;
-			rec[4] = (uint32_t)w->nitems;
-			if (v->size)
-				memcpy(w->items + w->nitems, rules, v->size * sizeof(*rules));
-			w->nitems += v->size;
-			kids[2 * i + 1] = (uint32_t)w->nnodes++;
-		}
+		kids[2 * i + 1] = img_collection(w, v, rules, v->size);
 		free(rules);
 	}
-	uint32_t idx = IMG_NONE;
-	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
-		w->st = ENG_ERR_INVALID;
-	if (w->st == ENG_OK &&
-	    img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) &&
-	    img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-	                IMG_NODE_WORDS, sizeof(*w->nodes))) {
-		uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-		rec[0] = (uint32_t)root->kind | (root->quoted ? 1u << 8 : 0);
-		rec[1] = root->line;
-		rec[2] = root->col;
-		rec[3] = (uint32_t)root->size;
-		rec[4] = (uint32_t)w->nitems;
-		memcpy(w->items + w->nitems, kids, count * sizeof(*kids));
-		w->nitems += count;
-		idx = (uint32_t)w->nnodes++;
-	}
+	uint32_t idx = img_collection(w, root, kids, count);
 	free(kids);
 	return idx;
 }
