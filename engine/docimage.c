@@ -169,6 +169,31 @@ static uint32_t img_node(img_writer *w, const eng_node *n)
 	return img_remember(w, n, idx) ? idx : IMG_NONE;
 }
 
+/* Writes the sequence or mapping N of SIZE items or pairs whose nodes (for a mapping, keys
+ * and values in turn) were written as ITEMS[0..COUNT). Returns its index, or IMG_NONE after
+ * an error. */
+static uint32_t img_collection(img_writer *w, const eng_node *n, size_t size,
+                               const uint32_t *items, size_t count)
+{
+	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
+		w->st = ENG_ERR_INVALID;
+	if (w->st != ENG_OK ||
+	    !img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) ||
+	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
+		return IMG_NONE;
+	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
+	rec[1] = n->line;
+	rec[2] = n->col;
+	rec[3] = (uint32_t)size;
+	rec[4] = (uint32_t)w->nitems;
+	if (count)
+		memcpy(w->items + w->nitems, items, count * sizeof(*items));
+	w->nitems += count;
+	return (uint32_t)w->nnodes++;
+}
+
 /* Writes a rule of a `rules:` section cut down to its `id` pair (the whole node when it
  * has none): the mapping of one pair. Returns its index, or IMG_NONE after an error. */
 static uint32_t img_rule_stub(img_writer *w, const eng_node *n)
@@ -182,50 +207,7 @@ static uint32_t img_rule_stub(img_writer *w, const eng_node *n)
 	if (at == SIZE_MAX)
 		return img_node(w, n);
 	uint32_t kids[2] = { img_node(w, n->u.items[2 * at]), img_node(w, n->u.items[2 * at + 1]) };
-	if (w->st != ENG_OK)
-		return IMG_NONE;
-	if (w->nitems + 2 >= UINT32_MAX || w->nnodes >= IMG_NONE - 1) {
-		w->st = ENG_ERR_INVALID;
-		return IMG_NONE;
-	}
-	if (!img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, 2, sizeof(*w->items)) ||
-	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
-		return IMG_NONE;
-	uint32_t payload = (uint32_t)w->nitems;
-	memcpy(w->items + w->nitems, kids, sizeof(kids));
-	w->nitems += 2;
-	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
-	rec[1] = n->line;
-	rec[2] = n->col;
-	rec[3] = 1;
-	rec[4] = payload;
-	return (uint32_t)w->nnodes++;
-}
-
-/* Writes the sequence or mapping N whose items (for a mapping, keys and values in turn)
- * were written as ITEMS[0..COUNT). Returns its index, or IMG_NONE after an error. */
-static uint32_t img_collection(img_writer *w, const eng_node *n, const uint32_t *items,
-                               size_t count)
-{
-	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
-		w->st = ENG_ERR_INVALID;
-	if (w->st != ENG_OK ||
-	    !img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) ||
-	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
-		return IMG_NONE;
-	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
-	rec[1] = n->line;
-	rec[2] = n->col;
-	rec[3] = (uint32_t)n->size;
-	rec[4] = (uint32_t)w->nitems;
-	if (count)
-		memcpy(w->items + w->nitems, items, count * sizeof(*items));
-	w->nitems += count;
-	return (uint32_t)w->nnodes++;
+	return img_collection(w, n, 1, kids, 2);
 }
 
 /* Whether N is the value of a top-level `rules` key of ROOT: a section whose rules
@@ -268,10 +250,10 @@ static uint32_t img_root(img_writer *w, const eng_node *root, bool stubs)
 		}
 		for (size_t j = 0; j < v->size && w->st == ENG_OK; j++)
 			rules[j] = img_rule_stub(w, v->u.items[j]);
-		kids[2 * i + 1] = img_collection(w, v, rules, v->size);
+		kids[2 * i + 1] = img_collection(w, v, v->size, rules, v->size);
 		free(rules);
 	}
-	uint32_t idx = img_collection(w, root, kids, count);
+	uint32_t idx = img_collection(w, root, root->size, kids, count);
 	free(kids);
 	return idx;
 }
