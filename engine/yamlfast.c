@@ -357,7 +357,9 @@ static bool fast_lines(fast *f, const char *end)
 				return false;   /* deeper than the block: it may end a scalar */
 			continue;
 		}
-		if (col == 0 && (*s == '%' || ((!strncmp(s, "---", 3) || !strncmp(s, "...", 3)) &&
+		/* the text need not end in a NUL: "-" as the last byte is no "---" */
+		if (col == 0 && (*s == '%' || (f->eol - s >= 3 &&
+		                               (!memcmp(s, "---", 3) || !memcmp(s, "...", 3)) &&
 		                               (s + 3 == f->eol || s[3] == ' '))))
 			return false;
 		bool dash = *s == '-' && (s + 1 == f->eol || s[1] == ' ');
