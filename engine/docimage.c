@@ -109,6 +109,41 @@ static bool img_remember(img_writer *w, const eng_node *n, uint32_t idx)
 	return true;
 }
 
+/* Writes the record of node N (SIZE: its length or number of items or pairs; PAYLOAD: where
+ * its text or items start). Returns its index, or IMG_NONE after an error. */
+static uint32_t img_record(img_writer *w, const eng_node *n, size_t size, uint32_t payload)
+{
+	if (w->st == ENG_OK && w->nnodes >= IMG_NONE - 1)
+		w->st = ENG_ERR_INVALID;
+	if (!img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
+	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
+		return IMG_NONE;
+	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
+	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
+	rec[1] = n->line;
+	rec[2] = n->col;
+	rec[3] = (uint32_t)size;
+	rec[4] = payload;
+	return (uint32_t)w->nnodes++;
+}
+
+/* Writes the sequence or mapping N of SIZE items or pairs whose nodes (for a mapping, keys
+ * and values in turn) were written as ITEMS[0..COUNT). Returns its index, or IMG_NONE after
+ * an error. */
+static uint32_t img_collection(img_writer *w, const eng_node *n, size_t size,
+                               const uint32_t *items, size_t count)
+{
+	if (w->st == ENG_OK && w->nitems + count >= UINT32_MAX)
+		w->st = ENG_ERR_INVALID;
+	if (!img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)))
+		return IMG_NONE;
+	uint32_t payload = (uint32_t)w->nitems;
+	if (count)
+		memcpy(w->items + w->nitems, items, count * sizeof(*items));
+	w->nitems += count;
+	return img_record(w, n, size, payload);
+}
+
 /* Writes N after its children; returns its index, or IMG_NONE after an error. */
 static uint32_t img_node(img_writer *w, const eng_node *n)
 {
@@ -117,7 +152,7 @@ static uint32_t img_node(img_writer *w, const eng_node *n)
 		if (w->keys[s])
 			return w->vals[s];
 	}
-	uint32_t payload = 0;
+	uint32_t idx;
 	if (n->kind == ENG_NODE_SCALAR) {
 		if (n->size >= UINT32_MAX || w->npool > UINT32_MAX - n->size - 1) {
 			w->st = ENG_ERR_INVALID;
@@ -125,11 +160,12 @@ static uint32_t img_node(img_writer *w, const eng_node *n)
 		}
 		if (!img_reserve(w, (void **)&w->pool, w->npool, &w->cappool, n->size + 1, 1))
 			return IMG_NONE;
-		payload = (uint32_t)w->npool;
+		uint32_t payload = (uint32_t)w->npool;
 		if (n->size)
 			memcpy(w->pool + w->npool, n->u.text, n->size);
 		w->pool[w->npool + n->size] = '\0';
 		w->npool += n->size + 1;
+		idx = img_record(w, n, n->size, payload);
 	} else {
 		size_t count = n->kind == ENG_NODE_MAP ? 2 * n->size : n->size;
 		uint32_t *kids = malloc((count ? count : 1) * sizeof(*kids));
@@ -139,59 +175,10 @@ static uint32_t img_node(img_writer *w, const eng_node *n)
 		}
 		for (size_t i = 0; i < count && w->st == ENG_OK; i++)
 			kids[i] = img_node(w, n->u.items[i]);
-		if (w->st == ENG_OK && w->nitems + count >= UINT32_MAX)
-			w->st = ENG_ERR_INVALID;
-		if (img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count,
-		                sizeof(*w->items))) {
-			payload = (uint32_t)w->nitems;
-			if (count)
-				memcpy(w->items + w->nitems, kids, count * sizeof(*kids));
-			w->nitems += count;
-		}
+		idx = img_collection(w, n, n->size, kids, count);
 		free(kids);
-		if (w->st != ENG_OK)
-			return IMG_NONE;
 	}
-	if (w->nnodes >= IMG_NONE - 1) {
-		w->st = ENG_ERR_INVALID;
-		return IMG_NONE;
-	}
-	if (!img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
-		return IMG_NONE;
-	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
-	rec[1] = n->line;
-	rec[2] = n->col;
-	rec[3] = (uint32_t)n->size;
-	rec[4] = payload;
-	uint32_t idx = (uint32_t)w->nnodes++;
-	return img_remember(w, n, idx) ? idx : IMG_NONE;
-}
-
-/* Writes the sequence or mapping N of SIZE items or pairs whose nodes (for a mapping, keys
- * and values in turn) were written as ITEMS[0..COUNT). Returns its index, or IMG_NONE after
- * an error. */
-static uint32_t img_collection(img_writer *w, const eng_node *n, size_t size,
-                               const uint32_t *items, size_t count)
-{
-	if (w->st == ENG_OK && (w->nitems + count >= UINT32_MAX || w->nnodes >= IMG_NONE - 1))
-		w->st = ENG_ERR_INVALID;
-	if (w->st != ENG_OK ||
-	    !img_reserve(w, (void **)&w->items, w->nitems, &w->capitems, count, sizeof(*w->items)) ||
-	    !img_reserve(w, (void **)&w->nodes, w->nnodes * IMG_NODE_WORDS, &w->capnodes,
-	                 IMG_NODE_WORDS, sizeof(*w->nodes)))
-		return IMG_NONE;
-	uint32_t *rec = w->nodes + w->nnodes * IMG_NODE_WORDS;
-	rec[0] = (uint32_t)n->kind | (n->quoted ? 1u << 8 : 0);
-	rec[1] = n->line;
-	rec[2] = n->col;
-	rec[3] = (uint32_t)size;
-	rec[4] = (uint32_t)w->nitems;
-	if (count)
-		memcpy(w->items + w->nitems, items, count * sizeof(*items));
-	w->nitems += count;
-	return (uint32_t)w->nnodes++;
+	return idx != IMG_NONE && img_remember(w, n, idx) ? idx : IMG_NONE;
 }
 
 /* Writes a rule of a `rules:` section cut down to its `id` pair (the whole node when it

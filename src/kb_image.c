@@ -317,6 +317,18 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 
 /* ---- reading ---- */
 
+/* Reads into *N a count of records of at least SIZE bytes each; a count the bytes left in C
+ * cannot hold marks C bad. Returns whether C is still good. */
+static bool kbi_count(byte_cur *c, size_t size, uint32_t *n)
+{
+	*n = byte_u32(c);
+	if (*n > (c->n - c->off) / size) {
+		c->bad = true;
+		*n = 0;
+	}
+	return !c->bad;
+}
+
 /* The text at the offset C reads, from the texts or (PATTERN) the pattern texts of IM;
  * NULL for none. An offset out of range makes C bad. */
 static const char *kbi_str(byte_cur *c, const kbi *im, bool pattern)
@@ -375,11 +387,9 @@ static eng_value kbi_const_read(byte_cur *c, const kbi *im, kb_loader *L)
 static void kbi_sources(byte_cur *c, const kbi *im, kb_loader *L, const char *file)
 {
 	kb *k = L ? L->k : NULL;
-	uint32_t n = byte_u32(c);
-	if (n > (c->n - c->off) / KBI_SOURCE_FIXED) {
-		c->bad = true;
+	uint32_t n;
+	if (!kbi_count(c, KBI_SOURCE_FIXED, &n))
 		return;
-	}
 	for (uint32_t i = 0; i < n && !c->bad; i++) {
 		kb_source s = { NULL, NULL, NULL, false, NULL, NULL, file, 0, 0 };
 		s.id = kbi_must(c, im, false);
@@ -408,11 +418,9 @@ static void kbi_sources(byte_cur *c, const kbi *im, kb_loader *L, const char *fi
  * from C, giving them to the engine. */
 static void kbi_entity_facts(byte_cur *c, const kbi *im, kb_loader *L, const kb_entity *en)
 {
-	uint32_t n = byte_u32(c);
-	if (n > (c->n - c->off) / 5) {  /* an attribute and a type at least */
-		c->bad = true;
+	uint32_t n;
+	if (!kbi_count(c, 5, &n))  /* an attribute and a type at least */
 		return;
-	}
 	for (uint32_t i = 0; i < n && !c->bad && !(L && L->nomem); i++) {
 		const char *name = kbi_must(c, im, false);
 		eng_sym attr = 0;
@@ -437,11 +445,9 @@ static void kbi_entities(byte_cur *c, const kbi *im, kb_loader *L, const char *f
                          size_t npats)
 {
 	kb *k = L ? L->k : NULL;
-	uint32_t n = byte_u32(c);
-	if (n > (c->n - c->off) / KBI_ENTITY_FIXED) {
-		c->bad = true;
+	uint32_t n;
+	if (!kbi_count(c, KBI_ENTITY_FIXED, &n))
 		return;
-	}
 	for (uint32_t i = 0; i < n && !c->bad && !(L && L->nomem); i++) {
 		const char *id = kbi_must(c, im, false), *name = kbi_must(c, im, false);
 		uint8_t kind = byte_u8(c);
@@ -491,11 +497,9 @@ static void kbi_entities(byte_cur *c, const kbi *im, kb_loader *L, const char *f
 			en->alias_src[en->naliases++] = src;
 		}
 		kbi_entity_facts(c, im, L, en);
-		uint32_t ncite = byte_u32(c);
-		if (ncite > (c->n - c->off) / 4) {
-			c->bad = true;
+		uint32_t ncite;
+		if (!kbi_count(c, 4, &ncite))
 			return;
-		}
 		if (en && ncite && !(en->cite = kb_alloc(L->m, ncite * sizeof(*en->cite)))) {
 			L->nomem = true;
 			return;
@@ -535,11 +539,9 @@ static void kbi_fact(byte_cur *c, const kbi *im, kb_loader *L, kb_lexval *v)
 	}
 	const char *capture = kbi_must(c, im, false);
 	const char *scale_by = kbi_str(c, im, false);
-	uint32_t nscale = byte_u32(c);
-	if (nscale > (c->n - c->off) / 12) {    /* a key and a factor: 12 bytes */
-		c->bad = true;
+	uint32_t nscale;
+	if (!kbi_count(c, 12, &nscale))  /* a key and a factor: 12 bytes */
 		return;
-	}
 	const char **keys = NULL;
 	double *vals = NULL;
 	if (L && nscale) {
@@ -574,11 +576,9 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
                      size_t npats)
 {
 	kb *k = L ? L->k : NULL;
-	uint32_t nfam = byte_u32(c);
-	if (nfam > (c->n - c->off) / 28) {      /* three texts and four numbers */
-		c->bad = true;
+	uint32_t nfam;
+	if (!kbi_count(c, 28, &nfam))  /* three texts and four numbers */
 		return;
-	}
 	if (L && nfam) {
 		k->families = calloc(nfam, sizeof(*k->families));
 		if (!k->families) {
@@ -624,9 +624,10 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		const char *written = kbi_str(c, im, true);
 		uint8_t scope = byte_u8(c), negates = byte_u8(c);
 		uint32_t file = byte_u32(c), line = byte_u32(c), col = byte_u32(c);
-		uint32_t nvals = byte_u32(c);
-		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED ||
-		    file >= nfiles || nvals > (c->n - c->off) / 5) {  /* a fact: a text and its kind at least */
+		uint32_t nvals;
+		if (!kbi_count(c, 5, &nvals))   /* a fact: a text and its kind at least */
+			break;
+		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles) {
 			c->bad = true;
 			break;
 		}
