@@ -759,8 +759,10 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	if (st == ENG_OK && cache_path) {
 		if (kbc_complete(L.cache))
 			*cache = KB_CACHE_HIT;
-		else if (!L.no_write && L.ndocs == paths.n && kb_write_cache(&L, cache_path, dir,
-		                                                             seen, paths.v))
+		/* a new cache takes the old one's sources for the patterns it gave */
+		else if (!L.no_write && L.ndocs == paths.n &&
+		         (!L.cache || kbc_sources_ok(L.cache)) &&
+		         kb_write_cache(&L, cache_path, dir, seen, paths.v))
 			*cache = KB_CACHE_WRITTEN;
 		else
 			*cache = KB_CACHE_UNWRITTEN;

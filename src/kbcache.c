@@ -14,8 +14,8 @@
  *           (eng_rules_deps_image) and each rule's own tree (eng_doc_serialize_rules: the
  *           two empty when the file has no rules, and then the image is the whole
  *           tree), so that a question reads the trees of the rules it compiles and no
- *           other; the sources of the compiled patterns in load
- *           order; the references of the words each needs (rxlit_table_encode: the
+ *           other; the number of compiled patterns and the length of each one's source,
+ *           in load order; the references of the words each needs (rxlit_table_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load; every
  *           distinct word once with where it must stand in a word of the text, each
  *           pattern's requirement by word numbers, read in place and never copied), of
@@ -23,15 +23,18 @@
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
  *           of the image of the sources, catalog and lexicon (kb_image.c: their entries
  *           and the families, read in place, so that the files holding only those are
- *           not read at all) and of each
- *           pattern's rest of its stream (rx_encode)
+ *           not read at all), of the sources (each with a NUL, in load order: only
+ *           compared, or trusted when a pattern's stream is damaged or the file is
+ *           written anew, so that a warm load reads none of their megabyte) and of
+ *           each pattern's rest of its stream (rx_encode)
  *   data    the sections, each at an offset aligned to 8
  *
  * A section's reference is its offset from the start of the data, its length and its
  * checksum. The table is checked with the header; a section when it is first used, so
  * that a run does not read what it does not need (a question runs a few dozen of some two
  * thousand patterns): the words and the head when the file is opened, a document image,
- * its rules' summaries and trees when the load reads them, a pattern when it first runs.
+ * its rules' summaries and trees when the load reads them, a pattern when it first runs,
+ * the sources when something must trust them (kbc_sources_ok).
  *
  * The file is untrusted input. Every length and offset is checked against the buffer, and
  * anything that differs from the knowledge base on disk or from this program makes the
@@ -40,7 +43,8 @@
  * cannot: a changed byte inside a text or a compiled pattern (PCRE2 trusts the latter).
  * A damaged section is not used: a document image or a rule summary is read from the YAML
  * instead and the file written anew; a pattern, which runs after the load, is compiled
- * from its source (regex.h: rx_stored) and the file removed, for the next run to write.
+ * from its source (regex.h: rx_stored), the sources checked first, and the file removed,
+ * for the next run to write.
  * A cache file is only read when it belongs to the user running mlarch.
  *
  * File times are coarse (a clock tick of a few milliseconds; whole seconds on some file
@@ -72,7 +76,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 10u
+#define KBC_FORMAT 11u
 #define KBC_BOM 0x01020304u
 /* a file entry after its path: size, inode, device, modification time s, ns, change
  * time s, ns, content checksum; then its three section references */
@@ -310,15 +314,16 @@ struct kbc {
 	kbc_sec *trees;         /* each file's rules' own trees (eng_doc_serialize_rules) */
 	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
-	const char **srcs;
+	const char **srcs;      /* each pattern's source, in the section SRCSEC */
+	uint32_t *srclen;       /* and its length, from the table */
+	kbc_sec srcsec;
+	int srcs_state;         /* kbc_sources_ok: 0 not yet checked, 1 whole, -1 damaged */
 	kbc_sec *code;          /* each pattern's bytes past the common head */
 	rx_store *store;
 	rxlit *needs;           /* what each pattern needs, given with it */
 	rxlit_table *words;     /* the words they read in place */
 	kbc_sec app;            /* the image of the sources, catalog and lexicon */
 	size_t nneeds, npats, next;
-	const unsigned char *srcs_at;   /* where the sources are in the file, and their end */
-	const unsigned char *srcs_end;
 	bool missed;
 	bool refused;           /* kbc_refused: complete or not, the file is written anew */
 };
@@ -481,17 +486,58 @@ static bool kbc_entry_ok(byte_cur *c, const kbc_file *f, kbc *k, size_t i, kbc_t
 	return same && !c->bad;
 }
 
-/* A section of the file was found damaged after it was opened (a stored pattern's bytes,
- * when it first ran): the file goes, unless another run has replaced it already, so
- * that the next run writes it anew; a load still going writes it itself. */
-static void kbc_damaged(void *ctx)
+/* C's file was found damaged after it was opened: it goes, unless another run has
+ * replaced it already, so that the next run writes it anew; a load still going writes
+ * it itself. */
+static void kbc_unlink(kbc *c)
 {
-	kbc *c = ctx;
 	struct stat sb;
 	c->refused = true;
 	if (c->path && stat(c->path, &sb) == 0 && (uint64_t)sb.st_dev == c->dev &&
 	    (uint64_t)sb.st_ino == c->ino)
 		(void)unlink(c->path);
+}
+
+bool kbc_sources_ok(kbc *c)
+{
+	if (!c)
+		return false;
+	if (c->srcs_state == 0) {
+		c->srcs_state = kbc_sec_ok(&c->srcsec) ? 1 : -1;
+		if (c->srcs_state < 0)
+			kbc_unlink(c);
+	}
+	return c->srcs_state > 0;
+}
+
+/* A section of the file was found damaged after it was opened (a stored pattern's bytes,
+ * when it first ran, or a prefilter requirement): the file goes (kbc_unlink). The pattern
+ * is compiled from its source instead, which is checked first, for the sources are not
+ * checked when the file is opened. */
+static void kbc_damaged(void *ctx)
+{
+	kbc *c = ctx;
+	kbc_unlink(c);
+	if (c->store && !kbc_sources_ok(c))
+		rx_store_distrust_sources(c->store);
+}
+
+/* Points C->srcs at each pattern's source in section SEC, where they follow one another
+ * in order, each SRCLEN[i] bytes and a NUL. Only the section's last byte is read here:
+ * however damaged the section, each source ends at a NUL within it, and what they say is
+ * checked (kbc_sources_ok) only where something trusts them. False when the lengths do
+ * not fill the section. */
+static bool kbc_sources_place(kbc *c, const kbc_sec *sec, uint32_t npats)
+{
+	size_t off = 0;
+	for (uint32_t i = 0; i < npats; i++) {
+		if (sec->len - off <= c->srclen[i])
+			return false;
+		c->srcs[i] = (const char *)sec->p + off;
+		off += (size_t)c->srclen[i] + 1;
+	}
+	c->srcsec = *sec;
+	return off == sec->len && (off == 0 || sec->p[off - 1] == '\0');
 }
 
 kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n)
@@ -542,27 +588,28 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		ok = kbc_entry_ok(&c, &files[i], k, i, seen, data, dlen);
 	uint32_t npats = ok ? byte_u32(&c) : 0;
 	if (ok && npats) {
-		ok = npats <= (tabend - c.off) / 29;    /* a source and a section: 29 bytes */
+		ok = npats <= (tabend - c.off) / 28;    /* a length and a section: 28 bytes */
 		if (ok) {
 			k->srcs = calloc(npats, sizeof(*k->srcs));
+			k->srclen = calloc(npats, sizeof(*k->srclen));
 			k->code = calloc(npats, sizeof(*k->code));
 			k->needs = calloc(npats, sizeof(*k->needs));
-			ok = k->srcs && k->code && k->needs;
+			ok = k->srcs && k->srclen && k->code && k->needs;
 			if (ok)
 				k->nneeds = npats;
 		}
-		k->srcs_at = buf + c.off;
 		for (uint32_t i = 0; ok && i < npats; i++)
-			ok = (k->srcs[i] = kbc_str(&c)) != NULL;
-		k->srcs_end = buf + c.off;
+			k->srclen[i] = byte_u32(&c);
 	}
 	kbc_sec needs = kbc_sec_read(&c, data, dlen);
 	kbc_sec head = kbc_sec_read(&c, data, dlen);
 	kbc_sec app = kbc_sec_read(&c, data, dlen);
+	kbc_sec srcs = kbc_sec_read(&c, data, dlen);
 	for (uint32_t i = 0; ok && i < npats; i++)
 		k->code[i] = kbc_sec_read(&c, data, dlen);
 	ok = ok && !c.bad && c.off == tabend &&
-	     (npats || (needs.len == 0 && head.len == 0 && app.len == 0));
+	     (npats || (needs.len == 0 && head.len == 0 && app.len == 0 && srcs.len == 0));
+	ok = ok && kbc_sources_place(k, &srcs, npats);
 	if (ok)
 		k->app = app;
 	/* every question's prefilter reads the words, and every pattern begins with the
@@ -664,7 +711,7 @@ rx *kbc_pattern(kbc *c, const char *pattern)
 	rx_set_need(r, &c->needs[c->next]);
 	c->next++;
 	if (c->next == c->npats)        /* the sources were only compared */
-		kbc_release(c, c->srcs_at, (size_t)(c->srcs_end - c->srcs_at));
+		kbc_release(c, c->srcsec.p, c->srcsec.len);
 	return r;
 }
 
@@ -745,6 +792,7 @@ void kbc_close(kbc *c)
 	free(c->needs);
 	rxlit_table_free(c->words);
 	free(c->srcs);
+	free(c->srclen);
 	free(c->img);
 	free(c->given_img);
 	free(c->deps);
@@ -796,9 +844,8 @@ bool kbc_reseal(unsigned char *buf, size_t len)
 		kbc_reseal_sec(&c, buf, data, dlen);
 	}
 	uint32_t npats = byte_u32(&c);
-	for (uint32_t i = 0; i < npats && !c.bad; i++)
-		kbc_str(&c);
-	for (uint32_t i = 0; i < npats + 3 && !c.bad; i++)
+	byte_take(&c, (size_t)npats * 4);       /* the sources' lengths */
+	for (uint32_t i = 0; i < npats + 4 && !c.bad; i++)
 		kbc_reseal_sec(&c, buf, data, dlen);
 	uint64_t sum = kbc_hash(buf + KBC_HEADER, (size_t)tlen);
 	memcpy(buf + KBC_AT_TABSUM, &sum, sizeof(sum));
@@ -951,9 +998,19 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		free(img);
 		free(trees);
 	}
+	/* each source's length in the table, the sources in a section of their own: a warm
+	 * load reads none of them (kbc_sources_place) */
 	kbc_put_u32(&b, (uint32_t)npats);
-	for (size_t i = 0; i < npats; i++)
-		kbc_put_str(&b, srcs[i]);
+	kbc_buf sb = { NULL, 0, 0, false };
+	for (size_t i = 0; i < npats; i++) {
+		size_t sl = strlen(srcs[i]);
+		if (sl >= UINT32_MAX)
+			b.nomem = true;
+		kbc_put_u32(&b, (uint32_t)sl);
+		kbc_put(&sb, srcs[i], sl + 1);
+	}
+	if (sb.nomem)
+		b.nomem = true;
 	const rxlit **need = malloc((npats ? npats : 1) * sizeof(*need));
 	unsigned char *needs = NULL;
 	size_t nlen = 0;
@@ -985,6 +1042,8 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 	bool coded = npats && !b.nomem;
 	kbc_put_sec(&b, &d, coded ? code[0] : NULL, coded ? head : 0);
 	kbc_put_sec(&b, &d, app, app ? applen : 0);
+	kbc_put_sec(&b, &d, sb.p, sb.n);
+	free(sb.p);
 	for (size_t i = 0; i < npats && !b.nomem; i++)
 		kbc_put_sec(&b, &d, code[i] + head, clen[i] - head);
 	for (size_t i = 0; code && i < npats; i++)

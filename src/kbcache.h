@@ -102,8 +102,14 @@ rx *kbc_pattern(kbc *c, const char *pattern);
 /* The pattern I of the cache (in load order), with its words set and its source (the
  * cache key it was written under, valid until kbc_close) in *SRC, whatever was given
  * before: for an image that names its patterns by number (kb_image.c). NULL when there is
- * no such pattern or memory ran out. The caller owns it as kbc_pattern's. */
+ * no such pattern or memory ran out. The caller owns it as kbc_pattern's. The source is
+ * not checked: it always ends within the file, but only kbc_sources_ok says it is what
+ * was written; nothing a warm load does reads it. */
 rx *kbc_pattern_at(kbc *c, size_t i, const char **src);
+/* Whether the sources of C's patterns have their checksum: checked the first time (a
+ * megabyte), before anything trusts them (a cache written from this load). When they do
+ * not, the file goes, for the next run to write anew. False for NULL. */
+bool kbc_sources_ok(kbc *c);
 /* How many compiled patterns the cache holds. */
 size_t kbc_npats(const kbc *c);
 /* File I's tree is not needed: the load has what it holds from the cache's image. */

@@ -71,6 +71,7 @@ struct rx_store {
 	bool (*copy)(void *, unsigned char *, const unsigned char *, size_t);
 	void (*damaged)(void *);
 	void *ctx;
+	bool sources_bad;       /* rx_store_distrust_sources: never compile a source */
 	rx_md *md;              /* shared by the store's patterns */
 	size_t refs;            /* the store's owner and each of its patterns */
 	struct rx_chunk *chunks;        /* the blocks of its patterns, the newest first */
@@ -299,6 +300,12 @@ static void rx_store_unref(rx_store *s)
 	free(s);
 }
 
+void rx_store_distrust_sources(rx_store *s)
+{
+	if (s)
+		s->sources_bad = true;
+}
+
 void rx_store_close(rx_store *s)
 {
 	if (!s)
@@ -365,9 +372,11 @@ static pcre2_code *rx_decode_one(const rx_store *s, const unsigned char *rest, s
 /* Whether R has its compiled code, decoding a stored pattern the first time: from its
  * bytes when their checksum holds. Otherwise (the cache was damaged after it was opened,
  * which its owner hears of) the source is compiled again, which gives the same code,
- * when the source is a pattern: a key with a byte 1 (kb_sections.c: a pattern with word
- * families, which the key names by a hash) is not, and such a pattern then fails every
- * match, which the caller reports as it does a limit reached. */
+ * when the source is a pattern and the owner still trusts the sources (it can say it
+ * does not while it hears of the damage: rx_store_distrust_sources): a key with a byte 1
+ * (kb_sections.c: a pattern with word families, which the key names by a hash) is not a
+ * pattern, and such a pattern then fails every match, which the caller reports as it does
+ * a limit reached. */
 static bool rx_ready(const rx *cr)
 {
 	if (!cr)
@@ -384,7 +393,7 @@ static bool rx_ready(const rx *cr)
 			s->damaged(s->ctx);
 		int err = 0;
 		PCRE2_SIZE off = 0;
-		if (!strchr(r->source, '\x01'))
+		if (!s->sources_bad && !strchr(r->source, '\x01'))
 			code = pcre2_compile((PCRE2_SPTR)r->source, PCRE2_ZERO_TERMINATED, RX_OPTIONS,
 			                     &err, &off, NULL);
 		if (!code) {

@@ -78,6 +78,10 @@ rx_store *rx_store_new(const unsigned char *head, size_t headlen,
 rx *rx_stored(rx_store *s, const unsigned char *rest, size_t restlen, uint64_t sum,
               const char *source);
 void rx_store_close(rx_store *s);
+/* The sources given to S's patterns may be damaged too (their owner checks them only when
+ * it must): a pattern whose bytes are damaged then fails every match instead of being
+ * compiled from its source. Meant to be called from DAMAGED. NULL is allowed. */
+void rx_store_distrust_sources(rx_store *s);
 /* Whether R was made by rx_stored (decoded or not yet). */
 bool rx_is_stored(const rx *r);
 

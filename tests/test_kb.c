@@ -789,6 +789,50 @@ static unsigned char *cache_bytes(const char *file, size_t *n)
 	return whole;
 }
 
+/* The sources of the compiled patterns are not read by a warm load: a damaged byte there
+ * leaves the cache in use, but a load that takes patterns from it and writes a new cache,
+ * which would take their sources, checks them first: it writes nothing and drops the
+ * file, and the load after writes it afresh. */
+Test(kb, cache_sources_checked_before_trusted)
+{
+	tmpkb t;
+	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
+	char *file = cache_written(&t, cache_dir);
+	size_t n;
+	unsigned char *whole = cache_bytes(file, &n);
+	/* the last copy of a lexicon pattern: the sources come after the trees and images */
+	static const char src[] = "cheapest and simplest";
+	long at = -1;
+	for (size_t i = 48; i + sizeof(src) - 1 <= n; i++)
+		if (memcmp(whole + i, src, sizeof(src) - 1) == 0)
+			at = (long)i;
+	cr_assert_gt(at, 0, "the pattern's source in the cache");
+	whole[at] ^= 0x40;
+	write_text(file, (char *)whole, n);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "damaged source"), KB_CACHE_HIT,
+	             "a warm load read the sources");
+
+	/* and the rule file's image too: the load takes the lexicon's patterns from the
+	 * cache, with their sources, and the rules from the YAML, and would write a cache */
+	static const char rule[] = "firehose-parquet";
+	long body = -1;
+	for (size_t i = 48; i + sizeof(rule) - 1 <= n && body < 0; i++)
+		if (memcmp(whole + i, rule, sizeof(rule) - 1) == 0)
+			body = (long)i;
+	cr_assert_gt(body, 0, "the rule file's image");
+	whole[body] ^= 0x40;
+	write_text(file, (char *)whole, n);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "damaged rules"), KB_CACHE_UNWRITTEN,
+	             "a cache was written from damaged sources");
+	cr_expect_neq(access(file, F_OK), 0, "the damaged cache file is still there");
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after"), KB_CACHE_WRITTEN);
+	cr_expect_eq(load_cached(&t, cache_dir, false, "after, warm"), KB_CACHE_HIT);
+	unlink(file);
+	free(file);
+	rmdir(cache_dir);
+	tmp_remove(&t);
+}
+
 /* Writes each damage of DAMAGE (N of them) at POS of WHOLE (LEN bytes) into the cache file
  * of T in CACHE_DIR, with the checksums made to fit (kbc_reseal), so that only the structure
  * checks can refuse it: the next load must write the cache anew, and the one after use it. */

@@ -186,6 +186,14 @@ Test(regex, stored_patterns)
 	cr_expect_eq(rx_find(d[3], "a xxy b", 7, 0, &m), 1);
 	cr_expect(m.start == 2 && m.end == 5);
 	cr_expect_eq(damaged, 1, "the damage was told");
+	/* with the sources distrusted too, a damaged pattern matches nothing */
+	rx *e;
+	cr_assert_not_null(e = rx_stored(s, enc[2] + head, len[2] - head,
+	                                 sum_of(enc[2] + head, len[2] - head) ^ 1, src[2]));
+	rx_store_distrust_sources(s);
+	cr_expect_lt(rx_find(e, "plain", 5, 0, &m), 0, "a distrusted source was compiled");
+	cr_expect_eq(damaged, 2);
+	rx_free(e);
 	rx_store_close(s);      /* the patterns keep it */
 	for (int i = 0; i < N; i++) {
 		rx_free(c[i]);
