@@ -598,6 +598,18 @@ Test(kb, engine_errors_are_collected_too)
 
 /* ---- the compiled cache ---- */
 
+/* Where TEXT first (LAST: last) stands in the body of cache image WHOLE[0..N), past its
+ * header; -1 when it does not. */
+static long cache_find(const unsigned char *whole, size_t n, const char *text, bool last)
+{
+	size_t len = strlen(text);
+	long at = -1;
+	for (size_t i = 48; i + len <= n && (last || at < 0); i++)
+		if (memcmp(whole + i, text, len) == 0)
+			at = (long)i;
+	return at;
+}
+
 /* Loads T's knowledge base with the cache in CACHE_DIR; returns what the cache did and
  * checks that the result is the clean knowledge base, whichever way it came. */
 static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool no_read,
@@ -686,11 +698,7 @@ Test(kb, compiled_cache)
 	/* a byte of the body that every load reads: in the rule file's tree, which keeps its
 	 * rule's id (a file that holds only sources, catalog and lexicon entries is not read:
 	 * the image gives it; a rule's own tree is read when the rule is compiled) */
-	static const char name[] = "firehose-parquet";
-	long body = -1;
-	for (size_t i = 48; i + sizeof(name) - 1 <= n && body < 0; i++)
-		if (memcmp(whole + i, name, sizeof(name) - 1) == 0)
-			body = (long)i;
+	long body = cache_find((const unsigned char *)whole, n, "firehose-parquet", false);
 	cr_assert_gt(body, 0, "the rule file's tree where expected");
 	/* each case keeps KEEP bytes (negative: counted from the end, so -1 drops the last
 	 * one; 0 with HALF: half of them) and changes byte FLIP (-1: none) */
@@ -801,11 +809,7 @@ Test(kb, cache_sources_checked_before_trusted)
 	size_t n;
 	unsigned char *whole = cache_bytes(file, &n);
 	/* the last copy of a lexicon pattern: the sources come after the trees and images */
-	static const char src[] = "cheapest and simplest";
-	long at = -1;
-	for (size_t i = 48; i + sizeof(src) - 1 <= n; i++)
-		if (memcmp(whole + i, src, sizeof(src) - 1) == 0)
-			at = (long)i;
+	long at = cache_find(whole, n, "cheapest and simplest", true);
 	cr_assert_gt(at, 0, "the pattern's source in the cache");
 	whole[at] ^= 0x40;
 	write_text(file, (char *)whole, n);
@@ -814,11 +818,7 @@ Test(kb, cache_sources_checked_before_trusted)
 
 	/* and the rule file's image too: the load takes the lexicon's patterns from the
 	 * cache, with their sources, and the rules from the YAML, and would write a cache */
-	static const char rule[] = "firehose-parquet";
-	long body = -1;
-	for (size_t i = 48; i + sizeof(rule) - 1 <= n && body < 0; i++)
-		if (memcmp(whole + i, rule, sizeof(rule) - 1) == 0)
-			body = (long)i;
+	long body = cache_find(whole, n, "firehose-parquet", false);
 	cr_assert_gt(body, 0, "the rule file's image");
 	whole[body] ^= 0x40;
 	write_text(file, (char *)whole, n);
