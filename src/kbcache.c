@@ -315,7 +315,6 @@ struct kbc {
 	uint64_t *hash;         /* of each file's contents, as recorded */
 	size_t nfiles, given;
 	const char **srcs;      /* each pattern's source, in the section SRCSEC */
-	uint32_t *srclen;       /* and its length, from the table */
 	kbc_sec srcsec;
 	int srcs_state;         /* kbc_sources_ok: 0 not yet checked, 1 whole, -1 damaged */
 	kbc_sec *code;          /* each pattern's bytes past the common head */
@@ -523,18 +522,23 @@ static void kbc_damaged(void *ctx)
 }
 
 /* Points C->srcs at each pattern's source in section SEC, where they follow one another
- * in order, each SRCLEN[i] bytes and a NUL. Only the section's last byte is read here:
+ * in order, each as many bytes as the table's LENS[i] (NPATS numbers of 4 bytes, in the
+ * file's byte order, which its mark checked) and a NUL. Only the section's last byte is
+ * read here:
  * however damaged the section, each source ends at a NUL within it, and what they say is
  * checked (kbc_sources_ok) only where something trusts them. False when the lengths do
  * not fill the section. */
-static bool kbc_sources_place(kbc *c, const kbc_sec *sec, uint32_t npats)
+static bool kbc_sources_place(kbc *c, const unsigned char *lens, const kbc_sec *sec,
+                              uint32_t npats)
 {
 	size_t off = 0;
 	for (uint32_t i = 0; i < npats; i++) {
-		if (sec->len - off <= c->srclen[i])
+		uint32_t len;
+		memcpy(&len, lens + 4 * (size_t)i, 4);
+		if (sec->len - off <= len)
 			return false;
 		c->srcs[i] = (const char *)sec->p + off;
-		off += (size_t)c->srclen[i] + 1;
+		off += (size_t)len + 1;
 	}
 	c->srcsec = *sec;
 	return off == sec->len && (off == 0 || sec->p[off - 1] == '\0');
@@ -587,19 +591,19 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 	for (size_t i = 0; ok && i < n; i++)
 		ok = kbc_entry_ok(&c, &files[i], k, i, seen, data, dlen);
 	uint32_t npats = ok ? byte_u32(&c) : 0;
+	const unsigned char *lens = NULL;       /* each source's length */
 	if (ok && npats) {
 		ok = npats <= (tabend - c.off) / 28;    /* a length and a section: 28 bytes */
 		if (ok) {
 			k->srcs = calloc(npats, sizeof(*k->srcs));
-			k->srclen = calloc(npats, sizeof(*k->srclen));
 			k->code = calloc(npats, sizeof(*k->code));
 			k->needs = calloc(npats, sizeof(*k->needs));
-			ok = k->srcs && k->srclen && k->code && k->needs;
+			ok = k->srcs && k->code && k->needs;
 			if (ok)
 				k->nneeds = npats;
 		}
-		for (uint32_t i = 0; ok && i < npats; i++)
-			k->srclen[i] = byte_u32(&c);
+		lens = ok ? byte_take(&c, (size_t)npats * 4) : NULL;
+		ok = ok && lens;
 	}
 	kbc_sec needs = kbc_sec_read(&c, data, dlen);
 	kbc_sec head = kbc_sec_read(&c, data, dlen);
@@ -609,7 +613,7 @@ kbc *kbc_open(const char *path, const char *dir, const kbc_file *files, size_t n
 		k->code[i] = kbc_sec_read(&c, data, dlen);
 	ok = ok && !c.bad && c.off == tabend &&
 	     (npats || (needs.len == 0 && head.len == 0 && app.len == 0 && srcs.len == 0));
-	ok = ok && kbc_sources_place(k, &srcs, npats);
+	ok = ok && kbc_sources_place(k, lens, &srcs, npats);
 	if (ok)
 		k->app = app;
 	/* every question's prefilter reads the words, and every pattern begins with the
@@ -792,7 +796,6 @@ void kbc_close(kbc *c)
 	free(c->needs);
 	rxlit_table_free(c->words);
 	free(c->srcs);
-	free(c->srclen);
 	free(c->img);
 	free(c->given_img);
 	free(c->deps);
