@@ -18,7 +18,8 @@
  *           in load order; the references of the words each needs (rxlit_table_encode: the
  *           prefilter's analysis, which costs more than the rest of a warm load; every
  *           distinct word once with where it must stand in a word of the text, each
- *           pattern's requirement by word numbers, read in place and never copied), of
+ *           pattern's requirement by word numbers, and per word the requirements whose key
+ *           holds it, read in place and never copied), of
  *           the head that
  *           every pattern's PCRE2 stream begins with (a header and the character tables),
  *           of the image of the sources, catalog and lexicon (kb_image.c: their entries
@@ -76,7 +77,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 11u
+#define KBC_FORMAT 12u
 #define KBC_BOM 0x01020304u
 /* a file entry after its path: size, inode, device, modification time s, ns, change
  * time s, ns, content checksum; then its three section references */

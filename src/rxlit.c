@@ -56,7 +56,10 @@
  * cut into its runs of letters and digits, and every piece of each looked up in the
  * table's hash of words (rxl_text_scan), so that each word of a requirement is then one
  * bit; an AND stops at the first part the text lacks and an OR at the first it holds,
- * stepping over the rest by the sizes in each node's head.
+ * stepping over the rest by the sizes in each node's head. Most requirements are not read
+ * at all: the table keeps, per word, the requirements whose key holds it (a key is a few
+ * of a requirement's words of which every text it passes holds one), and the words the
+ * text holds mark the requirements worth reading when the text is scanned.
  */
 #include "rxlit.h"
 
@@ -968,6 +971,11 @@ struct rxlit_table {
 	uint32_t nslots;                /* of the words' hash, a power of two */
 	uint32_t longest;               /* letters of the longest word */
 	const unsigned char *edges, *lens, *starts, *slots, *letters;
+	/* the keys (rxlit_table_encode), or KEYS NULL: W + 2 numbers of four bytes, where the
+	 * requirements of word I start among the NPOSTS numbers of two bytes at POSTS (word W
+	 * stands for the requirements with no key, read on every text), and those numbers */
+	const unsigned char *keys, *posts;
+	uint32_t nreq, nposts;
 	void (*damaged)(void *);        /* told of a requirement that is not one */
 	void *ctx;
 };
@@ -1195,7 +1203,8 @@ void rxlit_text_index(rxlit_text *t, const char *lower, size_t len)
 {
 	t->lower = lower;
 	t->len = len;
-	t->table = NULL;        /* KNOWN is cleared when a table's words are first looked up */
+	t->table = NULL;        /* FOUND and CAND are cleared when a table's words are first looked up */
+	t->cands = false;
 	memset(t->pairs, 0, sizeof(t->pairs));
 	memset(t->triples, 0, sizeof(t->triples));
 	unsigned prev2 = 0, prev = len ? rxl_code((unsigned char)lower[0]) : 0;
@@ -1254,12 +1263,36 @@ static bool rxl_has_word(const rxlit *r, uint32_t i, rxlit_text *t, const char *
 #define RXL_FNV_BASIS 2166136261u
 #define RXL_FNV_PRIME 16777619u
 
+/* Marks in T->cand the requirements of list X of TB's keys. False when the list is not
+ * one rxlit_table_encode writes: its bounds out of order or past the numbers, or a
+ * requirement past the table. */
+static bool rxl_mark_list(rxlit_text *t, const rxlit_table *tb, uint32_t x)
+{
+	uint32_t a = rxl_get_u32(tb->keys + 4 * (size_t)x);
+	uint32_t b = rxl_get_u32(tb->keys + 4 * ((size_t)x + 1));
+	if (a > b || b > tb->nposts)
+		return false;
+	for (uint32_t j = a; j < b; j++) {
+		uint32_t q = tb->posts[2 * (size_t)j] | (uint32_t)tb->posts[2 * (size_t)j + 1] << 8;
+		if (q >= tb->nreq)
+			return false;
+		t->cand[q / 64] |= (uint64_t)1 << (q % 64);
+	}
+	return true;
+}
+
 /* Sets T->found to the words of table TB that T's text holds, where they must stand: every
  * piece of every run of letters and digits of the text, up to the longest word's length,
- * looked up in the table's hash. */
+ * looked up in the table's hash; and, when TB has keys, T->cand to the requirements whose
+ * key holds one of them (keys that are not what rxlit_table_encode writes leave every
+ * requirement to be read, and are reported). */
 static void rxl_text_scan(rxlit_text *t, const rxlit_table *tb)
 {
 	memset(t->found, 0, ((size_t)tb->n + 63) / 64 * sizeof(*t->found));
+	bool bad = false;
+	t->cands = tb->keys != NULL;
+	if (t->cands)
+		memset(t->cand, 0, ((size_t)tb->nreq + 63) / 64 * sizeof(*t->cand));
 	const char *s = t->lower;
 	size_t len = t->len;
 	uint32_t mask = tb->nslots - 1;
@@ -1286,12 +1319,23 @@ static void rxl_text_scan(rxlit_text *t, const rxlit_table *tb)
 						break;
 					uint32_t id = v - 1;
 					if (id < tb->n && tb->lens[id] == n && !(tb->edges[id] & ~here) &&
-					    memcmp(tb->letters + rxl_get_u32(tb->starts + 4 * (size_t)id), s + i, n) == 0)
-						t->found[id / 64] |= (uint64_t)1 << (id % 64);
+					    memcmp(tb->letters + rxl_get_u32(tb->starts + 4 * (size_t)id), s + i, n) == 0) {
+						uint64_t bit = (uint64_t)1 << (id % 64);
+						if (t->cands && !(t->found[id / 64] & bit) && !rxl_mark_list(t, tb, id))
+							bad = true;
+						t->found[id / 64] |= bit;
+					}
 				}
 			}
 		}
 		a = b;
+	}
+	if (t->cands && !rxl_mark_list(t, tb, tb->n))
+		bad = true;
+	if (bad) {
+		t->cands = false;
+		if (tb->damaged)
+			tb->damaged(tb->ctx);
 	}
 }
 
@@ -1397,6 +1441,8 @@ bool rxlit_may_match_in(const rxlit *r, rxlit_text *t)
 		t->table = r->table;
 		rxl_text_scan(t, r->table);
 	}
+	if (t->cands && r->table == t->table && !((t->cand[r->index / 64] >> (r->index % 64)) & 1))
+		return false;
 	return rxl_passes(r, t, t->lower, t->len);
 }
 
@@ -1496,6 +1542,138 @@ static void rxl_set_u32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)(v >> 24);
 }
 
+/* A growing list of numbers. */
+typedef struct {
+	uint32_t *v;
+	size_t n, cap;
+} rxl_nums;
+
+static bool rxl_nums_add(rxl_nums *a, uint32_t x)
+{
+	if (a->n == a->cap) {
+		size_t c = a->cap ? 2 * a->cap : 16;
+		uint32_t *v = realloc(a->v, c * sizeof(*v));
+		if (!v)
+			return false;
+		a->v = v;
+		a->cap = c;
+	}
+	a->v[a->n++] = x;
+	return true;
+}
+
+/* Appends to KEY the numbers (in R) of the words of the node at *SH, *W its first word,
+ * of which a text the node passes holds one (see rxlit.h), moving both past the node.
+ * False when out of memory or when the bytes are not a node of R (then KEY is unusable). */
+static bool rxl_key(const rxlit *r, const uint8_t **sh, const uint8_t *end, uint32_t *w,
+                    rxl_nums *key, unsigned depth)
+{
+	if (*sh >= end || depth > RXL_MAX_NEST)
+		return false;
+	uint8_t tag = *(*sh)++;
+	if (tag == RXLIT_NODE_WORD)
+		return *w < r->nwords && rxl_nums_add(key, (*w)++);
+	if ((tag != RXLIT_NODE_AND && tag != RXLIT_NODE_OR) ||
+	    end - *sh < (ptrdiff_t)RXLIT_NODE_HEAD - 1)
+		return false;
+	uint32_t n = (*sh)[0] | (uint32_t)(*sh)[1] << 8;
+	*sh += RXLIT_NODE_HEAD - 1;
+	if (tag == RXLIT_NODE_OR) {
+		for (uint32_t k = 0; k < n; k++)
+			if (!rxl_key(r, sh, end, w, key, depth + 1))
+				return false;
+		return true;
+	}
+	/* an AND: the smallest key of its parts */
+	rxl_nums best = { NULL, 0, 0 }, part = { NULL, 0, 0 };
+	bool ok = true;
+	for (uint32_t k = 0; ok && k < n; k++) {
+		part.n = 0;
+		ok = rxl_key(r, sh, end, w, &part, depth + 1);
+		if (ok && (k == 0 || part.n < best.n)) {
+			rxl_nums t = best;
+			best = part;
+			part = t;
+		}
+	}
+	for (size_t i = 0; ok && i < best.n; i++)
+		ok = rxl_nums_add(key, best.v[i]);
+	free(best.v);
+	free(part.v);
+	return ok;
+}
+
+/* Appends the keys of NEEDS[0..N) to *OUT (see rxlit_table_encode), IDS[I] the numbers
+ * in the table of requirement I's words, NW the table's words: a requirement with a word
+ * past them was written as none and has no key. False when out of memory. */
+static bool rxl_put_keys(const rxlit *const *needs, size_t n, uint32_t *const *ids,
+                         uint32_t nw, unsigned char **out, size_t *len, size_t *cap)
+{
+	rxl_nums key = { NULL, 0, 0 }, word = { NULL, 0, 0 }, req = { NULL, 0, 0 };
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++) {
+		const rxlit *r = needs[i];
+		bool fits = r->nwords > 0;
+		for (uint32_t k = 0; fits && k < r->nwords; k++)
+			fits = ids[i][k] < nw;
+		if (!fits)
+			continue;
+		const uint8_t *sh = r->shape;
+		uint32_t w = 0;
+		key.n = 0;
+		bool keyed = rxl_key(r, &sh, r->shape + rxl_shape_len(r), &w, &key, 0);
+		if (!keyed)
+			ok = rxl_nums_add(&word, nw) && rxl_nums_add(&req, (uint32_t)i);
+		for (size_t k = 0; ok && keyed && k < key.n; k++)
+			ok = rxl_nums_add(&word, ids[i][key.v[k]]) && rxl_nums_add(&req, (uint32_t)i);
+	}
+	/* by word, each list in the requirements' order, a requirement once */
+	uint32_t *at = ok ? calloc((size_t)nw + 2, sizeof(*at)) : NULL;
+	uint32_t *post = ok ? malloc((word.n ? word.n : 1) * sizeof(*post)) : NULL;
+	ok = at && post;
+	for (size_t j = 0; ok && j < word.n; j++)
+		at[word.v[j] + 1]++;
+	for (uint32_t i = 0; ok && i <= nw; i++)
+		at[i + 1] += at[i];
+	size_t np = 0;
+	if (ok) {
+		uint32_t *fill = malloc(((size_t)nw + 1) * sizeof(*fill));
+		ok = fill != NULL;
+		if (ok)
+			memcpy(fill, at, ((size_t)nw + 1) * sizeof(*fill));
+		for (size_t j = 0; ok && j < word.n; j++) {
+			uint32_t x = word.v[j];
+			if (fill[x] == at[x] || post[fill[x] - 1] != req.v[j])
+				post[fill[x]++] = req.v[j];
+		}
+		/* close the gaps the repeats left */
+		for (uint32_t x = 0; ok && x <= nw; x++) {
+			uint32_t from = at[x], to = fill[x];
+			at[x] = (uint32_t)np;
+			for (uint32_t j = from; j < to; j++)
+				post[np++] = post[j];
+		}
+		if (ok)
+			at[nw + 1] = (uint32_t)np;
+		free(fill);
+	}
+	for (uint32_t x = 0; ok && x <= nw + 1; x++) {
+		unsigned char b[4];
+		rxl_set_u32(b, at[x]);
+		ok = rxl_put(out, len, cap, b, 4);
+	}
+	for (size_t j = 0; ok && j < np; j++) {
+		unsigned char b[2] = { (unsigned char)post[j], (unsigned char)(post[j] >> 8) };
+		ok = rxl_put(out, len, cap, b, 2);
+	}
+	free(at);
+	free(post);
+	free(key.v);
+	free(word.v);
+	free(req.v);
+	return ok;
+}
+
 /* The table: four numbers of four bytes (little-endian, as every number here): the words
  * W, the requirements N, the slots S of the words' hash (a power of two) and the bytes L
  * of the words' letters; then each word's edges (W bytes), each word's length (W bytes),
@@ -1505,7 +1683,11 @@ static void rxl_set_u32(unsigned char *p, uint32_t v)
  * requirement and of the end (N + 1 of them, four bytes each), and the requirements,
  * each as the number of its words and the length of its shape (two bytes each), its
  * shape and the numbers of its words (two bytes each). A requirement of no words is those
- * four bytes 0. */
+ * four bytes 0. Then, with fewer than RXLIT_TABLE_MAX requirements, the keys: W + 2 numbers
+ * of four bytes, where each word's list starts and the end of the last, and the lists,
+ * each the numbers of the requirements (two bytes each, ascending) whose key holds the
+ * word; list W holds the requirements whose key could not be worked out (bytes that are
+ * not a requirement), which every text may pass. */
 bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
                         size_t *len)
 {
@@ -1585,6 +1767,9 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
 			ok = rxl_put(out, len, &cap, b, 2);
 		}
 	}
+	/* the keys, which number requirements in two bytes */
+	if (ok && n < RXLIT_TABLE_MAX)
+		ok = rxl_put_keys(needs, n, ids, nw, out, len, &cap);
 	for (size_t i = 0; ids && i < n; i++)
 		free(ids[i]);
 	free(ids);
@@ -1665,8 +1850,22 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 			out[i].shape_len = sl;
 			out[i].table = t;
 			out[i].ids = p + cur + 4 + sl;
+			out[i].index = (uint32_t)i;
 		}
 		cur = end;
+	}
+	/* the keys, which a table of fewer than RXLIT_TABLE_MAX requirements has: their frame
+	 * here, their lists (in order, within the numbers) as they are read (rxl_text_scan) */
+	size_t kb = 4 * ((size_t)nw + 2);
+	if (ok && n < RXLIT_TABLE_MAX)
+		ok = cur <= len && len - cur >= kb && (len - cur - kb) % 2 == 0 &&
+		     rxl_get_u32(p + cur) == 0 && rxl_get_u32(p + cur + kb - 4) == (len - cur - kb) / 2;
+	if (ok && n < RXLIT_TABLE_MAX) {
+		t->keys = p + cur;
+		t->posts = p + cur + kb;
+		t->nposts = (uint32_t)((len - cur - kb) / 2);
+		t->nreq = (uint32_t)n;
+		cur = len;
 	}
 	if (!ok || cur != len) {
 		memset(out, 0, n * sizeof(*out));

@@ -40,6 +40,7 @@ typedef struct rxlit {
 	 * SHAPE and IDS are borrowed from the table's bytes. */
 	const struct rxlit_table *table;
 	const unsigned char *ids;
+	uint32_t index;         /* its number in TABLE */
 } rxlit;
 
 /* Word I (< R->nwords) of R: its letters, *LEN of them (not NUL-terminated when R reads
@@ -71,7 +72,11 @@ size_t rxlit_decode(const unsigned char *p, size_t len, rxlit *out, bool *nomem)
  * word once, with a hash of them, and each requirement as its shape and the numbers of
  * its words, so that a cache opens with no copy (rxlit_table_open reads it in place) and
  * a question finds the words of the table its text holds in one pass over the text
- * (rxlit_text), however many patterns need them. rxlit_table_encode writes NEEDS[0..N)
+ * (rxlit_text), however many patterns need them. With them, the table lists per word the
+ * requirements whose key holds it: a key is a few of a requirement's words of which any
+ * text it passes holds one (a word; all the words of an OR; the smallest key of an AND's
+ * parts), so that a text's words mark the few requirements worth reading and the rest
+ * (most of some thousands) cost one bit each. rxlit_table_encode writes NEEDS[0..N)
  * into *OUT (malloc'd, *LEN bytes); false when out of memory. A requirement with a word
  * past the table's RXLIT_TABLE_MAX - 1 is written as none (its pattern always runs). */
 bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out,
@@ -80,16 +85,18 @@ bool rxlit_table_encode(const rxlit *const *needs, size_t n, unsigned char **out
  * rxlit_table_encode, holds: P must stay as it is while they and the table are used. The
  * frame (the counts, the offsets, that each requirement fills the bytes they give it) and
  * the words are checked here; a requirement's shape and word numbers as a check reads
- * them, so that opening costs nothing per requirement: one that is not what
- * rxlit_table_encode writes makes its pattern run (rxlit_may_match_in is true) and is
- * reported to the table's damage hook (rxlit_table_on_damage). Returns the table (freed
+ * them, and a word's list of keyed requirements as a text holding the word is scanned,
+ * so that opening costs nothing per requirement: one that is not what rxlit_table_encode
+ * writes makes its pattern run (rxlit_may_match_in is true), a list that is not one makes
+ * every requirement be read on that text, and both are reported to the table's damage
+ * hook (rxlit_table_on_damage). Returns the table (freed
  * with rxlit_table_free, after every requirement of it), or NULL when the bytes are not
  * such a table (a count, an offset out of order or past the end, a word rxlit_table_encode
  * cannot write, bytes left over) or memory ran out; OUT then needs nothing. */
 typedef struct rxlit_table rxlit_table;
 rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxlit *out);
-/* Has DAMAGED(CTX) called (NULL: nothing is) when a check finds a requirement of T that
- * rxlit_table_encode cannot have written. */
+/* Has DAMAGED(CTX) called (NULL: nothing is) when a check finds a requirement, or a scan
+ * a list of keys, of T that rxlit_table_encode cannot have written. */
 void rxlit_table_on_damage(rxlit_table *t, void (*damaged)(void *), void *ctx);
 void rxlit_table_free(rxlit_table *t);
 
@@ -118,14 +125,19 @@ typedef struct rxlit_text {
 	 * one pass over the text when that table is first met */
 	const struct rxlit_table *table;
 	uint64_t found[RXLIT_TABLE_MAX / 64];
+	/* with CANDS, the requirements of that table the text may pass: those with a word of
+	 * their key (see rxlit_table_encode) among FOUND. The others fail unread. */
+	bool cands;
+	uint64_t cand[RXLIT_TABLE_MAX / 64];
 } rxlit_text;
 
 /* Indexes LOWER[0..LEN) (kept by reference, as rxlit_lower wrote it) into *T. */
 void rxlit_text_index(rxlit_text *t, const char *lower, size_t len);
 /* rxlit_may_match on an indexed text (T NULL: true); the same answer, faster. The first
  * requirement read from a table (rxlit_table_open) makes T find which words of that table
- * its text holds, in one pass over the text: the checks of that table's requirements then
- * read bits. */
+ * its text holds, in one pass over the text, and the requirements whose key holds one of
+ * them: a requirement of that table is then false unread when it is not one of those,
+ * else read from bits. */
 bool rxlit_may_match_in(const rxlit *r, rxlit_text *t);
 
 #endif

@@ -423,7 +423,8 @@ Test(rxlit, table)
 	cr_expect_null(rxlit_table_open(buf, len, N - 1, w), "another number of patterns");
 	cr_expect_eq(w[0].nwords, 0, "a refused table gives nothing");
 	/* a requirement that is not one (its shape or its word numbers damaged: only the
-	 * frame is checked when the table opens) lets every text through and is reported */
+	 * frame is checked when the table opens) lets every text its key passes through and
+	 * is reported: "kinesis" is in the first pattern's key, one side of an OR */
 	uint32_t nw, slots, letters, r0;
 	memcpy(&nw, buf, 4);
 	memcpy(&slots, buf + 8, 4);
@@ -442,11 +443,48 @@ Test(rxlit, table)
 		int told = 0;
 		rxlit_table_on_damage(bad, count_damage, &told);
 		rxlit_text x;
-		rxlit_text_index(&x, "", 0);
+		rxlit_text_index(&x, "kinesis", 7);
 		cr_expect(rxlit_may_match_in(&w[0], &x), "%s: skipped", damage[i].name);
 		cr_expect_eq(told, 1, "%s: not reported", damage[i].name);
+		/* a text without a word of its key does not read it (the keys were written from
+		 * the requirement before its damage) */
+		rxlit_text_index(&x, "kafka", 5);
+		cr_expect_not(rxlit_may_match_in(&w[0], &x), "%s: read without its key",
+		              damage[i].name);
+		cr_expect_eq(told, 1, "%s: reported without its key", damage[i].name);
 		rxlit_table_free(bad);
 		buf[r0 + damage[i].at] = was;
+	}
+	/* the keys after the requirements: W + 2 bounds, then the requirements' numbers. A list
+	 * that is not one makes every requirement be read (the answers are the formulas'
+	 * own) and is reported, once per text */
+	size_t keys = 0;
+	memcpy(&keys, buf + 16 + 6 * (size_t)nw + 2 * (size_t)slots + letters + 4 * (size_t)N, 4);
+	size_t posts = keys + 4 * ((size_t)nw + 2);
+	cr_assert_lt(posts, len, "the keys where expected");
+	const struct { const char *name; size_t at; unsigned char byte; } keydamage[] = {
+		{ "a list ending before it starts", keys + 4, 0xff },
+		{ "a list past the numbers", keys + 4 * (size_t)nw + 1, 0xff },
+		{ "a requirement past the table", posts, N },
+	};
+	for (size_t i = 0; i < sizeof(keydamage) / sizeof(keydamage[0]); i++) {
+		unsigned char was = buf[keydamage[i].at];
+		buf[keydamage[i].at] = keydamage[i].byte;
+		rxlit_table *bad = rxlit_table_open(buf, len, N, w);
+		cr_assert_not_null(bad, "%s: refused when opened", keydamage[i].name);
+		int told = 0;
+		rxlit_table_on_damage(bad, count_damage, &told);
+		for (size_t j = 0; j < sizeof(texts) / sizeof(texts[0]); j++) {
+			rxlit_text x;
+			size_t n = strlen(texts[j]);
+			rxlit_text_index(&x, texts[j], n);
+			for (size_t p = 0; p < N; p++)
+				cr_expect_eq(rxlit_may_match_in(&w[p], &x), rxlit_may_match(&r[p], texts[j], n),
+				             "%s: %s on \"%s\"", keydamage[i].name, patterns[p], texts[j]);
+		}
+		cr_expect_gt(told, 0, "%s: not reported", keydamage[i].name);
+		rxlit_table_free(bad);
+		buf[keydamage[i].at] = was;
 	}
 	unsigned char *more = malloc(len + 1);
 	cr_assert_not_null(more);
@@ -690,6 +728,83 @@ static rxlit_table *kb_table(const kb *k, rxlit **out, unsigned char **bytes)
 	cr_assert_not_null(t);
 	free(need);
 	return t;
+}
+
+/* A random pattern over a few words, DEPTH deep: words with and without \\b, runs of
+ * parts (an AND), groups of alternatives (an OR), optional groups and lookaheads. */
+static void random_pattern(unsigned *seed, unsigned depth, char *buf, size_t size)
+{
+	static const char *const words[] = { "fire", "hose", "firehose", "s3", "glue", "emr",
+	                                     "stream", "streams", "kinesis", "spark" };
+	enum { NW = sizeof(words) / sizeof(words[0]) };
+	*seed = *seed * 1103515245u + 12345u;
+	unsigned pick = (*seed >> 16) % (depth ? 6 : 2);
+	size_t at = strlen(buf);
+	if (pick < 2) {
+		*seed = *seed * 1103515245u + 12345u;
+		snprintf(buf + at, size - at, pick ? "\\b%s\\b" : "%s", words[(*seed >> 16) % NW]);
+		return;
+	}
+	const char *open = pick == 2 ? "" : pick == 3 ? "(?:" : pick == 4 ? "(?:" : "(?=.*";
+	const char *sep = pick == 3 ? "|" : ".*", *close = pick == 2 ? "" : pick == 4 ? ")?" : ")";
+	strncat(buf, open, size - strlen(buf) - 1);
+	*seed = *seed * 1103515245u + 12345u;
+	unsigned parts = 2 + (*seed >> 16) % 3;
+	for (unsigned k = 0; k < parts; k++) {
+		if (k)
+			strncat(buf, sep, size - strlen(buf) - 1);
+		random_pattern(seed, depth - 1, buf, size);
+	}
+	strncat(buf, close, size - strlen(buf) - 1);
+}
+
+/* The keys of a table (rxlit_table_encode) only spare reading a requirement a text cannot
+ * pass: on random patterns and texts of the same few words, a table's requirements answer
+ * as the analysed ones do, keys and all. */
+Test(rxlit, table_keys_change_no_answer)
+{
+	enum { N = 300, T = 200 };
+	static const char *const pieces[] = { "fire", "hose", "firehose", "s3", "glue", "emr",
+	                                      "stream", "streams", "kinesis", "spark", "sparkly",
+	                                      "xs3", "the", "-" };
+	enum { NP = sizeof(pieces) / sizeof(pieces[0]) };
+	unsigned seed = 7;
+	static rxlit r[N], v[N];
+	const rxlit *rp[N];
+	char buf[4096];
+	for (size_t i = 0; i < N; i++) {
+		buf[0] = 0;
+		random_pattern(&seed, 3, buf, sizeof(buf));
+		cr_assert(rxlit_analyse(buf, &r[i]), "%s", buf);
+		rp[i] = &r[i];
+	}
+	unsigned char *bytes;
+	size_t len;
+	cr_assert(rxlit_table_encode(rp, N, &bytes, &len));
+	rxlit_table *t = rxlit_table_open(bytes, len, N, v);
+	cr_assert_not_null(t);
+	size_t passed = 0, failed = 0;
+	for (size_t j = 0; j < T; j++) {
+		char text[256] = "";
+		seed = seed * 1103515245u + 12345u;
+		for (unsigned k = 0, m = (seed >> 16) % 6; k < m; k++) {
+			seed = seed * 1103515245u + 12345u;
+			strcat(text, k ? " " : "");
+			strcat(text, pieces[(seed >> 16) % NP]);
+		}
+		rxlit_text x;
+		rxlit_text_index(&x, text, strlen(text));
+		for (size_t i = 0; i < N; i++) {
+			bool want = rxlit_may_match(&r[i], text, strlen(text));
+			cr_expect_eq(rxlit_may_match_in(&v[i], &x), want, "pattern %zu on \"%s\"", i, text);
+			*(want ? &passed : &failed) += 1;
+		}
+	}
+	cr_expect(passed > N && failed > N, "the texts pass %zu and fail %zu checks", passed, failed);
+	rxlit_table_free(t);
+	free(bytes);
+	for (size_t i = 0; i < N; i++)
+		rxlit_free(&r[i]);
 }
 
 /* Pattern by pattern: on every 40th question of scenarios/ (every 40 * Nth with
