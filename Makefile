@@ -27,10 +27,13 @@ BINDIR    = $(PREFIX)/bin
 MANDIR    = $(PREFIX)/share/man/man1
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
-PKGS      = yaml-0.1 libpcre2-8 jansson libedit
+# libedit is opened by the interactive prompt when it starts (src/repl.c), not linked:
+# only its headers and the name of its shared object are needed here
+LINK_PKGS = yaml-0.1 libpcre2-8 jansson
+PKGS      = $(LINK_PKGS) libedit
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SAN) -MMD -MP \
              -Iengine -Isrc $$(pkg-config --cflags $(PKGS))
-LIBS      = $$(pkg-config --libs $(PKGS)) -lm
+LIBS      = $$(pkg-config --libs $(LINK_PKGS)) -lm
 TEST_LIBS = $$(pkg-config --libs criterion)
 
 ENGINE_SRC = $(wildcard engine/*.c)
@@ -74,6 +77,9 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# the name the loader knows libedit by (its SONAME), for the prompt's dlopen
+$(BUILD)/src/repl.o: ALL_CFLAGS += -DMLARCH_LIBEDIT=\"$$(objdump -p \
+    $$(pkg-config --variable=libdir libedit)/libedit.so | sed -n 's/^ *SONAME *//p')\"
 $(BUILD)/src/common.o: ALL_CFLAGS += -DMLARCH_RULES_DIR='"$(RULES_DIR)"' -DMLARCH_DATADIR='"$(DATADIR)/rules"'
 # common.o has the paths compiled in: rebuild it when they change
 $(BUILD)/src/common.o: $(BUILD)/paths.stamp

@@ -14,7 +14,7 @@
 
 enum {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,          /* batch: a scenario failed; lint: errors found */
+	EXIT_FAIL = 1,          /* batch: a scenario failed; lint: errors; prompt: no libedit */
 	EXIT_USAGE = 2,         /* bad command line */
 	EXIT_INPUT = 3,         /* unreadable or invalid question / scenario file */
 	EXIT_KB = 4,            /* the knowledge base does not load */

@@ -4,7 +4,12 @@
  * library rather than our own terminal code). Paste a question; a blank line submits it.
  * Commands on the last question: :why-not X, :explain, :facts, :json; :help; Ctrl-C drops
  * what was typed so far, Ctrl-D leaves (answering a question still being typed first).
+ *
+ * libedit is opened when the prompt starts (dlopen), not linked: with the three libraries
+ * it brings (libtinfo, libbsd, libmd) it would be mapped and relocated by every run, a
+ * millisecond and 400 KB of a one-question `ask` that never reads a line from it.
  */
+#include <dlfcn.h>
 #include <editline/readline.h>
 #include <errno.h>
 #include <langinfo.h>
@@ -116,12 +121,46 @@ static bool prompt_locale(void)
 	return setlocale(LC_CTYPE, "C.UTF-8") != NULL || setlocale(LC_CTYPE, "C.utf8") != NULL;
 }
 
+#ifndef MLARCH_LIBEDIT
+#define MLARCH_LIBEDIT "libedit.so.2"   /* the Makefile passes the installed one's name */
+#endif
+
+/* The parts of libedit the prompt uses, as found in the library opened at HANDLE. */
+static struct {
+	void *handle;
+	char *(*readline)(const char *);
+	void (*using_history)(void);
+	int (*add_history)(const char *);
+	void (*clear_history)(void);
+	int (**getc_function)(FILE *);
+} edit;
+
+/* Opens libedit into EDIT. NULL, or what went wrong (the loader's message). */
+static const char *edit_open(void)
+{
+	edit.handle = dlopen(MLARCH_LIBEDIT, RTLD_NOW | RTLD_LOCAL);
+	if (!edit.handle)
+		return dlerror();
+	/* POSIX: a function pointer is read from dlsym's result through an object pointer */
+	*(void **)&edit.readline = dlsym(edit.handle, "readline");
+	*(void **)&edit.using_history = dlsym(edit.handle, "using_history");
+	*(void **)&edit.add_history = dlsym(edit.handle, "add_history");
+	*(void **)&edit.clear_history = dlsym(edit.handle, "clear_history");
+	edit.getc_function = (int (**)(FILE *))dlsym(edit.handle, "rl_getc_function");
+	if (edit.readline && edit.using_history && edit.add_history && edit.clear_history &&
+	    edit.getc_function)
+		return NULL;
+	dlclose(edit.handle);
+	edit.handle = NULL;
+	return MLARCH_LIBEDIT " lacks a readline function";
+}
+
 /* readline() with LC_CTYPE set for it (UTF8: a UTF-8 locale exists), and back to "C". */
 static char *read_line(const char *prompt, bool utf8)
 {
 	if (utf8)
 		prompt_locale();
-	char *line = readline(prompt);
+	char *line = edit.readline(prompt);
 	setlocale(LC_CTYPE, "C");
 	return line;
 }
@@ -199,6 +238,12 @@ int cmd_repl(cli_opts *o)
 {
 	/* the knowledge base is loaded once, before the first prompt, so that a broken one
 	 * says so at once and each question costs only its judging */
+	const char *why = edit_open();
+	if (why) {
+		fprintf(stderr, "%s: the interactive prompt needs libedit (%s); pass a question "
+		        "as an argument or on standard input instead\n", o->prog, why);
+		return EXIT_FAIL;
+	}
 	int code = EXIT_OK;
 	cli_opts ro = *o;
 	ro.output = NULL;
@@ -214,8 +259,8 @@ int cmd_repl(cli_opts *o)
 	sigaction(SIGINT, &sa, &old);
 	/* libedit is set up (using_history initialises it) under the locale it will read in */
 	bool utf8 = prompt_locale();
-	rl_getc_function = prompt_getc;
-	using_history();
+	*edit.getc_function = prompt_getc;
+	edit.using_history();
 	setlocale(LC_CTYPE, "C");
 	printf("mlarch: AWS ML architecture questions, answered from the study notes.\n%s", help);
 	text cur = { NULL, 0, 0 };
@@ -240,7 +285,7 @@ int cmd_repl(cli_opts *o)
 			break;
 		}
 		if (!cur.len && line[0] == ':') {
-			add_history(line);
+			edit.add_history(line);
 			bool go_on = command(&ro, line, last);
 			free(line);
 			if (!go_on)
@@ -253,7 +298,7 @@ int cmd_repl(cli_opts *o)
 				submit(&ro, &cur, &last);
 			continue;
 		}
-		add_history(line);
+		edit.add_history(line);
 		if (!text_add(&cur, line)) {
 			free(line);
 			fprintf(stderr, "%s: out of memory\n", o->prog);
@@ -262,7 +307,9 @@ int cmd_repl(cli_opts *o)
 		}
 		free(line);
 	}
-	clear_history();
+	edit.clear_history();
+	dlclose(edit.handle);
+	edit.handle = NULL;
 	sigaction(SIGINT, &old, NULL);
 	free(cur.buf);
 	free(last);

@@ -450,6 +450,10 @@ wait_for() {
 count() { screen | grep -cF -e "$1"; }
 keys() { tmux -S "$sock" send-keys -t repl "$@"; }
 text() { tmux -S "$sock" send-keys -t repl -l "$1"; }
+# libedit is opened by the prompt (dlopen), not loaded by every run
+if command -v ldd >/dev/null; then
+	t "a run does not load libedit" sh -c "! ldd '$M' | grep -q libedit"
+fi
 if command -v tmux >/dev/null; then
 	: >"$tmp/err"
 	tmux -S "$sock" -f /dev/null new-session -d -s repl -x 220 -y 50 \
