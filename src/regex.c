@@ -79,8 +79,6 @@ struct rx_store {
 
 struct rx {
 	pcre2_code *code;       /* NULL until first used, for a pattern of a store */
-	bool in_chunk;          /* its block is its store's, freed with the store */
-	uint32_t match_limit, depth_limit;
 	rx_last *last;
 	rxlit need;             /* words a text must hold for a match (rxlit.c) */
 	rx_store *store;        /* a stored pattern's: its bytes, their checksum, its source */
@@ -88,6 +86,8 @@ struct rx {
 	size_t restlen;
 	uint64_t sum;
 	const char *source;
+	uint32_t match_limit, depth_limit;
+	bool in_chunk;          /* its block is its store's, freed with the store */
 };
 
 /* A pattern and what its last match left: one allocation, or one of a store's chunk. */

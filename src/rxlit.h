@@ -30,9 +30,7 @@
 struct rxlit_table;
 typedef struct rxlit {
 	const char **words;
-	uint32_t nwords;
 	const uint8_t *shape;
-	uint32_t shape_len;
 	const uint8_t *edges;
 	char *buf;
 	/* A requirement read from a table (rxlit_table_open): WORDS and EDGES are NULL, and
@@ -40,8 +38,10 @@ typedef struct rxlit {
 	 * SHAPE and IDS are borrowed from the table's bytes. */
 	const struct rxlit_table *table;
 	const unsigned char *ids;
+	uint32_t nwords;
+	uint32_t shape_len;
 	uint32_t index;         /* its number in TABLE */
-} rxlit;
+} rxlit;                        /* the numbers last: a knowledge base keeps two per pattern */
 
 /* Word I (< R->nwords) of R: its letters, *LEN of them (not NUL-terminated when R reads
  * a table). rxlit_word_edges: where it must stand (RXLIT_START, RXLIT_END). */
