@@ -318,10 +318,24 @@ static bool x_clause_break(const char *t, size_t len, size_t i)
 	return false;
 }
 
-/* The clause of T around the cue M. */
+/* The clause of T around the cue M. A cue right after "that" or "who" opens a relative
+ * clause whose subject is the noun before it ("a workflow that requires no servers", "a
+ * team who cannot code"): the clause starts there, and the noun is not denied with it (in
+ * "results that it does not need", the noun is the denial's object, and stays in). */
 static rx_span x_clause_of(const char *t, size_t len, rx_span m)
 {
 	size_t cs = m.start, ce = m.end;
+	static const char *const rel[] = { "that ", "who " };
+	for (size_t w = 0; w < sizeof(rel) / sizeof(*rel); w++) {
+		size_t n = strlen(rel[w]);
+		if (m.start > n && x_caseless_eq(t + m.start - n, n, rel[w]) &&
+		    !isalnum((unsigned char)t[m.start - n - 1])) {
+			cs = m.start - n;
+			while (ce < len && !x_clause_break(t, len, ce))
+				ce++;
+			return (rx_span){ cs, ce };
+		}
+	}
 	while (cs > 0 && !x_clause_break(t, len, cs - 1))
 		cs--;
 	while (ce < len && !x_clause_break(t, len, ce))

@@ -402,6 +402,11 @@ Test(extract, denied_needs)
 		{ "It does not need instant; instant alerts", LEX_STEM,
 		  "topic latency.need", 26, 0 },
 		{ "There is no need to manage servers", LEX_STEM, "servers.need", 0, 0 },
+		/* a relative clause: the noun before "that" is its subject, not denied */
+		{ "Instant results that does not need a cluster", LEX_STEM,
+		  "latency.need topic", 0, 0 },
+		{ "A cluster that does not need instant results", LEX_STEM, "topic", 0, 1 },
+		{ "Instant results that it does not need", LEX_STEM, "topic", 0, 1 },
 		{ "It does not need instant results", LEX_OPTION, "", 0, 0 },
 	};
 	for (size_t i = 0; i < sizeof(denials) / sizeof(*denials); i++) {
