@@ -367,6 +367,22 @@ static void count_damage(void *ctx)
 	(*(int *)ctx)++;
 }
 
+/* The requirements R[0..N) as one table (rxlit_table_encode), read back into V[0..N) in
+ * place of *BYTES (*LEN of them), which the caller frees after the table. */
+static rxlit_table *table_of(const rxlit *r, size_t n, rxlit *v, unsigned char **bytes,
+                             size_t *len)
+{
+	const rxlit **rp = malloc(n * sizeof(*rp));
+	cr_assert_not_null(rp);
+	for (size_t i = 0; i < n; i++)
+		rp[i] = &r[i];
+	cr_assert(rxlit_table_encode(rp, n, bytes, len));
+	free(rp);
+	rxlit_table *t = rxlit_table_open(*bytes, *len, n, v);
+	cr_assert_not_null(t);
+	return t;
+}
+
 /* The words of many patterns as one table (the compiled cache's): each requirement read
  * in place is the one analysed, answers alike on every text (one index shared by all, as
  * extraction does), and bytes rxlit_table_encode could not have written are refused. */
@@ -379,16 +395,11 @@ Test(rxlit, table)
 	};
 	enum { N = sizeof(patterns) / sizeof(patterns[0]) };
 	rxlit r[N], v[N];
-	const rxlit *rp[N];
-	for (size_t i = 0; i < N; i++) {
+	for (size_t i = 0; i < N; i++)
 		cr_assert(rxlit_analyse(patterns[i], &r[i]));
-		rp[i] = &r[i];
-	}
 	unsigned char *buf;
 	size_t len;
-	cr_assert(rxlit_table_encode(rp, N, &buf, &len));
-	rxlit_table *t = rxlit_table_open(buf, len, N, v);
-	cr_assert_not_null(t);
+	rxlit_table *t = table_of(r, N, v, &buf, &len);
 	for (size_t i = 0; i < N; i++) {
 		cr_assert_eq(v[i].nwords, r[i].nwords, "%s", patterns[i]);
 		cr_expect_eq(rxlit_encoded_size(&v[i]), rxlit_encoded_size(&r[i]), "%s", patterns[i]);
@@ -770,19 +781,15 @@ Test(rxlit, table_keys_change_no_answer)
 	enum { NP = sizeof(pieces) / sizeof(pieces[0]) };
 	unsigned seed = 7;
 	static rxlit r[N], v[N];
-	const rxlit *rp[N];
 	char buf[4096];
 	for (size_t i = 0; i < N; i++) {
 		buf[0] = 0;
 		random_pattern(&seed, 3, buf, sizeof(buf));
 		cr_assert(rxlit_analyse(buf, &r[i]), "%s", buf);
-		rp[i] = &r[i];
 	}
 	unsigned char *bytes;
 	size_t len;
-	cr_assert(rxlit_table_encode(rp, N, &bytes, &len));
-	rxlit_table *t = rxlit_table_open(bytes, len, N, v);
-	cr_assert_not_null(t);
+	rxlit_table *t = table_of(r, N, v, &bytes, &len);
 	size_t passed = 0, failed = 0;
 	for (size_t j = 0; j < T; j++) {
 		char text[256] = "";
