@@ -28,7 +28,7 @@ MANDIR    = $(PREFIX)/share/man/man1
 COMPDIR   = $(PREFIX)/share/bash-completion/completions
 
 # libedit is opened by the interactive prompt when it starts (src/repl.c), not linked:
-# only its headers and the name of its shared object are needed here
+# only the name of its shared object is needed here (read from libedit-dev's libedit.so)
 LINK_PKGS = yaml-0.1 libpcre2-8 jansson
 PKGS      = $(LINK_PKGS) libedit
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(CFLAGS) $(SAN) -MMD -MP \

@@ -10,7 +10,6 @@
  * millisecond and 400 KB of a one-question `ask` that never reads a line from it.
  */
 #include <dlfcn.h>
-#include <editline/readline.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -236,14 +235,14 @@ static void submit(cli_opts *o, text *cur, char **last)
 
 int cmd_repl(cli_opts *o)
 {
-	/* the knowledge base is loaded once, before the first prompt, so that a broken one
-	 * says so at once and each question costs only its judging */
 	const char *why = edit_open();
 	if (why) {
 		fprintf(stderr, "%s: the interactive prompt needs libedit (%s); pass a question "
 		        "as an argument or on standard input instead\n", o->prog, why);
 		return EXIT_FAIL;
 	}
+	/* the knowledge base is loaded once, before the first prompt, so that a broken one
+	 * says so at once and each question costs only its judging */
 	int code = EXIT_OK;
 	cli_opts ro = *o;
 	ro.output = NULL;
