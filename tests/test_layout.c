@@ -294,7 +294,9 @@ Test(layout, scenarios_keep_their_answers, .timeout = 600)
 		scenario_free(&s);
 	}
 	cr_expect_gt(asked, t.n / t.stride / 2, "only %zu of %zu scenarios were asked", asked, t.n);
-	cr_expect_gt(spelt, t.n / t.stride / 10, "only %zu scenarios had words to spell", spelt);
+	/* a twentieth at least: one in ten of the stems has an American spelling to change,
+	 * and a sparse sample (`make valgrind` asks one in a hundred) may catch fewer */
+	cr_expect_gt(spelt, t.n / t.stride / 20, "only %zu scenarios had words to spell", spelt);
 	suite_close(&t);
 }
 
