@@ -326,17 +326,15 @@ static rx_span x_clause_of(const char *t, size_t len, rx_span m)
 {
 	size_t cs = m.start, ce = m.end;
 	static const char *const rel[] = { "that ", "who " };
-	for (size_t w = 0; w < sizeof(rel) / sizeof(*rel); w++) {
+	bool relative = false;
+	for (size_t w = 0; w < sizeof(rel) / sizeof(*rel) && !relative; w++) {
 		size_t n = strlen(rel[w]);
-		if (m.start > n && x_caseless_eq(t + m.start - n, n, rel[w]) &&
-		    !isalnum((unsigned char)t[m.start - n - 1])) {
+		relative = m.start > n && x_caseless_eq(t + m.start - n, n, rel[w]) &&
+		           !isalnum((unsigned char)t[m.start - n - 1]);
+		if (relative)
 			cs = m.start - n;
-			while (ce < len && !x_clause_break(t, len, ce))
-				ce++;
-			return (rx_span){ cs, ce };
-		}
 	}
-	while (cs > 0 && !x_clause_break(t, len, cs - 1))
+	while (!relative && cs > 0 && !x_clause_break(t, len, cs - 1))
 		cs--;
 	while (ce < len && !x_clause_break(t, len, ce))
 		ce++;

@@ -120,9 +120,11 @@ static bool prompt_locale(void)
 	return setlocale(LC_CTYPE, "C.UTF-8") != NULL || setlocale(LC_CTYPE, "C.utf8") != NULL;
 }
 
+/* The Makefile passes the installed libedit's name; empty when it could not read it */
 #ifndef MLARCH_LIBEDIT
-#define MLARCH_LIBEDIT "libedit.so.2"   /* the Makefile passes the installed one's name */
+#define MLARCH_LIBEDIT ""
 #endif
+#define EDIT_NAME (MLARCH_LIBEDIT[0] ? MLARCH_LIBEDIT : "libedit.so.2")
 
 /* The parts of libedit the prompt uses, as found in the library opened at HANDLE. */
 static struct {
@@ -137,7 +139,7 @@ static struct {
 /* Opens libedit into EDIT. NULL, or what went wrong (the loader's message). */
 static const char *edit_open(void)
 {
-	edit.handle = dlopen(MLARCH_LIBEDIT, RTLD_NOW | RTLD_LOCAL);
+	edit.handle = dlopen(EDIT_NAME, RTLD_NOW | RTLD_LOCAL);
 	if (!edit.handle)
 		return dlerror();
 	/* POSIX: a function pointer is read from dlsym's result through an object pointer */
@@ -151,7 +153,7 @@ static const char *edit_open(void)
 		return NULL;
 	dlclose(edit.handle);
 	edit.handle = NULL;
-	return MLARCH_LIBEDIT " lacks a readline function";
+	return "it lacks a readline function";
 }
 
 /* readline() with LC_CTYPE set for it (UTF8: a UTF-8 locale exists), and back to "C". */

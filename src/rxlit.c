@@ -1603,12 +1603,20 @@ static bool rxl_key(const rxlit *r, const uint8_t **sh, const uint8_t *end, uint
 	return ok;
 }
 
+static int rxl_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Appends the keys of NEEDS[0..N) to *OUT (see rxlit_table_encode), IDS[I] the numbers
  * in the table of requirement I's words, NW the table's words: a requirement with a word
  * past them was written as none and has no key. False when out of memory. */
 static bool rxl_put_keys(const rxlit *const *needs, size_t n, uint32_t *const *ids,
                          uint32_t nw, unsigned char **out, size_t *len, size_t *cap)
 {
+	/* each requirement's key as the table's word numbers, each once (a word the formula
+	 * repeats): pairs of word and requirement, the requirements in order */
 	rxl_nums key = { NULL, 0, 0 }, word = { NULL, 0, 0 }, req = { NULL, 0, 0 };
 	bool ok = true;
 	for (size_t i = 0; ok && i < n; i++) {
@@ -1621,48 +1629,40 @@ static bool rxl_put_keys(const rxlit *const *needs, size_t n, uint32_t *const *i
 		const uint8_t *sh = r->shape;
 		uint32_t w = 0;
 		key.n = 0;
-		bool keyed = rxl_key(r, &sh, r->shape + rxl_shape_len(r), &w, &key, 0);
-		if (!keyed)
-			ok = rxl_nums_add(&word, nw) && rxl_nums_add(&req, (uint32_t)i);
-		for (size_t k = 0; ok && keyed && k < key.n; k++)
-			ok = rxl_nums_add(&word, ids[i][key.v[k]]) && rxl_nums_add(&req, (uint32_t)i);
+		if (rxl_key(r, &sh, r->shape + rxl_shape_len(r), &w, &key, 0)) {
+			for (size_t k = 0; k < key.n; k++)
+				key.v[k] = ids[i][key.v[k]];
+			qsort(key.v, key.n, sizeof(*key.v), rxl_cmp_u32);
+		} else {
+			key.n = 0;      /* no key: list NW, read on every text */
+			ok = rxl_nums_add(&key, nw);
+		}
+		for (size_t k = 0; ok && k < key.n; k++)
+			if (k == 0 || key.v[k] != key.v[k - 1])
+				ok = rxl_nums_add(&word, key.v[k]) && rxl_nums_add(&req, (uint32_t)i);
 	}
-	/* by word, each list in the requirements' order, a requirement once */
+	/* the lists by word (a counting sort keeps each in the requirements' order): where
+	 * each starts, then the numbers */
 	uint32_t *at = ok ? calloc((size_t)nw + 2, sizeof(*at)) : NULL;
 	uint32_t *post = ok ? malloc((word.n ? word.n : 1) * sizeof(*post)) : NULL;
 	ok = at && post;
 	for (size_t j = 0; ok && j < word.n; j++)
 		at[word.v[j] + 1]++;
-	for (uint32_t i = 0; ok && i <= nw; i++)
-		at[i + 1] += at[i];
-	size_t np = 0;
-	if (ok) {
-		uint32_t *fill = malloc(((size_t)nw + 1) * sizeof(*fill));
-		ok = fill != NULL;
-		if (ok)
-			memcpy(fill, at, ((size_t)nw + 1) * sizeof(*fill));
-		for (size_t j = 0; ok && j < word.n; j++) {
-			uint32_t x = word.v[j];
-			if (fill[x] == at[x] || post[fill[x] - 1] != req.v[j])
-				post[fill[x]++] = req.v[j];
-		}
-		/* close the gaps the repeats left */
-		for (uint32_t x = 0; ok && x <= nw; x++) {
-			uint32_t from = at[x], to = fill[x];
-			at[x] = (uint32_t)np;
-			for (uint32_t j = from; j < to; j++)
-				post[np++] = post[j];
-		}
-		if (ok)
-			at[nw + 1] = (uint32_t)np;
-		free(fill);
-	}
+	for (uint32_t x = 0; ok && x <= nw; x++)
+		at[x + 1] += at[x];
+	for (size_t j = 0; ok && j < word.n; j++)
+		post[at[word.v[j]]++] = req.v[j];
+	/* each start moved to the next list's: put them back */
+	for (uint32_t x = nw + 1; ok && x > 0; x--)
+		at[x] = at[x - 1];
+	if (ok)
+		at[0] = 0;
 	for (uint32_t x = 0; ok && x <= nw + 1; x++) {
 		unsigned char b[4];
 		rxl_set_u32(b, at[x]);
 		ok = rxl_put(out, len, cap, b, 4);
 	}
-	for (size_t j = 0; ok && j < np; j++) {
+	for (size_t j = 0; ok && j < word.n; j++) {
 		unsigned char b[2] = { (unsigned char)post[j], (unsigned char)(post[j] >> 8) };
 		ok = rxl_put(out, len, cap, b, 2);
 	}
@@ -1857,15 +1857,17 @@ rxlit_table *rxlit_table_open(const unsigned char *p, size_t len, size_t n, rxli
 	/* the keys, which a table of fewer than RXLIT_TABLE_MAX requirements has: their frame
 	 * here, their lists (in order, within the numbers) as they are read (rxl_text_scan) */
 	size_t kb = 4 * ((size_t)nw + 2);
-	if (ok && n < RXLIT_TABLE_MAX)
-		ok = cur <= len && len - cur >= kb && (len - cur - kb) % 2 == 0 &&
-		     rxl_get_u32(p + cur) == 0 && rxl_get_u32(p + cur + kb - 4) == (len - cur - kb) / 2;
 	if (ok && n < RXLIT_TABLE_MAX) {
-		t->keys = p + cur;
-		t->posts = p + cur + kb;
-		t->nposts = (uint32_t)((len - cur - kb) / 2);
-		t->nreq = (uint32_t)n;
-		cur = len;
+		size_t np = len - cur >= kb ? (len - cur - kb) / 2 : 0;
+		ok = len - cur == kb + 2 * np && rxl_get_u32(p + cur) == 0 &&
+		     rxl_get_u32(p + cur + kb - 4) == np;
+		if (ok) {
+			t->keys = p + cur;
+			t->posts = p + cur + kb;
+			t->nposts = (uint32_t)np;
+			t->nreq = (uint32_t)n;
+			cur = len;
+		}
 	}
 	if (!ok || cur != len) {
 		memset(out, 0, n * sizeof(*out));
