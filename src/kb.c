@@ -714,13 +714,16 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	if (st == ENG_OK && opts->cache_dir && !L.failed) {
 		cache_path = kbc_path(opts->cache_dir, dir);
 		L.cache_path = cache_path;
-		if (cache_path && !opts->cache_no_read)
-			L.cache = kbc_open(cache_path, dir, paths.v, paths.n);
 		/* a warm load and a question allocate a little more than a quarter of the
 		 * cache's bytes (3.5 MB at the peak, massif, for a 12.4 MB cache: the blocks of
-		 * its patterns, the rules a question builds, the patterns it decodes) */
-		if (L.cache && opts->reserve)
-			opts->reserve(kbc_len(L.cache) / KB_HEAP_PER_CACHE);
+		 * its patterns, the rules a question builds, the patterns it decodes); told
+		 * before the cache is opened, which makes the first of those blocks */
+		struct stat csb;
+		if (cache_path && !opts->cache_no_read && opts->reserve &&
+		    stat(cache_path, &csb) == 0 && S_ISREG(csb.st_mode) && csb.st_size > 0)
+			opts->reserve((size_t)csb.st_size / KB_HEAP_PER_CACHE);
+		if (cache_path && !opts->cache_no_read)
+			L.cache = kbc_open(cache_path, dir, paths.v, paths.n);
 	}
 	L.fnames = st == ENG_OK ? calloc(paths.n ? paths.n : 1, sizeof(*L.fnames)) : NULL;
 	if (st == ENG_OK && !L.fnames)

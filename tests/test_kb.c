@@ -1069,7 +1069,8 @@ static void count_reserve(size_t bytes)
 }
 
 /* The reserve hook hears of a warm load once, with a part of the cache's size (what a
- * question will take), and of a load that does not read a cache not at all. */
+ * question will take), and of a load that does not read a cache, or finds none, not at
+ * all. */
 Test(kb, cache_reserve_hook)
 {
 	tmpkb t;
@@ -1077,8 +1078,11 @@ Test(kb, cache_reserve_hook)
 	char *file = cache_written(&t, cache_dir);
 	struct stat sb;
 	cr_assert_eq(stat(file, &sb), 0);
+	char empty[] = "/tmp/mlarch-cache-XXXXXX";
+	cr_assert_not_null(mkdtemp(empty));
 	const struct { const char *step; const char *dir; bool no_read; size_t calls; } runs[] = {
 		{ "warm", cache_dir, false, 1 },
+		{ "none yet", empty, false, 0 },
 		{ "no read", cache_dir, true, 0 },
 		{ "no cache", NULL, false, 0 },
 	};
@@ -1096,6 +1100,11 @@ Test(kb, cache_reserve_hook)
 		kb_free(k);
 		eng_diags_free(d);
 	}
+	char *written = kbc_path(empty, t.dir);
+	cr_assert_not_null(written);
+	unlink(written);
+	free(written);
+	rmdir(empty);
 	unlink(file);
 	free(file);
 	rmdir(cache_dir);
