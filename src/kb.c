@@ -31,7 +31,6 @@
 #define KB_DEPTH_MAX 32         /* directory nesting */
 #define KB_BLOCK 16384
 #define KB_FILE_MAX ((size_t)64 << 20)     /* past the engine's own limit, which says so */
-#define KB_HEAP_PER_CACHE 4     /* cache bytes per byte of memory a warm question takes */
 
 /* ---- memory ---- */
 
@@ -679,7 +678,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	*out = NULL;
 	if (!dir || !d)
 		return ENG_ERR_INVALID;
-	kb_load_opts none = { NULL, NULL, false, NULL };
+	kb_load_opts none = { NULL, NULL, false };
 	if (!opts)
 		opts = &none;
 	kb *k = kb_new(dir, opts->limits);
@@ -714,14 +713,6 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 	if (st == ENG_OK && opts->cache_dir && !L.failed) {
 		cache_path = kbc_path(opts->cache_dir, dir);
 		L.cache_path = cache_path;
-		/* a warm load and a question allocate a little more than a quarter of the
-		 * cache's bytes (3.5 MB at the peak, massif, for a 12.4 MB cache: the blocks of
-		 * its patterns, the rules a question builds, the patterns it decodes); told
-		 * before the cache is opened, which makes the first of those blocks */
-		struct stat csb;
-		if (cache_path && !opts->cache_no_read && opts->reserve &&
-		    stat(cache_path, &csb) == 0 && S_ISREG(csb.st_mode) && csb.st_size > 0)
-			opts->reserve((size_t)csb.st_size / KB_HEAP_PER_CACHE);
 		if (cache_path && !opts->cache_no_read)
 			L.cache = kbc_open(cache_path, dir, paths.v, paths.n);
 	}
@@ -828,7 +819,7 @@ eng_status kb_load_with(const char *dir, const kb_load_opts *opts, eng_diags *d,
 /* kb_load_with without a cache. */
 eng_status kb_load(const char *dir, const kb_limits *limits, eng_diags *d, kb **out)
 {
-	kb_load_opts opts = { limits, NULL, false, NULL };
+	kb_load_opts opts = { limits, NULL, false };
 	return kb_load_with(dir, &opts, d, out, NULL);
 }
 

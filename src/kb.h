@@ -141,10 +141,6 @@ typedef struct {
 	const kb_limits *limits;    /* NULL: the defaults */
 	const char *cache_dir;      /* the folder of compiled caches (kbcache.h); NULL: none */
 	bool cache_no_read;         /* parse every file even if the cache matches; refresh it */
-	/* Called once when a cache file is found, before it is read (NULL: not called), with
-	 * about the bytes of memory a warm load and a question after it will allocate, so that
-	 * the caller can make them ready at once (common.c: cli_heap_reserve). */
-	void (*reserve)(size_t bytes);
 } kb_load_opts;
 
 typedef enum {

@@ -741,11 +741,6 @@ size_t kbc_npats(const kbc *c)
 	return c ? c->npats : 0;
 }
 
-size_t kbc_len(const kbc *c)
-{
-	return c ? c->len : 0;
-}
-
 void kbc_skip_doc(kbc *c, size_t i)
 {
 	if (c && i < c->nfiles && c->img[i].p) {

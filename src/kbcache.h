@@ -112,8 +112,6 @@ rx *kbc_pattern_at(kbc *c, size_t i, const char **src);
 bool kbc_sources_ok(kbc *c);
 /* How many compiled patterns the cache holds. */
 size_t kbc_npats(const kbc *c);
-/* The length of C's file in bytes (0 for NULL). */
-size_t kbc_len(const kbc *c);
 /* File I's tree is not needed: the load has what it holds from the cache's image. */
 void kbc_skip_doc(kbc *c, size_t i);
 /* The image of the lexicon (kb_image.c) in the cache, *LEN bytes, valid until

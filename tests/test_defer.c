@@ -314,7 +314,7 @@ Test(defer, a_lazy_rule_that_does_not_compile)
 static kb *kb_of_rules(void)
 {
 	eng_diags *d = eng_diags_new(0);
-	kb_load_opts opts = { NULL, getenv("MLARCH_CACHE_DIR"), false, NULL };
+	kb_load_opts opts = { NULL, getenv("MLARCH_CACHE_DIR"), false };
 	kb *k = NULL;
 	cr_assert_eq(kb_load_with(SRCDIR "/rules", &opts, d, &k, NULL), ENG_OK);
 	eng_diags_free(d);

@@ -617,7 +617,7 @@ static kb_cache_result load_cached(const tmpkb *t, const char *cache_dir, bool n
 {
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	kb_load_opts opts = { NULL, cache_dir, no_read, NULL };
+	kb_load_opts opts = { NULL, cache_dir, no_read };
 	kb_cache_result res = (kb_cache_result)-1;
 	char buf[2048];
 	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK, "%s:%s", step,
@@ -860,7 +860,7 @@ static kb_cache_result load_and_check(const tmpkb *t, const char *cache_dir, con
 {
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	kb_load_opts opts = { NULL, cache_dir, false, NULL };
+	kb_load_opts opts = { NULL, cache_dir, false };
 	kb_cache_result res = (kb_cache_result)-1;
 	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK, "%s", step);
 	const kb_entity *kdf = kb_entity_find(k, "kinesis-data-firehose");
@@ -1040,7 +1040,7 @@ static kb_cache_result load_dump(const tmpkb *t, const char *cache_dir, char *bu
 {
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	kb_load_opts opts = { NULL, cache_dir, false, NULL };
+	kb_load_opts opts = { NULL, cache_dir, false };
 	kb_cache_result res = (kb_cache_result)-1;
 	cr_assert_eq(kb_load_with(t->dir, &opts, d, &k, &res), ENG_OK);
 	size_t at = lexicon_dump(k, buf, size, true);
@@ -1059,56 +1059,6 @@ static kb_cache_result load_dump(const tmpkb *t, const char *cache_dir, char *bu
 	kb_free(k);
 	eng_diags_free(d);
 	return res;
-}
-
-static size_t reserved_calls, reserved_bytes;
-static void count_reserve(size_t bytes)
-{
-	reserved_calls++;
-	reserved_bytes = bytes;
-}
-
-/* The reserve hook hears of a warm load once, with a part of the cache's size (what a
- * question will take), and of a load that does not read a cache, or finds none, not at
- * all. */
-Test(kb, cache_reserve_hook)
-{
-	tmpkb t;
-	char cache_dir[] = "/tmp/mlarch-cache-XXXXXX";
-	char *file = cache_written(&t, cache_dir);
-	struct stat sb;
-	cr_assert_eq(stat(file, &sb), 0);
-	char empty[] = "/tmp/mlarch-cache-XXXXXX";
-	cr_assert_not_null(mkdtemp(empty));
-	const struct { const char *step; const char *dir; bool no_read; size_t calls; } runs[] = {
-		{ "warm", cache_dir, false, 1 },
-		{ "none yet", empty, false, 0 },
-		{ "no read", cache_dir, true, 0 },
-		{ "no cache", NULL, false, 0 },
-	};
-	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-		eng_diags *d = eng_diags_new(0);
-		kb *k = NULL;
-		kb_load_opts opts = { NULL, runs[i].dir, runs[i].no_read, count_reserve };
-		reserved_calls = reserved_bytes = 0;
-		cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, NULL), ENG_OK, "%s", runs[i].step);
-		cr_expect_eq(reserved_calls, runs[i].calls, "%s: calls", runs[i].step);
-		if (runs[i].calls)
-			cr_expect(reserved_bytes > 0 && reserved_bytes < (size_t)sb.st_size,
-			          "%s: %zu bytes for a %lld-byte cache", runs[i].step, reserved_bytes,
-			          (long long)sb.st_size);
-		kb_free(k);
-		eng_diags_free(d);
-	}
-	char *written = kbc_path(empty, t.dir);
-	cr_assert_not_null(written);
-	unlink(written);
-	free(written);
-	rmdir(empty);
-	unlink(file);
-	free(file);
-	rmdir(cache_dir);
-	tmp_remove(&t);
 }
 
 /* The image of the sources, the catalog and the lexicon in a cache file whose checksums
@@ -1201,7 +1151,7 @@ Test(kb, cache_lexicon_image_is_the_trees, .timeout = 120)
 		eng_diags *d = eng_diags_new(0);
 		kb *k = NULL;
 		/* no cache, then writing it, then reading it */
-		kb_load_opts opts = { NULL, run ? cache_dir : NULL, false, NULL };
+		kb_load_opts opts = { NULL, run ? cache_dir : NULL, false };
 		cr_assert_eq(kb_load_with(SRCDIR "/rules", &opts, d, &k, &res[run]), ENG_OK);
 		cr_assert_gt(k->nlexicon, 1000);
 		size_t n = lexicon_dump(k, run ? got : want, size, false);
@@ -1287,7 +1237,7 @@ Test(kb, cache_sections_checked_when_used)
 	{
 		eng_diags *d = eng_diags_new(0);
 		kb *k = NULL;
-		kb_load_opts opts = { NULL, cache_dir, false, NULL };
+		kb_load_opts opts = { NULL, cache_dir, false };
 		kb_cache_result res;
 		cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
 		cr_expect_eq(res, KB_CACHE_HIT, "the damage is not seen by the load");
@@ -1314,7 +1264,7 @@ Test(kb, cache_sections_checked_when_used)
 	kb *plain = NULL, *k = NULL;
 	cr_assert_eq(kb_load(t.dir, NULL, d, &plain), ENG_OK);
 	all_matches(plain, text, want, sizeof(want));
-	kb_load_opts opts = { NULL, cache_dir, false, NULL };
+	kb_load_opts opts = { NULL, cache_dir, false };
 	kb_cache_result res;
 	cr_assert_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_OK);
 	cr_expect_eq(res, KB_CACHE_HIT, "the damage is not seen by the load");
@@ -1347,7 +1297,7 @@ Test(kb, no_cache_of_a_broken_knowledge_base)
 	for (int run = 0; run < 2; run++) {
 		eng_diags *d = eng_diags_new(0);
 		kb *k = NULL;
-		kb_load_opts opts = { NULL, cache_dir, false, NULL };
+		kb_load_opts opts = { NULL, cache_dir, false };
 		kb_cache_result res;
 		cr_expect_eq(kb_load_with(t.dir, &opts, d, &k, &res), ENG_ERR_LOAD);
 		cr_expect_eq(res, KB_CACHE_UNUSED);
@@ -1448,7 +1398,7 @@ Test(kb, cache_sees_a_changed_family)
 	char cache_dir[128], zpath[256];
 	snprintf(cache_dir, sizeof(cache_dir), "%s-cache", t.dir);
 	snprintf(zpath, sizeof(zpath), "%s/lexicon/z.yaml", t.dir);
-	kb_load_opts opts = { NULL, cache_dir, false, NULL };
+	kb_load_opts opts = { NULL, cache_dir, false };
 	kb_cache_result res;
 	char buf[32];
 	for (int run = 0; run < 3; run++) {

@@ -413,7 +413,7 @@ static kb_result kb_work_in(const char *cache_dir)
 	kb_result r = { ENG_OK, 0, 0, 0, 0, "" };
 	eng_diags *d = eng_diags_new(0);
 	kb *k = NULL;
-	kb_load_opts opts = { NULL, cache_dir, false, NULL };
+	kb_load_opts opts = { NULL, cache_dir, false };
 	r.st = d ? kb_load_with("examples/kb", &opts, d, &k, NULL) : ENG_ERR_NOMEM;
 	if (d && eng_diags_count(d)) {
 		const eng_diag *g = eng_diags_get(d, 0);
