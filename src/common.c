@@ -177,10 +177,10 @@ static void cli_heap_reserve(size_t bytes)
 #endif
 }
 
-/* The heap that a warm load and one question take for a cache of N bytes: 3.6 MB for a
+/* The heap that a warm load and one question take for a cache of N bytes: 3.4 MB for a
  * 12.4 MB cache (the blocks of its patterns, the rules a question builds, the patterns it
- * decodes), a little less for the commands that do not judge: two sevenths, 3.5 MB. */
-#define CLI_HEAP_FOR_CACHE(n) ((n) / 7 * 2)
+ * decodes), a little less for the commands that do not judge: a quarter, 3.1 MB. */
+#define CLI_HEAP_FOR_CACHE(n) ((n) / 4)
 
 /* Readies the heap for a warm load of DIR's cache in CACHE_DIR, when there is one to read:
  * before the load allocates anything, so that all of it comes from the pages made ready. */

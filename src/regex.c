@@ -80,7 +80,9 @@ struct rx_store {
 struct rx {
 	pcre2_code *code;       /* NULL until first used, for a pattern of a store */
 	rx_last *last;
-	rxlit need;             /* words a text must hold for a match (rxlit.c) */
+	/* words a text must hold for a match (rxlit.c): a compiled pattern's own (its block's,
+	 * struct rx_own), a stored one's borrowed from its cache (rx_set_need); NULL: none */
+	const rxlit *need;
 	rx_store *store;        /* a stored pattern's: its bytes, their checksum, its source */
 	const unsigned char *rest;
 	size_t restlen;
@@ -95,6 +97,15 @@ struct rx_block {
 	rx r;
 	rx_last last;
 };
+
+/* A compiled pattern's allocation: its block and the words it needs, which a stored
+ * pattern borrows from its cache instead (a knowledge base has thousands of those). */
+struct rx_own {
+	struct rx_block b;
+	rxlit need;
+};
+
+static const rxlit rx_no_need;  /* no words: every text may match */
 
 /* RX_CHUNK blocks for a store's patterns, the next not yet given. */
 typedef struct rx_chunk {
@@ -158,18 +169,20 @@ static rx *rx_wrap(pcre2_code *code, const rx_limits *limits, rx_md *md, struct 
 {
 	/* one block: a knowledge base makes a rx for each of its patterns */
 	bool own = b == NULL;
-	if (own && !(b = calloc(1, sizeof(*b)))) {
+	struct rx_own *o = own ? calloc(1, sizeof(*o)) : NULL;
+	if (own && !o) {
 		pcre2_code_free(code);
 		return NULL;
 	}
+	if (own)
+		b = &o->b;
 	rx *r = &b->r;
 	r->code = code;
 	r->last = &b->last;
 	r->in_chunk = !own;
 	if (!md && !(md = rx_md_new(rx_pairs(code)))) {
 		pcre2_code_free(code);
-		if (own)
-			free(b);
+		free(o);
 		return NULL;
 	}
 	md->refs++;
@@ -425,7 +438,8 @@ void rx_free(rx *r)
 	if (r->last->mctx)
 		pcre2_match_context_free(r->last->mctx);
 	pcre2_code_free(r->code);
-	rxlit_free(&r->need);
+	if (!r->in_chunk)
+		rxlit_free(&((struct rx_own *)r)->need);
 	bool in_chunk = r->in_chunk;
 	rx_store_unref(r->store);       /* the last frees the chunks, and R's block with them */
 	if (!in_chunk)
@@ -434,30 +448,36 @@ void rx_free(rx *r)
 
 bool rx_set_source(rx *r, const char *pattern)
 {
-	rxlit_free(&r->need);
-	return rxlit_analyse(pattern, &r->need);
+	if (r->in_chunk)
+		return false;   /* a stored pattern's words come with it (rx_set_need) */
+	rxlit *own = &((struct rx_own *)r)->need;
+	rxlit_free(own);
+	r->need = NULL;
+	if (!rxlit_analyse(pattern, own))
+		return false;
+	r->need = own;
+	return true;
 }
 
 const rxlit *rx_need(const rx *r)
 {
-	return &r->need;
+	return r->need ? r->need : &rx_no_need;
 }
 
-void rx_set_need(rx *r, rxlit *need)
+void rx_set_need(rx *r, const rxlit *need)
 {
-	rxlit_free(&r->need);
-	r->need = *need;
-	memset(need, 0, sizeof(*need));
+	if (r->in_chunk)
+		r->need = need;
 }
 
 bool rx_may_match(const rx *r, const char *lower, size_t len)
 {
-	return rxlit_may_match(&r->need, lower, len);
+	return rxlit_may_match(rx_need(r), lower, len);
 }
 
 bool rx_may_match_in(const rx *r, rxlit_text *t)
 {
-	return rxlit_may_match_in(&r->need, t);
+	return rxlit_may_match_in(rx_need(r), t);
 }
 
 /* Matches R against SUBJECT[0..LEN) from OFFSET with PCRE2 options OPTS. Returns 1 with

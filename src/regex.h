@@ -35,9 +35,10 @@ bool rx_set_source(rx *r, const char *pattern);
 /* The words R needs (see rxlit.h), as rx_set_source or rx_set_need left them: for a cache
  * of them. */
 const struct rxlit *rx_need(const rx *r);
-/* Gives R the requirement *NEED (taken: *NEED needs nothing afterwards), as decoded from a
- * cache of what rx_set_source worked out for the same pattern. */
-void rx_set_need(rx *r, struct rxlit *need);
+/* Gives R, a stored pattern (rx_stored; others keep their own), the requirement *NEED,
+ * as decoded from a cache of what rx_set_source worked out for the same pattern: borrowed,
+ * so *NEED must outlive R. */
+void rx_set_need(rx *r, const struct rxlit *need);
 /* Whether R may match a text whose ASCII-lowercase copy is LOWER[0..LEN) (see
  * rxlit_lower; NULL: it may): false means rx_find would find nothing. */
 bool rx_may_match(const rx *r, const char *lower, size_t len);
