@@ -29,8 +29,9 @@ rx *rx_compile(const char *pattern, const rx_limits *limits, char *err, size_t e
                size_t *err_off);
 void rx_free(rx *r);
 /* Records the words R's source PATTERN cannot match without, for rx_may_match (done by
- * rx_compile; a pattern decoded from a cache needs it). False when out of memory: R then
- * runs on every text, which is only slower. */
+ * rx_compile; a stored pattern has its words from its cache instead, rx_set_need, and this
+ * returns false for it). False when out of memory: R then runs on every text, which is
+ * only slower. */
 bool rx_set_source(rx *r, const char *pattern);
 /* The words R needs (see rxlit.h), as rx_set_source or rx_set_need left them: for a cache
  * of them. */
