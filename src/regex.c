@@ -438,9 +438,9 @@ void rx_free(rx *r)
 	if (r->last->mctx)
 		pcre2_match_context_free(r->last->mctx);
 	pcre2_code_free(r->code);
-	if (!r->in_chunk)
-		rxlit_free(&((struct rx_own *)r)->need);
 	bool in_chunk = r->in_chunk;
+	if (!in_chunk)
+		rxlit_free(&((struct rx_own *)r)->need);
 	rx_store_unref(r->store);       /* the last frees the chunks, and R's block with them */
 	if (!in_chunk)
 		free(r);
