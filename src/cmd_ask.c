@@ -136,6 +136,12 @@ static void print_spans(const cli_opts *o, const session *s, const reason *r, FI
 	fprintf(fp, "%s%sfrom:%s ", indent, clr(o, "dim"), clr(o, "reset"));
 	for (uint32_t i = 0; i < r->nspans; i++) {
 		const q_span *sp = &r->spans[i];
+		/* one span that gave several facts (a pattern's captures) is quoted once */
+		bool quoted = false;
+		for (uint32_t p = 0; p < i && !quoted; p++)
+			quoted = r->spans[p].start == sp->start && r->spans[p].end == sp->end;
+		if (quoted)
+			continue;
 		fprintf(fp, "%s\"", i ? ", " : "");
 		put_oneline(fp, s->j.q.text + sp->start, sp->end - sp->start, 60);
 		fputc('"', fp);

@@ -137,6 +137,10 @@ run "$M" ask --rules "$KB" - <"$tmp/q1.txt"
 t "options after the command" cmp -s "$tmp/out" "$tmp/ask-arg.txt"
 run env MLARCH_RULES="$KB" "$M" ask - <"$tmp/q1.txt"
 t "MLARCH_RULES picks the knowledge base" cmp -s "$tmp/out" "$tmp/ask-arg.txt"
+# one span that gave a rule several facts (a pattern's four captures) is quoted once
+run "$M" --rules rules ask scenarios/para16/b-26-quicksight-cost.yaml
+t "ask: a span behind several facts is quoted once" \
+	test "$(grep -m1 -F 'from: "50 branch managers' "$tmp/out" | grep -o '"50 branch' | wc -l)" -eq 1
 
 run k ask --json - <"$tmp/q1.txt"
 t "ask --json: exit 0" rc_is 0
