@@ -598,7 +598,8 @@ static uint32_t q_which_n(const char *s, size_t n)
 		size_t j = i;
 		if (!q_word(s, n, &j, "which") && !q_word(s, n, &j, "what"))
 			continue;
-		if (j >= n || s[j] != ' ')
+		/* a wrapped question may break the line after any of its words */
+		if (j >= n || (s[j] != ' ' && s[j] != '\n'))
 			continue;
 		/* it opens its sentence: "Between which two values ...?" asks for one range */
 		size_t b = i;
@@ -606,12 +607,12 @@ static uint32_t q_which_n(const char *s, size_t n)
 			b--;
 		if (b > 0 && !strchr(".?!:", s[b - 1]))
 			continue;
-		while (j < n && s[j] == ' ')
+		while (j < n && (s[j] == ' ' || s[j] == '\n'))
 			j++;
 		uint32_t num = q_count(s, n, &j, 2, 5);   /* "which one" asks for one */
 		/* a noun follows ("which two services", not "which two-step plan"), and the
 		 * sentence asks ("... decide which two regions to use." does not) */
-		if (!num || j + 1 >= n || s[j] != ' ' || !q_alnum(s[j + 1]))
+		if (!num || j + 1 >= n || (s[j] != ' ' && s[j] != '\n') || !q_alnum(s[j + 1]))
 			continue;
 		size_t e = j;
 		while (e < n && s[e] != '.' && s[e] != '?')

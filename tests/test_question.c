@@ -184,6 +184,12 @@ static const split_case choose[] = {
 	  "Which apply? Select the TWO best answers.", { "a", "b" }, 2 },
 	{ "count on the next line", "Which steps? (Select\nTWO.)\nA. a\nB. b",
 	  "Which steps? (Select\nTWO.)", { "a", "b" }, 2 },
+	{ "Which TWO wrapped after which", "Data streams in. Which\nTWO services fit?\nA. a\nB. b",
+	  "Data streams in. Which\nTWO services fit?", { "a", "b" }, 2 },
+	{ "Which TWO wrapped after the count", "Data streams in. Which TWO\nservices fit?\nA. a\nB. b",
+	  "Data streams in. Which TWO\nservices fit?", { "a", "b" }, 2 },
+	{ "which two wrapped in a statement", "Decide which two\nregions to use. Which?\nA. a\nB. b",
+	  "Decide which two\nregions to use. Which?", { "a", "b" }, 1 },
 };
 
 /* Normalisation: the whole text after parsing (no options in these). */
