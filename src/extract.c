@@ -179,26 +179,40 @@ static double x_magnitude(const char *text, size_t len, size_t at)
 	static const struct {
 		const char *word;
 		double factor;
-	} words[] = { { "thousand", 1e3 }, { "million", 1e6 }, { "billion", 1e9 } };
-	size_t i = at;
-	while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
-		i++;
-	if (i == at)
-		return 1;
-	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++) {
-		size_t n = strlen(words[w].word);
-		if (i + n <= len && x_caseless_eq(text + i, n, words[w].word) &&
-		    (i + n == len || !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z')))
-			return words[w].factor;
+	} words[] = { { "hundred", 1e2 }, { "thousand", 1e3 }, { "million", 1e6 },
+		      { "billion", 1e9 } };
+	double factor = 1;
+	/* "hundred" may come before a larger word: "two hundred thousand" */
+	for (int step = 0; step < 2; step++) {
+		size_t i = at;
+		while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
+			i++;
+		if (i == at)
+			return factor;
+		size_t w = step ? 1 : 0, n = 0;
+		for (; w < sizeof(words) / sizeof(*words); w++) {
+			n = strlen(words[w].word);
+			if (i + n <= len && x_caseless_eq(text + i, n, words[w].word) &&
+			    (i + n == len ||
+			     !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z')))
+				break;
+		}
+		if (w == sizeof(words) / sizeof(*words))
+			return factor;
+		factor *= words[w].factor;
+		if (w != 0)
+			return factor;
+		at = i + n;
 	}
-	return 1;
+	return factor;
 }
 
 /* The value LV gives for the last match of LX over TEXT[0..LEN). Returns ENG_ERR_NOT_FOUND
  * when the fact does not apply (the group did not take part, the unit is not in the table),
  * or ENG_ERR_NOMEM. A number may be written in words up to ninety-nine ("six days"); one
- * followed by "thousand", "million" or "billion" counts as written out ("2 thousand
- * records" is 2000 records, "ten million" 10000000). */
+ * followed by "hundred", "thousand", "million" or "billion" counts as written out ("2
+ * thousand records" is 2000 records, "ten million" 10000000, "one hundred" 100, "two
+ * hundred thousand" 200000). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {

@@ -61,6 +61,9 @@ static const char lexicon_yaml[] =
 	"  - id: rows\n"
 	"    match: '(?<n>\\d+(?:\\.\\d+)?)\\s+(?:\\w+\\s+)?rows\\b'\n"
 	"    assert: {rows: {capture: n}}\n"
+	"  - id: users\n"
+	"    match: '\\b(?<n>\\w+)(?:\\s+[a-z]+){0,2}?\\s+users\\b'\n"
+	"    assert: {users: {capture: n}}\n"
 	"  - id: shards\n"
 	"    match: '\\b(?<n>[a-z]+(?:[- ][a-z]+)?)\\s+shards\\b'\n"
 	"    assert: {shards: {capture: n}}\n"
@@ -203,6 +206,14 @@ static const extract_case cases[] = {
 	  { NUM("rows", 2000, "2 thousand rows") } },
 	{ "million, with a fraction", "1.5 million rows", LEX_STEM, false,
 	  { NUM("rows", 1.5e6, "1.5 million rows") } },
+	{ "hundred scales too", "3 hundred rows", LEX_STEM, false,
+	  { NUM("rows", 300, "3 hundred rows") } },
+	{ "a number in words before hundred", "One hundred users", LEX_STEM, false,
+	  { NUM("users", 100, "One hundred users") } },
+	{ "hundred before a larger magnitude word", "Two hundred thousand users", LEX_STEM, false,
+	  { NUM("users", 200000, "Two hundred thousand users") } },
+	{ "hundred alone after its number, then another word", "five hundred new users", LEX_STEM,
+	  false, { NUM("users", 500, "five hundred new users") } },
 	{ "only the whole word scales", "3 thousandths rows", LEX_STEM, false,
 	  { NUM("rows", 3, "3 thousandths rows") } },
 	{ "a number written in words is that number", "Six shards.", LEX_STEM, false,
