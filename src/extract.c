@@ -172,38 +172,44 @@ static bool x_number_word(const char *s, size_t n, double *out)
 	return false;
 }
 
+static const struct {
+	const char *word;
+	double factor;
+} x_mag_words[] = { { "hundred", 1e2 }, { "thousand", 1e3 }, { "million", 1e6 },
+		    { "billion", 1e9 } };
+
+/* The index in x_mag_words of the whole word that follows TEXT[AT] after one to four
+ * spaces or newlines, with *END just past it; -1 when none does. */
+static int x_mag_word(const char *text, size_t len, size_t at, size_t *end)
+{
+	size_t i = at;
+	while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
+		i++;
+	if (i == at)
+		return -1;
+	for (size_t w = 0; w < sizeof(x_mag_words) / sizeof(*x_mag_words); w++) {
+		size_t n = strlen(x_mag_words[w].word);
+		if (i + n <= len && x_caseless_eq(text + i, n, x_mag_words[w].word) &&
+		    (i + n == len || !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z'))) {
+			*end = i + n;
+			return (int)w;
+		}
+	}
+	return -1;
+}
+
 /* The factor of a magnitude word that follows a number at TEXT[AT..LEN): "2 thousand"
- * reads 2000, "1.5 million" 1500000; 1 when none follows. */
+ * reads 2000, "1.5 million" 1500000, "two hundred thousand" 200000; 1 when none follows. */
 static double x_magnitude(const char *text, size_t len, size_t at)
 {
-	static const struct {
-		const char *word;
-		double factor;
-	} words[] = { { "hundred", 1e2 }, { "thousand", 1e3 }, { "million", 1e6 },
-		      { "billion", 1e9 } };
-	double factor = 1;
-	/* "hundred" may come before a larger word: "two hundred thousand" */
-	for (int step = 0; step < 2; step++) {
-		size_t i = at;
-		while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
-			i++;
-		if (i == at)
-			return factor;
-		size_t w = step ? 1 : 0, n = 0;
-		for (; w < sizeof(words) / sizeof(*words); w++) {
-			n = strlen(words[w].word);
-			if (i + n <= len && x_caseless_eq(text + i, n, words[w].word) &&
-			    (i + n == len ||
-			     !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z')))
-				break;
-		}
-		if (w == sizeof(words) / sizeof(*words))
-			return factor;
-		factor *= words[w].factor;
-		if (w != 0)
-			return factor;
-		at = i + n;
-	}
+	size_t end;
+	int w = x_mag_word(text, len, at, &end);
+	if (w < 0)
+		return 1;
+	double factor = x_mag_words[w].factor;
+	int more = w == 0 ? x_mag_word(text, len, end, &end) : -1;
+	if (more > 0)           /* "two hundred thousand" */
+		factor *= x_mag_words[more].factor;
 	return factor;
 }
 
