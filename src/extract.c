@@ -207,9 +207,11 @@ static double x_magnitude(const char *text, size_t len, size_t at)
 	if (w < 0)
 		return 1;
 	double factor = x_mag_words[w].factor;
-	int more = w == 0 ? x_mag_word(text, len, end, &end) : -1;
-	if (more > 0)           /* "two hundred thousand" */
-		factor *= x_mag_words[more].factor;
+	if (factor == 1e2) {    /* "two hundred thousand": hundred before a larger word */
+		int more = x_mag_word(text, len, end, &end);
+		if (more >= 0 && x_mag_words[more].factor > 1e2)
+			factor *= x_mag_words[more].factor;
+	}
 	return factor;
 }
 
