@@ -383,14 +383,16 @@ typedef struct {
 } x_denials;
 
 /* The denial of a fact read at START..END, or NULL: it lies inside the clause around a cue
- * and does not hold the cue itself, so that an entry reading the denial ("no need to manage
- * servers") keeps its fact while "does not need real-time results" gives no real-time
- * need. */
-static const struct x_denial *x_need_denied(const x_denials *d, size_t start, size_t end)
+ * whose bit is in BY (the cues that drop its attribute) and does not hold the cue itself,
+ * so that an entry reading the denial ("no need to manage servers") keeps its fact while
+ * "does not need real-time results" gives no real-time need. */
+static const struct x_denial *x_need_denied(const kb *k, const x_denials *d, uint32_t by,
+                                            size_t start, size_t end)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		rx_span clause = d->v[i].clause, cue = d->v[i].cue;
-		if (start >= clause.start && end <= clause.end &&
+		if ((by >> k->lexicon[d->v[i].entry].cue & 1) && start >= clause.start &&
+		    end <= clause.end &&
 		    (end <= cue.start || start >= cue.end))
 			return &d->v[i];
 	}
@@ -453,11 +455,11 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
                            bool valid, xfacts *out, size_t base, x_negations *neg)
 {
 	const kb_lexeme *lx = &k->lexicon[i];
-	/* a constant fact needs one match, unless a cue denied it (every cue counts) */
+	/* a constant fact needs one match, unless a cue dropped it (every cue counts) */
 	bool once = x_constant(lx) && !lx->negates;
-	const struct x_denial *denied = NULL;
+	bool dropped = false;
 	rx_span m;
-	for (size_t off = 0; off <= len; off = once && !denied ? len + 1 : x_next(text, len, m)) {
+	for (size_t off = 0; off <= len; off = once && !dropped ? len + 1 : x_next(text, len, m)) {
 		/* the text was checked once for all patterns (else the first call of each
 		 * checks it); the next ones start where a match ended, on a character
 		 * boundary */
@@ -476,17 +478,21 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 				return ENG_ERR_NOMEM;
 			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m, i };
 		}
-		denied = lx->negates == LEX_NEG_NONE ? x_need_denied(&neg->denied, m.start, m.end)
-		                                     : NULL;
+		dropped = false;
 		for (uint32_t j = 0; j < lx->nvals; j++) {
 			xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
 			            m.start, m.end, false };
 			eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
 			if (st == ENG_ERR_NOT_FOUND)
 				continue;
-			if (st == ENG_OK && denied && lx->vals[j].deniable)
+			const struct x_denial *denied =
+				st == ENG_OK && lx->negates == LEX_NEG_NONE && lx->vals[j].denied_by
+					? x_need_denied(k, &neg->denied, lx->vals[j].denied_by, m.start, m.end)
+					: NULL;
+			if (denied) {
 				st = x_drop(out, &f, denied);
-			else if (st == ENG_OK)
+				dropped = true;
+			} else if (st == ENG_OK)
 				st = x_add(out, base, &f);
 			if (st != ENG_OK)
 				return st;

@@ -59,7 +59,8 @@ typedef enum { LEX_ANY, LEX_STEM, LEX_OPTION } lex_scope;
 typedef struct {
 	eng_sym attr;
 	bool from_capture;
-	bool deniable;          /* a `negates: need` cue's clause drops it (its `drops:`) */
+	uint32_t denied_by;     /* bit C: the clause of the `negates: need` cue whose
+	                         * kb_lexeme.cue is C drops it (that cue's `drops:`) */
 	eng_value k;
 	const char *capture;
 	const char *scale_by;
@@ -67,6 +68,9 @@ typedef struct {
 	double *scale_vals;
 	uint32_t nscale;
 } kb_lexval;
+
+/* The most `negates: need` cues a lexicon holds: each is a bit of kb_lexval.denied_by. */
+#define KB_MAX_NEED_CUES 32
 
 /* What a lexicon entry's match negates (`negates:`). */
 typedef enum {
@@ -84,8 +88,10 @@ typedef struct {
 	lex_scope scope;
 	const char **drops;     /* `drops:` of a `negates: need` cue: attribute names, `*`
 	                         * globs allowed; read from the YAML only (the cache keeps
-	                         * kb_lexval.deniable instead) */
+	                         * kb_lexval.denied_by instead) */
 	uint32_t ndrops;
+	uint8_t cue;            /* a `negates: need` cue's place among them, in lexicon order
+	                         * (at most KB_MAX_NEED_CUES) */
 	lex_negates negates;    /* `negates: clause`: entities named in the clause around a
 	                         * match are named in the negative (xfact.negated) */
 	const char *file;

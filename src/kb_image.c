@@ -33,7 +33,8 @@
  *   u32 entries, u32 the number of the first's pattern: per entry id, u32 pattern
  *       number, pattern as written (none: the pattern's key), u8 scope, u8 negates, u32
  *       file, line, col, u32 facts; per fact attribute, u8 kind (0 a constant, 1 a
- *       capture; + 2 when a need cue drops it); a constant's u8 type and a text, a number
+ *       capture; + 2 when need cues drop it, and then a u32 of their bits, kb_lexval.
+ *       denied_by); a constant's u8 type and a text, a number
  *       (f64) or a boolean (u8); a capture's group, scale-by group (or none), u32
  *       factors, and per factor its key and f64 value
  *   the texts, then the pattern texts
@@ -277,7 +278,9 @@ bool kbi_write(const kb_loader *L, rx *const *pats, uint32_t npats, unsigned cha
 		for (uint32_t j = 0; ok && j < lx->nvals; j++) {
 			const kb_lexval *v = &lx->vals[j];
 			kbi_text(&o, eng_sym_name(k->e, v->attr), false);
-			kbi_u8(&o, (uint8_t)(v->from_capture | v->deniable << 1));
+			kbi_u8(&o, (uint8_t)(v->from_capture | (v->denied_by != 0) << 1));
+			if (v->denied_by)
+				kbi_u32(&o, v->denied_by);
 			if (!v->from_capture) {
 				ok = kbi_const(&o, k->e, v->k);
 				continue;
@@ -518,10 +521,11 @@ static void kbi_fact(byte_cur *c, const kbi *im, kb_loader *L, kb_lexval *v)
 	const char *attr = kbi_must(c, im, false);
 	uint8_t kind = byte_u8(c), deniable = kind >> 1;
 	kind &= 1;
-	if (L && !c->bad)
-		v->deniable = deniable;
-	if (deniable > 1)
+	uint32_t by = deniable == 1 ? byte_u32(c) : 0;
+	if (deniable > 1 || (deniable && !by))
 		c->bad = true;
+	if (L && !c->bad)
+		v->denied_by = by;
 	if (L && attr && !c->bad) {
 		v->attr = eng_intern(L->k->e, attr, strlen(attr));
 		if (!v->attr)
@@ -617,6 +621,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		}
 		L->m->caplexicon = nlex;
 	}
+	uint32_t ncues = 0;   /* the `negates: need` cues so far (kb_lexeme.cue) */
 	for (uint32_t i = 0; i < nlex && !c->bad && !(L && L->nomem); i++) {
 		kb_lexeme *lx = L ? &k->lexicon[k->nlexicon] : NULL;
 		const char *id = kbi_must(c, im, false);
@@ -627,7 +632,10 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 		uint32_t nvals;
 		if (!kbi_count(c, 5, &nvals))   /* a fact: a text and its kind at least */
 			break;
-		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles) {
+		if (negates == LEX_NEG_NEED && ncues++ >= KB_MAX_NEED_CUES)
+			c->bad = true;
+		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles ||
+		    c->bad) {
 			c->bad = true;
 			break;
 		}
@@ -635,6 +643,8 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 			lx->id = id;
 			lx->scope = (lex_scope)scope;
 			lx->negates = (lex_negates)negates;
+			if (negates == LEX_NEG_NEED)
+				lx->cue = (uint8_t)(ncues - 1);   /* counted above, at most the limit */
 			lx->file = L->fnames[file];
 			lx->line = line;
 			lx->col = col;

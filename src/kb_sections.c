@@ -1250,7 +1250,8 @@ static void kb_lex_drops(kb_loader *L, kb_lexeme *lx, const eng_node *n)
 	}
 }
 
-/* Marks each lexicon fact whose attribute a `negates: need` cue drops (fnmatch). */
+/* Marks each lexicon fact whose attribute a `negates: need` cue drops (fnmatch) with that
+ * cue's bit: a cue's clause drops only what its own `drops:` lists. */
 static void kb_mark_deniable(kb_loader *L)
 {
 	kb *k = L->k;
@@ -1261,7 +1262,7 @@ static void kb_mark_deniable(kb_loader *L)
 				for (uint32_t j = 0; j < k->lexicon[i].nvals; j++) {
 					kb_lexval *v = &k->lexicon[i].vals[j];
 					if (fnmatch(cue->drops[d], eng_sym_name(k->e, v->attr), 0) == 0)
-						v->deniable = true;
+						v->denied_by |= (uint32_t)1 << cue->cue;
 				}
 	}
 }
@@ -1301,6 +1302,15 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 	if ((v = eng_node_get(n, "negates"))) {
 		int c = kb_choice(L, v, "`negates`", kb_negates, KB_COUNT(kb_negates));
 		lx->negates = c == 0 ? LEX_NEG_CLAUSE : c == 1 ? LEX_NEG_NEED : LEX_NEG_NONE;
+	}
+	if (lx->negates == LEX_NEG_NEED) {
+		uint32_t cues = 0;
+		for (uint32_t i = 0; i < idx; i++)
+			cues += k->lexicon[i].negates == LEX_NEG_NEED;
+		if (cues >= KB_MAX_NEED_CUES)
+			kb_error(L, n, "more than %d lexicon entries with `negates: need`",
+			         KB_MAX_NEED_CUES);
+		lx->cue = (uint8_t)(cues % KB_MAX_NEED_CUES);
 	}
 	if ((v = eng_node_get(n, "assert")))
 		kb_lex_assert(L, lx, v);

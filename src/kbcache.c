@@ -77,7 +77,7 @@
 #include <unistd.h>
 
 #define KBC_MAGIC "MLARCHKB"
-#define KBC_FORMAT 12u
+#define KBC_FORMAT 13u
 #define KBC_BOM 0x01020304u
 /* a file entry after its path: size, inode, device, modification time s, ns, change
  * time s, ns, content checksum; then its three section references */

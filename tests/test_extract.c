@@ -96,6 +96,11 @@ static const char lexicon_yaml[] =
 	"    scope: stem\n"
 	"    negates: need\n"
 	"    drops: ['*.need']\n"
+	"  - id: topic-cue\n"
+	"    match: '\\bno\\s+topic\\s+here\\b'\n"
+	"    scope: stem\n"
+	"    negates: need\n"
+	"    drops: [topic]\n"
 	"  - id: instant-need\n"
 	"    match: '\\binstant\\b'\n"
 	"    scope: stem\n"
@@ -444,6 +449,27 @@ Test(extract, denied_needs)
 		}
 		xfacts_free(&x);
 	}
+}
+
+/* Each cue drops only what its own `drops:` names: topic-cue's clause loses `topic` and
+ * keeps latency.need, and need-cue's keeps `topic` (denied_needs), though both attributes
+ * are dropped by some cue. */
+Test(extract, denied_by_own_cue)
+{
+	const char *t = "No topic here for instant results";
+	xfacts x = { .v = NULL };
+	cr_assert_eq(extract(k, t, strlen(t), LEX_STEM, k->s_mentions, &x), ENG_OK);
+	size_t read = 0;
+	for (size_t j = 0; j < x.n; j++)
+		if (x.v[j].source == XF_LEXICON) {
+			cr_expect_str_eq(eng_sym_name(k->e, x.v[j].attr), "latency.need");
+			read++;
+		}
+	cr_expect_eq(read, 1, "latency.need stays");
+	cr_assert_eq(x.ndropped, 1);
+	cr_expect_str_eq(eng_sym_name(k->e, x.dropped[0].fact.attr), "topic");
+	cr_expect_str_eq(k->lexicon[x.dropped[0].cue].id, "topic-cue");
+	xfacts_free(&x);
 }
 
 Test(extract, only_part_of_a_buffer)
