@@ -363,13 +363,14 @@ static rx_span x_clause_of(const char *t, size_t len, rx_span m)
 	return (rx_span){ cs, ce };
 }
 
-/* Adds to NEG the clause of T around the negation M, worked out once for all the
- * entities of the text. */
-static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_span m)
+/* Adds to NEG the clause of T around the negation M (or M itself, when ONLY_MATCH), worked
+ * out once for all the entities of the text. */
+static eng_status x_negation_add(x_spans *neg, const char *t, size_t len, rx_span m,
+                                 bool only_match)
 {
 	if (!x_grow((void **)&neg->v, &neg->cap, neg->n, sizeof(*neg->v)))
 		return ENG_ERR_NOMEM;
-	neg->v[neg->n++] = x_clause_of(t, len, m);
+	neg->v[neg->n++] = only_match ? m : x_clause_of(t, len, m);
 	return ENG_OK;
 }
 
@@ -469,8 +470,9 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 			x_limited(out, XF_LEXICON, i, 0, rc);
 		if (rc <= 0)
 			break;
-		if (lx->negates == LEX_NEG_CLAUSE && m.end > m.start &&
-		    x_negation_add(&neg->neg, text, len, m) != ENG_OK)
+		if ((lx->negates == LEX_NEG_CLAUSE || lx->negates == LEX_NEG_SPAN) &&
+		    m.end > m.start &&
+		    x_negation_add(&neg->neg, text, len, m, lx->negates == LEX_NEG_SPAN) != ENG_OK)
 			return ENG_ERR_NOMEM;
 		if (lx->negates == LEX_NEG_NEED && m.end > m.start) {
 			x_denials *d = &neg->denied;

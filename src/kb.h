@@ -76,7 +76,9 @@ typedef struct {
 typedef enum {
 	LEX_NEG_NONE,
 	LEX_NEG_CLAUSE,    /* `clause`: the entities named in the clause around it */
-	LEX_NEG_NEED       /* `need`: the stem facts read in the clause around it */
+	LEX_NEG_NEED,      /* `need`: the stem facts read in the clause around it */
+	LEX_NEG_SPAN       /* `span`: the entities named inside the match itself, set aside
+	                    * rather than used ("instead of X", "replace X with ...") */
 } lex_negates;
 
 typedef struct {

@@ -634,7 +634,7 @@ static void kbi_walk(byte_cur *c, const kbi *im, kb_loader *L, uint32_t nfiles,
 			break;
 		if (negates == LEX_NEG_NEED && ncues++ >= KB_MAX_NEED_CUES)
 			c->bad = true;
-		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_NEED || file >= nfiles ||
+		if (pat >= npats || scope > LEX_OPTION || negates > LEX_NEG_SPAN || file >= nfiles ||
 		    c->bad) {
 			c->bad = true;
 			break;

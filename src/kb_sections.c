@@ -33,7 +33,7 @@ const char *const kb_kinds[KB_NKINDS] = {
 	"concept",
 };
 static const char *const kb_scopes[] = { "any", "stem", "option" };
-static const char *const kb_negates[] = { "clause", "need" };
+static const char *const kb_negates[] = { "clause", "need", "span" };
 
 /* ---- small text helpers ---- */
 
@@ -1301,7 +1301,10 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 	}
 	if ((v = eng_node_get(n, "negates"))) {
 		int c = kb_choice(L, v, "`negates`", kb_negates, KB_COUNT(kb_negates));
-		lx->negates = c == 0 ? LEX_NEG_CLAUSE : c == 1 ? LEX_NEG_NEED : LEX_NEG_NONE;
+		lx->negates = c == 0   ? LEX_NEG_CLAUSE
+		              : c == 1 ? LEX_NEG_NEED
+		              : c == 2 ? LEX_NEG_SPAN
+		                       : LEX_NEG_NONE;
 	}
 	if (lx->negates == LEX_NEG_NEED) {
 		uint32_t cues = 0;
@@ -1314,7 +1317,8 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 	}
 	if ((v = eng_node_get(n, "assert")))
 		kb_lex_assert(L, lx, v);
-	else if (lx->negates != LEX_NEG_NEED)   /* a need cue may only drop facts */
+	else if (lx->negates != LEX_NEG_NEED && lx->negates != LEX_NEG_SPAN)
+		/* a need cue may only drop facts, a span only set entities aside */
 		kb_error(L, n, "a lexicon entry is missing `assert`");
 	if ((v = eng_node_get(n, "drops")))
 		kb_lex_drops(L, lx, v);

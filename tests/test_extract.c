@@ -91,6 +91,10 @@ static const char lexicon_yaml[] =
 	"    assert: {option.polarity: negative}\n"
 	"    scope: option\n"
 	"    negates: clause\n"
+	"  - id: set-aside\n"
+	"    match: '\\binstead\\s+of\\s+\\w+'\n"
+	"    scope: option\n"
+	"    negates: span\n"
 	"  - id: need-cue\n"
 	"    match: '\\bdoes\\s+not\\s+need\\b|\\bno\\s+need\\s+to\\b'\n"
 	"    scope: stem\n"
@@ -362,7 +366,8 @@ Test(extract, appends_and_dedupes_only_its_own_facts)
 }
 
 /* Entities named only in the clause of a `negates: clause` match are flagged; the clause
- * ends at punctuation or at a word such as "so", "because" or "and". */
+ * ends at punctuation or at a word such as "so", "because" or "and". A `negates: span`
+ * match flags only the entities inside it. */
 Test(extract, negated_clauses)
 {
 	static const struct {
@@ -376,6 +381,10 @@ Test(extract, negated_clauses)
 		{ "Use Firehose, which cannot fail, into S3", "" },
 		{ "Firehose cannot do it; Firehose with S3 can", "" },   /* named plainly too */
 		{ "Use Firehose to S3", "" },
+		/* `negates: span`: only what its match covers, not the clause around it */
+		{ "Use Firehose instead of Glue to S3", "aws-glue" },
+		{ "Instead of Glue use Firehose", "aws-glue" },
+		{ "Use Firehose instead of the Glue", "" },
 	};
 	for (size_t i = 0; i < sizeof(negs) / sizeof(*negs); i++) {
 		xfacts x = { .v = NULL };
@@ -553,7 +562,10 @@ static bool has_fact(const kb *rk, const xfacts *x, const char *want)
 		char v[256], got[512];
 		eng_value_format(rk->e, x->v[j].value, v, sizeof(v));
 		snprintf(got, sizeof(got), "%s = %s", eng_sym_name(rk->e, x->v[j].attr), v);
-		if (strcmp(got, want) == 0 && !x->v[j].negated)
+		/* a fact named in the negative counts only as its `.negated` twin */
+		const char *dot = strrchr(eng_sym_name(rk->e, x->v[j].attr), '.');
+		bool twin = dot && strcmp(dot, ".negated") == 0;
+		if (strcmp(got, want) == 0 && (!x->v[j].negated || twin))
 			return true;
 	}
 	return false;
