@@ -1107,7 +1107,7 @@ Test(kb, cache_lexicon_image_checked)
 		{ "a pattern number past the cache's", lex + 19, 0x7f },
 		{ "a pattern as written past the texts", lex + 23, 0x7e },
 		{ "an unknown scope", lex + 24, 9 },
-		{ "an unknown negation", lex + 25, 3 },
+		{ "an unknown negation", lex + 25, 4 },
 		{ "an entry's file past the files", lex + 29, 0x7f },
 	};
 	cache_damage_each(&t, cache_dir, file, whole, n, pos, damage,
