@@ -320,6 +320,12 @@ typedef struct {
 #define SOURCES "sources.yaml", sources_yaml
 #define ENTRY(id) "  - id: " id "\n    name: N\n    kind: service\n"
 
+/* 33 `negates: need` cues, one more than a lexicon may hold */
+#define CUE(n) "  - {id: c" n ", match: x" n ", negates: need, drops: [k]}\n"
+#define CUES8(a) CUE(a "0") CUE(a "1") CUE(a "2") CUE(a "3") CUE(a "4") CUE(a "5") CUE(a "6") \
+	CUE(a "7")
+#define CUES33 CUES8("a") CUES8("b") CUES8("c") CUES8("d") CUE("e0")
+
 static const broken_case broken[] = {
 	{ "rule cites an unknown note",
 	  { { SOURCES },
@@ -448,6 +454,9 @@ static const broken_case broken[] = {
 	    { "lexicon.yaml", 3, 46, "`drops` belongs to a lexicon entry with `negates: need`" },
 	    { "lexicon.yaml", 4, 46, "`drops` must be a list of attribute names" },
 	    { "lexicon.yaml", 5, 45, "`drops` must be a list of attribute names" } } },
+	{ "at most 32 need cues (each is a bit of a fact's denied_by)",
+	  { { "lexicon.yaml", "lexicon:\n" CUES33 } },
+	  { { "lexicon.yaml", 34, 5, "more than 32 lexicon entries with `negates: need`" } } },
 	{ "sources that decide nothing need a reason",
 	  { { "sources.yaml", "sources:\n  - {id: a, title: t, topic: etl, decides: nope}\n"
 	                      "  - {id: b, title: t, topic: etl, decides: false}\n" } },
