@@ -379,6 +379,7 @@ typedef struct {
 	struct x_denial {
 		rx_span clause, cue;
 		uint32_t entry;
+		uint32_t bit;   /* its cue's bit in kb_lexval.denied_by */
 	} *v;
 	size_t n, cap;
 } x_denials;
@@ -387,13 +388,12 @@ typedef struct {
  * whose bit is in BY (the cues that drop its attribute) and does not hold the cue itself,
  * so that an entry reading the denial ("no need to manage servers") keeps its fact while
  * "does not need real-time results" gives no real-time need. */
-static const struct x_denial *x_need_denied(const kb *k, const x_denials *d, uint32_t by,
-                                            size_t start, size_t end)
+static const struct x_denial *x_need_denied(const x_denials *d, uint32_t by, size_t start,
+                                            size_t end)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		rx_span clause = d->v[i].clause, cue = d->v[i].cue;
-		if ((by >> k->lexicon[d->v[i].entry].cue & 1) && start >= clause.start &&
-		    end <= clause.end &&
+		if ((by & d->v[i].bit) && start >= clause.start && end <= clause.end &&
 		    (end <= cue.start || start >= cue.end))
 			return &d->v[i];
 	}
@@ -478,7 +478,8 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 			x_denials *d = &neg->denied;
 			if (!x_grow((void **)&d->v, &d->cap, d->n, sizeof(*d->v)))
 				return ENG_ERR_NOMEM;
-			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m, i };
+			d->v[d->n++] = (struct x_denial){ x_clause_of(text, len, m), m, i,
+			                                  (uint32_t)1 << lx->cue };
 		}
 		dropped = false;
 		for (uint32_t j = 0; j < lx->nvals; j++) {
@@ -489,7 +490,7 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 				continue;
 			const struct x_denial *denied =
 				st == ENG_OK && lx->negates == LEX_NEG_NONE && lx->vals[j].denied_by
-					? x_need_denied(k, &neg->denied, lx->vals[j].denied_by, m.start, m.end)
+					? x_need_denied(&neg->denied, lx->vals[j].denied_by, m.start, m.end)
 					: NULL;
 			if (denied) {
 				st = x_drop(out, &f, denied);

@@ -131,6 +131,7 @@ typedef struct {
 	uint32_t nefacts, capefacts;
 	kb_lexsec *lexsecs;
 	uint32_t nlexsecs, caplexsecs;
+	uint32_t ncues;         /* the `negates: need` cues read so far (kb_lexeme.cue) */
 	kb_famsrc *famsrcs;     /* parallel to k->families */
 	uint32_t capfamsrcs;
 	char famhash[17];       /* of every family's expansion: in the cache key of a pattern

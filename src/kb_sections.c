@@ -1307,13 +1307,10 @@ static void kb_lexicon_entry(kb_loader *L, const eng_node *n)
 		                       : LEX_NEG_NONE;
 	}
 	if (lx->negates == LEX_NEG_NEED) {
-		uint32_t cues = 0;
-		for (uint32_t i = 0; i < idx; i++)
-			cues += k->lexicon[i].negates == LEX_NEG_NEED;
-		if (cues >= KB_MAX_NEED_CUES)
+		if (L->ncues >= KB_MAX_NEED_CUES)
 			kb_error(L, n, "more than %d lexicon entries with `negates: need`",
 			         KB_MAX_NEED_CUES);
-		lx->cue = (uint8_t)(cues % KB_MAX_NEED_CUES);
+		lx->cue = (uint8_t)(L->ncues++ % KB_MAX_NEED_CUES);
 	}
 	if ((v = eng_node_get(n, "assert")))
 		kb_lex_assert(L, lx, v);
