@@ -766,10 +766,8 @@ int cmd_explain(cli_opts *o, int argc, char **argv)
 
 /* ---- facts ---- */
 
-/* Prints the facts X read from TEXT + BASE (BASE: where the option starts in TEXT; spans
- * are shown as offsets in the whole question). */
-static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_t base,
-                         const xfacts *x)
+/* Prints the facts X read from the question TEXT (their spans are offsets in it). */
+static void print_xfacts(const cli_opts *o, const kb *k, const char *text, const xfacts *x)
 {
 	if (!x->n)
 		printf("    (no facts)\n");
@@ -779,11 +777,11 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_
 		eng_value_format(k->e, f->value, v, sizeof(v));
 		printf("    %s = %s%s%s  \"", eng_sym_name(k->e, f->attr), clr(o, "bold"), v,
 		       clr(o, "reset"));
-		put_oneline(stdout, text + base + f->start, f->end - f->start, 60);
+		put_oneline(stdout, text + f->start, f->end - f->start, 60);
 		printf("\"  %s(%s %s, bytes %zu-%zu)%s%s\n", clr(o, "dim"),
 		       f->source == XF_ENTITY ? "catalog" : "lexicon",
 		       f->source == XF_ENTITY ? k->entities[f->index].id : k->lexicon[f->index].id,
-		       base + f->start, base + f->end, f->negated ? " (negated)" : "",
+		       f->start, f->end, f->negated ? " (negated)" : "",
 		       clr(o, "reset"));
 	}
 	for (size_t i = 0; i < x->ndropped; i++) {
@@ -792,12 +790,12 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, size_
 		eng_value_format(k->e, d->fact.value, v, sizeof(v));
 		printf("    %snot read: %s = %s  \"", clr(o, "dim"), eng_sym_name(k->e, d->fact.attr),
 		       v);
-		put_oneline(stdout, text + base + d->fact.start, d->fact.end - d->fact.start, 40);
+		put_oneline(stdout, text + d->fact.start, d->fact.end - d->fact.start, 40);
 		printf("\"  (lexicon %s, bytes %zu-%zu): its clause denies the need, \"",
-		       k->lexicon[d->fact.index].id, base + d->fact.start, base + d->fact.end);
-		put_oneline(stdout, text + base + d->cue_start, d->cue_end - d->cue_start, 40);
+		       k->lexicon[d->fact.index].id, d->fact.start, d->fact.end);
+		put_oneline(stdout, text + d->cue_start, d->cue_end - d->cue_start, 40);
 		printf("\" (lexicon %s, bytes %zu-%zu)%s\n", k->lexicon[d->cue].id,
-		       base + d->cue_start, base + d->cue_end, clr(o, "reset"));
+		       d->cue_start, d->cue_end, clr(o, "reset"));
 	}
 }
 
@@ -810,10 +808,10 @@ int cmd_facts(cli_opts *o, int argc, char **argv)
 			code = print_json(o, json_facts(s.k, &s.j));
 		} else {
 			printf("stem:\n");
-			print_xfacts(o, s.k, s.j.q.text, 0, &s.j.stem);
+			print_xfacts(o, s.k, s.j.q.text, &s.j.stem);
 			for (uint32_t i = 0; i < s.j.nopts; i++) {
 				printf("%c:\n", s.j.opts[i].letter);
-				print_xfacts(o, s.k, s.j.q.text, s.j.opts[i].start, &s.j.opts[i].facts);
+				print_xfacts(o, s.k, s.j.q.text, &s.j.opts[i].facts);
 			}
 			printf("choose: %u\n", s.j.q.choose ? s.j.q.choose : 1);
 		}

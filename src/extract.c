@@ -650,6 +650,53 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 	return st;
 }
 
+/* Moves the offsets of the facts of X from index BASE on (and of every denied need) by BY:
+ * the facts of a piece of a larger text then point into the larger text. */
+void xfacts_move(xfacts *x, size_t base, size_t by)
+{
+	for (size_t i = base; i < x->n; i++) {
+		x->v[i].start += by;
+		x->v[i].end += by;
+	}
+	for (size_t i = 0; i < x->ndropped; i++) {
+		x_dropped *d = &x->dropped[i];
+		d->fact.start += by;
+		d->fact.end += by;
+		d->cue_start += by;
+		d->cue_end += by;
+	}
+}
+
+/* Appends to OUT the catalog entities that TEXT[START..END) names plainly (not only in a
+ * negated clause), as facts of attribute ENTITY_ATTR with offsets in TEXT; an entity OUT
+ * already has keeps its fact. Returns ENG_OK or ENG_ERR_NOMEM. */
+eng_status extract_entities_at(const kb *k, const char *text, size_t start, size_t end,
+                               eng_sym entity_attr, xfacts *out)
+{
+	if (!k || !out || !text || start > end)
+		return ENG_ERR_INVALID;
+	xfacts tmp = { 0 };
+	eng_status st = extract(k, text + start, end - start, LEX_OPTION, entity_attr, &tmp);
+	size_t n = out->n;
+	for (size_t i = 0; i < tmp.n && st == ENG_OK; i++) {
+		xfact f = tmp.v[i];
+		if (f.source != XF_ENTITY || f.attr != entity_attr || f.negated)
+			continue;
+		bool have = false;
+		for (size_t m = 0; m < n && !have; m++)
+			have = out->v[m].attr == f.attr && eng_value_eq(out->v[m].value, f.value);
+		if (have)
+			continue;
+		f.start += start;
+		f.end += start;
+		st = x_add(out, n, &f);
+	}
+	xfacts_free(&tmp);
+	if (st == ENG_OK && out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), x_cmp_fact);
+	return st;
+}
+
 /* Frees the facts of X and leaves it empty. NULL is allowed. */
 void xfacts_free(xfacts *x)
 {

@@ -188,7 +188,7 @@ char *json_why_not(const kb *k, const judgement *j, const why_not_report *r)
 }
 
 /* The facts X read from TEXT + BASE, with offsets in the whole of TEXT. */
-static json_t *xfacts_json(const kb *k, const char *text, size_t base, const xfacts *x)
+static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < x->n; i++) {
@@ -200,9 +200,9 @@ static json_t *xfacts_json(const kb *k, const char *text, size_t base, const xfa
 		                                                                    : "lexicon"));
 		json_object_set_new(o, "pattern", json_string(f->source == XF_ENTITY
 		                    ? k->entities[f->index].id : k->lexicon[f->index].id));
-		json_object_set_new(o, "start", json_integer((json_int_t)(base + f->start)));
-		json_object_set_new(o, "end", json_integer((json_int_t)(base + f->end)));
-		json_object_set_new(o, "text", json_stringn(text + base + f->start, f->end - f->start));
+		json_object_set_new(o, "start", json_integer((json_int_t)(f->start)));
+		json_object_set_new(o, "end", json_integer((json_int_t)(f->end)));
+		json_object_set_new(o, "text", json_stringn(text + f->start, f->end - f->start));
 		if (f->source == XF_ENTITY)
 			json_object_set_new(o, "negated", json_boolean(f->negated));
 		json_array_append_new(a, o);
@@ -211,7 +211,7 @@ static json_t *xfacts_json(const kb *k, const char *text, size_t base, const xfa
 }
 
 /* The facts of X that a clause denied, each with its cue (offsets in the whole of TEXT). */
-static json_t *dropped_json(const kb *k, const char *text, size_t base, const xfacts *x)
+static json_t *dropped_json(const kb *k, const char *text, const xfacts *x)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < x->ndropped; i++) {
@@ -220,14 +220,14 @@ static json_t *dropped_json(const kb *k, const char *text, size_t base, const xf
 		json_object_set_new(o, "attribute", json_string(eng_sym_name(k->e, d->fact.attr)));
 		json_object_set_new(o, "value", value_json(k, d->fact.value));
 		json_object_set_new(o, "pattern", json_string(k->lexicon[d->fact.index].id));
-		json_object_set_new(o, "start", json_integer((json_int_t)(base + d->fact.start)));
-		json_object_set_new(o, "end", json_integer((json_int_t)(base + d->fact.end)));
-		json_object_set_new(o, "text", json_stringn(text + base + d->fact.start,
+		json_object_set_new(o, "start", json_integer((json_int_t)(d->fact.start)));
+		json_object_set_new(o, "end", json_integer((json_int_t)(d->fact.end)));
+		json_object_set_new(o, "text", json_stringn(text + d->fact.start,
 		                                            d->fact.end - d->fact.start));
 		json_object_set_new(cue, "pattern", json_string(k->lexicon[d->cue].id));
-		json_object_set_new(cue, "start", json_integer((json_int_t)(base + d->cue_start)));
-		json_object_set_new(cue, "end", json_integer((json_int_t)(base + d->cue_end)));
-		json_object_set_new(cue, "text", json_stringn(text + base + d->cue_start,
+		json_object_set_new(cue, "start", json_integer((json_int_t)(d->cue_start)));
+		json_object_set_new(cue, "end", json_integer((json_int_t)(d->cue_end)));
+		json_object_set_new(cue, "text", json_stringn(text + d->cue_start,
 		                                              d->cue_end - d->cue_start));
 		json_object_set_new(o, "denied_by", cue);
 		json_array_append_new(a, o);
@@ -238,13 +238,12 @@ static json_t *dropped_json(const kb *k, const char *text, size_t base, const xf
 char *json_facts(const kb *k, const judgement *j)
 {
 	json_t *root = json_object();
-	json_object_set_new(root, "stem", xfacts_json(k, j->q.text, 0, &j->stem));
-	json_object_set_new(root, "stem_denied", dropped_json(k, j->q.text, 0, &j->stem));
+	json_object_set_new(root, "stem", xfacts_json(k, j->q.text, &j->stem));
+	json_object_set_new(root, "stem_denied", dropped_json(k, j->q.text, &j->stem));
 	json_t *opts = json_object();
 	for (uint32_t o = 0; o < j->nopts; o++) {
 		char letter[2] = { j->opts[o].letter, '\0' };
-		json_object_set_new(opts, letter, xfacts_json(k, j->q.text, j->opts[o].start,
-		                                              &j->opts[o].facts));
+		json_object_set_new(opts, letter, xfacts_json(k, j->q.text, &j->opts[o].facts));
 	}
 	json_object_set_new(root, "options", opts);
 	return dump(root);

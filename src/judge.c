@@ -8,6 +8,7 @@
  */
 #include "judge.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,6 @@ void judge_trace(const kb *k, const judgement *j, eng_fact_id f, reason *r)
 			continue;
 		const xfact *x = NULL;
 		int opt = -1;
-		size_t base = 0;
 		uint64_t pay = ORIGIN_PAYLOAD(origin);
 		if (ORIGIN_KIND(origin) == ORIGIN_STEM && pay < j->stem.n) {
 			x = &j->stem.v[pay];
@@ -199,20 +199,19 @@ void judge_trace(const kb *k, const judgement *j, eng_fact_id f, reason *r)
 			if (o < j->nopts && i < j->opts[o].facts.n) {
 				x = &j->opts[o].facts.v[i];
 				opt = (int)o;
-				base = j->opts[o].start;
 			}
 		}
 		if (!x)
 			continue;
 		bool seen = false;
 		for (uint32_t s = 0; s < r->nspans && !seen; s++)
-			seen = r->spans[s].start == base + x->start && r->spans[s].end == base + x->end &&
+			seen = r->spans[s].start == x->start && r->spans[s].end == x->end &&
 			       r->spans[s].attr == x->attr;
 		if (seen || r->nspans == REASON_MAX_SPANS)
 			continue;
 		q_span *sp = &r->spans[r->nspans++];
-		sp->start = base + x->start;
-		sp->end = base + x->end;
+		sp->start = x->start;
+		sp->end = x->end;
 		sp->source = x->source;
 		sp->index = x->index;
 		sp->attr = x->attr;
@@ -407,6 +406,27 @@ static eng_status judge_build(kb *k, const judgement *j)
 	return st;
 }
 
+/* The row of a table in Q's stem whose label the option text Q->text[START..END) is, but for
+ * case and a closing full stop ("C. shelf-products" names the row labelled
+ * "shelf-products"), or NULL. */
+static const q_table_row *named_row(const question *q, size_t start, size_t end)
+{
+	if (end > start && q->text[end - 1] == '.')
+		end--;
+	for (uint32_t r = 0; r < q->nrows; r++) {
+		const q_table_row *row = &q->rows[r];
+		size_t n = row->label_end - row->label_start, i = 0;
+		if (n != end - start || !n)
+			continue;
+		while (i < n && tolower((unsigned char)q->text[start + i]) ==
+		                tolower((unsigned char)q->text[row->label_start + i]))
+			i++;
+		if (i == n)
+			return row;
+	}
+	return NULL;
+}
+
 eng_status judge_question(kb *k, question *q, judgement *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -428,6 +448,11 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		st = extract(k, j->q.text + op->start, op->end - op->start, LEX_OPTION, k->s_uses,
 		             &op->facts);
 		if (st)
+			return st;
+		xfacts_move(&op->facts, 0, op->start);
+		const q_table_row *row = named_row(&j->q, op->start, op->end);
+		if (row && (st = extract_entities_at(k, j->q.text, row->start, row->end, k->s_uses,
+		                                     &op->facts)))
 			return st;
 		j->limited = j->limited || op->facts.nlimits;
 	}

@@ -455,6 +455,323 @@ static q_status q_split(question *q)
 	return q->nopts ? Q_OK : q_inline(q);
 }
 
+/* ---- exhibits: tables in the stem ---- */
+
+/* A table laid out in columns ("feature   count   p25(Q1) ...", or "| a | b |") says which
+ * value belongs to which heading only by its place on the page, and the patterns see the
+ * text without its layout. So each table is read here into plain lines, one per row, each
+ * cell after its column's heading: "feature: excursion_min; count: 8,191; p25(Q1): 42.".
+ * A row's label (a first cell that no heading stands over, as in a confusion matrix) opens
+ * its line bare; an empty cell is left out. A block of lines counts as a table when all of
+ * these hold:
+ * - every line has at least two cells, split by runs of two or more spaces, or by '|' (a
+ *   '|' table keeps its empty cells, and its rule line "|---|---|" is skipped);
+ * - the first line is a heading line: each cell has at most Q_HEAD_MAX bytes, none ends a
+ *   sentence, and each has a letter or is a percentile ("25%"), never a number or a date;
+ *   only the first may be empty (the corner over the rows' labels);
+ * - it is set off: indented, or written with '|', or at least three columns wide;
+ * - every cell of every row stands under its heading: with as many cells as headings, the
+ *   K-th under the K-th; with one more, the first is the row's label and the rest follow
+ *   the headings in order; with fewer (blank cells), each under the heading it overlaps
+ *   most, no heading used twice, and only a first cell may stand under none. Without
+ *   '|', "under" also means overlapping the heading's columns, give or take Q_COL_SLACK.
+ * A block ends at the first line that is no such row; a heading line with no row under it
+ * is left as it is. Everything else in the stem is left as it is. The first Q_MAX_ROWS
+ * rows are kept in question.rows with their labels, for options that name a row. */
+
+#define Q_MAX_CELLS 12
+#define Q_HEAD_MAX 40
+#define Q_COL_SLACK 2
+
+typedef struct {
+	size_t start, end;      /* the cell's bytes in the text */
+	size_t col0, col1;      /* its columns on the line (code points from the line start) */
+} q_cell;
+
+typedef struct {
+	q_cell c[Q_MAX_CELLS];
+	uint32_t n;
+	bool piped;             /* written with '|' */
+	bool rule;              /* a '|'-table's rule line ("|---|:---|") */
+	size_t indent;
+} q_row;
+
+/* The column of T[I] on the line starting at LS: UTF-8 continuation bytes take none. */
+static size_t q_col(const char *t, size_t ls, size_t i)
+{
+	size_t c = 0;
+	for (size_t k = ls; k < i; k++)
+		c += ((unsigned char)t[k] & 0xC0) != 0x80;
+	return c;
+}
+
+/* Adds the cell T[A..B) of the line starting at LS to R, without its spaces; an empty one
+ * only when KEEP_EMPTY (a '|' table's cells stand by their place). */
+static void q_cell_add(const char *t, size_t ls, size_t a, size_t b, q_row *r, bool *over,
+                       bool keep_empty)
+{
+	while (a < b && t[a] == ' ')
+		a++;
+	while (b > a && t[b - 1] == ' ')
+		b--;
+	if (a == b && !keep_empty)
+		return;
+	if (r->n == Q_MAX_CELLS) {
+		*over = true;
+		return;
+	}
+	q_cell *c = &r->c[r->n++];
+	c->start = a;
+	c->end = b;
+	c->col0 = q_col(t, ls, a);
+	c->col1 = c->col0 + q_col(t, a, b);
+}
+
+/* Splits the line T[LS..LE) into cells. Returns false for a line of more than Q_MAX_CELLS. */
+static bool q_cells(const char *t, size_t ls, size_t le, q_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	size_t i = ls;
+	while (i < le && t[i] == ' ')
+		i++;
+	r->indent = i - ls;
+	bool over = false;
+	if (i < le && t[i] == '|') {
+		r->piped = true;
+		r->rule = true;
+		for (size_t k = i; k < le; k++)
+			if (t[k] != '|' && t[k] != '-' && t[k] != ':' && t[k] != ' ')
+				r->rule = false;
+		size_t a = i + 1, e = le;
+		if (e > a && t[e - 1] == '|')
+			e--;
+		for (size_t k = a; k <= e; k++)
+			if (k == e || t[k] == '|') {
+				q_cell_add(t, ls, a, k, r, &over, true);
+				a = k + 1;
+			}
+		return !over;
+	}
+	size_t a = i;
+	for (size_t k = i; k <= le;) {
+		size_t s = k;
+		while (s < le && t[s] == ' ')
+			s++;
+		if (k == le || s - k >= 2) {
+			q_cell_add(t, ls, a, k, r, &over, false);
+			a = s;
+			if (k == le)
+				break;
+			k = s;
+		} else {
+			k = s > k ? s : k + 1;
+		}
+	}
+	return !over;
+}
+
+static bool q_has_letter(const char *t, size_t a, size_t b)
+{
+	for (size_t k = a; k < b; k++)
+		if ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z'))
+			return true;
+	return false;
+}
+
+static bool q_heading_line(const char *t, const q_row *h)
+{
+	if (h->n < 2 || h->rule)
+		return false;
+	for (uint32_t k = 0; k < h->n; k++) {
+		const q_cell *c = &h->c[k];
+		if (c->start == c->end) {       /* only the corner over the rows' labels */
+			if (k)
+				return false;
+			continue;
+		}
+		char last = t[c->end - 1];
+		bool digit = t[c->start] >= '0' && t[c->start] <= '9';
+		if (c->end - c->start > Q_HEAD_MAX || last == '.' || last == '?' || last == '!' ||
+		    (digit ? last != '%' : !q_has_letter(t, c->start, c->end)))
+			return false;
+	}
+	return true;
+}
+
+/* How many columns the cell D shares with the heading H, counting Q_COL_SLACK on each side
+ * of H; 0 when none. */
+static size_t q_overlap(const q_cell *h, const q_cell *d)
+{
+	size_t a = h->col0 > Q_COL_SLACK ? h->col0 - Q_COL_SLACK : 0, b = h->col1 + Q_COL_SLACK;
+	size_t lo = d->col0 > a ? d->col0 : a, hi = d->col1 < b ? d->col1 : b;
+	return hi > lo ? hi - lo : 0;
+}
+
+/* Which heading of H stands over each cell of the row R (-1: the row's label), into AT.
+ * Returns false when R is no row of H's table. */
+static bool q_row_under(const q_row *h, const q_row *r, int *at)
+{
+	if (r->n < 2 || r->rule || r->piped != h->piped)
+		return false;
+	/* as many cells as headings, or one more: the row's label first */
+	if (r->n == h->n || r->n == h->n + 1) {
+		uint32_t label = r->n - h->n;
+		if (label)
+			at[0] = -1;
+		for (uint32_t k = label; k < r->n; k++) {
+			const q_cell *hc = &h->c[k - label];
+			if (!h->piped && !q_overlap(hc, &r->c[k]))
+				return false;
+			at[k] = hc->start == hc->end ? -1 : (int)(k - label);
+		}
+		return true;
+	}
+	if (r->n > h->n || h->piped)
+		return false;
+	bool used[Q_MAX_CELLS] = { false };
+	for (uint32_t k = 0; k < r->n; k++) {
+		size_t best = 0;
+		int bi = -1;
+		for (uint32_t j = 0; j < h->n; j++) {
+			size_t o = q_overlap(&h->c[j], &r->c[k]);
+			if (o > best && !used[j]) {
+				best = o;
+				bi = (int)j;
+			}
+		}
+		if (bi < 0 && (k > 0 || r->c[0].col1 > h->c[0].col0))
+			return false;
+		if (bi >= 0)
+			used[bi] = true;
+		at[k] = bi;
+	}
+	return true;
+}
+
+typedef struct {
+	char *v;
+	size_t n, cap;
+	bool nomem;
+} q_buf;
+
+static void q_put(q_buf *b, const char *s, size_t n)
+{
+	if (b->nomem)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (b->n + n + 1 > cap)
+			cap *= 2;
+		char *v = realloc(b->v, cap);
+		if (!v) {
+			b->nomem = true;
+			return;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	memcpy(b->v + b->n, s, n);
+	b->n += n;
+}
+
+/* Writes the row R of the table headed H as one line (see above), and keeps it in Q's rows
+ * while there is room. */
+static void q_put_row(q_buf *b, question *q, const q_row *h, const q_row *r, const int *at)
+{
+	const char *t = q->text;
+	q_table_row row = { b->n, 0, 0, 0 };
+	for (uint32_t k = 0, put = 0; k < r->n; k++) {
+		if (r->c[k].start == r->c[k].end)
+			continue;
+		if (put++)
+			q_put(b, "; ", 2);
+		if (at[k] >= 0) {
+			const q_cell *hc = &h->c[at[k]];
+			q_put(b, t + hc->start, hc->end - hc->start);
+			q_put(b, ": ", 2);
+		}
+		if (!k)
+			row.label_start = b->n;
+		q_put(b, t + r->c[k].start, r->c[k].end - r->c[k].start);
+		if (!k)
+			row.label_end = b->n;
+	}
+	q_put(b, ".", 1);
+	row.end = b->n;
+	if (!b->nomem && q->nrows < Q_MAX_ROWS)
+		q->rows[q->nrows++] = row;
+}
+
+/* The end of the line that starts at I in T[0..N). */
+static size_t q_eol(const char *t, size_t n, size_t i)
+{
+	while (i < n && t[i] != '\n')
+		i++;
+	return i;
+}
+
+/* Reads the tables of the stem into lines (see above) and moves the offsets after them.
+ * Returns Q_ERR_NOMEM or Q_OK. */
+static q_status q_exhibits(question *q)
+{
+	const char *t = q->text;
+	size_t se = q->stem_end, copied = 0;
+	q_buf b = { NULL, 0, 0, false };
+	for (size_t ls = 0; ls < se;) {
+		size_t le = q_eol(t, se, ls);
+		q_row h, r;
+		int at[Q_MAX_CELLS];
+		size_t next = le < se ? le + 1 : se;
+		if (!q_cells(t, ls, le, &h) || !q_heading_line(t, &h) ||
+		    (!h.piped && !h.indent && h.n < 3)) {
+			ls = next;
+			continue;
+		}
+		size_t rows = 0, end = le;
+		for (size_t rs = next; rs < se;) {
+			size_t re = q_eol(t, se, rs);
+			if (!q_cells(t, rs, re, &r))
+				break;
+			if (!(r.rule && h.piped && rows == 0 && rs == next)) {
+				if (!q_row_under(&h, &r, at))
+					break;
+				if (!rows)
+					q_put(&b, t + copied, ls - copied);
+				else
+					q_put(&b, "\n", 1);
+				q_put_row(&b, q, &h, &r, at);
+				rows++;
+			}
+			end = re;
+			rs = re < se ? re + 1 : se;
+		}
+		if (!rows) {
+			ls = next;
+			continue;
+		}
+		copied = end;
+		ls = end < se ? end + 1 : se;
+	}
+	if (!b.v && !b.nomem)
+		return Q_OK;
+	size_t stem_end = b.n + (se - copied);
+	q_put(&b, t + copied, q->len - copied);
+	if (b.nomem) {
+		free(b.v);
+		return Q_ERR_NOMEM;
+	}
+	b.v[b.n] = '\0';
+	for (uint32_t k = 0; k < q->nopts; k++) {
+		q->opts[k].start = q->opts[k].start - se + stem_end;
+		q->opts[k].end = q->opts[k].end - se + stem_end;
+	}
+	free(q->text);
+	q->text = b.v;
+	q->len = b.n;
+	q->stem_end = stem_end;
+	return Q_OK;
+}
+
 /* ---- wrapped lines and contractions ---- */
 
 static bool q_letter(char c)
@@ -493,7 +810,8 @@ static void q_expand_nt(const char *s, size_t i, char *d, size_t word, size_t *w
 	*w += 3;
 }
 
-/* Copies S[FROM..TO) to D[*W..), tidying it for the patterns:
+/* Copies S[FROM..TO), a piece of S[LO..HI), to D[*W..), tidying it as part of the whole
+ * (so that a text tidied piece by piece reads as if tidied at once) for the patterns:
  * - between two words, a line break loses the indentation around it ("of\n   training"
  *   reads "of\ntraining", so a pattern's `\s` or lookbehind sees one character, as on one
  *   line), a word broken at its hyphen ("real-\n  time") is joined again, and a run of
@@ -502,11 +820,12 @@ static void q_expand_nt(const char *s, size_t i, char *d, size_t word, size_t *w
  * - negative contractions are spelt out ("doesn't" reads "does not"), so that one pattern
  *   for "does not" reads both.
  * D has room for twice TO - FROM (a contraction grows by at most three of its five). */
-static void q_tidy(const char *s, size_t from, size_t to, char *d, size_t *w)
+static void q_tidy(const char *s, size_t lo, size_t hi, size_t from, size_t to, char *d,
+                   size_t *w)
 {
 	size_t i = from, word = *w;
 	while (i < to) {
-		if (q_nt(s, from, to, i)) {
+		if (q_nt(s, lo, to, i)) {
 			q_expand_nt(s, i, d, word, w);
 			i += 3;
 			continue;
@@ -514,7 +833,7 @@ static void q_tidy(const char *s, size_t from, size_t to, char *d, size_t *w)
 		if (s[i] != ' ' && s[i] != '\n') {
 			if (!q_letter(s[i]))
 				word = *w + 1;
-			else if (i == from || !q_letter(s[i - 1]))
+			else if (i == lo || !q_letter(s[i - 1]))
 				word = *w;
 			d[(*w)++] = s[i++];
 			continue;
@@ -522,13 +841,13 @@ static void q_tidy(const char *s, size_t from, size_t to, char *d, size_t *w)
 		size_t j = i, breaks = 0;
 		for (; j < to && (s[j] == ' ' || s[j] == '\n'); j++)
 			breaks += s[j] == '\n';
-		bool inner = i > from && j < to && breaks <= 1;
+		bool inner = i > lo && j < hi && breaks <= 1;
 		if (!inner) {
 			while (i < j)
 				d[(*w)++] = s[i++];
 			continue;
 		}
-		bool hyphen = breaks == 1 && i >= from + 2 && s[i - 1] == '-' &&
+		bool hyphen = breaks == 1 && i >= lo + 2 && s[i - 1] == '-' &&
 		              q_letter(s[i - 2]) && q_letter(s[j]);
 		if (!hyphen)
 			d[(*w)++] = breaks ? '\n' : ' ';
@@ -544,8 +863,24 @@ static q_status q_compact(question *q)
 	char *d = malloc(2 * q->len + 1);
 	if (!d)
 		return Q_ERR_NOMEM;
-	size_t w = 0, r;
-	q_tidy(t, 0, q->stem_end, d, &w);
+	size_t w = 0, r = 0;
+	/* a table's rows are tidied on their own, so that their offsets can move with them;
+	 * a row that tidying changes inside is no longer kept */
+	uint32_t kept = 0;
+	for (uint32_t k = 0; k < q->nrows; k++) {
+		q_table_row *row = &q->rows[k];
+		q_tidy(t, 0, q->stem_end, r, row->start, d, &w);
+		size_t start = w;
+		q_tidy(t, 0, q->stem_end, row->start, row->end, d, &w);
+		r = row->end;
+		if (w - start != row->end - row->start)
+			continue;
+		size_t by = row->start - start;
+		q->rows[kept++] = (q_table_row){ start, w, row->label_start - by,
+		                                 row->label_end - by };
+	}
+	q->nrows = kept;
+	q_tidy(t, 0, q->stem_end, r, q->stem_end, d, &w);
 	size_t stem_end = w;
 	r = q->stem_end;
 	for (uint32_t k = 0; k < q->nopts; k++) {
@@ -553,7 +888,7 @@ static q_status q_compact(question *q)
 		while (r < o->start)
 			d[w++] = t[r++];
 		size_t start = w;
-		q_tidy(t, o->start, o->end, d, &w);
+		q_tidy(t, o->start, o->end, o->start, o->end, d, &w);
 		r = o->end;
 		o->start = start;
 		o->end = w;
@@ -698,7 +1033,7 @@ q_status question_parse(const char *raw, size_t len, size_t max_bytes, question 
 		question_free(q);
 		return st;
 	}
-	if ((st = q_compact(q)) != Q_OK) {
+	if ((st = q_exhibits(q)) != Q_OK || (st = q_compact(q)) != Q_OK) {
 		question_free(q);
 		return st;
 	}

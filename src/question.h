@@ -3,8 +3,9 @@
  * question.h - an exam-style question as pasted: the stem, the lettered options, and how
  * many letters the answer takes ("Choose two"). The text is normalised first (UTF-8
  * checked; curly quotes, dashes and non-breaking spaces made plain; CRLF to LF; wrapped
- * lines without their indentation, hyphen breaks joined, "doesn't" spelt "does not"), and
- * all offsets point into the normalised text.
+ * lines without their indentation, hyphen breaks joined, "doesn't" spelt "does not"; a
+ * table in the stem written out row by row, each cell after its heading), and all offsets
+ * point into the normalised text.
  */
 #ifndef MLARCH_QUESTION_H
 #define MLARCH_QUESTION_H
@@ -22,6 +23,17 @@ typedef struct {
 	size_t start, end;      /* the option's text (without its label) in q->text */
 } q_option;
 
+/* At most this many rows of the stem's tables are kept in question.rows (all are read). */
+#define Q_MAX_ROWS 32
+
+/* A row of a table in the stem, as the question reader wrote it out on a line of its own
+ * ("model: basket-churn; algorithm: XGBoost."), and the cell that labels it: the row's
+ * first cell, without its heading ("basket-churn"). */
+typedef struct {
+	size_t start, end;      /* the row's line in q->text */
+	size_t label_start, label_end;
+} q_table_row;
+
 typedef struct {
 	char *text;             /* normalised, NUL-terminated; owned */
 	size_t len;
@@ -29,6 +41,8 @@ typedef struct {
 	q_option opts[Q_MAX_OPTIONS];
 	uint32_t nopts;
 	uint32_t choose;        /* letters in the answer: 1 unless the stem says otherwise */
+	q_table_row rows[Q_MAX_ROWS];   /* the first rows of the stem's tables, in text order */
+	uint32_t nrows;
 } question;
 
 typedef enum {

@@ -259,6 +259,24 @@ facts --json: offsets in the whole question :: .options.A[0] | .start == 137 and
 EOF
 run k facts - <"$tmp/q2.txt"
 t "facts: choose two" has "choose: 2"
+# a table in the stem is read row by row; an option naming a row's label uses what the row
+# names, with the row's words as its span
+cat >"$tmp/q6.txt" <<'EOF'
+A team keeps two jobs:
+    job        engine
+    nightly    Amazon EMR
+    hourly     AWS Glue
+Which job runs on clusters?
+A. nightly
+B. hourly
+EOF
+run k facts - <"$tmp/q6.txt"
+t "facts: a table row read as a line" has '    mentions = amazon-emr  "Amazon EMR"  (catalog amazon-emr, bytes 45-55)'
+run k facts --json - <"$tmp/q6.txt"
+table <<'EOF'
+facts --json: an option naming a table row uses the row's entities :: .options.A == [{"attribute": "uses", "value": "amazon-emr", "source": "catalog", "pattern": "amazon-emr", "start": 45, "end": 55, "text": "Amazon EMR", "negated": false}]
+facts --json: the other row's :: [.options.B[] | .value] == ["glue-etl"]
+EOF
 # a need the stem denies: not read, and shown with the cue that denied it
 mkdir -p "$tmp/kb3"
 cp "$KB/tiny.yaml" "$tmp/kb3/"

@@ -552,7 +552,8 @@ Test(extract_rules, option_negation_cues)
  * give it. The sentence is normalised as a question is (src/question.c: "doesn't" spelt
  * out, quotes made plain) and read by the project's own knowledge base as a stem, or as
  * an option when FACT starts with `option: ` ("option: uses = aws-glue",
- * "!option: etl.claim = needs-cluster").
+ * "!option: etl.claim = needs-cluster"). A `\n` in the sentence is a line break, so that a
+ * table can be written as it is pasted (its rows indented under their headings).
  * The files hold the many ways one need is said, so that a lexicon entry is written for
  * the need and not for the one question that showed it missing. Every miss is reported
  * with its file and line before the test fails. */
@@ -585,7 +586,16 @@ static unsigned phrasings_file(const kb *rk, const char *path, unsigned *lines)
 		char *tab = strchr(line, '\t');
 		cr_assert_not_null(tab, "%s:%u: want FACT<TAB>SENTENCE", path, lineno);
 		*tab = '\0';
-		const char *fact = line, *text = tab + 1;
+		const char *fact = line;
+		char *text = tab + 1, *w = text;
+		for (const char *r = text; *r; r++)
+			if (r[0] == '\\' && r[1] == 'n') {
+				*w++ = '\n';
+				r++;
+			} else {
+				*w++ = *r;
+			}
+		*w = '\0';
 		bool absent = fact[0] == '!';
 		if (absent)
 			fact++;

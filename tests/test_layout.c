@@ -104,7 +104,9 @@ static bool relayout(const scenario *s, buf *out, char *want)
 	question q;
 	if (question_parse(s->question, s->question_len, 0, &q, NULL) != Q_OK)
 		return false;
-	if (q.nopts < 2) {
+	/* a table's layout is part of what it says (which value stands under which heading):
+	 * the reader has written its rows out, and wrapping them anew would be another question */
+	if (q.nopts < 2 || q.nrows) {
 		question_free(&q);
 		return false;
 	}
@@ -148,7 +150,7 @@ static bool oneline(const scenario *s, buf *out)
 	question q;
 	if (question_parse(s->question, s->question_len, 0, &q, NULL) != Q_OK)
 		return false;
-	bool ok = q.nopts >= 2;
+	bool ok = q.nopts >= 2 && !q.nrows;     /* a table: see relayout */
 	for (size_t i = 0; ok && i < q.stem_end; i++)
 		put(out, q.text[i] == '\n' ? " " : q.text + i, 1);
 	for (uint32_t k = 0; ok && k < q.nopts; k++) {

@@ -361,3 +361,114 @@ Test(question, status_strings)
 		cr_expect(s && *s && strcmp(s, "unknown error") != 0, "status %d has no name", st);
 	}
 }
+
+/* ---- tables in the stem ---- */
+
+typedef struct {
+	const char *name, *raw;
+	const char *stem;       /* the stem as read */
+	uint32_t nrows;
+	const char *labels[4];  /* the first rows' labels */
+} table_case;
+
+static const table_case tables[] = {
+	{ "summary row under its headings",
+	  "The summary is:\n"
+	  "    feature        count   p25(Q1)   median   p75(Q3)\n"
+	  "    excursion_min  8,191   42        55       66\n"
+	  "Which value?\nA. 78\nB. 90",
+	  "The summary is:\n"
+	  "feature: excursion_min; count: 8,191; p25(Q1): 42; median: 55; p75(Q3): 66.\n"
+	  "Which value?", 1, { "excursion_min" } },
+	{ "confusion matrix: row labels under no heading, right-aligned counts",
+	  "One shift:\n"
+	  "                     predicted: reject   predicted: pass\n"
+	  "  actual: good              95               1,805\n"
+	  "  actual: defective         80                  20\n"
+	  "What rate?\nA. 0.05\nB. 0.95",
+	  "One shift:\n"
+	  "actual: good; predicted: reject: 95; predicted: pass: 1,805.\n"
+	  "actual: defective; predicted: reject: 80; predicted: pass: 20.\n"
+	  "What rate?", 2, { "actual: good", "actual: defective" } },
+	{ "a '|' table with its rule line, unindented",
+	  "Inventory:\n| model | algorithm |\n|---|:---:|\n| churn-a | XGBoost |\n"
+	  "| shelf-b | Image Classification |\nWhich two?\nA. churn-a\nB. shelf-b",
+	  "Inventory:\nmodel: churn-a; algorithm: XGBoost.\n"
+	  "model: shelf-b; algorithm: Image Classification.\nWhich two?",
+	  2, { "churn-a", "shelf-b" } },
+	{ "a '|' confusion matrix with an empty corner",
+	  "Results:\n| | predicted 1 | predicted 0 |\n|---|---|---|\n| actual 1 | 12 | 3 |\n"
+	  "| actual 0 | 7 | 978 |\nWhat?\nA. x\nB. y",
+	  "Results:\nactual 1; predicted 1: 12; predicted 0: 3.\n"
+	  "actual 0; predicted 1: 7; predicted 0: 978.\nWhat?", 2, { "actual 1", "actual 0" } },
+	{ "percentile headings; a blank cell",
+	  "Stats:\n    count   25%   50%   75%\n    100     3            9\nWhat?\nA. 1\nB. 2",
+	  "Stats:\ncount: 100; 25%: 3; 75%: 9.\nWhat?", 1, { "100" } },
+	{ "prose with two spaces after a full stop is no table",
+	  "We logged it.  Then we trained.\nIt failed.  Why?\nA. Spot\nB. Pipe",
+	  "We logged it. Then we trained.\nIt failed. Why?", 0, { NULL } },
+	{ "log lines: a date is no heading",
+	  "The log:\n    2024-01-02 10:00   ERROR   disk full\n"
+	  "    2024-01-02 10:05   WARN    retry\nWhy?\nA. Disk\nB. Net",
+	  "The log:\n2024-01-02 10:00 ERROR disk full\n2024-01-02 10:05 WARN retry\nWhy?",
+	  0, { NULL } },
+	{ "key and value lines: a number is no heading",
+	  "Settings:\n    max_depth       6\n    eta             0.3\nWhich?\nA. X\nB. Y",
+	  "Settings:\nmax_depth 6\neta 0.3\nWhich?", 0, { NULL } },
+	{ "a heading line with no row under it stays",
+	  "Columns:\n    name   price   size\nThe rest is prose.\nWhich?\nA. X\nB. Y",
+	  "Columns:\nname price size\nThe rest is prose.\nWhich?", 0, { NULL } },
+	{ "a row out of line with the headings ends the table",
+	  "Data:\n    epoch   loss\n    1       0.9\n                            stray   words\n"
+	  "Which?\nA. X\nB. Y",
+	  "Data:\nepoch: 1; loss: 0.9.\nstray words\nWhich?", 1, { "1" } },
+};
+
+Test(question, tables_are_read_row_by_row)
+{
+	for (size_t i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+		const table_case *c = &tables[i];
+		question q;
+		q_status st = question_parse(c->raw, strlen(c->raw), 0, &q, NULL);
+		cr_assert_eq(st, Q_OK, "%s: status %s", c->name, q_status_str(st));
+		cr_expect_eq(q.stem_end, strlen(c->stem), "%s: stem `%.*s`", c->name,
+		             (int)q.stem_end, q.text);
+		cr_expect(strncmp(q.text, c->stem, q.stem_end) == 0, "%s: stem `%.*s`", c->name,
+		          (int)q.stem_end, q.text);
+		cr_expect_eq(q.nopts, 2, "%s: %u options", c->name, q.nopts);
+		if (q.nopts == 2)
+			cr_expect_eq(q.opts[1].end, q.len, "%s: option B moved wrongly", c->name);
+		cr_expect_eq(q.nrows, c->nrows, "%s: %u rows", c->name, q.nrows);
+		for (uint32_t r = 0; r < q.nrows && r < 4 && c->labels[r]; r++) {
+			const q_table_row *row = &q.rows[r];
+			cr_expect(row->label_end - row->label_start == strlen(c->labels[r]) &&
+			          !strncmp(q.text + row->label_start, c->labels[r], strlen(c->labels[r])),
+			          "%s: row %u label `%.*s`", c->name, r,
+			          (int)(row->label_end - row->label_start), q.text + row->label_start);
+			cr_expect(row->label_start >= row->start && row->label_end < row->end &&
+			          q.text[row->end - 1] == '.' &&
+			          (row->start == 0 || q.text[row->start - 1] == '\n'),
+			          "%s: row %u offsets", c->name, r);
+		}
+		question_free(&q);
+	}
+}
+
+/* More rows than question.rows holds: all are read, the first Q_MAX_ROWS kept, and a row
+ * that tidying changes ("doesn't" spelt out) is not kept. */
+Test(question, table_rows_kept)
+{
+	char raw[8192];
+	size_t n = (size_t)snprintf(raw, sizeof(raw), "Table:\n    id     note\n");
+	for (int r = 0; r < Q_MAX_ROWS + 5; r++)
+		n += (size_t)snprintf(raw + n, sizeof(raw) - n, "    r%-4d  %s\n", r,
+		                      r == 0 ? "doesn't fit" : "fits");
+	snprintf(raw + n, sizeof(raw) - n, "Which?\nA. r1\nB. r2");
+	question q;
+	cr_assert_eq(question_parse(raw, strlen(raw), 0, &q, NULL), Q_OK);
+	cr_expect(strstr(q.text, "id: r36; note: fits.") != NULL, "the last row is read");
+	cr_expect(strstr(q.text, "id: r0; note: does not fit.") != NULL, "%s", q.text);
+	cr_expect_eq(q.nrows, Q_MAX_ROWS - 1);
+	cr_expect(!strncmp(q.text + q.rows[0].label_start, "r1", 2));
+	question_free(&q);
+}
