@@ -54,7 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(q.text && q.len > 0 && q.text[q.len] == '\0', "a parsed question is not a string");
 	FUZZ_CHECK(strlen(q.text) == q.len, "a NUL inside the normalised text");
-	FUZZ_CHECK(q.len <= size, "normalising made the text longer");
+	/* tabs: at most 2 x; tables written out: at most 3 x that + 1 KB; contractions spelt
+	 * out: at most twice the result (question.h) */
+	FUZZ_CHECK(q.len <= 2 * (3 * 2 * size + 1024), "normalising grew the text past its bound");
+	for (uint32_t r = 0; r < q.nrows; r++)
+		FUZZ_CHECK(q.rows[r].start <= q.rows[r].label_start &&
+		           q.rows[r].label_start <= q.rows[r].label_end &&
+		           q.rows[r].label_end <= q.rows[r].end && q.rows[r].end <= q.stem_end,
+		           "a table row outside the stem");
 	FUZZ_CHECK(q.stem_end <= q.len, "the stem ends past the text");
 	FUZZ_CHECK(q.nopts <= Q_MAX_OPTIONS, "too many options");
 	FUZZ_CHECK(q.choose >= 1, "choose must be at least 1");

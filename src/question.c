@@ -101,7 +101,9 @@ static bool q_is_unicode_space(uint32_t cp)
 static const char *q_replacement(uint32_t cp)
 {
 	switch (cp) {
-	case '\t': case '\v': case '\f':
+	case '\t':             /* two: a tab parts a table's cells as two spaces do */
+		return "  ";
+	case '\v': case '\f':
 		return " ";
 	case 0x0085: case 0x2028: case 0x2029:
 		return "\n";
@@ -121,9 +123,9 @@ static const char *q_replacement(uint32_t cp)
 	}
 }
 
-/* Checks RAW and writes its normalised form to OUT (at least LEN + 1 bytes: no
- * replacement is longer than what it replaces). Returns Q_OK and *OUTLEN, or the error
- * with *ERR_OFF. */
+/* Checks RAW and writes its normalised form to OUT (at least 2 * LEN + 1 bytes: no
+ * replacement is longer than twice what it replaces). Returns Q_OK and *OUTLEN, or the
+ * error with *ERR_OFF. */
 static q_status q_normalise(const char *raw, size_t len, char *out, size_t *outlen,
                             size_t *err_off)
 {
@@ -466,21 +468,27 @@ static q_status q_split(question *q)
  * these hold:
  * - every line has at least two cells, split by runs of two or more spaces, or by '|' (a
  *   '|' table keeps its empty cells, and its rule line "|---|---|" is skipped);
- * - the first line is a heading line: each cell has at most Q_HEAD_MAX bytes, none ends a
- *   sentence, and each has a letter or is a percentile ("25%"), never a number or a date;
- *   only the first may be empty (the corner over the rows' labels);
+ * - the first line is a heading line: each cell has at most Q_HEAD_MAX bytes and
+ *   Q_HEAD_WORDS words, none ends a sentence or sets a value ("eta=0.3"), and each has a
+ *   letter or is a percentile ("25%"), never a number or a date; only the first may be
+ *   empty (the corner over the rows' labels);
  * - it is set off: indented, or written with '|', or at least three columns wide;
  * - every cell of every row stands under its heading: with as many cells as headings, the
  *   K-th under the K-th; with one more, the first is the row's label and the rest follow
  *   the headings in order; with fewer (blank cells), each under the heading it overlaps
  *   most, no heading used twice, and only a first cell may stand under none. Without
- *   '|', "under" also means overlapping the heading's columns, give or take Q_COL_SLACK.
+ *   '|', "under" also means overlapping the heading's columns, give or take Q_COL_SLACK;
+ *   and no cell repeats its heading (log lines that start alike are no table).
  * A block ends at the first line that is no such row; a heading line with no row under it
- * is left as it is. Everything else in the stem is left as it is. The first Q_MAX_ROWS
- * rows are kept in question.rows with their labels, for options that name a row. */
+ * is left as it is, and so is a table that would take the text past Q_TABLES_BUDGET (each
+ * row repeats the headings). Everything else in the stem is left as it is. The first
+ * Q_MAX_ROWS rows are kept in question.rows with their labels, for options that name a row. */
 
 #define Q_MAX_CELLS 12
+/* The most the text may grow to with its tables written out (see question.h). */
+#define Q_TABLES_BUDGET(len) (3 * (len) + 1024)
 #define Q_HEAD_MAX 40
+#define Q_HEAD_WORDS 5
 #define Q_COL_SLACK 2
 
 typedef struct {
@@ -591,7 +599,14 @@ static bool q_heading_line(const char *t, const q_row *h)
 		}
 		char last = t[c->end - 1];
 		bool digit = t[c->start] >= '0' && t[c->start] <= '9';
-		if (c->end - c->start > Q_HEAD_MAX || last == '.' || last == '?' || last == '!' ||
+		uint32_t words = 1;
+		for (size_t i = c->start; i < c->end; i++) {
+			words += t[i] == ' ';
+			if (t[i] == '=')        /* a setting ("max_depth=6"), not a heading */
+				return false;
+		}
+		if (c->end - c->start > Q_HEAD_MAX || words > Q_HEAD_WORDS || last == '.' ||
+		    last == '?' || last == '!' ||
 		    (digit ? last != '%' : !q_has_letter(t, c->start, c->end)))
 			return false;
 	}
@@ -607,9 +622,9 @@ static size_t q_overlap(const q_cell *h, const q_cell *d)
 	return hi > lo ? hi - lo : 0;
 }
 
-/* Which heading of H stands over each cell of the row R (-1: the row's label), into AT.
- * Returns false when R is no row of H's table. */
-static bool q_row_under(const q_row *h, const q_row *r, int *at)
+/* Which heading of H stands over each cell of the row R (-1: the row's label), into AT, by
+ * the cells' places (see the top of this section). Returns false when R is no row of H. */
+static bool q_row_place(const q_row *h, const q_row *r, int *at)
 {
 	if (r->n < 2 || r->rule || r->piped != h->piped)
 		return false;
@@ -648,6 +663,29 @@ static bool q_row_under(const q_row *h, const q_row *r, int *at)
 	return true;
 }
 
+/* Whether cells A of T and B of T hold the same words but for case. */
+static bool q_same_cell(const char *t, const q_cell *a, const q_cell *b)
+{
+	if (a->end - a->start != b->end - b->start)
+		return false;
+	for (size_t i = 0; i < a->end - a->start; i++)
+		if (q_lower(t[a->start + i]) != q_lower(t[b->start + i]))
+			return false;
+	return true;
+}
+
+/* q_row_place, and false too when R repeats a heading under itself (lines of a log:
+ * "INFO  epoch 1 ..." under "INFO  epoch 0 ..."). */
+static bool q_row_under(const char *t, const q_row *h, const q_row *r, int *at)
+{
+	if (!q_row_place(h, r, at))
+		return false;
+	for (uint32_t k = 0; k < r->n; k++)
+		if (at[k] >= 0 && r->c[k].start < r->c[k].end && q_same_cell(t, &h->c[at[k]], &r->c[k]))
+			return false;
+	return true;
+}
+
 typedef struct {
 	char *v;
 	size_t n, cap;
@@ -679,7 +717,7 @@ static void q_put(q_buf *b, const char *s, size_t n)
 static void q_put_row(q_buf *b, question *q, const q_row *h, const q_row *r, const int *at)
 {
 	const char *t = q->text;
-	q_table_row row = { b->n, 0, 0, 0 };
+	q_table_row row = { b->n, 0, b->n, b->n };     /* no label: an empty one at the start */
 	for (uint32_t k = 0, put = 0; k < r->n; k++) {
 		if (r->c[k].start == r->c[k].end)
 			continue;
@@ -727,13 +765,14 @@ static q_status q_exhibits(question *q)
 			ls = next;
 			continue;
 		}
-		size_t rows = 0, end = le;
+		size_t rows = 0, end = le, mark = b.n;
+		uint32_t nrows = q->nrows;
 		for (size_t rs = next; rs < se;) {
 			size_t re = q_eol(t, se, rs);
 			if (!q_cells(t, rs, re, &r))
 				break;
 			if (!(r.rule && h.piped && rows == 0 && rs == next)) {
-				if (!q_row_under(&h, &r, at))
+				if (!q_row_under(t, &h, &r, at))
 					break;
 				if (!rows)
 					q_put(&b, t + copied, ls - copied);
@@ -745,7 +784,10 @@ static q_status q_exhibits(question *q)
 			end = re;
 			rs = re < se ? re + 1 : se;
 		}
-		if (!rows) {
+		/* headings repeated on every row: past the budget a table stays as it was */
+		if (!rows || b.n + (q->len - end) > Q_TABLES_BUDGET(q->len)) {
+			b.n = mark;
+			q->nrows = nrows;
 			ls = next;
 			continue;
 		}
@@ -1012,7 +1054,7 @@ q_status question_parse(const char *raw, size_t len, size_t max_bytes, question 
 		*err_off = max_bytes;
 		return Q_ERR_TOO_LONG;
 	}
-	char *t = malloc(len + 1);
+	char *t = malloc(2 * len + 1);
 	if (!t)
 		return Q_ERR_NOMEM;
 	size_t n;

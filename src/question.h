@@ -5,7 +5,9 @@
  * checked; curly quotes, dashes and non-breaking spaces made plain; CRLF to LF; wrapped
  * lines without their indentation, hyphen breaks joined, "doesn't" spelt "does not"; a
  * table in the stem written out row by row, each cell after its heading), and all offsets
- * point into the normalised text.
+ * point into the normalised text. It can be longer than the input: tabs become two spaces
+ * (at most doubling it), tables written out take at most three times that and 1 KB, and
+ * contractions spelt out at most double the result.
  */
 #ifndef MLARCH_QUESTION_H
 #define MLARCH_QUESTION_H

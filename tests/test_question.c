@@ -396,6 +396,10 @@ static const table_case tables[] = {
 	  "Inventory:\nmodel: churn-a; algorithm: XGBoost.\n"
 	  "model: shelf-b; algorithm: Image Classification.\nWhich two?",
 	  2, { "churn-a", "shelf-b" } },
+	{ "cells parted by tabs, as a spreadsheet copies them",
+	  "Counts:\nlabel\tmeaning\trows\n0\tstayed\t48,750\n1\tchurned\t1,250\nWhich?\nA. x\nB. y",
+	  "Counts:\nlabel: 0; meaning: stayed; rows: 48,750.\n"
+	  "label: 1; meaning: churned; rows: 1,250.\nWhich?", 2, { "0", "1" } },
 	{ "a '|' confusion matrix with an empty corner",
 	  "Results:\n| | predicted 1 | predicted 0 |\n|---|---|---|\n| actual 1 | 12 | 3 |\n"
 	  "| actual 0 | 7 | 978 |\nWhat?\nA. x\nB. y",
@@ -415,6 +419,12 @@ static const table_case tables[] = {
 	{ "key and value lines: a number is no heading",
 	  "Settings:\n    max_depth       6\n    eta             0.3\nWhich?\nA. X\nB. Y",
 	  "Settings:\nmax_depth 6\neta 0.3\nWhich?", 0, { NULL } },
+	{ "settings in columns: a value set is no heading",
+	  "Settings:\n    max_depth=6     eta=0.3\n    subsample=0.8   num_round=100\nWhich?\nA. X\nB. Y",
+	  "Settings:\nmax_depth=6 eta=0.3\nsubsample=0.8 num_round=100\nWhich?", 0, { NULL } },
+	{ "log lines that start alike are no table",
+	  "The log:\n    INFO   training started\n    INFO   epoch 1 done\nWhy?\nA. X\nB. Y",
+	  "The log:\nINFO training started\nINFO epoch 1 done\nWhy?", 0, { NULL } },
 	{ "a heading line with no row under it stays",
 	  "Columns:\n    name   price   size\nThe rest is prose.\nWhich?\nA. X\nB. Y",
 	  "Columns:\nname price size\nThe rest is prose.\nWhich?", 0, { NULL } },
@@ -470,5 +480,23 @@ Test(question, table_rows_kept)
 	cr_expect(strstr(q.text, "id: r0; note: does not fit.") != NULL, "%s", q.text);
 	cr_expect_eq(q.nrows, Q_MAX_ROWS - 1);
 	cr_expect(!strncmp(q.text + q.rows[0].label_start, "r1", 2));
+	question_free(&q);
+}
+
+/* A table whose written-out rows would take the text past its budget (long headings over
+ * many short '|' rows) stays as it was. */
+Test(question, table_past_its_budget_stays)
+{
+	static char raw[16384];
+	const char *head = "a_heading_that_is_long_enough_for_this_";
+	size_t n = (size_t)snprintf(raw, sizeof(raw), "Data:\n| %s1 | %s2 |\n", head, head);
+	for (int r = 0; r < 300; r++)
+		n += (size_t)snprintf(raw + n, sizeof(raw) - n, "|%d|%d|\n", r, r);
+	snprintf(raw + n, sizeof(raw) - n, "Which?\nA. x\nB. y");
+	question q;
+	cr_assert_eq(question_parse(raw, strlen(raw), 0, &q, NULL), Q_OK);
+	cr_expect_eq(q.nrows, 0);
+	cr_expect(strstr(q.text, "\n|299|299|\n") != NULL, "the rows are left as they were");
+	cr_expect(q.len <= strlen(raw));
 	question_free(&q);
 }
