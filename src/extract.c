@@ -650,11 +650,11 @@ eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
 	return st;
 }
 
-/* Moves the offsets of the facts of X from index BASE on (and of every denied need) by BY:
- * the facts of a piece of a larger text then point into the larger text. */
-void xfacts_move(xfacts *x, size_t base, size_t by)
+/* Moves the offsets of the facts of X (and of every denied need) by BY: the facts of a
+ * piece of a larger text then point into the larger text. */
+void xfacts_move(xfacts *x, size_t by)
 {
-	for (size_t i = base; i < x->n; i++) {
+	for (size_t i = 0; i < x->n; i++) {
 		x->v[i].start += by;
 		x->v[i].end += by;
 	}

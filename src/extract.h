@@ -54,8 +54,8 @@ typedef struct {
 eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,
                    eng_sym entity_attr, xfacts *out);
 void xfacts_free(xfacts *x);
-/* Moves the offsets of X's facts from index BASE on, and of its denied needs, by BY. */
-void xfacts_move(xfacts *x, size_t base, size_t by);
+/* Moves the offsets of X's facts and of its denied needs by BY. */
+void xfacts_move(xfacts *x, size_t by);
 /* Appends to OUT, as facts of ENTITY_ATTR, the catalog entities that TEXT[START..END) names
  * plainly and OUT lacks, with offsets in TEXT; then sorts OUT in text order. The judge
  * reads an option that names a row of a table in the stem with the row's entities. */

@@ -449,7 +449,7 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		             &op->facts);
 		if (st)
 			return st;
-		xfacts_move(&op->facts, 0, op->start);
+		xfacts_move(&op->facts, op->start);
 		const q_table_row *row = named_row(&j->q, op->start, op->end);
 		if (row && (st = extract_entities_at(k, j->q.text, row->start, row->end, k->s_uses,
 		                                     &op->facts)))

@@ -58,7 +58,8 @@ typedef struct {
 typedef struct {
 	char letter;
 	size_t start, end;      /* the option's text in the question */
-	xfacts facts;           /* its extracted facts (spans relative to start) */
+	xfacts facts;           /* its extracted facts (spans in the question's text; an option
+	                         * naming a table row also has the entities of the row) */
 	reasons why;            /* what supports it (weight > 0) and rules it out (< 0) */
 	double score;
 	verdict verdict;
