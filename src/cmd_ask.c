@@ -775,7 +775,8 @@ static void print_xfacts(const cli_opts *o, const kb *k, const char *text, const
 		const xfact *f = &x->v[i];
 		char v[256];
 		eng_value_format(k->e, f->value, v, sizeof(v));
-		printf("    %s = %s%s%s  \"", eng_sym_name(k->e, f->attr), clr(o, "bold"), v,
+		printf("    %s%s%s = %s%s%s  \"", f->subject ? eng_sym_name(k->e, f->subject) : "",
+		       f->subject ? " " : "", eng_sym_name(k->e, f->attr), clr(o, "bold"), v,
 		       clr(o, "reset"));
 		put_oneline(stdout, text + f->start, f->end - f->start, 60);
 		printf("\"  %s(%s %s, bytes %zu-%zu)%s%s\n", clr(o, "dim"),

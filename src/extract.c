@@ -51,7 +51,7 @@ static eng_status x_add(xfacts *out, size_t base, const xfact *f)
 {
 	for (size_t i = base; i < out->n; i++) {
 		xfact *g = &out->v[i];
-		if (g->attr == f->attr && eng_value_eq(g->value, f->value)) {
+		if (g->attr == f->attr && g->subject == f->subject && eng_value_eq(g->value, f->value)) {
 			bool negated = g->negated && f->negated;   /* once named plainly, it is */
 			if (f->start < g->start)
 				*g = *f;
@@ -116,6 +116,34 @@ static bool x_number(const char *s, size_t n, double *out)
 	buf[o] = '\0';
 	*out = strtod(buf, NULL);
 	return true;
+}
+
+/* The number set right after an entity's name ending at T[AT], as configuration writes it:
+ * "num_trees=100", "num_trees: 100", "\"k\": \"12\"", "max_depth = 6" (a closing quote of
+ * the name, '=' or ':', an opening quote of the value; no exponent). Returns where the
+ * number ends and its value in *V, or 0 when no number is set there. */
+static size_t x_setting(const char *t, size_t len, size_t at, double *v)
+{
+	size_t i = at;
+	if (i < len && (t[i] == '"' || t[i] == '\'' || t[i] == '`'))
+		i++;
+	while (i < len && t[i] == ' ')
+		i++;
+	if (i >= len || (t[i] != '=' && t[i] != ':'))
+		return 0;
+	for (i++; i < len && t[i] == ' '; i++)
+		;
+	if (i < len && (t[i] == '"' || t[i] == '\''))
+		i++;
+	size_t s = i;
+	if (i < len && (t[i] == '-' || t[i] == '+'))
+		i++;
+	while (i < len && ((t[i] >= '0' && t[i] <= '9') ||
+	                   ((t[i] == ',' || t[i] == '.') && i + 1 < len && t[i + 1] >= '0' &&
+	                    t[i + 1] <= '9')))
+		i++;
+	bool word_goes_on = i < len && (isalnum((unsigned char)t[i]) || t[i] == '_');
+	return !word_goes_on && x_number(t + s, i - s, v) ? i : 0;
 }
 
 /* Whether S[0..N) equals the NUL-terminated KEY, ignoring ASCII case. */
@@ -484,7 +512,7 @@ static eng_status x_lexeme(const kb *k, uint32_t i, const char *text, size_t len
 		dropped = false;
 		for (uint32_t j = 0; j < lx->nvals; j++) {
 			xfact f = { lx->vals[j].attr, { ENG_NONE, { 0 } }, XF_LEXICON, i,
-			            m.start, m.end, false };
+			            m.start, m.end, false, 0 };
 			eng_status st = x_lexval(k, lx, &lx->vals[j], text, len, &f.value);
 			if (st == ENG_ERR_NOT_FOUND)
 				continue;
@@ -591,8 +619,16 @@ static eng_status x_entities(const kb *k, const char *text, size_t len, bool val
 		const kb_entity *ent = &k->entities[c.v[i].entity];
 		xfact f = { attr, { ENG_SYMBOL, { .sym = ent->sym } }, XF_ENTITY, c.v[i].entity,
 		            c.v[i].start, c.v[i].end,
-		            x_in_negated_clause(neg, c.v[i].start, c.v[i].end) };
+		            x_in_negated_clause(neg, c.v[i].start, c.v[i].end), 0 };
 		st = x_add(out, base, &f);
+		double v;
+		size_t end = x_setting(text, len, c.v[i].end, &v);
+		if (end && st == ENG_OK) {
+			xfact s = { attr == k->s_uses ? k->s_setting_proposed : k->s_setting_current,
+			            { ENG_NUMBER, { .num = v } }, XF_ENTITY, c.v[i].entity,
+			            c.v[i].start, end, false, ent->sym };
+			st = x_add(out, base, &s);
+		}
 	}
 	free(claimed);
 	free(c.v);

@@ -18,6 +18,8 @@ typedef struct {
 	size_t start, end;      /* byte offsets in the text given to extract() */
 	bool negated;           /* an entity named only in negated clauses ("Glue cannot ...",
 	                         * "do not use EMR"): see extract() */
+	eng_sym subject;        /* 0: the text's own subject (scenario or option); else the
+	                         * entity a setting gives a number: see extract() */
 } xfact;
 
 /* A pattern that hit a PCRE2 limit: its matches from there on are missing. */
@@ -48,7 +50,10 @@ typedef struct {
 
 /* Runs the lexicon entries whose scope fits (LEX_STEM for a stem, LEX_OPTION for an
  * option) and the catalog aliases over TEXT[0..LEN). Entity facts get attribute
- * ENTITY_ATTR (kb->s_mentions for a stem, kb->s_uses for an option). Where alias matches
+ * ENTITY_ATTR (kb->s_mentions for a stem, kb->s_uses for an option). An entity's name
+ * followed by a number set as configuration writes it ("num_trees=100", "\"k\": \"12\"")
+ * also gives (ENTITY, setting.current, 100) in a stem, (ENTITY, setting.proposed, 100) in
+ * an option: a fact whose subject is the entity. Where alias matches
  * of two entities overlap, the longer match wins (then the earlier entity). The same
  * (attr, value) pair is reported once, at its first span. Appends to OUT. */
 eng_status extract(const kb *k, const char *text, size_t len, lex_scope scope,

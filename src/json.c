@@ -194,6 +194,8 @@ static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
 	for (size_t i = 0; i < x->n; i++) {
 		const xfact *f = &x->v[i];
 		json_t *o = json_object();
+		if (f->subject)         /* a setting's number: the entity is the subject */
+			json_object_set_new(o, "subject", json_string(eng_sym_name(k->e, f->subject)));
 		json_object_set_new(o, "attribute", json_string(eng_sym_name(k->e, f->attr)));
 		json_object_set_new(o, "value", value_json(k, f->value));
 		json_object_set_new(o, "source", json_string(f->source == XF_ENTITY ? "catalog"

@@ -96,7 +96,8 @@ static eng_status assert_facts(kb *k, eng_sym subject, const xfacts *x, uint64_t
                                uint64_t opt, eng_fact_id *ids)
 {
 	for (size_t i = 0; i < x->n; i++) {
-		eng_status st = eng_assert(k->e, subject, x->v[i].attr, x->v[i].value,
+		eng_sym s = x->v[i].subject ? x->v[i].subject : subject;
+		eng_status st = eng_assert(k->e, s, x->v[i].attr, x->v[i].value,
 		                           ORIGIN(kind, opt << 24 | i), &ids[i], NULL);
 		if (st)
 			return st;

@@ -577,8 +577,11 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 	k->s_mentions = eng_intern(k->e, "mentions", 8);
 	k->s_uses_negated = eng_intern(k->e, "uses.negated", 12);
 	k->s_mentions_negated = eng_intern(k->e, "mentions.negated", 16);
+	k->s_setting_current = eng_intern(k->e, "setting.current", 15);
+	k->s_setting_proposed = eng_intern(k->e, "setting.proposed", 16);
 	if (!k->s_scenario || !k->s_option || !k->s_uses || !k->s_mentions ||
-	    !k->s_uses_negated || !k->s_mentions_negated) {
+	    !k->s_uses_negated || !k->s_mentions_negated || !k->s_setting_current ||
+	    !k->s_setting_proposed) {
 		kb_free(k);
 		return NULL;
 	}

@@ -135,6 +135,8 @@ typedef struct kb {
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
 	eng_sym s_uses_negated, s_mentions_negated;   /* entities named only to be denied */
+	eng_sym s_setting_current, s_setting_proposed;  /* a number set for an entity in the
+	                                                 * stem, in an option ("num_trees=100") */
 } kb;
 
 /* Loads every *.yaml file under DIR (recursively, in sorted path order) into a new

@@ -277,6 +277,16 @@ table <<'EOF'
 facts --json: an option naming a table row uses the row's entities :: .options.A == [{"attribute": "uses", "value": "amazon-emr", "source": "catalog", "pattern": "amazon-emr", "start": 45, "end": 55, "text": "Amazon EMR", "negated": false}]
 facts --json: the other row's :: [.options.B[] | .value] == ["glue-etl"]
 EOF
+# a number set after an entity's name, as configuration writes it: a fact about the entity
+printf 'The job sets Amazon EMR: 4 today. Which service?\nA. AWS Glue=2\nB. Amazon S3\n' >"$tmp/q7.txt"
+run k facts - <"$tmp/q7.txt"
+t "facts: a setting in the stem" has '    amazon-emr setting.current = 4  "Amazon EMR: 4"  (catalog amazon-emr, bytes 13-26)'
+run k facts --json - <"$tmp/q7.txt"
+table <<'EOF'
+facts --json: a setting names its subject :: .stem[0] | .subject == "amazon-emr" and .attribute == "setting.current" and .value == 4
+facts --json: an option's setting :: .options.A[0] | .subject == "glue-etl" and .attribute == "setting.proposed" and .value == 2 and .text == "AWS Glue=2"
+facts --json: other facts have no subject :: [.stem[], .options.A[] | select(.attribute | startswith("setting.") | not) | has("subject")] | all(. == false)
+EOF
 # a need the stem denies: not read, and shown with the cue that denied it
 mkdir -p "$tmp/kb3"
 cp "$KB/tiny.yaml" "$tmp/kb3/"

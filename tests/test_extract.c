@@ -45,7 +45,11 @@ static const char catalog_yaml[] =
 	"    aliases: ['\\bglue\\b', '\\bglue\\s+etl\\b']\n"
 	"  - id: no-aliases\n"
 	"    name: An entity no text names\n"
-	"    kind: concept\n";
+	"    kind: concept\n"
+	"  - id: num-trees\n"
+	"    name: num_trees\n"
+	"    kind: concept\n"
+	"    aliases: ['\\bnum_trees\\b']\n";
 
 static const char lexicon_yaml[] =
 	"lexicon:\n"
@@ -363,6 +367,65 @@ Test(extract, appends_and_dedupes_only_its_own_facts)
 	xfacts_free(&x);
 	cr_expect_null(x.v);
 	cr_expect_eq(x.n, 0);
+}
+
+/* An entity's name with a number set after it, as configuration writes it, also gives
+ * (ENTITY, setting.current, N) in a stem and (ENTITY, setting.proposed, N) in an option,
+ * spanning name and number; two entities set to the same number keep a fact each. */
+Test(extract, settings)
+{
+	static const struct {
+		const char *text;
+		lex_scope scope;
+		const char *entity;     /* NULL: no setting read */
+		double value;
+		const char *span;
+	} settings[] = {
+		{ "The job sets num_trees=100 today.", LEX_STEM, "num-trees", 100, "num_trees=100" },
+		{ "{\"num_trees\": \"12\"}", LEX_STEM, "num-trees", 12, "num_trees\": \"12" },
+		{ "num_trees = 1,500", LEX_STEM, "num-trees", 1500, "num_trees = 1,500" },
+		{ "num_trees: 0.5", LEX_OPTION, "num-trees", 0.5, "num_trees: 0.5" },
+		{ "num_trees=1e-3", LEX_STEM, NULL, 0, NULL },
+		{ "num_trees=100x", LEX_STEM, NULL, 0, NULL },
+		{ "num_trees 100", LEX_STEM, NULL, 0, NULL },
+		{ "num_trees: many", LEX_STEM, NULL, 0, NULL },
+	};
+	for (size_t i = 0; i < sizeof(settings) / sizeof(*settings); i++) {
+		xfacts x = { .v = NULL };
+		bool option = settings[i].scope == LEX_OPTION;
+		const char *t = settings[i].text;
+		cr_assert_eq(extract(k, t, strlen(t), settings[i].scope,
+		                     option ? k->s_uses : k->s_mentions, &x), ENG_OK);
+		const xfact *f = NULL;
+		for (size_t j = 0; j < x.n; j++)
+			if (x.v[j].subject)
+				f = &x.v[j];
+		if (!settings[i].entity) {
+			cr_expect_null(f, "`%s`: a setting read", t);
+			xfacts_free(&x);
+			continue;
+		}
+		cr_expect_not_null(f, "`%s`: no setting read", t);
+		if (f) {
+			cr_expect_str_eq(eng_sym_name(k->e, f->subject), settings[i].entity, "`%s`", t);
+			cr_expect_eq(f->attr, option ? k->s_setting_proposed : k->s_setting_current,
+			             "`%s`", t);
+			cr_expect(f->value.type == ENG_NUMBER && f->value.u.num == settings[i].value,
+			          "`%s`: the number", t);
+			cr_expect(f->end - f->start == strlen(settings[i].span) &&
+			          !strncmp(t + f->start, settings[i].span, f->end - f->start),
+			          "`%s`: span `%.*s`", t, (int)(f->end - f->start), t + f->start);
+		}
+		xfacts_free(&x);
+	}
+	const char *two = "num_trees=5 and Kinesis: 5";
+	xfacts x = { .v = NULL };
+	cr_assert_eq(extract(k, two, strlen(two), LEX_STEM, k->s_mentions, &x), ENG_OK);
+	size_t n = 0;
+	for (size_t j = 0; j < x.n; j++)
+		n += x.v[j].subject != 0;
+	cr_expect_eq(n, 2, "one setting per entity, the same number or not");
+	xfacts_free(&x);
 }
 
 /* Entities named only in the clause of a `negates: clause` match are flagged; the clause
