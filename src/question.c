@@ -191,9 +191,14 @@ static size_t q_trim(char *t, size_t len)
 
 /* ---- words ---- */
 
+static bool q_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static bool q_alnum(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+	return q_letter(c) || (c >= '0' && c <= '9');
 }
 
 static char q_lower(char c)
@@ -581,7 +586,7 @@ static bool q_cells(const char *t, size_t ls, size_t le, q_row *r)
 static bool q_has_letter(const char *t, size_t a, size_t b)
 {
 	for (size_t k = a; k < b; k++)
-		if ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z'))
+		if (q_letter(t[k]))
 			return true;
 	return false;
 }
@@ -815,11 +820,6 @@ static q_status q_exhibits(question *q)
 }
 
 /* ---- wrapped lines and contractions ---- */
-
-static bool q_letter(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 /* Whether S[I..N) is "n't" ending a word that began before I ("doesn't", "CAN'T"). */
 static bool q_nt(const char *s, size_t from, size_t n, size_t i)
