@@ -187,7 +187,7 @@ char *json_why_not(const kb *k, const judgement *j, const why_not_report *r)
 	return dump(root);
 }
 
-/* The facts X read from TEXT + BASE, with offsets in the whole of TEXT. */
+/* The facts X read from the question TEXT, with offsets in it. */
 static json_t *xfacts_json(const kb *k, const char *text, const xfacts *x)
 {
 	json_t *a = json_array();

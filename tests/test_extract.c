@@ -611,7 +611,7 @@ Test(extract_rules, option_negation_cues)
 
 /* ---- the phrasings drill: the .tsv files of tests/phrasings ----
  * Each line is `FACT<TAB>SENTENCE`, FACT written as `mlarch facts` prints it
- * ("kin.need = replay", "mentions = amazon-s3"), or `!FACT` for a sentence that must not
+ * ("kin.need = replay", "mentions = amazon-s3", a setting "rcf-num-trees setting.current = 100"), or `!FACT` for a sentence that must not
  * give it. The sentence is normalised as a question is (src/question.c: "doesn't" spelt
  * out, quotes made plain) and read by the project's own knowledge base as a stem, or as
  * an option when FACT starts with `option: ` ("option: uses = aws-glue",
@@ -625,7 +625,9 @@ static bool has_fact(const kb *rk, const xfacts *x, const char *want)
 	for (size_t j = 0; j < x->n; j++) {
 		char v[256], got[512];
 		eng_value_format(rk->e, x->v[j].value, v, sizeof(v));
-		snprintf(got, sizeof(got), "%s = %s", eng_sym_name(rk->e, x->v[j].attr), v);
+		const xfact *f = &x->v[j];      /* a setting prints its subject first */
+		snprintf(got, sizeof(got), "%s%s%s = %s", f->subject ? eng_sym_name(rk->e, f->subject) : "",
+		         f->subject ? " " : "", eng_sym_name(rk->e, f->attr), v);
 		/* a fact named in the negative counts only as its `.negated` twin */
 		const char *dot = strrchr(eng_sym_name(rk->e, x->v[j].attr), '.');
 		bool twin = dot && strcmp(dot, ".negated") == 0;
