@@ -63,6 +63,7 @@
 #include "bytes.h"
 #include "rxlit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -87,6 +88,10 @@
 #define KBC_MAX_BYTES ((size_t)512 << 20)
 #define KBC_ID_MAX 256
 #define KBC_RACY_S 2
+/* a cache file no run has written for this long is removed when another is written
+ * (kbc_prune); a temporary file this old was left by a writer that was killed */
+#define KBC_STALE_S ((int64_t)30 * 24 * 3600)
+#define KBC_TMP_STALE_S ((int64_t)24 * 3600)
 
 /* ---- checksum and build id ---- */
 
@@ -957,6 +962,47 @@ void kbc_signals_hold(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &block, old);
 }
 
+/* Whether NAME is a cache file's name as kbc_path makes it ("kb-" and 16 hex digits, then
+ * ".bin"), or, when TMP, one of kbc_replace's temporary files (that name, ".tmp." and
+ * more). */
+static bool kbc_cache_name(const char *name, bool tmp)
+{
+	if (strncmp(name, "kb-", 3) != 0)
+		return false;
+	for (int i = 3; i < 19; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	if (strncmp(name + 19, ".bin", 4) != 0)
+		return false;
+	return tmp ? strncmp(name + 23, ".tmp.", 5) == 0 && name[28] : name[23] == '\0';
+}
+
+void kbc_prune(const char *path, int64_t now_s)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	if (!slash)
+		return;
+	char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d) {
+		free(dir);
+		return;
+	}
+	int fd = dirfd(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		bool tmp = kbc_cache_name(e->d_name, true);
+		if ((!tmp && !kbc_cache_name(e->d_name, false)) || strcmp(e->d_name, slash + 1) == 0)
+			continue;
+		struct stat sb;
+		if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if ((int64_t)sb.st_mtime < now_s - (tmp ? KBC_TMP_STALE_S : KBC_STALE_S))
+			(void)unlinkat(fd, e->d_name, 0);
+	}
+	closedir(d);
+	free(dir);
+}
+
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
                size_t n, rx *const *pats, const char *const *srcs, size_t npats,
@@ -1069,6 +1115,8 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
 		memcpy(b.p + KBC_AT_TABSUM, &sum, 8);
 		kbc_mkdirs(path);
 		ok = kbc_replace(path, b.p, b.n);
+		if (ok)
+			kbc_prune(path, kbc_now().s);
 	}
 	free(b.p);
 	free(d.p);

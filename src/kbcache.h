@@ -143,6 +143,13 @@ bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file 
                size_t n, rx *const *pats, const char *const *srcs, size_t npats,
                const unsigned char *app, size_t applen);
 
+/* Removes, from the folder of cache file PATH, the other cache files (kbc_path's names) not
+ * written for 30 days before NOW_S, and temporary files of kbc_write older than a day: the
+ * caches of rules folders long gone or long unused. A cache still in use that is removed is
+ * written again on its next run. Errors are ignored: nothing else depends on it. kbc_write
+ * calls it after writing PATH. */
+void kbc_prune(const char *path, int64_t now_s);
+
 /* Makes every checksum of the cache image BUF[0..LEN) (the table's and each section's)
  * fit its bytes as they are now: for tests that damage an image on purpose, so that only
  * the structure checks can refuse it. False when the table cannot be walked. */

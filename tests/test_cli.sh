@@ -705,6 +705,26 @@ for i in 1 2 3 4; do c ask --json "$tmp/q1.txt" >"$tmp/par$i.txt" 2>&1 & done
 wait
 t "cache: four cold runs at once agree" sh -c 'for i in 1 2 3 4; do cmp -s "$1/par$i.txt" "$2" || exit 1; done' sh "$tmp" "$tmp/nc-ask.txt"
 t "cache: ... and leave one file, no temporaries" [ "$(ls "$cdir" | wc -l)" -eq 1 ]
+# writing a cache removes the caches no run has written for 30 days and the temporary files
+# a killed writer left a day ago or more; recent ones and other files stay
+own=$(cfile)
+touch -d '40 days ago' "$cdir/kb-0123456789abcdef.bin" "$cdir/kb-0123456789abcdef.bin.tmp.1.2" \
+	"$cdir/notes.txt" "$cdir/kb-0123456789ABCDEF.bin"
+: >"$cdir/kb-fedcba9876543210.bin"
+touch -d '2 hours ago' "$cdir/kb-1111111111111111.bin.tmp.3.4"
+run c ask "$tmp/q1.txt"
+t "cache: a warm run removes nothing" [ -e "$cdir/kb-0123456789abcdef.bin" ]
+printf 'rules: []\n' >"$ckb/extra.yaml"
+run c ask "$tmp/q1.txt"
+rm "$ckb/extra.yaml"
+t "cache: writing one removes a cache not written for 30 days" [ ! -e "$cdir/kb-0123456789abcdef.bin" ]
+t "cache: ... and a temporary file left a day ago" [ ! -e "$cdir/kb-0123456789abcdef.bin.tmp.1.2" ]
+t "cache: ... keeps its own, a recent cache and a recent temporary file" sh -c \
+	'[ -s "$1" ] && [ -e "$2/kb-fedcba9876543210.bin" ] && [ -e "$2/kb-1111111111111111.bin.tmp.3.4" ]' \
+	sh "$own" "$cdir"
+t "cache: ... and files not named as caches" sh -c '[ -e "$1/notes.txt" ] && [ -e "$1/kb-0123456789ABCDEF.bin" ]' sh "$cdir"
+rm -f "$cdir/kb-fedcba9876543210.bin" "$cdir/kb-1111111111111111.bin.tmp.3.4" "$cdir/notes.txt" \
+	"$cdir/kb-0123456789ABCDEF.bin"
 
 # ---- make install ----
 if [ -n "${MAKE:-}" ] || command -v make >/dev/null; then
