@@ -226,6 +226,27 @@ static int x_mag_word(const char *text, size_t len, size_t at, size_t *end)
 	return -1;
 }
 
+/* Whether TEXT[AT..LEN) goes on with " and a half" (one to four spaces or newlines before
+ * each word, the last a whole word), with *END just past it. */
+static bool x_and_a_half(const char *text, size_t len, size_t at, size_t *end)
+{
+	static const char *const words[] = { "and", "a", "half" };
+	size_t i = at;
+	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++) {
+		size_t sp = i;
+		while (i < len && i - sp < 4 && (text[i] == ' ' || text[i] == '\n'))
+			i++;
+		size_t n = strlen(words[w]);
+		if (i == sp || i + n > len || !x_caseless_eq(text + i, n, words[w]))
+			return false;
+		i += n;
+	}
+	if (i < len && (text[i] | 0x20) >= 'a' && (text[i] | 0x20) <= 'z')
+		return false;
+	*end = i;
+	return true;
+}
+
 /* The factor of a magnitude word that follows a number at TEXT[AT..LEN): "2 thousand"
  * reads 2000, "1.5 million" 1500000, "two hundred thousand" 200000; 1 when none follows. */
 static double x_magnitude(const char *text, size_t len, size_t at)
@@ -248,7 +269,8 @@ static double x_magnitude(const char *text, size_t len, size_t at)
  * or ENG_ERR_NOMEM. A number may be written in words up to ninety-nine ("six days"); one
  * followed by "hundred", "thousand", "million" or "billion" counts as written out ("2
  * thousand records" is 2000 records, "ten million" 10000000, "one hundred" 100, "two
- * hundred thousand" 200000). */
+ * hundred thousand" 200000), and "and a half" before those adds a half ("two and a half
+ * thousand" is 2500, "six and a half hours" 6.5 hours). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {
@@ -271,7 +293,13 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 		return ENG_ERR_NOT_FOUND;
 	double num;
 	if (x_number(s, n, &num) || x_number_word(s, n, &num)) {
-		num *= x_magnitude(text, len, (size_t)(s + n - text));
+		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
+		size_t after = (size_t)(s + n - text), half;
+		if (x_and_a_half(text, len, after, &half)) {
+			num += 0.5;
+			after = half;
+		}
+		num *= x_magnitude(text, len, after);
 		if (lv->scale_by) {
 			rx_span u;
 			if (!rx_group(lx->re, lv->scale_by, &u))
