@@ -206,45 +206,37 @@ static const struct {
 } x_mag_words[] = { { "hundred", 1e2 }, { "thousand", 1e3 }, { "million", 1e6 },
 		    { "billion", 1e9 } };
 
-/* The index in x_mag_words of the whole word that follows TEXT[AT] after one to four
- * spaces or newlines, with *END just past it; -1 when none does. */
-static int x_mag_word(const char *text, size_t len, size_t at, size_t *end)
+/* Whether the whole word WORD (any case) follows TEXT[AT] after one to four spaces or
+ * newlines, with *END just past it. */
+static bool x_word_after(const char *text, size_t len, size_t at, const char *word, size_t *end)
 {
 	size_t i = at;
 	while (i < len && i - at < 4 && (text[i] == ' ' || text[i] == '\n'))
 		i++;
-	if (i == at)
-		return -1;
-	for (size_t w = 0; w < sizeof(x_mag_words) / sizeof(*x_mag_words); w++) {
-		size_t n = strlen(x_mag_words[w].word);
-		if (i + n <= len && x_caseless_eq(text + i, n, x_mag_words[w].word) &&
-		    (i + n == len || !((text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z'))) {
-			*end = i + n;
+	size_t n = strlen(word);
+	if (i == at || i + n > len || !x_caseless_eq(text + i, n, word) ||
+	    (i + n < len && (text[i + n] | 0x20) >= 'a' && (text[i + n] | 0x20) <= 'z'))
+		return false;
+	*end = i + n;
+	return true;
+}
+
+/* The index in x_mag_words of the whole word that follows TEXT[AT] after one to four
+ * spaces or newlines, with *END just past it; -1 when none does. */
+static int x_mag_word(const char *text, size_t len, size_t at, size_t *end)
+{
+	for (size_t w = 0; w < sizeof(x_mag_words) / sizeof(*x_mag_words); w++)
+		if (x_word_after(text, len, at, x_mag_words[w].word, end))
 			return (int)w;
-		}
-	}
 	return -1;
 }
 
-/* Whether TEXT[AT..LEN) goes on with " and a half" (one to four spaces or newlines before
- * each word, the last a whole word), with *END just past it. */
+/* Whether TEXT[AT..LEN) goes on with " and a half", with *END just past it. */
 static bool x_and_a_half(const char *text, size_t len, size_t at, size_t *end)
 {
-	static const char *const words[] = { "and", "a", "half" };
-	size_t i = at;
-	for (size_t w = 0; w < sizeof(words) / sizeof(*words); w++) {
-		size_t sp = i;
-		while (i < len && i - sp < 4 && (text[i] == ' ' || text[i] == '\n'))
-			i++;
-		size_t n = strlen(words[w]);
-		if (i == sp || i + n > len || !x_caseless_eq(text + i, n, words[w]))
-			return false;
-		i += n;
-	}
-	if (i < len && (text[i] | 0x20) >= 'a' && (text[i] | 0x20) <= 'z')
-		return false;
-	*end = i;
-	return true;
+	size_t i;
+	return x_word_after(text, len, at, "and", &i) && x_word_after(text, len, i, "a", &i) &&
+	       x_word_after(text, len, i, "half", end);
 }
 
 /* The factor of a magnitude word that follows a number at TEXT[AT..LEN): "2 thousand"
