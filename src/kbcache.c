@@ -88,6 +88,11 @@
 #define KBC_MAX_BYTES ((size_t)512 << 20)
 #define KBC_ID_MAX 256
 #define KBC_RACY_S 2
+/* a cache file's name, "kb-" and the 16 hex digits of its rules folder's hash, then ".bin"
+ * (kbc_path); a temporary file is that name, ".tmp." and more (kbc_replace) */
+#define KBC_NAME_HEAD "kb-"
+#define KBC_NAME_TAIL ".bin"
+#define KBC_NAME_TMP ".tmp."
 /* a cache file no run has written for this long is removed when another is written
  * (kbc_prune); a temporary file this old was left by a writer that was killed */
 #define KBC_STALE_S ((int64_t)30 * 24 * 3600)
@@ -276,7 +281,7 @@ char *kbc_path(const char *cache_dir, const char *dir)
 	size_t n = strlen(cache_dir) + 32;
 	char *p = malloc(n);
 	if (p)
-		snprintf(p, n, "%s%skb-%016llx.bin", cache_dir,
+		snprintf(p, n, "%s%s" KBC_NAME_HEAD "%016llx" KBC_NAME_TAIL, cache_dir,
 		         cache_dir[strlen(cache_dir) - 1] == '/' ? "" : "/", (unsigned long long)h);
 	return p;
 }
@@ -926,7 +931,7 @@ static bool kbc_replace(const char *path, const unsigned char *buf, size_t len)
 		return false;
 	/* O_EXCL below: should two writers ever pick one name, the second just writes no
 	 * cache this time */
-	snprintf(tmp, pl + 48, "%s.tmp.%ld.%u", path, (long)getpid(), (unsigned)kbc_now().ns);
+	snprintf(tmp, pl + 48, "%s" KBC_NAME_TMP "%ld.%u", path, (long)getpid(), (unsigned)kbc_now().ns);
 	/* a stopped run leaves no temporary file behind: signals wait for the rename */
 	sigset_t old;
 	kbc_signals_hold(&old);
@@ -962,22 +967,30 @@ void kbc_signals_hold(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &block, old);
 }
 
-/* Whether NAME is a cache file's name as kbc_path makes it ("kb-" and 16 hex digits, then
- * ".bin"), or, when TMP, one of kbc_replace's temporary files (that name, ".tmp." and
- * more). */
+/* Whether NAME is a cache file's name as kbc_path makes it, or, when TMP, one of
+ * kbc_replace's temporary files. */
 static bool kbc_cache_name(const char *name, bool tmp)
 {
-	if (strncmp(name, "kb-", 3) != 0)
+	size_t h = strlen(KBC_NAME_HEAD), t = strlen(KBC_NAME_TAIL);
+	if (strncmp(name, KBC_NAME_HEAD, h) != 0)
 		return false;
-	for (int i = 3; i < 19; i++)
+	for (size_t i = h; i < h + 16; i++)
 		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
 			return false;
-	if (strncmp(name + 19, ".bin", 4) != 0)
+	const char *rest = name + h + 16;
+	if (strncmp(rest, KBC_NAME_TAIL, t) != 0)
 		return false;
-	return tmp ? strncmp(name + 23, ".tmp.", 5) == 0 && name[28] : name[23] == '\0';
+	rest += t;
+	return tmp ? strncmp(rest, KBC_NAME_TMP, strlen(KBC_NAME_TMP)) == 0 &&
+	             rest[strlen(KBC_NAME_TMP)] != '\0'
+	           : *rest == '\0';
 }
 
-void kbc_prune(const char *path, int64_t now_s)
+/* Removes, from the folder of cache file PATH, the other cache files not written for 30
+ * days before NOW_S and temporary files of kbc_replace older than a day: the caches of rules
+ * folders long gone or long unused (one still in use is written again on its next run).
+ * Errors are ignored: nothing depends on it. */
+static void kbc_prune(const char *path, int64_t now_s)
 {
 	const char *slash = path ? strrchr(path, '/') : NULL;
 	if (!slash)

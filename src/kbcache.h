@@ -137,18 +137,13 @@ void kbc_close(kbc *c);
  * may still show the times it had (file times are coarse), so a file whose times are that
  * recent is checked by content when the cache is opened. Written to a temporary file
  * renamed into place, so that a reader sees a whole file or none. Returns false, leaving
- * nothing behind, when it could not be written. */
+ * nothing behind, when it could not be written. Once written, the folder's other cache files
+ * that no run has written for 30 days, and temporary files a killed writer left a day ago or
+ * more, are removed. */
 bool kbc_write(const char *path, const char *dir, kbc_time seen, const kbc_file *files,
                eng_doc *const *docs, unsigned char *const *deps, const size_t *depslen,
                size_t n, rx *const *pats, const char *const *srcs, size_t npats,
                const unsigned char *app, size_t applen);
-
-/* Removes, from the folder of cache file PATH, the other cache files (kbc_path's names) not
- * written for 30 days before NOW_S, and temporary files of kbc_write older than a day: the
- * caches of rules folders long gone or long unused. A cache still in use that is removed is
- * written again on its next run. Errors are ignored: nothing else depends on it. kbc_write
- * calls it after writing PATH. */
-void kbc_prune(const char *path, int64_t now_s);
 
 /* Makes every checksum of the cache image BUF[0..LEN) (the table's and each section's)
  * fit its bytes as they are now: for tests that damage an image on purpose, so that only
