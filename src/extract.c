@@ -200,6 +200,38 @@ static bool x_number_word(const char *s, size_t n, double *out)
 	return false;
 }
 
+/* Reads S[0..N) as a fraction written in words, as it stands before a magnitude ("a
+ * quarter" of a million, "half" a million, "two thirds" of a billion): "a quarter",
+ * "one quarter", "three quarters", "a half", "half", "a third", "one third", "two thirds",
+ * their words parted by spaces, line breaks or a hyphen. Returns false if it is anything
+ * else. */
+static bool x_fraction_word(const char *s, size_t n, double *out)
+{
+	static const struct {
+		const char *words;
+		double value;
+	} fractions[] = { { "a quarter", 0.25 }, { "one quarter", 0.25 },
+			  { "three quarters", 0.75 }, { "a half", 0.5 }, { "half", 0.5 },
+			  { "a third", 1.0 / 3.0 }, { "one third", 1.0 / 3.0 },
+			  { "two thirds", 2.0 / 3.0 } };
+	char buf[24];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool gap = s[i] == ' ' || s[i] == '\n' || s[i] == '-';
+		if (gap && k && buf[k - 1] == ' ')
+			continue;
+		if (k + 1 >= sizeof(buf))
+			return false;
+		buf[k++] = gap ? ' ' : s[i];
+	}
+	for (size_t f = 0; f < sizeof(fractions) / sizeof(*fractions); f++)
+		if (x_caseless_eq(buf, k, fractions[f].words)) {
+			*out = fractions[f].value;
+			return true;
+		}
+	return false;
+}
+
 static const struct {
 	const char *word;
 	double factor;
@@ -262,7 +294,9 @@ static double x_magnitude(const char *text, size_t len, size_t at)
  * followed by "hundred", "thousand", "million" or "billion" counts as written out ("2
  * thousand records" is 2000 records, "ten million" 10000000, "one hundred" 100, "two
  * hundred thousand" 200000), and "and a half" before those adds a half ("two and a half
- * thousand" is 2500, "six and a half hours" 6.5 hours). */
+ * thousand" is 2500, "six and a half hours" 6.5 hours). A fraction in words ({{fraction}})
+ * reads as its value, and of the magnitude after it ("a quarter of a million" is 250000,
+ * "half a million" 500000). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {
@@ -284,12 +318,22 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 	if (n == 0)
 		return ENG_ERR_NOT_FOUND;
 	double num;
-	if (x_number(s, n, &num) || x_number_word(s, n, &num)) {
+	bool fraction = false;
+	if (x_number(s, n, &num) || x_number_word(s, n, &num) ||
+	    (fraction = x_fraction_word(s, n, &num))) {
 		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
 		size_t after = (size_t)(s + n - text), half;
 		if (x_and_a_half(text, len, after, &half)) {
 			num += 0.5;
 			after = half;
+		}
+		/* "a quarter of a million", "half a million": the fraction of the magnitude */
+		if (fraction) {
+			size_t skip = after;
+			(void)x_word_after(text, len, skip, "of", &skip);
+			if (x_word_after(text, len, skip, "a", &skip) ||
+			    x_word_after(text, len, skip, "an", &skip))
+				after = skip;
 		}
 		num *= x_magnitude(text, len, after);
 		if (lv->scale_by) {
