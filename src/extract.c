@@ -256,6 +256,83 @@ static double x_magnitude(const char *text, size_t len, size_t at)
 	return factor;
 }
 
+/* Reads S[0..N) as a share of a magnitude word that must follow it: "a quarter", "one
+ * quarter", "three quarters", "a third", "two thirds", "half", "a half" ("a quarter of a
+ * million", "half a million"). Returns false if it is anything else. */
+static bool x_fraction_word(const char *s, size_t n, double *out)
+{
+	static const struct {
+		const char *text;
+		double v;
+	} fr[] = {
+		{ "half", 0.5 }, { "a half", 0.5 }, { "one half", 0.5 },
+		{ "a quarter", 0.25 }, { "one quarter", 0.25 }, { "quarter", 0.25 },
+		{ "three quarters", 0.75 }, { "three-quarters", 0.75 },
+		{ "a third", 1.0 / 3.0 }, { "one third", 1.0 / 3.0 },
+		{ "two thirds", 2.0 / 3.0 }, { "two-thirds", 2.0 / 3.0 },
+	};
+	char buf[24];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {        /* any run of spaces or line breaks reads " " */
+		bool gap = s[i] == ' ' || s[i] == '\n';
+		if (gap && m && buf[m - 1] == ' ')
+			continue;
+		if (m + 1 >= sizeof(buf))
+			return false;
+		buf[m++] = gap ? ' ' : s[i];
+	}
+	for (size_t i = 0; i < sizeof(fr) / sizeof(*fr); i++)
+		if (x_caseless_eq(buf, m, fr[i].text)) {
+			*out = fr[i].v;
+			return true;
+		}
+	return false;
+}
+
+/* Reads S[0..N), a part of TEXT[0..LEN), as a share of the magnitude word that follows it
+ * after "of a", "a" or "an" ("a quarter of a million", "half a million"), with *END just
+ * before that word. Returns false (and *END 0) for anything else, and for a share that no
+ * magnitude word follows ("a quarter of the rows"), which stays a word. */
+static bool x_share_of_magnitude(const char *text, size_t len, const char *s, size_t n,
+                                 double *out, size_t *end)
+{
+	double v;
+	*end = 0;
+	if (!x_fraction_word(s, n, &v))
+		return false;
+	size_t at = (size_t)(s + n - text), e;
+	if (x_word_after(text, len, at, "of", &e))
+		at = e;
+	if (x_word_after(text, len, at, "a", &e) || x_word_after(text, len, at, "an", &e))
+		at = e;
+	if (x_mag_word(text, len, at, &e) < 0)
+		return false;
+	*out = v;
+	*end = at;
+	return true;
+}
+
+/* Reads S[0..N) as a magnitude word standing for the number itself, with "a", "an" or
+ * "one" before it or not: "a thousand", "thousand" (in "every thousand readings"), "a
+ * million". Returns false if it is anything else. */
+static bool x_bare_magnitude(const char *s, size_t n, double *out)
+{
+	size_t i = 0;
+	if (n > 2 && (s[0] | 0x20) == 'a' && (s[1] == ' ' || s[1] == '\n'))
+		i = 2;
+	else if (n > 3 && (s[0] | 0x20) == 'a' && (s[1] | 0x20) == 'n' &&
+	         (s[2] == ' ' || s[2] == '\n'))
+		i = 3;
+	while (i && i < n && (s[i] == ' ' || s[i] == '\n'))
+		i++;
+	for (size_t w = 0; w < sizeof(x_mag_words) / sizeof(*x_mag_words); w++)
+		if (x_caseless_eq(s + i, n - i, x_mag_words[w].word)) {
+			*out = x_mag_words[w].factor;
+			return true;
+		}
+	return false;
+}
+
 /* The value LV gives for the last match of LX over TEXT[0..LEN). Returns ENG_ERR_NOT_FOUND
  * when the fact does not apply (the group did not take part, the unit is not in the table),
  * or ENG_ERR_NOMEM. A number may be written in words up to ninety-nine ("six days"); one
@@ -284,10 +361,13 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 	if (n == 0)
 		return ENG_ERR_NOT_FOUND;
 	double num;
-	if (x_number(s, n, &num) || x_number_word(s, n, &num)) {
+	size_t after = (size_t)(s + n - text), half, share_end = 0;
+	if (x_number(s, n, &num) || x_number_word(s, n, &num) || x_bare_magnitude(s, n, &num) ||
+	    x_share_of_magnitude(text, len, s, n, &num, &share_end)) {
 		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
-		size_t after = (size_t)(s + n - text), half;
-		if (x_and_a_half(text, len, after, &half)) {
+		if (share_end)
+			after = share_end;      /* "a quarter of a million": the magnitude comes next */
+		else if (x_and_a_half(text, len, after, &half)) {
 			num += 0.5;
 			after = half;
 		}
