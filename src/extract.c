@@ -200,38 +200,6 @@ static bool x_number_word(const char *s, size_t n, double *out)
 	return false;
 }
 
-/* Reads S[0..N) as a fraction written in words, as it stands before a magnitude ("a
- * quarter" of a million, "half" a million, "two thirds" of a billion): "a quarter",
- * "one quarter", "three quarters", "a half", "half", "a third", "one third", "two thirds",
- * their words parted by spaces, line breaks or a hyphen. Returns false if it is anything
- * else. */
-static bool x_fraction_word(const char *s, size_t n, double *out)
-{
-	static const struct {
-		const char *words;
-		double value;
-	} fractions[] = { { "a quarter", 0.25 }, { "one quarter", 0.25 },
-			  { "three quarters", 0.75 }, { "a half", 0.5 }, { "half", 0.5 },
-			  { "a third", 1.0 / 3.0 }, { "one third", 1.0 / 3.0 },
-			  { "two thirds", 2.0 / 3.0 } };
-	char buf[24];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool gap = s[i] == ' ' || s[i] == '\n' || s[i] == '-';
-		if (gap && k && buf[k - 1] == ' ')
-			continue;
-		if (k + 1 >= sizeof(buf))
-			return false;
-		buf[k++] = gap ? ' ' : s[i];
-	}
-	for (size_t f = 0; f < sizeof(fractions) / sizeof(*fractions); f++)
-		if (x_caseless_eq(buf, k, fractions[f].words)) {
-			*out = fractions[f].value;
-			return true;
-		}
-	return false;
-}
-
 static const struct {
 	const char *word;
 	double factor;
@@ -288,15 +256,78 @@ static double x_magnitude(const char *text, size_t len, size_t at)
 	return factor;
 }
 
+/* Reads S[0..N) as a fraction in words with the "a" or "an" of what it is a fraction of:
+ * "half a" (kilobyte), "a quarter of a" (million), "three quarters of an" (hour), "two
+ * thirds of a", "one half of a"; words parted by spaces, line breaks or a hyphen. The thing
+ * after it is a unit or a magnitude word ({{mag}} multiplies: "half a million" 500000).
+ * Returns false for anything else, "a quarter of the rows" among them. */
+static bool x_fraction_word(const char *s, size_t n, double *out)
+{
+	static const struct {
+		const char *words;
+		double value;
+	} fractions[] = { { "half", 0.5 }, { "a half", 0.5 }, { "one half", 0.5 },
+			  { "a quarter", 0.25 }, { "one quarter", 0.25 },
+			  { "three quarters", 0.75 }, { "a third", 1.0 / 3.0 },
+			  { "one third", 1.0 / 3.0 }, { "two thirds", 2.0 / 3.0 } };
+	char buf[32];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool gap = s[i] == ' ' || s[i] == '\n' || s[i] == '-';
+		if (gap && k && buf[k - 1] == ' ')
+			continue;
+		if (k + 1 >= sizeof(buf))
+			return false;
+		buf[k++] = gap ? ' ' : s[i];
+	}
+	/* the article last, "of" before it or not */
+	size_t e = k;
+	while (e && buf[e - 1] != ' ')
+		e--;
+	if (!e || !(x_caseless_eq(buf + e, k - e, "a") || x_caseless_eq(buf + e, k - e, "an")))
+		return false;
+	k = e - 1;
+	if (k > 3 && x_caseless_eq(buf + k - 3, 3, " of"))
+		k -= 3;
+	for (size_t f = 0; f < sizeof(fractions) / sizeof(*fractions); f++)
+		if (x_caseless_eq(buf, k, fractions[f].words)) {
+			*out = fractions[f].value;
+			return true;
+		}
+	return false;
+}
+
+/* Reads S[0..N) as a magnitude word standing for the number itself, with "a" or "an"
+ * before it or not: "a thousand", "thousand" (in "every thousand readings"), "a million".
+ * Returns false if it is anything else. */
+static bool x_bare_magnitude(const char *s, size_t n, double *out)
+{
+	size_t i = 0;
+	if (n > 2 && (s[0] | 0x20) == 'a' && (s[1] == ' ' || s[1] == '\n'))
+		i = 2;
+	else if (n > 3 && (s[0] | 0x20) == 'a' && (s[1] | 0x20) == 'n' &&
+	         (s[2] == ' ' || s[2] == '\n'))
+		i = 3;
+	while (i && i < n && (s[i] == ' ' || s[i] == '\n'))
+		i++;
+	for (size_t w = 0; w < sizeof(x_mag_words) / sizeof(*x_mag_words); w++)
+		if (x_caseless_eq(s + i, n - i, x_mag_words[w].word)) {
+			*out = x_mag_words[w].factor;
+			return true;
+		}
+	return false;
+}
+
 /* The value LV gives for the last match of LX over TEXT[0..LEN). Returns ENG_ERR_NOT_FOUND
  * when the fact does not apply (the group did not take part, the unit is not in the table),
  * or ENG_ERR_NOMEM. A number may be written in words up to ninety-nine ("six days"); one
  * followed by "hundred", "thousand", "million" or "billion" counts as written out ("2
  * thousand records" is 2000 records, "ten million" 10000000, "one hundred" 100, "two
  * hundred thousand" 200000), and "and a half" before those adds a half ("two and a half
- * thousand" is 2500, "six and a half hours" 6.5 hours). A fraction in words ({{fraction}})
- * reads as its value, and of the magnitude after it ("a quarter of a million" is 250000,
- * "half a million" 500000). */
+ * thousand" is 2500, "six and a half hours" 6.5 hours). A fraction in words with its
+ * article reads as its value, of the unit or magnitude after it ("half a kilobyte" is 0.5
+ * kilobytes, "a quarter of a million" 250000), and a magnitude word alone as its number
+ * ("a thousand" is 1000). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {
@@ -318,22 +349,13 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 	if (n == 0)
 		return ENG_ERR_NOT_FOUND;
 	double num;
-	bool fraction = false;
-	if (x_number(s, n, &num) || x_number_word(s, n, &num) ||
-	    (fraction = x_fraction_word(s, n, &num))) {
-		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
+	if (x_number(s, n, &num) || x_number_word(s, n, &num) || x_fraction_word(s, n, &num) ||
+	    x_bare_magnitude(s, n, &num)) {
 		size_t after = (size_t)(s + n - text), half;
+		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
 		if (x_and_a_half(text, len, after, &half)) {
 			num += 0.5;
 			after = half;
-		}
-		/* "a quarter of a million", "half a million": the fraction of the magnitude */
-		if (fraction) {
-			size_t skip = after;
-			(void)x_word_after(text, len, skip, "of", &skip);
-			if (x_word_after(text, len, skip, "a", &skip) ||
-			    x_word_after(text, len, skip, "an", &skip))
-				after = skip;
 		}
 		num *= x_magnitude(text, len, after);
 		if (lv->scale_by) {

@@ -65,6 +65,9 @@ static const char lexicon_yaml[] =
 	"  - id: rows\n"
 	"    match: '(?<n>\\d+(?:\\.\\d+)?)\\s+(?:\\w+\\s+)?rows\\b'\n"
 	"    assert: {rows: {capture: n}}\n"
+	"  - id: accounts\n"
+	"    match: '\\b(?<n>(?:a\\s+|three\\s+)?[a-z]+(?:\\s+of)?(?:\\s+an?(?=\\s))?)(?:\\s+[a-z]+){0,3}?\\s+accounts\\b'\n"
+	"    assert: {accounts: {capture: n}}\n"
 	"  - id: users\n"
 	"    match: '\\b(?<n>\\w+)(?:\\s+[a-z]+){0,2}?\\s+users\\b'\n"
 	"    assert: {users: {capture: n}}\n"
@@ -227,6 +230,16 @@ static const extract_case cases[] = {
 	  { NUM("users", 200000, "Two hundred thousand users") } },
 	{ "hundred alone after its number, then another word", "five hundred new users", LEX_STEM,
 	  false, { NUM("users", 500, "five hundred new users") } },
+	{ "a share of a magnitude word", "a quarter of a million accounts", LEX_STEM, false,
+	  { NUM("accounts", 250000, "a quarter of a million accounts") } },
+	{ "half before the magnitude word", "half a million accounts", LEX_STEM, false,
+	  { NUM("accounts", 500000, "half a million accounts") } },
+	{ "three quarters of a magnitude", "three quarters of a billion accounts", LEX_STEM, false,
+	  { NUM("accounts", 7.5e8, "three quarters of a billion accounts") } },
+	{ "a magnitude word alone is its number", "a thousand accounts", LEX_STEM, false,
+	  { NUM("accounts", 1000, "a thousand accounts") } },
+	{ "a share of nothing counted stays words", "a quarter accounts", LEX_STEM, false,
+	  { SYM("accounts", "a quarter", "a quarter accounts") } },
 	{ "only the whole word scales", "3 thousandths rows", LEX_STEM, false,
 	  { NUM("rows", 3, "3 thousandths rows") } },
 	{ "a number written in words is that number", "Six shards.", LEX_STEM, false,
