@@ -200,6 +200,46 @@ static bool x_number_word(const char *s, size_t n, double *out)
 	return false;
 }
 
+/* Reads S[0..N) as a fraction said before a unit or a magnitude word: "half a" or "half
+ * an" (0.5), "a quarter of a(n)" or "one quarter of a(n)" (0.25), words apart by spaces or
+ * newlines ("half a kilobyte", "half a million"). Returns false if it is anything else. */
+static bool x_number_fraction(const char *s, size_t n, double *out)
+{
+	static const struct {
+		const char *const words[5];
+		double value;
+	} forms[] = {
+		{ { "half", "a", NULL }, 0.5 },
+		{ { "half", "an", NULL }, 0.5 },
+		{ { "a", "quarter", "of", "a", NULL }, 0.25 },
+		{ { "a", "quarter", "of", "an", NULL }, 0.25 },
+		{ { "one", "quarter", "of", "a", NULL }, 0.25 },
+		{ { "one", "quarter", "of", "an", NULL }, 0.25 },
+	};
+	for (size_t f = 0; f < sizeof(forms) / sizeof(*forms); f++) {
+		size_t i = 0, w = 0;
+		for (; forms[f].words[w]; w++) {
+			if (w > 0) {
+				size_t gap = i;
+				while (i < n && (s[i] == ' ' || s[i] == '\n'))
+					i++;
+				if (i == gap)
+					break;
+			}
+			size_t start = i;
+			while (i < n && s[i] != ' ' && s[i] != '\n')
+				i++;
+			if (!x_caseless_eq(s + start, i - start, forms[f].words[w]))
+				break;
+		}
+		if (!forms[f].words[w] && i == n) {
+			*out = forms[f].value;
+			return true;
+		}
+	}
+	return false;
+}
+
 static const struct {
 	const char *word;
 	double factor;
@@ -262,7 +302,8 @@ static double x_magnitude(const char *text, size_t len, size_t at)
  * followed by "hundred", "thousand", "million" or "billion" counts as written out ("2
  * thousand records" is 2000 records, "ten million" 10000000, "one hundred" 100, "two
  * hundred thousand" 200000), and "and a half" before those adds a half ("two and a half
- * thousand" is 2500, "six and a half hours" 6.5 hours). */
+ * thousand" is 2500, "six and a half hours" 6.5 hours). "Half a" and "a quarter of a" read
+ * 0.5 and 0.25 ("half a kilobyte", "a quarter of a million"). */
 static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv,
                            const char *text, size_t len, eng_value *out)
 {
@@ -284,7 +325,8 @@ static eng_status x_lexval(const kb *k, const kb_lexeme *lx, const kb_lexval *lv
 	if (n == 0)
 		return ENG_ERR_NOT_FOUND;
 	double num;
-	if (x_number(s, n, &num) || x_number_word(s, n, &num)) {
+	if (x_number(s, n, &num) || x_number_word(s, n, &num) ||
+	    x_number_fraction(s, n, &num)) {
 		/* "two and a half thousand" is 2500, "two and a half" 2.5 ({{mag}} reads it) */
 		size_t after = (size_t)(s + n - text), half;
 		if (x_and_a_half(text, len, after, &half)) {
