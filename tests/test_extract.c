@@ -247,6 +247,8 @@ static const extract_case cases[] = {
 	{ "tens and units, with a hyphen or a space", "Add twenty-four shards or forty five shards.",
 	  LEX_STEM, false,
 	  { NUM("shards", 24, "twenty-four shards"), NUM("shards", 45, "forty five shards") } },
+	{ "half a, before its noun, is a half", "Keep half a shards.", LEX_STEM, false,
+	  { NUM("shards", 0.5, "half a shards") } },
 	{ "a word that is no number stays a symbol", "Several shards.", LEX_STEM, false,
 	  { SYM("shards", "several", "Several shards") } },
 	{ "a number word is read whole", "Seventeenth shards.", LEX_STEM, false,
