@@ -21,6 +21,7 @@
  */
 #include "question.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -852,6 +853,78 @@ static void q_expand_nt(const char *s, size_t i, char *d, size_t word, size_t *w
 	*w += 3;
 }
 
+/* ---- compound durations ---- */
+
+/* The unit word at S[*I..N) of the duration family F (0: hours, 1: minutes, 2: seconds),
+ * whole, skipped when it is one: "hour(s)", "hr(s)"; "minute(s)", "min(s)"; "second(s)",
+ * "sec(s)". */
+static bool q_unit(const char *s, size_t n, size_t *i, int f)
+{
+	static const char *const words[3][4] = {
+		{ "hours", "hour", "hrs", "hr" },
+		{ "minutes", "minute", "mins", "min" },
+		{ "seconds", "second", "secs", "sec" },
+	};
+	for (size_t k = 0; k < 4; k++)
+		if (q_word(s, n, i, words[f][k]))
+			return true;
+	return false;
+}
+
+/* A whole number of at most six digits at S[*I..N), skipped; -1 when none starts there. */
+static long q_whole(const char *s, size_t n, size_t *i)
+{
+	size_t j = *i;
+	long v = 0;
+	while (j < n && j - *i < 6 && s[j] >= '0' && s[j] <= '9')
+		v = v * 10 + (s[j++] - '0');
+	if (j == *i || (j < n && (q_alnum(s[j]) || ((s[j] == '.' || s[j] == ',') && j + 1 < n &&
+	                                            s[j + 1] >= '0' && s[j + 1] <= '9'))))
+		return -1;
+	*i = j;
+	return v;
+}
+
+/* A duration told in two units at S[I..N), "1 minute 4 seconds", "2 hours and 15 minutes",
+ * "3 min, 20 sec" (whole numbers, the second below 60), written in the smaller unit as
+ * it names it ("64 seconds", "135 minutes") to D[*W..), so that a pattern reads one number;
+ * returns where the duration ends in S, or I when none starts there (nor after a letter,
+ * a digit or a decimal point). The result is never longer than what it replaces. */
+static size_t q_duration(const char *s, size_t lo, size_t n, size_t i, char *d, size_t *w)
+{
+	if (i > lo && (q_alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == ','))
+		return i;
+	for (int f = 0; f < 2; f++) {
+		size_t j = i;
+		long a = q_whole(s, n, &j);
+		if (a < 0 || j >= n || s[j] != ' ')
+			continue;
+		j++;
+		if (!q_unit(s, n, &j, f))
+			continue;
+		if (j < n && s[j] == ',')
+			j++;
+		if (j >= n || s[j] != ' ')
+			continue;
+		j++;
+		q_word_sp(s, n, &j, "and");
+		long b = q_whole(s, n, &j);
+		if (b < 0 || b >= 60 || j >= n || s[j] != ' ')
+			continue;
+		size_t unit = ++j;
+		if (!q_unit(s, n, &j, f + 1))
+			continue;
+		char num[24];
+		int len = snprintf(num, sizeof(num), "%ld ", a * 60 + b);
+		memcpy(d + *w, num, (size_t)len);
+		*w += (size_t)len;
+		memcpy(d + *w, s + unit, j - unit);
+		*w += j - unit;
+		return j;
+	}
+	return i;
+}
+
 /* Copies S[FROM..TO), a piece of S[LO..HI), to D[*W..), tidying it as part of the whole
  * (so that a text tidied piece by piece reads as if tidied at once) for the patterns:
  * - between two words, a line break loses the indentation around it ("of\n   training"
@@ -860,7 +933,9 @@ static void q_expand_nt(const char *s, size_t i, char *d, size_t word, size_t *w
  *   spaces becomes one; line breaks themselves stay (the stem keeps its lines), and so do
  *   blank lines and the white space at either end;
  * - negative contractions are spelt out ("doesn't" reads "does not"), so that one pattern
- *   for "does not" reads both.
+ *   for "does not" reads both;
+ * - a duration told in two units is written in the smaller one ("1 minute 4 seconds" reads
+ *   "64 seconds", q_duration), so that one number can be read and compared.
  * D has room for twice TO - FROM (a contraction grows by at most three of its five). */
 static void q_tidy(const char *s, size_t lo, size_t hi, size_t from, size_t to, char *d,
                    size_t *w)
@@ -871,6 +946,14 @@ static void q_tidy(const char *s, size_t lo, size_t hi, size_t from, size_t to, 
 			q_expand_nt(s, i, d, word, w);
 			i += 3;
 			continue;
+		}
+		if (s[i] >= '0' && s[i] <= '9') {
+			size_t j = q_duration(s, lo, to, i, d, w);
+			if (j > i) {
+				word = *w + 1;
+				i = j;
+				continue;
+			}
 		}
 		if (s[i] != ' ' && s[i] != '\n') {
 			if (!q_letter(s[i]))

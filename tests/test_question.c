@@ -224,6 +224,10 @@ static const norm_case norms[] = {
 	  "Won't. DOESN'T, CAN'T", "It does not scale, cannot stream, will not wait; Will not. "
 	  "DOES NOT, CANNOT" },
 	{ "curly apostrophe contraction", "isn\xE2\x80\x99t", "is not" },
+	{ "durations in two units", "Q3 is 1 minute 4 seconds; 2 hours and 15 minutes, 3 min, 20 sec",
+	  "Q3 is 64 seconds; 135 minutes, 200 sec" },
+	{ "not durations", "1.5 minutes 4 seconds, 2 hours 75 minutes, x1 minute 4 seconds",
+	  "1.5 minutes 4 seconds, 2 hours 75 minutes, x1 minute 4 seconds" },
 	{ "not a contraction", "the n't form, rock'n'roll, can'ts", "the n't form, rock'n'roll, can'ts" },
 };
 
