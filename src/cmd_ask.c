@@ -158,8 +158,15 @@ static void print_reason(const cli_opts *o, const session *s, const reason *r, F
 	eng_rule_get(s->k->e, r->rule, &info);
 	reason_because(s->k, r, because, sizeof(because));
 	bool pro = r->weight > 0;
-	fprintf(fp, "     %s%s%s %s ", pro ? clr(o, "green") : clr(o, "red"),
-	        pro ? "+ supports:" : "- rules out:", clr(o, "reset"), because);
+	if (r->weight == 0 && r->met_by)  /* a require this chosen option leaves to another */
+		fprintf(fp, "     %s= needs, which %c brings:%s %s ", clr(o, "cyan"), r->met_by,
+		        clr(o, "reset"), because);
+	else if (r->weight == 0)
+		fprintf(fp, "     %s! needs, which no other chosen option brings:%s %s ",
+		        clr(o, "yellow"), clr(o, "reset"), because);
+	else
+		fprintf(fp, "     %s%s%s %s ", pro ? clr(o, "green") : clr(o, "red"),
+		        pro ? "+ supports:" : "- rules out:", clr(o, "reset"), because);
 	fprintf(fp, "%s(%s ", clr(o, "dim"), info.id);
 	print_cites(s, r->rule, fp);
 	fprintf(fp, ")%s\n", clr(o, "reset"));

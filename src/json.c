@@ -52,7 +52,12 @@ static json_t *reason_json(const kb *k, const judgement *j, const reason *r)
 	reason_because(k, r, because, sizeof(because));
 	json_t *o = json_object();
 	json_object_set_new(o, "kind", json_string(eng_sym_name(k->e, r->kind)));
-	json_object_set_new(o, "effect", json_string(r->weight > 0 ? "supports" : "rules-out"));
+	json_object_set_new(o, "effect", json_string(r->weight > 0   ? "supports"
+	                                             : r->weight < 0 ? "rules-out"
+	                                                             : "needs"));
+	if (r->weight == 0)
+		json_object_set_new(o, "met_by", r->met_by ? json_sprintf("%c", r->met_by)
+		                                           : json_null());
 	json_object_set_new(o, "weight", json_real(r->weight));
 	json_object_set_new(o, "target", value_json(k, r->target));
 	json_object_set_new(o, "rule", json_string(info.id));

@@ -244,6 +244,20 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 		reason r;
 		reason_from(k, c, &cc, &r);
 		double w = bearing(k, s, &cc, r.weight, j->q.choose, op);
+		if (w == 0 && cc.kind == s->require && j->q.choose > 1) {
+			/* left to another letter: kept to say which one brings it, if chosen */
+			r.weight = 0;
+			bool kept = false;
+			for (size_t i = 0; i < op->needs.n && !kept; i++)
+				kept = op->needs.v[i].rule == r.rule &&
+				       eng_value_eq(op->needs.v[i].target, r.target);
+			if (kept)
+				continue;
+			reason_trace(k, j, &r);
+			if ((st = reasons_add(&op->needs, &r)))
+				break;
+			continue;
+		}
 		if (w == 0)
 			continue;
 		/* a rule gives one opinion of an option, however many of its matches bear on it */
@@ -257,6 +271,14 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 		reason_trace(k, j, &r);
 		if ((st = reasons_add(&op->why, &r)))
 			break;
+	}
+	op->nuses = 0;
+	for (eng_fact_id f = eng_fact_next(k->e, 0); f && op->nuses < J_MAX_USES;
+	     f = eng_fact_next(k->e, f)) {
+		eng_triple t;
+		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
+		    t.attribute == k->s_uses && option_uses(k, op, t.value))
+			op->uses[op->nuses++] = t.value;
 	}
 	for (size_t i = op->facts.n; i-- > 0;)
 		if (ids[i] && eng_fact_get(k->e, ids[i], NULL, NULL))
@@ -379,6 +401,47 @@ static void decide(const kb *k, judgement *j)
 	}
 }
 
+/* Whether option P of J uses V while judged. */
+static bool brings(const j_option *p, eng_value v)
+{
+	for (uint32_t u = 0; u < p->nuses; u++)
+		if (eng_value_eq(p->uses[u], v))
+			return true;
+	return false;
+}
+
+/* A choose-N answer: each chosen option's requires that it left to another letter join its
+ * reasons (weight 0), each with the chosen letter that brings its target. A rule that
+ * accepts one of several targets is met when any is brought: only the brought ones are
+ * shown; when none is, each is shown unmet (met_by '\0'), so a reader sees that the chosen
+ * set leaves the rule's need open. */
+static eng_status needs_met(judgement *j)
+{
+	eng_status st = ENG_OK;
+	for (uint32_t o = 0; o < j->nopts && !st; o++) {
+		j_option *op = &j->opts[o];
+		if (!memchr(j->answer, op->letter, j->nanswer))
+			continue;
+		for (size_t i = 0; i < op->needs.n; i++) {
+			reason *n = &op->needs.v[i];
+			n->met_by = 0;
+			for (uint32_t p = 0; p < j->nopts && !n->met_by; p++)
+				if (p != o && memchr(j->answer, j->opts[p].letter, j->nanswer) &&
+				    brings(&j->opts[p], n->target))
+					n->met_by = j->opts[p].letter;
+		}
+		for (size_t i = 0; i < op->needs.n && !st; i++) {
+			const reason *n = &op->needs.v[i];
+			bool rule_met = false;
+			for (size_t m = 0; m < op->needs.n && !rule_met; m++)
+				rule_met = op->needs.v[m].rule == n->rule && op->needs.v[m].met_by;
+			if (n->met_by || !rule_met)
+				st = reasons_add(&op->why, n);
+		}
+	}
+	return st;
+}
+
 /* Builds the network for the facts of J's question (k->one_question): its stem's and
  * options' facts, and k->also_uses. */
 static eng_status judge_build(kb *k, const judgement *j)
@@ -483,7 +546,7 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		if ((st = judge_option(k, &s, j, o)))
 			return st;
 	decide(k, j);
-	return ENG_OK;
+	return needs_met(j);
 }
 
 eng_status judge_option_enter(kb *k, judgement *j, uint32_t o, eng_fact_id **ids)
@@ -539,6 +602,7 @@ void judgement_free(judgement *j)
 	for (uint32_t o = 0; o < Q_MAX_OPTIONS; o++) {
 		xfacts_free(&j->opts[o].facts);
 		free(j->opts[o].why.v);
+		free(j->opts[o].needs.v);
 	}
 	memset(j, 0, sizeof(*j));
 }

@@ -32,6 +32,7 @@ typedef struct {
 } q_span;
 
 #define REASON_MAX_SPANS 12
+#define J_MAX_USES 32
 
 /* One conclusion that bears on an option (or, in judgement.base, on the scenario). */
 typedef struct {
@@ -40,7 +41,10 @@ typedef struct {
 	eng_sym kind;           /* recommend, reject, require, prefer, avoid, answer */
 	eng_value target;
 	eng_value role;
-	double weight;          /* signed: what it added to the option's score */
+	double weight;          /* signed: what it added to the option's score; 0 for a
+	                         * `require` left to another letter (see met_by) */
+	char met_by;            /* such a require: the chosen letter that brings its target, or
+	                         * '\0' when no other chosen letter does */
 	eng_value bindings[32]; /* the rule's variables when it fired (first 32) */
 	uint32_t nbindings;
 	eng_fact_id facts[16];  /* the facts it matched (first 16) */
@@ -60,7 +64,12 @@ typedef struct {
 	size_t start, end;      /* the option's text in the question */
 	xfacts facts;           /* its extracted facts (spans in the question's text; an option
 	                         * naming a table row also has the entities of the row) */
-	reasons why;            /* what supports it (weight > 0) and rules it out (< 0) */
+	reasons why;            /* what supports it (weight > 0) and rules it out (< 0); once
+	                         * chosen in a choose-N answer, also the requires it leaves to
+	                         * another letter (weight 0, met_by) */
+	reasons needs;          /* those requires while judging: kept for the answer */
+	eng_value uses[J_MAX_USES];     /* what it uses while judged (its words', the rules') */
+	uint32_t nuses;
 	double score;
 	verdict verdict;
 } j_option;

@@ -169,6 +169,40 @@ t "choose two: Answer: B, D" starts "Answer: B, D — "
 run k ask --json - <"$tmp/q2.txt"
 t "choose two --json: answer [B, D]" jqt '.answer == ["B", "D"] and .choose == 2'
 
+# choose two with the project's rules: Pipe mode over Parquet `require`s a conversion, which
+# the other chosen letter brings (shown, weight 0); when no chosen letter brings it, said so
+cat >"$tmp/q5.txt" <<'EOF'
+A team trains the SageMaker built-in PCA algorithm on 20 TB of features kept as Apache
+Parquet, more than a training volume can hold. Which steps should it take? (Choose two.)
+A. Convert the features to RecordIO-protobuf.
+B. Train in Pipe input mode.
+C. Attach a bigger EBS volume and stay in File mode.
+EOF
+cat >"$tmp/q6.txt" <<'EOF'
+A team trains the SageMaker built-in PCA algorithm on 20 TB of features kept as Apache
+Parquet, more than a training volume can hold, and the jobs wait long before they start.
+Which steps should it take? (Choose two.)
+A. Train in Pipe input mode.
+B. Attach a bigger EBS volume and stay in File mode.
+C. Convert the features to XLSX files.
+D. Stream the training data from Amazon S3 instead of copying it first.
+EOF
+run "$M" --rules "$root/rules" ask - <"$tmp/q5.txt"
+t "choose two, require met: Answer: A, B" starts "Answer: A, B — "
+t "choose two, require met: B's need brought by A" has "= needs, which A brings: "
+t "choose two, require met: no unmet need" lacks "no other chosen option brings"
+run "$M" --rules "$root/rules" ask --json - <"$tmp/q5.txt"
+t "choose two, require met --json: effect needs, met_by A, weight 0" \
+	jqt '[.options[1].reasons[] | select(.effect == "needs")] | length > 0 and
+	     all(.kind == "require" and .met_by == "A" and .weight == 0)'
+t "choose two, require met --json: A and C carry no need" \
+	jqt '[.options[0, 2].reasons[] | select(.effect == "needs")] | length == 0'
+run "$M" --rules "$root/rules" ask - <"$tmp/q6.txt"
+t "choose two, require unmet: said" has "! needs, which no other chosen option brings: "
+run "$M" --rules "$root/rules" ask --json - <"$tmp/q6.txt"
+t "choose two, require unmet --json: met_by null" \
+	jqt '[.options[].reasons[] | select(.effect == "needs")] | length > 0 and all(.met_by == null)'
+
 run k ask - <"$tmp/q3.txt"
 t "abstain: exit 0" rc_is 0
 t "abstain: Answer: none" starts "Answer: none — "
