@@ -99,6 +99,7 @@ static void collect_produced(kb *k, produced_set *p)
 	prod_add(p, k->s_mentions_negated, NULL);
 	prod_add(p, k->s_setting_current, NULL);
 	prod_add(p, k->s_setting_proposed, NULL);
+	prod_add(p, k->s_question_choose, NULL);
 	/* background facts: what a reset asserts */
 	eng_reset(e);
 	for (eng_fact_id f = eng_fact_next(e, 0); f; f = eng_fact_next(e, f)) {

@@ -442,11 +442,17 @@ static eng_status needs_met(judgement *j)
 	return st;
 }
 
+/* How many letters J's question asks for, as the number rules read in question.choose. */
+static eng_value choose_value(const judgement *j)
+{
+	return eng_number(j->q.choose ? j->q.choose : 1);
+}
+
 /* Builds the network for the facts of J's question (k->one_question): its stem's and
  * options' facts, and k->also_uses. */
 static eng_status judge_build(kb *k, const judgement *j)
 {
-	size_t n = j->stem.n + 1;
+	size_t n = j->stem.n + 2;
 	for (uint32_t o = 0; o < j->nopts; o++)
 		n += j->opts[o].facts.n;
 	eng_input *in = malloc(n * sizeof(*in));
@@ -458,6 +464,7 @@ static eng_status judge_build(kb *k, const judgement *j)
 	for (uint32_t o = 0; o < j->nopts; o++)
 		for (size_t i = 0; i < j->opts[o].facts.n; i++)
 			in[n++] = (eng_input){ j->opts[o].facts.v[i].attr, j->opts[o].facts.v[i].value };
+	in[n++] = (eng_input){ k->s_question_choose, choose_value(j) };
 	if (k->also_uses) {
 		eng_value v = { ENG_SYMBOL, { 0 } };
 		v.u.sym = k->also_uses;
@@ -527,6 +534,11 @@ eng_status judge_question(kb *k, question *q, judgement *j)
 		return ENG_ERR_NOMEM;
 	st = assert_facts(k, k->s_scenario, &j->stem, ORIGIN_STEM, 0, ids);
 	free(ids);
+	/* the letters asked for, from the question reader ("(Choose two.)"): no words of its
+	 * own to trace, so its payload is past the stem's facts */
+	if (!st)
+		st = eng_assert(k->e, k->s_scenario, k->s_question_choose, choose_value(j),
+		                ORIGIN(ORIGIN_STEM, j->stem.n), NULL, NULL);
 	if (st || (st = eng_run(k->e, NULL)))
 		return st;
 	eng_value neg = { ENG_SYMBOL, { 0 } };

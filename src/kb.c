@@ -579,9 +579,10 @@ static kb *kb_new(const char *dir, const kb_limits *limits)
 	k->s_mentions_negated = eng_intern(k->e, "mentions.negated", 16);
 	k->s_setting_current = eng_intern(k->e, "setting.current", 15);
 	k->s_setting_proposed = eng_intern(k->e, "setting.proposed", 16);
+	k->s_question_choose = eng_intern(k->e, "question.choose", 15);
 	if (!k->s_scenario || !k->s_option || !k->s_uses || !k->s_mentions ||
 	    !k->s_uses_negated || !k->s_mentions_negated || !k->s_setting_current ||
-	    !k->s_setting_proposed) {
+	    !k->s_setting_proposed || !k->s_question_choose) {
 		kb_free(k);
 		return NULL;
 	}

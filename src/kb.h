@@ -135,6 +135,7 @@ typedef struct kb {
 	/* symbols the application uses often */
 	eng_sym s_scenario, s_option, s_uses, s_mentions;
 	eng_sym s_uses_negated, s_mentions_negated;   /* entities named only to be denied */
+	eng_sym s_question_choose;      /* (scenario question.choose N): the letters asked for */
 	eng_sym s_setting_current, s_setting_proposed;  /* a number set for an entity in the
 	                                                 * stem, in an option ("num_trees=100") */
 } kb;

@@ -169,6 +169,30 @@ t "choose two: Answer: B, D" starts "Answer: B, D — "
 run k ask --json - <"$tmp/q2.txt"
 t "choose two --json: answer [B, D]" jqt '.answer == ["B", "D"] and .choose == 2'
 
+# the letters asked for are a fact rules can read: (scenario question.choose N)
+mkdir -p "$tmp/kb3"
+cp "$KB/tiny.yaml" "$tmp/kb3/"
+cat >"$tmp/kb3/choose.yaml" <<'EOF'
+sources:
+  - id: de-50
+    title: A note for the test
+    topic: storage
+rules:
+  - id: two-letters-asked
+    when:
+      - question.choose: {as: ?n, ">": 1}
+    then:
+      - recommend: amazon-emr
+    because: The question asks for {?n} letters.
+    cite: [de-50]
+EOF
+run "$M" --rules "$tmp/kb3" lint
+t "question.choose: lint knows the fact" rc_is 0
+run "$M" --rules "$tmp/kb3" ask - <"$tmp/q2.txt"
+t "question.choose: read in a choose-two question" has "+ supports: The question asks for 2 letters. (two-letters-asked"
+run "$M" --rules "$tmp/kb3" ask - <"$tmp/q1.txt"
+t "question.choose: 1 when one letter is asked" lacks "two-letters-asked"
+
 # choose two with the project's rules: Pipe mode over Parquet `require`s a conversion, which
 # the other chosen letter brings (shown, weight 0); when no chosen letter brings it, said so
 cat >"$tmp/q5.txt" <<'EOF'
