@@ -272,9 +272,10 @@ static eng_status judge_option(kb *k, const kinds *s, judgement *j, uint32_t o)
 		if ((st = reasons_add(&op->why, &r)))
 			break;
 	}
+	/* what it uses, for needs_met: only a choose-N answer leaves a need to another letter */
 	op->nuses = 0;
-	for (eng_fact_id f = eng_fact_next(k->e, 0); f && op->nuses < J_MAX_USES;
-	     f = eng_fact_next(k->e, f)) {
+	for (eng_fact_id f = j->q.choose > 1 ? eng_fact_next(k->e, 0) : 0;
+	     f && op->nuses < J_MAX_USES; f = eng_fact_next(k->e, f)) {
 		eng_triple t;
 		if (eng_fact_get(k->e, f, &t, NULL) && t.subject == k->s_option &&
 		    t.attribute == k->s_uses && option_uses(k, op, t.value))
@@ -420,13 +421,13 @@ static eng_status needs_met(judgement *j)
 	eng_status st = ENG_OK;
 	for (uint32_t o = 0; o < j->nopts && !st; o++) {
 		j_option *op = &j->opts[o];
-		if (!memchr(j->answer, op->letter, j->nanswer))
+		if (op->verdict != V_CORRECT)   /* decide(): correct is chosen */
 			continue;
 		for (size_t i = 0; i < op->needs.n; i++) {
 			reason *n = &op->needs.v[i];
 			n->met_by = 0;
 			for (uint32_t p = 0; p < j->nopts && !n->met_by; p++)
-				if (p != o && memchr(j->answer, j->opts[p].letter, j->nanswer) &&
+				if (p != o && j->opts[p].verdict == V_CORRECT &&
 				    brings(&j->opts[p], n->target))
 					n->met_by = j->opts[p].letter;
 		}
