@@ -10,9 +10,13 @@
  * that does not satisfy it is skipped without running the regex.
  *
  * The analysis is conservative: it reads the pattern syntax PCRE2 accepts, and anything it
- * does not follow fully ((?x) mode, \Q...\E, conditionals, recursion, verbs, back
- * references) gives no requirement, so the pattern always runs. A requirement is worked
- * out bottom up, following the pattern's own shape:
+ * does not follow fully ((?x) mode, \Q...\E, conditionals, (*ACCEPT) and the settings
+ * that open a pattern) gives no requirement, so the pattern always runs. The backtracking
+ * verbs ((*SKIP)(*FAIL) and the like) only take matches away, so they are passed over; a
+ * (?(DEFINE)...) group matches nothing where it stands; a call of a group ((?&name), (?1),
+ * (?R), \g<name>) and a back reference (\k<name>, \1, \g{-1}) need nothing more than
+ * the group they name, and may match letters. A requirement is worked out bottom up,
+ * following the pattern's own shape:
  *   - a run of letters and digits outside any quantifier is a word the sequence needs (a
  *     quantifier `?`, `*` or `{0,...}` takes the last letter out of the run; `+` or {n}
  *     keeps it and ends the run);
@@ -328,12 +332,44 @@ static int rxl_escape(rxl *x)
 		else if (*x->p)
 			x->p++;
 		return RXL_NONE;
+	case 'k': case 'g': {
+		/* a back reference or (\g<...>, \g'...') a call: it needs nothing more than
+		 * the group it names, and may match letters. \k<n> \k'n' \k{n} \g{n} \g<n>
+		 * \g'n' \gN \g-N \g+N */
+		static const char open[] = "<'{", close[] = ">'}";
+		const char *o = strchr(open, *x->p);
+		if (*x->p && o) {
+			const char *c = x->p + 1;
+			while (rxl_alnum(*c) || *c == '_' || *c == '-' || *c == '+')
+				c++;
+			if (*c != close[o - open] || c == x->p + 1) {
+				x->bad = true;
+				return RXL_NONE;
+			}
+			x->p = c + 1;
+			return RXL_NONE;
+		}
+		if (e == 'g' && (*x->p == '-' || *x->p == '+'))
+			x->p++;
+		if (e == 'k' || !(*x->p >= '0' && *x->p <= '9')) {
+			x->bad = true;
+			return RXL_NONE;
+		}
+		while (*x->p >= '0' && *x->p <= '9')
+			x->p++;
+		return RXL_NONE;
+	}
+	case '1': case '2': case '3': case '4': case '5': case '6': case '7': case '8': case '9':
+		/* a back reference, when one digit; \10 and on may be an octal character */
+		if (*x->p >= '0' && *x->p <= '9')
+			x->bad = true;
+		return RXL_NONE;
 	case '\0':
 		x->bad = true;
 		return RXL_NONE;
 	default:
 		/* escaped punctuation is a literal that is not part of a word; anything else
-		 * (\Q, \E, \N, \c, \g, \k, digits ...) is not followed */
+		 * (\Q, \E, \N, \c, \0 ...) is not followed */
 		if (rxl_alnum(e) || (unsigned char)e >= 0x80)
 			x->bad = true;
 		return e == '_' ? RXL_NONE : RXL_EDGE;
@@ -372,22 +408,72 @@ static bool rxl_class_nonword(const char *p)
 static uint32_t rxl_alt(rxl *x, bool edge, bool *after);
 static uint32_t rxl_seq(rxl *x, bool edge, bool *after);
 
-enum { RXL_GROUP, RXL_LOOK, RXL_AHEAD, RXL_BEHIND, RXL_NOTHING };
+enum { RXL_GROUP, RXL_LOOK, RXL_AHEAD, RXL_BEHIND, RXL_DEFINE, RXL_CALL, RXL_NOTHING };
+
+/* Whether the group at P ("(*") is a backtracking verb that can only take matches away:
+ * (*FAIL), (*F), (*SKIP), (*PRUNE), (*COMMIT), (*THEN), (*MARK), each perhaps with
+ * ":NAME", or (*:NAME). A match of a pattern holding them is a match of the pattern
+ * without them, so what that one needs, this one needs. Not (*ACCEPT), which ends a match
+ * before the rest of the pattern, nor the settings that open a pattern ((*UTF), (*UCP),
+ * (*LIMIT_MATCH=...), ...). Sets *END past the ')'. */
+static bool rxl_verb(const char *p, const char **end)
+{
+	static const char *const verbs[] = { "FAIL", "F", "SKIP", "PRUNE", "COMMIT", "THEN",
+	                                     "MARK", "" };
+	p += 2;
+	size_t n = 0;
+	while (p[n] >= 'A' && p[n] <= 'Z')
+		n++;
+	bool known = false;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !known; i++)
+		known = strlen(verbs[i]) == n && strncmp(p, verbs[i], n) == 0;
+	if (!known || (n == 0 && p[0] != ':'))
+		return false;
+	p += n;
+	if (*p == ':')
+		while (*p && *p != ')' && *p != '\\')
+			p++;
+	if (*p != ')')
+		return false;
+	*end = p + 1;
+	return true;
+}
 
 /* Reads the opening of a group at X->p ('('): returns RXL_GROUP with X->p at its first
  * alternative, RXL_AHEAD or RXL_BEHIND for a positive lookahead or lookbehind and RXL_LOOK
- * for a negative one (X->p likewise), or RXL_NOTHING with X->p past a
- * comment or an option setting; X->bad for what is not followed. */
+ * for a negative one (X->p likewise), RXL_DEFINE for (?(DEFINE)...) (X->p likewise: its
+ * groups are only called, it matches nothing where it stands), RXL_CALL with X->p past a
+ * call of a group ((?&name), (?P>name), (?1), (?-1), (?+1), (?R)), or RXL_NOTHING with
+ * X->p past a comment, an option setting or a backtracking verb (rxl_verb); X->bad for
+ * what is not followed. */
 static int rxl_open(rxl *x)
 {
 	const char *p = x->p + 1;
 	int kind = RXL_GROUP;
 	if (*p == '*') {
-		x->bad = true;          /* (*VERB) */
+		if (!rxl_verb(x->p, &x->p))
+			x->bad = true;  /* (*ACCEPT), (*UTF), ... */
 		return RXL_NOTHING;
 	}
 	if (*p == '?') {
 		p++;
+		if (strncmp(p, "(DEFINE)", 8) == 0) {
+			x->p = p + 8;
+			return RXL_DEFINE;
+		}
+		if (*p == '&' || (*p == 'P' && p[1] == '>') || *p == 'R' ||
+		    ((*p == '-' || *p == '+') && p[1] >= '0' && p[1] <= '9') ||
+		    (*p >= '0' && *p <= '9')) {
+			p += *p == 'P' ? 2 : 1;
+			while (rxl_alnum(*p) || *p == '_')
+				p++;
+			if (*p != ')') {
+				x->bad = true;
+				return RXL_NOTHING;
+			}
+			x->p = p + 1;
+			return RXL_CALL;
+		}
 		if (*p == ':' || *p == '>' || *p == '|') {
 			p++;
 		} else if (*p == '=' || *p == '!') {
@@ -443,7 +529,9 @@ static uint32_t rxl_group(rxl *x, bool edge, bool *after)
 	int kind = rxl_open(x);
 	if (!x->bad && kind == RXL_NOTHING && strchr("?*+{", *x->p) && *x->p)
 		x->bad = true;  /* PCRE2 skips a comment: its quantifier is the letter's before */
-	if (x->bad || kind == RXL_NOTHING)
+	if (kind == RXL_CALL)
+		*after = false; /* the called group needs nothing here and may end in a letter */
+	if (x->bad || kind == RXL_NOTHING || kind == RXL_CALL)
 		return 0;
 	if (++x->depth > RXL_MAX_DEPTH) {
 		x->bad = true;
@@ -452,8 +540,11 @@ static uint32_t rxl_group(rxl *x, bool edge, bool *after)
 	bool inner;
 	uint32_t mark = rxl_mark(x);
 	/* a lookbehind's text ends where it stands: whether a word starts before it is not
-	 * known there */
+	 * known there; a DEFINE group is only read past (skimmed: it makes no words) */
+	bool skim = x->skim;
+	x->skim = skim || kind == RXL_DEFINE;
 	uint32_t out = rxl_alt(x, kind == RXL_BEHIND ? false : edge, &inner);
+	x->skim = skim;
 	x->depth--;
 	if (x->bad)
 		return 0;
@@ -462,8 +553,8 @@ static uint32_t rxl_group(rxl *x, bool edge, bool *after)
 		return 0;
 	}
 	x->p++;
-	if (kind == RXL_LOOK)
-		return 0;       /* a negative lookaround needs nothing; it matches no character */
+	if (kind == RXL_LOOK || kind == RXL_DEFINE)
+		return 0;       /* it needs nothing; it matches no character */
 	if (kind == RXL_AHEAD || kind == RXL_BEHIND) {
 		/* What a positive lookaround sees must be in the text, so its words are needed;
 		 * but it matches no character: the place after is the place before, and a word
@@ -507,10 +598,12 @@ static int rxl_next_edge(const rxl *x)
 			rxl_class(&y);
 		} else if (c == '(') {
 			int kind = rxl_open(&y);
-			if (y.bad || ++y.depth > RXL_MAX_DEPTH)
+			if (y.bad || kind == RXL_CALL || ++y.depth > RXL_MAX_DEPTH)
 				return RXL_NONE;
-			if (kind == RXL_NOTHING)
+			if (kind == RXL_NOTHING) {
+				y.depth--;
 				continue;
+			}
 			bool after;
 			if (kind != RXL_GROUP) {   /* a lookaround: looked past */
 				(void)rxl_alt(&y, false, &after);

@@ -107,6 +107,18 @@ Test(rxlit, words_found)
 		  "<block|<flag & (<usual> & <desk> & <her>)|(<nothing> & <but>)" },
 		/* a repeated word once: an alternative's ends are enough */
 		{ "(?:\\bcost\\b|cost)s", "cost & s" },
+		/* backtracking verbs only take matches away: passed over */
+		{ "\\bnone\\s+of\\s+the\\s+spikes?\\b(*SKIP)(*FAIL)|\\bspikes?\\s+were",
+		  "(<none> & <spike & <the> & <of>)|(<spike & <were)" },
+		{ "(*PRUNE)glue(*MARK:m)(*:n)(*THEN)(*COMMIT)(*F)", "glue" },
+		/* a DEFINE group matches nothing where it stands; a call needs nothing and may
+		 * end in a letter */
+		{ "(?(DEFINE)(?<d>report|memo))\\bsummar(?&d)\\s+due", "<summar & <due" },
+		{ "\\bab(?1)|(cd)", "<ab|cd" },
+		{ "\\bab(?&x)c(?P>x)(?<x>d)", "<ab & c & d" },
+		/* a back reference needs what its group needs, no more */
+		{ "(a)\\1", "a" },
+		{ "(?<w>ab)\\s+\\k<w>\\s+\\g{w}\\g{-1}\\g1\\g<w>\\k{w}\\k'w'\\s+cd", "ab> & <cd" },
 	};
 	char buf[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -219,7 +231,10 @@ Test(rxlit, nothing_needed)
 	static const char *const patterns[] = {
 		"", "\\d+", "(?<n>\\d+)\\s*%", "a|\\d", "(?:firehose)?", "(?:x)*y?",
 		"(?!firehose)", "(?x) fire hose", "\\Qfirehose\\E", "(*UTF)firehose",
-		"(?(1)a|b)", "(a)\\1", "\\k<n>", "(?R)", "[abc", "(?:firehose",
+		"(?(1)a|b)", "\\k<n>", "(?R)", "[abc", "(?:firehose", "x\\k<>|y", "x\\k|y",
+		"x\\10|y", "x\\g{n|y",
+		"(*ACCEPT)glue", "glue(*ACCEPT)x|y", "(*SKIP)?glue", "(*LIMIT_MATCH=9)glue",
+		"(*SKIP:a\\)b)glue", "(?&)|(?&x-y)glue",
 		"\\", "a{0}", "Un(?#Un)?", "ab(?i)*",
 	};
 	char buf[256];
@@ -541,6 +556,18 @@ Test(rxlit, never_skips_a_match)
 		{ "(?=\\w*again)\\b", "againx" },
 		{ "(?:^|(?<=[.?!]\\s))(?=[^.?!]*\\b(?:read|load)\\w*\\b)(?=[^.?!]*\\bagain\\b)[^.?!]*",
 		  "Done. Loaders run AGAIN later" },
+		/* verbs, DEFINE and calls */
+		{ "\\bnone\\s+of\\s+the\\s+spikes?\\b(*SKIP)(*FAIL)|\\bspikes?\\s+were",
+		  "none of the spikes were big; Spikes were" },
+		{ "(?(DEFINE)(?<d>report|memo))\\bsummar(?&d)s?\\s+due", "SummarMemos due" },
+		{ "\\bab(?&x)c(?P>x)(?<x>d)", "abdcdd" },
+		{ "(?(DEFINE)(?<n>\\d+))to(?&n)\\b", "to9" },
+		{ "x(?1)?(y)", "xy" },
+		{ "a(?R)?b", "aab b" },
+		{ "(?<w>ab)\\k<w>cd", "xababcd" },
+		{ "(\\w+)\\s+\\1\\b(?!\\k<n>)(?<n>x)?", "TO to" },
+		{ "\\b(?<l>german|french)\\b.*\\b(?!\\k<l>\\b)(?:german|french)\\b",
+		  "German to French" },
 	};
 	char low[64];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
